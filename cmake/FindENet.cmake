@@ -1,0 +1,18 @@
+# Finds ENet 1.3 (Debian: libenet-dev) and defines the imported target ENet::ENet.
+find_path(ENet_INCLUDE_DIR NAMES enet/enet.h)
+find_library(ENet_LIBRARY NAMES enet)
+if(ENet_INCLUDE_DIR AND EXISTS "${ENet_INCLUDE_DIR}/enet/enet.h")
+  file(STRINGS "${ENet_INCLUDE_DIR}/enet/enet.h" _enet_ver REGEX "#define ENET_VERSION_(MAJOR|MINOR|PATCH) ")
+  string(REGEX REPLACE ".*MAJOR ([0-9]+).*" "\\1" _maj "${_enet_ver}")
+  string(REGEX REPLACE ".*MINOR ([0-9]+).*" "\\1" _min "${_enet_ver}")
+  string(REGEX REPLACE ".*PATCH ([0-9]+).*" "\\1" _pat "${_enet_ver}")
+  set(ENet_VERSION "${_maj}.${_min}.${_pat}")
+endif()
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(ENet REQUIRED_VARS ENet_LIBRARY ENet_INCLUDE_DIR VERSION_VAR ENet_VERSION)
+if(ENet_FOUND AND NOT TARGET ENet::ENet)
+  add_library(ENet::ENet UNKNOWN IMPORTED)
+  set_target_properties(ENet::ENet PROPERTIES IMPORTED_LOCATION "${ENet_LIBRARY}"
+                                              INTERFACE_INCLUDE_DIRECTORIES "${ENet_INCLUDE_DIR}")
+endif()
+mark_as_advanced(ENet_INCLUDE_DIR ENet_LIBRARY)

@@ -1,0 +1,167 @@
+// netcore — the session facade a game embeds.
+//
+// One Session is one node: one UDP socket (owned by ENet), one name at the rendezvous, and at
+// most one peer at a time. The host drives it, ENet-style: call update(now) once a frame, then
+// poll(event) until it returns false. No threads are started; no call blocks, except
+// resolve_address() which a host calls before it starts.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "netcore/address.hpp"
+
+namespace netcore {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = std::chrono::milliseconds;
+
+/// Why something failed. Carried by Event::error with a human sentence in Event::detail.
+enum class Error : std::uint8_t {
+    none = 0,
+    invalid_argument,    ///< a bad name, address or call at the wrong time
+    socket_error,        ///< the UDP socket could not be opened or bound
+    server_unreachable,  ///< no RegisterAck within Config::register_timeout
+    name_taken,          ///< another live client holds our name
+    name_invalid,        ///< the server refused our name
+    server_full,         ///< the server's name table is full
+    peer_not_online,     ///< the peer did not come online within the wait given to connect()
+    punch_failed,        ///< no probe got through within Config::punch_timeout
+    connect_failed,      ///< a probe got through but ENet did not connect
+    peer_disconnected,   ///< the peer closed the connection
+    peer_timed_out,      ///< the path broke: ENet stopped hearing from the peer
+};
+[[nodiscard]] const char* to_string(Error e);
+
+/// Where the session is. Terminal states: failed (registration failed) and closed.
+enum class State : std::uint8_t {
+    idle,         ///< constructed, start() not called
+    registering,  ///< waiting for RegisterAck
+    registered,   ///< holds its name; reachable; no peer
+    waiting,      ///< asked for a peer; the peer is not online yet
+    punching,     ///< introduced; probing every candidate address
+    connecting,   ///< a probe got through; ENet handshake under way
+    connected,    ///< ENet connected: send() works
+    failed,       ///< registration failed for good (see the error event)
+    closed,       ///< close() was called
+};
+[[nodiscard]] const char* to_string(State s);
+
+/// The kind of path that won the punch.
+enum class Path : std::uint8_t {
+    none,
+    lan,     ///< one of the peer's LAN addresses (same router, no hairpin needed)
+    direct,  ///< through the NATs: the peer's public or peer-reflexive address
+};
+[[nodiscard]] const char* to_string(Path p);
+
+/// ENet channels netcore opens. Reliable is ordered; unreliable is sequenced (late ones dropped).
+enum class Channel : std::uint8_t { reliable = 0, unreliable = 1 };
+
+enum class EventType : std::uint8_t {
+    registered,        ///< address = our public address as the rendezvous saw it
+    waiting_for_peer,  ///< peer = the name asked for; it is not online yet (sent once per connect)
+    introduced,        ///< peer, address = peer's public address; punching starts
+    connected,         ///< peer, address = the peer's address in use, path
+    received,          ///< channel, data
+    disconnected,      ///< error = peer_disconnected, peer_timed_out, or none after disconnect()
+    error,             ///< error + detail; see state() for whether the session can go on
+};
+[[nodiscard]] const char* to_string(EventType t);
+
+/// A tagged event. Only the fields its type names are set.
+struct Event {
+    EventType type = EventType::error;
+    Error error = Error::none;
+    std::string detail;  ///< one human sentence
+    std::string peer;
+    Address address;
+    Path path = Path::none;
+    Channel channel = Channel::reliable;
+    std::vector<std::uint8_t> data;
+};
+
+struct Config {
+    Address server;                    ///< the rendezvous (see resolve_address())
+    std::string name;                  ///< our name: 1..32 of [A-Za-z0-9_.-]
+    std::uint16_t local_port = 0;      ///< 0: any free port
+    std::uint32_t local_ip = 0;        ///< host order; 0: all interfaces
+    /// LAN candidates we report for peers behind our own router. Empty: netcore finds the
+    /// address of the interface that routes to the server (no traffic sent) and uses that.
+    std::vector<Address> lan_addresses;
+    bool accept_introductions = true;  ///< be reachable by anyone who asks for our name
+    Duration register_retry{500};      ///< resend Register while unanswered
+    Duration register_timeout{5000};   ///< then fail with server_unreachable
+    Duration request_retry{1000};      ///< ask again for a peer that is offline
+    Duration probe_interval{40};       ///< pace of probes to each candidate
+    Duration punch_timeout{10000};     ///< give up punching after this long
+    Duration connect_timeout{5000};    ///< ENet handshake after the first acknowledged probe
+    Duration peer_timeout{10000};      ///< ENet declares the path dead after this long unheard
+};
+
+/// Counters for overlays and diagnostics.
+struct Stats {
+    std::uint32_t registrations_sent = 0;
+    std::uint32_t probes_sent = 0;
+    std::uint32_t probes_received = 0;
+    std::uint32_t datagrams_dropped = 0;  ///< ours but malformed, wrong token, or unexpected
+    Duration punch_elapsed{0};            ///< since the introduction (or until connected)
+    std::uint32_t rtt_ms = 0;             ///< ENet's smoothed round-trip time
+    float packet_loss = 0.0f;             ///< ENet's estimate, 0..1
+    std::uint64_t bytes_sent = 0;         ///< on the socket, all traffic
+    std::uint64_t bytes_received = 0;
+};
+
+class Session {
+public:
+    explicit Session(Config config);
+    ~Session();  ///< unregisters and resets the peer at once (no events)
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    /// Opens the socket and starts registering. Returns invalid_argument for a bad name or
+    /// server address, socket_error when the port cannot be bound; the session is then failed.
+    Error start(TimePoint now = Clock::now());
+
+    /// Asks to be introduced to `peer`, asking again while it is offline, for up to `wait`.
+    /// May be called while still registering. Returns invalid_argument for a bad name, our own
+    /// name, or when a peer session is already under way.
+    Error connect(std::string_view peer, Duration wait, TimePoint now = Clock::now());
+
+    /// Does all the work: receives, retries, probes, keeps alive. Call once a frame.
+    void update(TimePoint now = Clock::now());
+
+    /// Takes the next event. Returns false when there is none.
+    bool poll(Event& event);
+
+    /// Sends to the connected peer. Returns false when not connected or ENet refuses.
+    bool send(Channel channel, std::span<const std::uint8_t> data);
+
+    /// Ends the peer session gracefully (a disconnected event follows); stays registered.
+    void disconnect();
+
+    /// Unregisters and ends everything now. Terminal.
+    void close();
+
+    [[nodiscard]] State state() const;
+    [[nodiscard]] Path path() const;
+    [[nodiscard]] Stats stats() const;
+    [[nodiscard]] Address public_address() const;  ///< empty until registered
+    [[nodiscard]] Address local_address() const;   ///< the bound socket
+    [[nodiscard]] Address peer_address() const;    ///< the path in use, when connected
+    [[nodiscard]] const std::string& peer_name() const;
+    [[nodiscard]] const Config& config() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace netcore

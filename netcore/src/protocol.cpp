@@ -1,0 +1,355 @@
+// Encoding and decoding of netcore datagrams (docs/PROTOCOL.md).
+#include "netcore/protocol.hpp"
+
+#include <cstring>
+
+namespace netcore::protocol {
+
+namespace {
+
+// Bounds-checked big-endian reader over one datagram. Any read past the end sets `failed`
+// and returns zeros, so a decoder checks once at the end instead of after every field.
+class Reader {
+public:
+    explicit Reader(std::span<const std::uint8_t> data) : data_(data) {}
+
+    std::uint8_t u8() {
+        if (!need(1)) return 0;
+        return data_[pos_++];
+    }
+    std::uint16_t u16() {
+        if (!need(2)) return 0;
+        const auto v = static_cast<std::uint16_t>((data_[pos_] << 8) | data_[pos_ + 1]);
+        pos_ += 2;
+        return v;
+    }
+    std::uint32_t u32() {
+        if (!need(4)) return 0;
+        std::uint32_t v = 0;
+        for (int i = 0; i < 4; ++i) v = (v << 8) | data_[pos_++];
+        return v;
+    }
+    std::uint64_t u64() {
+        const std::uint64_t hi = u32();
+        return (hi << 32) | u32();
+    }
+    Address address() {
+        const auto ip = u32();
+        return Address{ip, u16()};
+    }
+    // A name: length byte, then that many bytes; the length is checked against what is left.
+    bool name(std::string_view& out) {
+        const std::size_t len = u8();
+        if (!need(len)) return false;
+        out = std::string_view(reinterpret_cast<const char*>(data_.data() + pos_), len);
+        pos_ += len;
+        return true;
+    }
+    bool address_list(AddressList& out) {
+        const std::size_t count = u8();
+        if (count > kMaxLanAddresses) {
+            bad_field_ = true;
+            return false;
+        }
+        for (std::size_t i = 0; i < count; ++i) out.push(address());
+        return !truncated_;
+    }
+    [[nodiscard]] bool truncated() const { return truncated_; }
+    [[nodiscard]] bool bad_field() const { return bad_field_; }
+    [[nodiscard]] bool at_end() const { return pos_ == data_.size(); }
+
+private:
+    bool need(std::size_t n) {
+        if (truncated_ || data_.size() - pos_ < n) {
+            truncated_ = true;
+            return false;
+        }
+        return true;
+    }
+
+    std::span<const std::uint8_t> data_;
+    std::size_t pos_ = 0;
+    bool truncated_ = false;
+    bool bad_field_ = false;
+};
+
+// Big-endian writer into a caller's buffer; `failed` once anything did not fit.
+class Writer {
+public:
+    explicit Writer(std::span<std::uint8_t> out) : out_(out) {}
+
+    void u8(std::uint8_t v) {
+        if (room(1)) out_[pos_++] = v;
+    }
+    void u16(std::uint16_t v) {
+        u8(static_cast<std::uint8_t>(v >> 8));
+        u8(static_cast<std::uint8_t>(v));
+    }
+    void u32(std::uint32_t v) {
+        u16(static_cast<std::uint16_t>(v >> 16));
+        u16(static_cast<std::uint16_t>(v));
+    }
+    void u64(std::uint64_t v) {
+        u32(static_cast<std::uint32_t>(v >> 32));
+        u32(static_cast<std::uint32_t>(v));
+    }
+    void address(Address a) {
+        u32(a.ip);
+        u16(a.port);
+    }
+    void name(std::string_view n) {
+        if (!valid_name(n)) {
+            failed_ = true;
+            return;
+        }
+        u8(static_cast<std::uint8_t>(n.size()));
+        if (room(n.size())) {
+            std::memcpy(out_.data() + pos_, n.data(), n.size());
+            pos_ += n.size();
+        }
+    }
+    void address_list(const AddressList& list) {
+        if (list.count > kMaxLanAddresses) {
+            failed_ = true;
+            return;
+        }
+        u8(list.count);
+        for (const auto& a : list.view()) address(a);
+    }
+
+    [[nodiscard]] std::size_t result() const { return failed_ ? 0 : pos_; }
+
+private:
+    bool room(std::size_t n) {
+        if (failed_ || out_.size() - pos_ < n) {
+            failed_ = true;
+            return false;
+        }
+        return true;
+    }
+
+    std::span<std::uint8_t> out_;
+    std::size_t pos_ = 0;
+    bool failed_ = false;
+};
+
+void write_body(Writer& w, const RegisterRequest& m) {
+    w.u64(m.instance);
+    w.name(m.name);
+    w.address_list(m.lan);
+}
+void write_body(Writer& w, const RegisterAck& m) {
+    w.u64(m.instance);
+    w.address(m.observed);
+    w.u32(m.refresh_ms);
+    w.u32(m.expiry_ms);
+}
+void write_body(Writer& w, const RegisterError& m) {
+    w.u64(m.instance);
+    w.u8(static_cast<std::uint8_t>(m.code));
+}
+void write_body(Writer& w, const IntroduceRequest& m) {
+    w.u64(m.instance);
+    w.name(m.peer);
+}
+void write_body(Writer& w, const PeerUnknown& m) { w.name(m.peer); }
+void write_body(Writer& w, const Introduction& m) {
+    w.u64(m.token);
+    w.u8(static_cast<std::uint8_t>(m.role));
+    w.name(m.peer);
+    w.address(m.peer_public);
+    w.address_list(m.peer_lan);
+}
+void write_body(Writer& w, const Unregister& m) { w.u64(m.instance); }
+void write_body(Writer& w, const Probe& m) {
+    w.u64(m.token);
+    w.u32(m.sequence);
+}
+void write_body(Writer& w, const ProbeAck& m) {
+    w.u64(m.token);
+    w.u32(m.sequence);
+    w.address(m.observed);
+}
+
+bool checked_name(Reader& r, std::string_view& out, DecodeError& err) {
+    if (!r.name(out)) return false;
+    if (!valid_name(out)) {
+        err = DecodeError::bad_name;
+        return false;
+    }
+    return true;
+}
+
+DecodeError read_body(Reader& r, MessageType type, Message& out) {
+    DecodeError err = DecodeError::ok;
+    switch (type) {
+        case MessageType::register_request: {
+            RegisterRequest m;
+            m.instance = r.u64();
+            if (checked_name(r, m.name, err)) r.address_list(m.lan);
+            out = m;
+            break;
+        }
+        case MessageType::register_ack: {
+            RegisterAck m;
+            m.instance = r.u64();
+            m.observed = r.address();
+            m.refresh_ms = r.u32();
+            m.expiry_ms = r.u32();
+            out = m;
+            break;
+        }
+        case MessageType::register_error: {
+            RegisterError m;
+            m.instance = r.u64();
+            const auto code = r.u8();
+            if (!r.truncated() && (code < 1 || code > 4)) err = DecodeError::bad_field;
+            m.code = static_cast<RegisterErrorCode>(code);
+            out = m;
+            break;
+        }
+        case MessageType::introduce_request: {
+            IntroduceRequest m;
+            m.instance = r.u64();
+            checked_name(r, m.peer, err);
+            out = m;
+            break;
+        }
+        case MessageType::peer_unknown: {
+            PeerUnknown m;
+            checked_name(r, m.peer, err);
+            out = m;
+            break;
+        }
+        case MessageType::introduction: {
+            Introduction m;
+            m.token = r.u64();
+            const auto role = r.u8();
+            if (!r.truncated() && role > 1) err = DecodeError::bad_field;
+            m.role = static_cast<Role>(role);
+            if (err == DecodeError::ok && checked_name(r, m.peer, err)) {
+                m.peer_public = r.address();
+                r.address_list(m.peer_lan);
+            }
+            out = m;
+            break;
+        }
+        case MessageType::unregister: {
+            out = Unregister{r.u64()};
+            break;
+        }
+        case MessageType::probe: {
+            Probe m;
+            m.token = r.u64();
+            m.sequence = r.u32();
+            out = m;
+            break;
+        }
+        case MessageType::probe_ack: {
+            ProbeAck m;
+            m.token = r.u64();
+            m.sequence = r.u32();
+            m.observed = r.address();
+            out = m;
+            break;
+        }
+        default:
+            return DecodeError::unknown_type;
+    }
+    // Order matters: a name with a bad character is reported as such even if bytes follow.
+    if (err != DecodeError::ok) return err;
+    if (r.bad_field()) return DecodeError::bad_field;
+    if (r.truncated()) return DecodeError::truncated;
+    if (!r.at_end()) return DecodeError::trailing_bytes;
+    return DecodeError::ok;
+}
+
+}  // namespace
+
+const char* to_string(DecodeError e) {
+    switch (e) {
+        case DecodeError::ok: return "ok";
+        case DecodeError::not_ours: return "not_ours";
+        case DecodeError::bad_version: return "bad_version";
+        case DecodeError::unknown_type: return "unknown_type";
+        case DecodeError::truncated: return "truncated";
+        case DecodeError::bad_name: return "bad_name";
+        case DecodeError::bad_field: return "bad_field";
+        case DecodeError::trailing_bytes: return "trailing_bytes";
+    }
+    return "?";
+}
+
+const char* to_string(RegisterErrorCode c) {
+    switch (c) {
+        case RegisterErrorCode::name_taken: return "name_taken";
+        case RegisterErrorCode::name_invalid: return "name_invalid";
+        case RegisterErrorCode::server_full: return "server_full";
+        case RegisterErrorCode::not_registered: return "not_registered";
+    }
+    return "?";
+}
+
+const char* to_string(MessageType t) {
+    switch (t) {
+        case MessageType::register_request: return "Register";
+        case MessageType::register_ack: return "RegisterAck";
+        case MessageType::register_error: return "RegisterError";
+        case MessageType::introduce_request: return "IntroduceRequest";
+        case MessageType::peer_unknown: return "PeerUnknown";
+        case MessageType::introduction: return "Introduction";
+        case MessageType::unregister: return "Unregister";
+        case MessageType::probe: return "Probe";
+        case MessageType::probe_ack: return "ProbeAck";
+    }
+    return "?";
+}
+
+bool has_magic(std::span<const std::uint8_t> datagram) {
+    return datagram.size() >= kMagic.size() &&
+           std::memcmp(datagram.data(), kMagic.data(), kMagic.size()) == 0;
+}
+
+bool valid_name(std::string_view name) {
+    if (name.empty() || name.size() > kMaxNameLength) return false;
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '_' || c == '-' || c == '.';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+MessageType type_of(const Message& msg) {
+    struct Visitor {
+        MessageType operator()(const RegisterRequest&) const { return MessageType::register_request; }
+        MessageType operator()(const RegisterAck&) const { return MessageType::register_ack; }
+        MessageType operator()(const RegisterError&) const { return MessageType::register_error; }
+        MessageType operator()(const IntroduceRequest&) const { return MessageType::introduce_request; }
+        MessageType operator()(const PeerUnknown&) const { return MessageType::peer_unknown; }
+        MessageType operator()(const Introduction&) const { return MessageType::introduction; }
+        MessageType operator()(const Unregister&) const { return MessageType::unregister; }
+        MessageType operator()(const Probe&) const { return MessageType::probe; }
+        MessageType operator()(const ProbeAck&) const { return MessageType::probe_ack; }
+    };
+    return std::visit(Visitor{}, msg);
+}
+
+DecodeError decode(std::span<const std::uint8_t> datagram, Message& out) {
+    if (!has_magic(datagram)) return DecodeError::not_ours;
+    if (datagram.size() < kHeaderSize) return DecodeError::truncated;
+    if (datagram[4] != kVersion) return DecodeError::bad_version;
+    Reader r(datagram.subspan(kHeaderSize));
+    return read_body(r, static_cast<MessageType>(datagram[5]), out);
+}
+
+std::size_t encode(const Message& msg, std::span<std::uint8_t> out) {
+    Writer w(out);
+    for (const auto b : kMagic) w.u8(b);
+    w.u8(kVersion);
+    w.u8(static_cast<std::uint8_t>(type_of(msg)));
+    std::visit([&w](const auto& m) { write_body(w, m); }, msg);
+    return w.result();
+}
+
+}  // namespace netcore::protocol
