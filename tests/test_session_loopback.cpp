@@ -214,7 +214,9 @@ TEST_CASE("malformed datagrams to a session are dropped and counted", "[session]
     const auto n = protocol::encode(protocol::Probe{12345, 1}, probe);  // a token nobody gave
     junk.emplace_back(probe.begin(), probe.begin() + static_cast<long>(n));
     for (auto& j : junk) {
-        ENetBuffer buf{j.size(), j.data()};
+        ENetBuffer buf;
+        buf.data = j.data();
+        buf.dataLength = j.size();
         REQUIRE(enet_socket_send(attacker, &to, &buf, 1) == static_cast<int>(j.size()));
     }
     REQUIRE(lab.run_until([&] { return bob.session->stats().datagrams_dropped == junk.size(); }));
