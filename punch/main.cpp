@@ -165,6 +165,7 @@ class Chat {
     bool stdin_open_ = true;
     bool sent_end_ = false;
     bool peer_ended_ = false;
+    bool stdout_ok_ = true;  // false after a write error: later lines are dropped
     punch::LineSplitter lines_;
     std::array<char, kReadChunk> read_buffer_{};
 };
@@ -440,7 +441,9 @@ void Chat::print(const netcore::Event& event) {
         }
         return;
     }
+    if (!stdout_ok_) return;
     if (!write_all(1, punch::printable(event.data))) {
+        stdout_ok_ = false;
         say(std::string("cannot write to stdout: ") + std::strerror(errno));
         stdin_open_ = false;
         begin_close(punch::kExitFailure, kCloseBound);
