@@ -233,7 +233,9 @@ void Chat::check_signal() {
 void Chat::check_deadlines(TimePoint now) {
     if (phase_ == Phase::connecting && options_.timeout.count() > 0 && now >= connect_deadline_) {
         std::string reason;
-        switch (session_.state()) {
+        // Never registered: whatever state netcore is in, the server did not answer.
+        const auto state = registered_ ? session_.state() : netcore::State::registering;
+        switch (state) {
             case netcore::State::registering:
                 reason = to_string(Error::server_unreachable);
                 break;
