@@ -20,6 +20,7 @@ FixedTimestep::Step FixedTimestep::advance(double frame_seconds) {
     }
     if (accumulator_ + kEpsilon >= tick_seconds_) {
         accumulator_ = std::fmod(accumulator_, tick_seconds_);  // backlog dropped, phase kept
+        if (accumulator_ + kEpsilon >= tick_seconds_) accumulator_ = 0.0;  // fmod's rounding
     }
     accumulator_ = std::max(0.0, accumulator_);
     step.alpha = std::clamp(accumulator_ / tick_seconds_, 0.0, 1.0);

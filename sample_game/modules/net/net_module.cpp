@@ -65,6 +65,12 @@ NetModule::~NetModule() = default;
 void NetModule::start(host::Host& host) {
     host_ = &host;
     host.services().provide<host::PeerLink>(this);
+    // The summary line's first fields, in this order; shutdown() fills in the outcome.
+    host.summary().set("name", name_text_.data());
+    host.summary().set("peer", options_.peer.empty() ? std::string("none") : options_.peer);
+    host.summary().set("connected", "no");
+    host.summary().set("path", "none");
+    host.summary().set("peer_address", "none");
     now_ = netcore::Clock::now();
     if (options_.autoconnect) press_connect(now_);
 }
@@ -256,7 +262,7 @@ bool NetModule::connected() const {
 
 void NetModule::shutdown() {
     host_->summary().set("name", name_text_.data());
-    host_->summary().set("peer", peer_name_.empty() ? std::string("none") : peer_name_);
+    if (!peer_name_.empty()) host_->summary().set("peer", peer_name_);
     host_->summary().set("connected", ever_connected_ ? "yes" : "no");
     host_->summary().set("path", netcore::to_string(path_));
     host_->summary().set("peer_address",
