@@ -88,7 +88,7 @@ SdlPlatform::SdlPlatform(WindowOptions options)
     ImGui::CreateContext();
     ImGuiIO& io = ImGui::GetIO();
     io.IniFilename = nullptr;  // no imgui.ini next to the binary
-    io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
+    // No keyboard navigation: arrow keys belong to the game. Tab still moves between fields.
     ImGui::StyleColorsDark();
     ImGui::GetStyle().WindowRounding = 4.0f;
     impl_->imgui_sdl = ImGui_ImplSDL2_InitForOpenGL(impl_->window, impl_->gl);
@@ -118,7 +118,7 @@ bool SdlPlatform::pump(Input& input) {
     }
     // Keys move the square only while no text field has the keyboard (typing "wasd" in the
     // lobby must not walk).
-    input.keyboard_captured = ImGui::GetIO().WantCaptureKeyboard;
+    input.keyboard_captured = ImGui::GetIO().WantTextInput;
     const Uint8* keys = SDL_GetKeyboardState(nullptr);
     const auto held = [keys](SDL_Scancode a, SDL_Scancode b) {
         return keys[a] != 0 || keys[b] != 0 ? 1.0f : 0.0f;

@@ -144,8 +144,8 @@ TEST_CASE("Each player sees the other's name, colour and smooth movement", "[sam
 }
 
 TEST_CASE("Keys do not move the square while a text field has the keyboard", "[sample][game]") {
+    MemoryLink sink;  // declared first: it must outlive alice, whose shutdown sends Leave
     Player alice({1, 2, 3, 255});
-    MemoryLink sink;
     alice.link->other = &sink;
     NullPlatform platform;
     alice.host.start(Clock::time_point{});

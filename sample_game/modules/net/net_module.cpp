@@ -447,9 +447,10 @@ void NetModule::overlay_ui() {
     const netcore::Stats stats = session_->stats();
     ImGui::SetNextWindowPos({10.0f, 10.0f}, ImGuiCond_Always);
     ImGui::SetNextWindowBgAlpha(0.7f);
-    constexpr ImGuiWindowFlags kFlags = ImGuiWindowFlags_NoDecoration |
-                                        ImGuiWindowFlags_AlwaysAutoResize |
-                                        ImGuiWindowFlags_NoSavedSettings;
+    constexpr ImGuiWindowFlags kFlags =
+        ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_AlwaysAutoResize |
+        ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing |
+        ImGuiWindowFlags_NoNav;
     if (ImGui::Begin("##net_overlay", nullptr, kFlags)) {
         ImGui::Text("%s <-> %s", session_->config().name.c_str(), peer_name_.c_str());
         ImGui::TextColored(kDimColor, "path %s, %s", netcore::to_string(path_),
