@@ -52,6 +52,7 @@ else
   "$game" --headless --server "$server" --name bob --peer alice --seconds "$seconds" &
   bob=$!
 fi
+pids+=("$alice" "$bob")  # Ctrl-C ends the players too
 status=0
 wait "$alice" || status=1
 wait "$bob" || status=1
