@@ -3,11 +3,17 @@
 # With $DISPLAY: two windows, names prefilled, Connect pressed for you (move with WASD/arrows
 # in either window; close both to end). Without: the headless pair, which moves on its own and
 # prints one summary line each.
-# Usage: scripts/demo.sh [BUILD_DIR]   (default: build/default; build it first)
+# Usage: scripts/demo.sh [BUILD_DIR]   (default: installs what is missing, builds build/default)
 #        DEMO_SECONDS=20 scripts/demo.sh   (headless run length, default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build/default}
+build=${1:-}
+if [[ -z $build ]]; then
+  build=build/default
+  scripts/setup.sh --with-sample
+  cmake --preset default >/dev/null
+  cmake --build --preset default
+fi
 rendezvous=$build/rendezvous/rendezvous
 game=$build/sample_game/sample_game
 for binary in "$rendezvous" "$game"; do
