@@ -32,15 +32,11 @@ cleanup() {
 trap cleanup EXIT
 
 # Port 0: the kernel picks a free port; the rendezvous says which on stderr.
-"$rendezvous" --bind 127.0.0.1 --port 0 2>"$log" &
-pids+=($!)
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -n1)
-  [[ -n $port ]] && break
-  sleep 0.05
-done
-[[ -n $port ]] || { echo "demo.sh: the rendezvous did not start:" >&2; cat "$log" >&2; exit 1; }
+# shellcheck source=scripts/lib/rendezvous.sh
+source scripts/lib/rendezvous.sh  # after the cd above
+start_rendezvous "$rendezvous" "$log" || exit 1
+pids+=("$RENDEZVOUS_PID")
+port=$RENDEZVOUS_PORT
 server=127.0.0.1:$port
 echo "demo.sh: rendezvous on $server"
 

@@ -18,14 +18,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$rendezvous" --bind 127.0.0.1 --port 0 2>"$work/rendezvous.log" &
-pids+=($!)
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$work/rendezvous.log" | head -n1)
-  [[ -n $port ]] && break
-  sleep 0.05
-done
+# shellcheck source=scripts/lib/rendezvous.sh
+source "$(dirname "$0")/../../scripts/lib/rendezvous.sh"
+start_rendezvous "$rendezvous" "$work/rendezvous.log" || exit 1
+pids+=("$RENDEZVOUS_PID")
+port=$RENDEZVOUS_PORT
 if [[ -z $port ]]; then
   echo "FAIL: the rendezvous did not say where it listens:"; cat "$work/rendezvous.log"; exit 1
 fi

@@ -32,15 +32,11 @@ if [[ ! -s $work/display ]]; then echo "FAIL: Xvfb did not start:"; cat "$work/x
 export DISPLAY=":$(head -n1 "$work/display")"
 echo "Xvfb on $DISPLAY"
 
-"$rendezvous" --bind 127.0.0.1 --port 0 2>"$work/rendezvous.log" &
-pids+=($!)
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$work/rendezvous.log" | head -n1)
-  [[ -n $port ]] && break
-  sleep 0.05
-done
-[[ -n $port ]] || { echo "FAIL: no rendezvous:"; cat "$work/rendezvous.log"; exit 1; }
+# shellcheck source=scripts/lib/rendezvous.sh
+source "$(dirname "$0")/../../scripts/lib/rendezvous.sh"
+start_rendezvous "$rendezvous" "$work/rendezvous.log" || exit 1
+pids+=("$RENDEZVOUS_PID")
+port=$RENDEZVOUS_PORT
 
 # Mesa and SDL keep some allocations until exit; under the sanitizers' leak check that is noise.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
