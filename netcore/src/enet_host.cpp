@@ -84,6 +84,22 @@ void EnetHost::flush() {
     if (host_ != nullptr) enet_host_flush(host_);
 }
 
+void seed_round_trip(ENetPeer* peer, enet_uint32 rtt_ms) {
+    peer->roundTripTime = rtt_ms;
+    peer->roundTripTimeVariance = rtt_ms / 2;
+    const enet_uint32 timeout = peer->roundTripTime + 4 * peer->roundTripTimeVariance;
+    bool first = true;
+    for (ENetListIterator it = enet_list_begin(&peer->sentReliableCommands);
+         it != enet_list_end(&peer->sentReliableCommands); it = enet_list_next(it)) {
+        auto* command = reinterpret_cast<ENetOutgoingCommand*>(it);
+        if (command->roundTripTimeout <= timeout) continue;
+        command->roundTripTimeout = timeout;
+        command->roundTripTimeoutLimit = peer->timeoutLimit * timeout;
+        if (first) peer->nextTimeout = command->sentTime + timeout;  // the oldest sets the timer
+        first = false;
+    }
+}
+
 Address local_route_to(Address server) {
     ensure_enet_initialized();
     const ENetSocket sock = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);

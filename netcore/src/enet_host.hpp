@@ -57,6 +57,13 @@ class EnetHost {
     std::uint64_t raw_bytes_sent_ = 0;
 };
 
+/// Tells ENet the round-trip time the probes measured, before it knows better. ENet starts
+/// every peer at 500 ms and doubles from there, so under loss a lost handshake command would
+/// wait 0.5, 1, 2, 4 s; seeded, its re-sends follow the real path (tens of ms). Commands
+/// already in flight are rescheduled too (the responder's VERIFY_CONNECT is sent before we
+/// see the peer).
+void seed_round_trip(ENetPeer* peer, enet_uint32 rtt_ms);
+
 /// The address of the local interface that routes to `server`, found by connecting a
 /// throwaway UDP socket (nothing is sent). Empty when it cannot be found.
 [[nodiscard]] Address local_route_to(Address server);

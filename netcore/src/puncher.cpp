@@ -21,6 +21,7 @@ void Puncher::begin(const Introduction& intro, TimePoint now) {
     started_ = now;
     next_round_ = now;
     sequence_ = 0;
+    rtt_.reset();
     probes_sent_ = 0;
     probes_received_ = 0;
 }
@@ -41,6 +42,7 @@ void Puncher::update(TimePoint now, Duration interval, Outbox& out) {
     if (!active_ || now < next_round_) return;
     next_round_ = now + interval;
     ++sequence_;
+    round_sent_[sequence_ % round_sent_.size()] = now;
     for (const auto& c : candidates_) {
         out.send(c.address, Probe{token_, sequence_});
         ++probes_sent_;
@@ -57,8 +59,14 @@ bool Puncher::handle_probe(const Probe& probe, Address from, Outbox& out) {
     return true;
 }
 
-std::optional<Address> Puncher::handle_ack(const ProbeAck& ack, Address from) {
+std::optional<Address> Puncher::handle_ack(const ProbeAck& ack, Address from, TimePoint now) {
     if (!active_ || ack.token != token_) return std::nullopt;
+    if (ack.sequence != 0 && ack.sequence <= sequence_ &&
+        sequence_ - ack.sequence < round_sent_.size()) {
+        const auto rtt = std::chrono::duration_cast<Duration>(
+            now - round_sent_[ack.sequence % round_sent_.size()]);
+        if (!rtt_ || rtt < *rtt_) rtt_ = rtt;
+    }
     add(from, Path::direct);
     Candidate* c = find(from);
     if (c != nullptr) c->acknowledged = true;

@@ -3,6 +3,7 @@
 // us the peer's port behind a symmetric NAT (a peer-reflexive candidate).
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,7 +36,12 @@ class Puncher {
     bool handle_probe(const protocol::Probe& probe, Address from, Outbox& out);
 
     /// Returns the address that got through when this is the first acknowledgement.
-    std::optional<Address> handle_ack(const protocol::ProbeAck& ack, Address from);
+    std::optional<Address> handle_ack(const protocol::ProbeAck& ack, Address from, TimePoint now);
+
+    /// The smallest round-trip time a probe measured, if any was acknowledged.
+    [[nodiscard]] std::optional<Duration> rtt() const { return rtt_; }
+    /// True once the peer was heard (a Probe or ProbeAck with our token).
+    [[nodiscard]] bool heard_from_peer() const { return probes_received_ > 0 || got_through_; }
 
     /// The kind of path `address` is, and whether it is one of the peer's candidates.
     [[nodiscard]] Path path_of(Address address) const;
@@ -64,6 +70,9 @@ class Puncher {
     TimePoint started_{};
     TimePoint next_round_{};
     std::uint32_t sequence_ = 0;
+    // When each of the last rounds went out, by sequence, to time their acknowledgements.
+    std::array<TimePoint, 16> round_sent_{};
+    std::optional<Duration> rtt_;
     std::uint32_t probes_sent_ = 0;
     std::uint32_t probes_received_ = 0;
 };

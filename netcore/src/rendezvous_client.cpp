@@ -26,6 +26,12 @@ void RendezvousClient::send_request(TimePoint now, Outbox& out) {
     out.send(config_.server, IntroduceRequest{instance_, wanted_});
 }
 
+void RendezvousClient::remind(std::string_view peer, TimePoint now, Outbox& out) {
+    if (phase_ != Phase::registered || now - last_request_ < config_.request_retry) return;
+    last_request_ = now;
+    out.send(config_.server, IntroduceRequest{instance_, peer});
+}
+
 void RendezvousClient::request(std::string_view peer, Duration wait, TimePoint now) {
     wanted_ = peer;
     wait_deadline_ = now + wait;

@@ -39,6 +39,9 @@ class RendezvousClient {
     /// Starts asking for `peer` (sent as soon as we are registered).
     void request(std::string_view peer, Duration wait, TimePoint now);
     void cancel_request() { wanted_.clear(); }
+    /// Asks for `peer` again (at most every request_retry) after the introduction arrived, so
+    /// that the server re-sends it to a peer that may have lost its copy.
+    void remind(std::string_view peer, TimePoint now, Outbox& out);
     [[nodiscard]] const std::string& wanted() const { return wanted_; }
 
     void unregister(Outbox& out);

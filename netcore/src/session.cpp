@@ -2,6 +2,7 @@
 // driven by update(now) and reported through a queue of events.
 #include "netcore/session.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <random>
 
@@ -56,6 +57,8 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
     TimePoint connect_deadline{};
     std::optional<Address> pending_connect;  // decided inside intercept, done after service
     bool leaving = false;                    // disconnect() called, waiting for ENet
+    bool asked = false;                      // we asked for the peer we are punching to
+    ENetPeer* seeded = nullptr;              // the responder's handshake peer, RTT seeded
     TimePoint now{};
 
     // ---- events -------------------------------------------------------------------------
@@ -92,7 +95,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
                 ++counters.datagrams_dropped;
                 return;
             }
-            if (const auto through = puncher.handle_ack(*ack, from)) on_got_through(*through);
+            if (const auto through = puncher.handle_ack(*ack, from, now)) on_got_through(*through);
             return;
         }
         if (from != config.server || !rendezvous) {
@@ -185,6 +188,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
             return;
         }
         rendezvous->cancel_request();
+        asked = asked_for;
         puncher.begin(intro, now);
         peer_name = puncher.peer();
         state = State::punching;
@@ -273,6 +277,8 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
         puncher.end();
         pending_connect.reset();
         leaving = false;
+        asked = false;
+        seeded = nullptr;
         path = Path::none;
         peer_address = {};
         if (state != State::failed && state != State::closed && state != State::idle)
@@ -302,7 +308,43 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
         if (peer == nullptr) {
             end_peer_session();
             emit_error(Error::connect_failed, "ENet had no free peer to connect with");
+            return;
         }
+        detail::seed_round_trip(peer, handshake_rtt());
+    }
+
+    // The round trip the probes measured, bounded: never below kMinHandshakeRtt (a loopback
+    // RTT of 0 ms would make ENet re-send at once) nor above ENet's own 500 ms guess.
+    enet_uint32 handshake_rtt() const {
+        constexpr Duration kMinHandshakeRtt{30};
+        constexpr Duration kMaxHandshakeRtt{500};
+        const Duration rtt =
+            std::clamp(puncher.rtt().value_or(Duration{100}), kMinHandshakeRtt, kMaxHandshakeRtt);
+        return static_cast<enet_uint32>(rtt.count());
+    }
+
+    // The responder cannot seed its ENet peer before ENet creates it on the initiator's
+    // CONNECT; catch it right after, while its VERIFY_CONNECT is still unacknowledged.
+    void seed_responder_handshake() {
+        if (seeded != nullptr || peer != nullptr || !puncher.active() ||
+            puncher.role() != protocol::Role::responder)
+            return;
+        ENetHost* h = host.get();
+        for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p) {
+            if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT &&
+                puncher.knows(detail::from_enet(p->address))) {
+                detail::seed_round_trip(p, handshake_rtt());
+                seeded = p;
+                return;
+            }
+        }
+    }
+
+    // An Introduction can be lost on the way to either side. The side that asked keeps asking
+    // until it hears the peer: the server sends the same introduction to both again.
+    void remind_server() {
+        if (state == State::punching && asked && !puncher.heard_from_peer())
+            rendezvous->remind(peer_name, now, *this);
     }
 };
 
@@ -356,6 +398,8 @@ void Session::update(TimePoint now) {
     s.now = now;
     s.host.service(s);
     s.do_pending_connect();
+    s.seed_responder_handshake();
+    s.remind_server();
     if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
     if (s.state == State::punching || s.state == State::connecting)
         s.puncher.update(now, s.config.probe_interval, s);
