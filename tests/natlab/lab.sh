@@ -64,7 +64,14 @@ declare -g LAB_PUBPORTS=0 LAB_ROUTERS_MADE=0 LAB_PUBLIC_CLIENTS=0
 
 lab_log() { [[ ${NATLAB_VERBOSE:-0} == 1 ]] && echo "natlab: $*" >&2; return 0; }
 lab_say() { echo "natlab: $*" >&2; }
-lab_skip() { echo "natlab: SKIPPED: $*" >&2; exit "$LAB_SKIP"; }
+lab_skip() {
+    if [[ ${NATLAB_REQUIRE:-0} == 1 ]]; then
+        echo "natlab: FAIL: NATLAB_REQUIRE=1 but the lab cannot run here: $*" >&2
+        exit 1
+    fi
+    echo "natlab: SKIPPED: $*" >&2
+    exit "$LAB_SKIP"
+}
 lab_broken() { echo "natlab: LAB BROKEN (not a netcore result): $*" >&2; exit "$LAB_BROKEN"; }
 
 # ---------------------------------------------------------------------------------------------
