@@ -26,12 +26,16 @@ AddressList lan(std::initializer_list<Address> items) {
 // One of each message, with every field set to something other than its default.
 std::vector<Message> samples() {
     return {
-        RegisterRequest{0x0102030405060708ull, "alice", lan({{0xC0A80102u, 40000}, {0x0A000005u, 1}})},
+        RegisterRequest{0x0102030405060708ull, "alice",
+                        lan({{0xC0A80102u, 40000}, {0x0A000005u, 1}})},
         RegisterAck{42, {0xCB007107u, 61000}, 15000, 45000},
         RegisterError{7, RegisterErrorCode::name_taken},
         IntroduceRequest{9, "bob.the-2nd_"},
         PeerUnknown{"carol"},
-        Introduction{0xDEADBEEFCAFEF00Dull, Role::initiator, "dave", {0xC6336401u, 5000},
+        Introduction{0xDEADBEEFCAFEF00Dull,
+                     Role::initiator,
+                     "dave",
+                     {0xC6336401u, 5000},
                      lan({{0xC0A80002u, 5001}})},
         Unregister{77},
         Probe{0x1122334455667788ull, 3},
@@ -54,8 +58,8 @@ TEST_CASE("every message survives an encode/decode round trip", "[protocol]") {
 
 TEST_CASE("the header is magic, version and type, and integers are big-endian", "[protocol]") {
     const auto bytes = encoded(Probe{0x0102030405060708ull, 0x0A0B0C0Du});
-    const std::vector<std::uint8_t> expected = {'N', 'C', 'R', 'V', 1, 0x10, 1, 2, 3, 4, 5, 6, 7, 8,
-                                                0x0A, 0x0B, 0x0C, 0x0D};
+    const std::vector<std::uint8_t> expected = {'N', 'C', 'R', 'V', 1, 0x10, 1,    2,    3,
+                                                4,   5,   6,   7,   8, 0x0A, 0x0B, 0x0C, 0x0D};
     CHECK(bytes == expected);
 }
 

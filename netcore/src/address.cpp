@@ -28,7 +28,8 @@ bool split_host_port(std::string_view text, std::uint16_t default_port, std::str
         const auto digits = text.substr(colon + 1);
         unsigned value = 0;
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-        if (ec != std::errc{} || end != digits.data() + digits.size() || value == 0 || value > 65535)
+        if (ec != std::errc{} || end != digits.data() + digits.size() || value == 0 ||
+            value > 65535)
             return false;
         port = static_cast<std::uint16_t>(value);
     }

@@ -10,7 +10,7 @@ namespace {
 // Bounds-checked big-endian reader over one datagram. Any read past the end sets `failed`
 // and returns zeros, so a decoder checks once at the end instead of after every field.
 class Reader {
-public:
+  public:
     explicit Reader(std::span<const std::uint8_t> data) : data_(data) {}
 
     std::uint8_t u8() {
@@ -58,7 +58,7 @@ public:
     [[nodiscard]] bool bad_field() const { return bad_field_; }
     [[nodiscard]] bool at_end() const { return pos_ == data_.size(); }
 
-private:
+  private:
     bool need(std::size_t n) {
         if (truncated_ || data_.size() - pos_ < n) {
             truncated_ = true;
@@ -75,7 +75,7 @@ private:
 
 // Big-endian writer into a caller's buffer; `failed` once anything did not fit.
 class Writer {
-public:
+  public:
     explicit Writer(std::span<std::uint8_t> out) : out_(out) {}
 
     void u8(std::uint8_t v) {
@@ -119,7 +119,7 @@ public:
 
     [[nodiscard]] std::size_t result() const { return failed_ ? 0 : pos_; }
 
-private:
+  private:
     bool room(std::size_t n) {
         if (failed_ || out_.size() - pos_ < n) {
             failed_ = true;
@@ -152,7 +152,9 @@ void write_body(Writer& w, const IntroduceRequest& m) {
     w.u64(m.instance);
     w.name(m.peer);
 }
-void write_body(Writer& w, const PeerUnknown& m) { w.name(m.peer); }
+void write_body(Writer& w, const PeerUnknown& m) {
+    w.name(m.peer);
+}
 void write_body(Writer& w, const Introduction& m) {
     w.u64(m.token);
     w.u8(static_cast<std::uint8_t>(m.role));
@@ -160,7 +162,9 @@ void write_body(Writer& w, const Introduction& m) {
     w.address(m.peer_public);
     w.address_list(m.peer_lan);
 }
-void write_body(Writer& w, const Unregister& m) { w.u64(m.instance); }
+void write_body(Writer& w, const Unregister& m) {
+    w.u64(m.instance);
+}
 void write_body(Writer& w, const Probe& m) {
     w.u64(m.token);
     w.u32(m.sequence);
@@ -268,39 +272,60 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
 
 const char* to_string(DecodeError e) {
     switch (e) {
-        case DecodeError::ok: return "ok";
-        case DecodeError::not_ours: return "not_ours";
-        case DecodeError::bad_version: return "bad_version";
-        case DecodeError::unknown_type: return "unknown_type";
-        case DecodeError::truncated: return "truncated";
-        case DecodeError::bad_name: return "bad_name";
-        case DecodeError::bad_field: return "bad_field";
-        case DecodeError::trailing_bytes: return "trailing_bytes";
+        case DecodeError::ok:
+            return "ok";
+        case DecodeError::not_ours:
+            return "not_ours";
+        case DecodeError::bad_version:
+            return "bad_version";
+        case DecodeError::unknown_type:
+            return "unknown_type";
+        case DecodeError::truncated:
+            return "truncated";
+        case DecodeError::bad_name:
+            return "bad_name";
+        case DecodeError::bad_field:
+            return "bad_field";
+        case DecodeError::trailing_bytes:
+            return "trailing_bytes";
     }
     return "?";
 }
 
 const char* to_string(RegisterErrorCode c) {
     switch (c) {
-        case RegisterErrorCode::name_taken: return "name_taken";
-        case RegisterErrorCode::name_invalid: return "name_invalid";
-        case RegisterErrorCode::server_full: return "server_full";
-        case RegisterErrorCode::not_registered: return "not_registered";
+        case RegisterErrorCode::name_taken:
+            return "name_taken";
+        case RegisterErrorCode::name_invalid:
+            return "name_invalid";
+        case RegisterErrorCode::server_full:
+            return "server_full";
+        case RegisterErrorCode::not_registered:
+            return "not_registered";
     }
     return "?";
 }
 
 const char* to_string(MessageType t) {
     switch (t) {
-        case MessageType::register_request: return "Register";
-        case MessageType::register_ack: return "RegisterAck";
-        case MessageType::register_error: return "RegisterError";
-        case MessageType::introduce_request: return "IntroduceRequest";
-        case MessageType::peer_unknown: return "PeerUnknown";
-        case MessageType::introduction: return "Introduction";
-        case MessageType::unregister: return "Unregister";
-        case MessageType::probe: return "Probe";
-        case MessageType::probe_ack: return "ProbeAck";
+        case MessageType::register_request:
+            return "Register";
+        case MessageType::register_ack:
+            return "RegisterAck";
+        case MessageType::register_error:
+            return "RegisterError";
+        case MessageType::introduce_request:
+            return "IntroduceRequest";
+        case MessageType::peer_unknown:
+            return "PeerUnknown";
+        case MessageType::introduction:
+            return "Introduction";
+        case MessageType::unregister:
+            return "Unregister";
+        case MessageType::probe:
+            return "Probe";
+        case MessageType::probe_ack:
+            return "ProbeAck";
     }
     return "?";
 }
@@ -313,8 +338,8 @@ bool has_magic(std::span<const std::uint8_t> datagram) {
 bool valid_name(std::string_view name) {
     if (name.empty() || name.size() > kMaxNameLength) return false;
     for (const char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '_' || c == '-' || c == '.';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
         if (!ok) return false;
     }
     return true;
@@ -322,10 +347,14 @@ bool valid_name(std::string_view name) {
 
 MessageType type_of(const Message& msg) {
     struct Visitor {
-        MessageType operator()(const RegisterRequest&) const { return MessageType::register_request; }
+        MessageType operator()(const RegisterRequest&) const {
+            return MessageType::register_request;
+        }
         MessageType operator()(const RegisterAck&) const { return MessageType::register_ack; }
         MessageType operator()(const RegisterError&) const { return MessageType::register_error; }
-        MessageType operator()(const IntroduceRequest&) const { return MessageType::introduce_request; }
+        MessageType operator()(const IntroduceRequest&) const {
+            return MessageType::introduce_request;
+        }
         MessageType operator()(const PeerUnknown&) const { return MessageType::peer_unknown; }
         MessageType operator()(const Introduction&) const { return MessageType::introduction; }
         MessageType operator()(const Unregister&) const { return MessageType::unregister; }

@@ -1,34 +1,549 @@
-// Placeholder: the real session lands next. Keeps the library linkable for the other targets.
+// The session facade: one ENet host, the rendezvous client, the puncher, and the ENet peer,
+// driven by update(now) and reported through a queue of events.
 #include "netcore/session.hpp"
+
+#include <deque>
+#include <random>
+
+#include "enet_host.hpp"
+#include "puncher.hpp"
+#include "rendezvous_client.hpp"
 
 namespace netcore {
 
-struct Session::Impl {
+namespace {
+
+// ENet disconnect data that marks a goodbye from netcore, so a timeout (data 0) can be told
+// from a peer that left on purpose: ENet 1.3.17 reports both as ENET_EVENT_TYPE_DISCONNECT.
+constexpr enet_uint32 kGoodbye = 0x4E434259;  // "NCBY"
+constexpr std::size_t kChannelCount = 2;      // Channel::reliable, Channel::unreliable
+// A stranger may try to connect to our socket; one spare peer slot lets us refuse it
+// without blocking the real peer.
+constexpr std::size_t kPeerSlots = 2;
+
+std::uint64_t random_u64() {
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+// The 32 bits of the token that ride in ENet's connect data, so the responder accepts an ENet
+// connection only from whoever was introduced to it.
+enet_uint32 connect_data(std::uint64_t token) {
+    return static_cast<enet_uint32>(token);
+}
+
+}  // namespace
+
+using detail::Puncher;
+using detail::RendezvousClient;
+using SignalKind = RendezvousClient::Signal::Kind;
+
+struct Session::Impl final : detail::HostListener, detail::Outbox {
+    explicit Impl(Config c) : config(std::move(c)) {}
+
     Config config;
-    std::string peer;
+    State state = State::idle;
+    detail::EnetHost host;
+    std::optional<RendezvousClient> rendezvous;
+    Puncher puncher;
+    std::deque<Event> events;
+    Stats counters;
+
+    ENetPeer* peer = nullptr;  // connecting or connected
+    Address peer_address;
+    Path path = Path::none;
+    std::string peer_name;
+    TimePoint connect_deadline{};
+    std::optional<Address> pending_connect;  // decided inside intercept, done after service
+    bool leaving = false;                    // disconnect() called, waiting for ENet
+    TimePoint now{};
+
+    // ---- events -------------------------------------------------------------------------
+    void emit(Event e) { events.push_back(std::move(e)); }
+    void emit_error(Error error, std::string detail) {
+        Event e;
+        e.type = EventType::error;
+        e.error = error;
+        e.detail = std::move(detail);
+        e.peer = peer_name;
+        emit(std::move(e));
+    }
+
+    // ---- Outbox -------------------------------------------------------------------------
+    void send(Address to, const protocol::Message& message) override {
+        std::array<std::uint8_t, protocol::kMaxDatagramSize> buf;
+        const std::size_t n = protocol::encode(message, buf);
+        if (n > 0) host.send_raw(to, std::span(buf.data(), n));
+    }
+
+    // ---- HostListener -------------------------------------------------------------------
+    void on_datagram(std::span<const std::uint8_t> datagram, Address from) override {
+        protocol::Message message;
+        if (protocol::decode(datagram, message) != protocol::DecodeError::ok) {
+            ++counters.datagrams_dropped;
+            return;
+        }
+        if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
+            if (!puncher.handle_probe(*probe, from, *this)) ++counters.datagrams_dropped;
+            return;
+        }
+        if (const auto* ack = std::get_if<protocol::ProbeAck>(&message)) {
+            if (!puncher.active() || ack->token != puncher.token()) {
+                ++counters.datagrams_dropped;
+                return;
+            }
+            if (const auto through = puncher.handle_ack(*ack, from)) on_got_through(*through);
+            return;
+        }
+        if (from != config.server || !rendezvous) {
+            ++counters.datagrams_dropped;  // only the server speaks the rendezvous messages
+            return;
+        }
+        on_signal(rendezvous->handle(message, now, *this));
+    }
+
+    void on_enet_event(ENetEvent& event) override {
+        switch (event.type) {
+            case ENET_EVENT_TYPE_CONNECT:
+                on_enet_connect(event);
+                break;
+            case ENET_EVENT_TYPE_RECEIVE: {
+                if (event.peer == peer && state == State::connected) {
+                    Event e;
+                    e.type = EventType::received;
+                    e.peer = peer_name;
+                    e.channel = static_cast<Channel>(event.channelID);
+                    e.data.assign(event.packet->data,
+                                  event.packet->data + event.packet->dataLength);
+                    emit(std::move(e));
+                }
+                enet_packet_destroy(event.packet);
+                break;
+            }
+            case ENET_EVENT_TYPE_DISCONNECT:
+                on_enet_disconnect(event);
+                break;
+            case ENET_EVENT_TYPE_NONE:
+                break;
+        }
+    }
+
+    // ---- the steps ----------------------------------------------------------------------
+    void on_signal(RendezvousClient::Signal s) {
+        switch (s.kind) {
+            case SignalKind::none:
+                return;
+            case SignalKind::registered: {
+                if (state == State::registering) state = State::registered;
+                Event e;
+                e.type = EventType::registered;
+                e.address = rendezvous->public_address();
+                emit(std::move(e));
+                return;
+            }
+            case SignalKind::peer_offline: {
+                if (state == State::registered) state = State::waiting;
+                Event e;
+                e.type = EventType::waiting_for_peer;
+                e.peer = rendezvous->wanted();
+                emit(std::move(e));
+                return;
+            }
+            case SignalKind::introduced:
+                on_introduction(rendezvous->introduction());
+                return;
+            case SignalKind::failed:
+                end_peer_session();
+                state = State::failed;
+                emit_error(s.error,
+                           s.error == Error::server_unreachable
+                               ? "no answer from the rendezvous at " + config.server.to_string()
+                               : std::string("the rendezvous refused the name '") + config.name +
+                                     "': " + to_string(s.error));
+                return;
+            case SignalKind::request_failed:
+                if (state == State::waiting) state = State::registered;
+                emit_error(Error::peer_not_online,
+                           "nobody named '" + std::string(pending_peer) + "' came online in time");
+                return;
+        }
+    }
+
+    std::string pending_peer;  // the name given to connect(), for messages
+
+    void on_introduction(const protocol::Introduction& intro) {
+        if (puncher.active() || peer != nullptr) {
+            // A repeat of the introduction we act on is harmless; another one is refused:
+            // one peer at a time.
+            if (intro.token != puncher.token()) ++counters.datagrams_dropped;
+            return;
+        }
+        const auto& wanted = rendezvous->wanted();
+        const bool asked_for = !wanted.empty() && intro.peer == wanted;
+        if (!asked_for && !config.accept_introductions) {
+            ++counters.datagrams_dropped;
+            return;
+        }
+        rendezvous->cancel_request();
+        puncher.begin(intro, now);
+        peer_name = puncher.peer();
+        state = State::punching;
+        Event e;
+        e.type = EventType::introduced;
+        e.peer = peer_name;
+        e.address = intro.peer_public;
+        emit(std::move(e));
+        puncher.update(now, config.probe_interval, *this);  // first probes right away
+    }
+
+    void on_got_through(Address through) {
+        if (state != State::punching) return;
+        state = State::connecting;
+        connect_deadline = now + config.connect_timeout;
+        // One initiator (DESIGN.md decision 2): two simultaneous ENet connects make two peers.
+        if (puncher.role() == protocol::Role::initiator) pending_connect = through;
+    }
+
+    void on_enet_connect(ENetEvent& event) {
+        if (event.peer == peer && state == State::connecting) {
+            become_connected();
+            return;
+        }
+        // An incoming connection: only the introduced peer, from a candidate address, with
+        // our token in its connect data.
+        const Address from = detail::from_enet(event.peer->address);
+        const bool expected = peer == nullptr && puncher.active() &&
+                              puncher.role() == protocol::Role::responder &&
+                              event.data == connect_data(puncher.token()) && puncher.knows(from);
+        if (!expected) {
+            ++counters.datagrams_dropped;
+            enet_peer_disconnect_now(event.peer, 0);
+            return;
+        }
+        peer = event.peer;
+        become_connected();
+    }
+
+    void become_connected() {
+        peer_address = detail::from_enet(peer->address);
+        path = puncher.path_of(peer_address);
+        counters.punch_elapsed = std::chrono::duration_cast<Duration>(now - puncher.started());
+        puncher.end();
+        state = State::connected;
+        const auto timeout = static_cast<enet_uint32>(config.peer_timeout.count());
+        enet_peer_timeout(peer, 0, timeout / 2, timeout);
+        Event e;
+        e.type = EventType::connected;
+        e.peer = peer_name;
+        e.address = peer_address;
+        e.path = path;
+        emit(std::move(e));
+    }
+
+    void on_enet_disconnect(ENetEvent& event) {
+        if (event.peer != peer) return;  // a refused stranger
+        const bool was_connected = state == State::connected;
+        const bool we_left = leaving;
+        const bool goodbye = event.data == kGoodbye;
+        peer = nullptr;
+        end_peer_session();
+        if (!was_connected) {
+            emit_error(Error::connect_failed, "a probe got through to " + peer_name +
+                                                  " but the ENet handshake did not complete");
+            return;
+        }
+        Event e;
+        e.type = EventType::disconnected;
+        e.peer = peer_name;
+        e.error = we_left   ? Error::none
+                  : goodbye ? Error::peer_disconnected
+                            : Error::peer_timed_out;
+        e.detail = we_left   ? "disconnected"
+                   : goodbye ? peer_name + " left"
+                             : "lost the path to " + peer_name;
+        emit(std::move(e));
+    }
+
+    // Back to "registered" after a peer session ends, whatever the reason.
+    void end_peer_session() {
+        if (peer != nullptr) {
+            enet_peer_reset(peer);
+            peer = nullptr;
+        }
+        puncher.end();
+        pending_connect.reset();
+        leaving = false;
+        path = Path::none;
+        peer_address = {};
+        if (state != State::failed && state != State::closed && state != State::idle)
+            state = rendezvous && rendezvous->phase() == RendezvousClient::Phase::registered
+                        ? State::registered
+                        : State::registering;
+    }
+
+    void check_timers() {
+        if (state == State::punching && now - puncher.started() >= config.punch_timeout) {
+            end_peer_session();
+            emit_error(Error::punch_failed, "no probe got through to " + peer_name + " within " +
+                                                std::to_string(config.punch_timeout.count()) +
+                                                " ms");
+        } else if (state == State::connecting && now >= connect_deadline) {
+            end_peer_session();
+            emit_error(Error::connect_failed,
+                       "a probe got through to " + peer_name + " but ENet did not connect in time");
+        }
+    }
+
+    void do_pending_connect() {
+        if (!pending_connect || state != State::connecting) return;
+        const ENetAddress to = detail::to_enet(*pending_connect);
+        pending_connect.reset();
+        peer = enet_host_connect(host.get(), &to, kChannelCount, connect_data(puncher.token()));
+        if (peer == nullptr) {
+            end_peer_session();
+            emit_error(Error::connect_failed, "ENet had no free peer to connect with");
+        }
+    }
 };
 
-Session::Session(Config config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
-Session::~Session() = default;
-Error Session::start(TimePoint) { return Error::socket_error; }
-Error Session::connect(std::string_view, Duration, TimePoint) { return Error::invalid_argument; }
-void Session::update(TimePoint) {}
-bool Session::poll(Event&) { return false; }
-bool Session::send(Channel, std::span<const std::uint8_t>) { return false; }
-void Session::disconnect() {}
-void Session::close() {}
-State Session::state() const { return State::failed; }
-Path Session::path() const { return Path::none; }
-Stats Session::stats() const { return {}; }
-Address Session::public_address() const { return {}; }
-Address Session::local_address() const { return {}; }
-Address Session::peer_address() const { return {}; }
-const std::string& Session::peer_name() const { return impl_->peer; }
-const Config& Session::config() const { return impl_->config; }
+Session::Session(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 
-const char* to_string(Error) { return "?"; }
-const char* to_string(State) { return "?"; }
-const char* to_string(Path) { return "?"; }
-const char* to_string(EventType) { return "?"; }
+Session::~Session() {
+    close();
+}
+
+Error Session::start(TimePoint now) {
+    Impl& s = *impl_;
+    if (s.state != State::idle) return Error::invalid_argument;
+    s.now = now;
+    if (!protocol::valid_name(s.config.name) || s.config.server.ip == 0 ||
+        s.config.server.port == 0) {
+        s.state = State::failed;
+        return Error::invalid_argument;
+    }
+    if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, kPeerSlots, kChannelCount)) {
+        s.state = State::failed;
+        return Error::socket_error;
+    }
+    protocol::AddressList lan;
+    if (s.config.lan_addresses.empty()) {
+        Address route = detail::local_route_to(s.config.server);
+        if (s.config.local_ip != 0) route.ip = s.config.local_ip;
+        if (route.ip != 0) lan.push(Address{route.ip, s.host.local_address().port});
+    } else {
+        for (const auto& a : s.config.lan_addresses) lan.push(a);
+    }
+    s.rendezvous.emplace(s.config, random_u64(), lan);
+    s.state = State::registering;
+    s.rendezvous->start(now, s);
+    return Error::none;
+}
+
+Error Session::connect(std::string_view peer, Duration wait, TimePoint now) {
+    Impl& s = *impl_;
+    if (!protocol::valid_name(peer) || peer == s.config.name) return Error::invalid_argument;
+    if (s.state != State::registering && s.state != State::registered)
+        return Error::invalid_argument;
+    s.now = now;
+    s.pending_peer = peer;
+    s.rendezvous->request(peer, wait, now);
+    return Error::none;
+}
+
+void Session::update(TimePoint now) {
+    Impl& s = *impl_;
+    if (s.state == State::idle || s.state == State::closed || !s.host.is_open()) return;
+    s.now = now;
+    s.host.service(s);
+    s.do_pending_connect();
+    if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
+    if (s.state == State::punching || s.state == State::connecting)
+        s.puncher.update(now, s.config.probe_interval, s);
+    s.check_timers();
+    s.host.flush();
+}
+
+bool Session::poll(Event& event) {
+    if (impl_->events.empty()) return false;
+    event = std::move(impl_->events.front());
+    impl_->events.pop_front();
+    return true;
+}
+
+bool Session::send(Channel channel, std::span<const std::uint8_t> data) {
+    Impl& s = *impl_;
+    if (s.state != State::connected || s.peer == nullptr || s.leaving) return false;
+    const enet_uint32 flags = channel == Channel::reliable ? ENET_PACKET_FLAG_RELIABLE : 0;
+    ENetPacket* packet = enet_packet_create(data.data(), data.size(), flags);
+    if (packet == nullptr) return false;
+    if (enet_peer_send(s.peer, static_cast<enet_uint8>(channel), packet) != 0) {
+        enet_packet_destroy(packet);
+        return false;
+    }
+    return true;
+}
+
+void Session::disconnect() {
+    Impl& s = *impl_;
+    if (s.state == State::connected && s.peer != nullptr) {
+        if (!s.leaving) enet_peer_disconnect_later(s.peer, kGoodbye);  // after queued data
+        s.leaving = true;
+        return;
+    }
+    const bool had_peer_session = s.state == State::waiting || s.state == State::punching ||
+                                  s.state == State::connecting ||
+                                  (s.rendezvous && !s.rendezvous->wanted().empty());
+    if (!had_peer_session) return;
+    if (s.rendezvous) s.rendezvous->cancel_request();
+    s.end_peer_session();
+    Event e;
+    e.type = EventType::disconnected;
+    e.peer = s.peer_name.empty() ? s.pending_peer : s.peer_name;
+    e.detail = "cancelled";
+    s.emit(std::move(e));
+}
+
+void Session::close() {
+    Impl& s = *impl_;
+    if (s.state == State::closed || s.state == State::idle) {
+        s.state = State::closed;
+        return;
+    }
+    if (s.peer != nullptr) {
+        enet_peer_disconnect_now(s.peer, kGoodbye);  // one unreliable goodbye, then reset
+        s.peer = nullptr;
+    }
+    if (s.rendezvous) s.rendezvous->unregister(s);
+    s.host.flush();
+    s.state = State::closed;
+}
+
+State Session::state() const {
+    return impl_->state;
+}
+Path Session::path() const {
+    return impl_->path;
+}
+Address Session::public_address() const {
+    return impl_->rendezvous ? impl_->rendezvous->public_address() : Address{};
+}
+Address Session::local_address() const {
+    return impl_->host.local_address();
+}
+Address Session::peer_address() const {
+    return impl_->peer_address;
+}
+const std::string& Session::peer_name() const {
+    return impl_->peer_name;
+}
+const Config& Session::config() const {
+    return impl_->config;
+}
+
+Stats Session::stats() const {
+    const Impl& s = *impl_;
+    Stats st = s.counters;
+    if (s.rendezvous) st.registrations_sent = s.rendezvous->registrations_sent();
+    st.probes_sent = s.puncher.probes_sent();
+    st.probes_received = s.puncher.probes_received();
+    if (s.state == State::punching || s.state == State::connecting)
+        st.punch_elapsed = std::chrono::duration_cast<Duration>(s.now - s.puncher.started());
+    if (s.peer != nullptr && s.state == State::connected) {
+        st.rtt_ms = s.peer->roundTripTime;
+        st.packet_loss = static_cast<float>(s.peer->packetLoss) /
+                         static_cast<float>(ENET_PEER_PACKET_LOSS_SCALE);
+    }
+    if (const ENetHost* h = s.host.get()) {
+        st.bytes_sent = h->totalSentData + s.host.raw_bytes_sent();
+        st.bytes_received = h->totalReceivedData;
+    }
+    return st;
+}
+
+const char* to_string(Error e) {
+    switch (e) {
+        case Error::none:
+            return "none";
+        case Error::invalid_argument:
+            return "invalid_argument";
+        case Error::socket_error:
+            return "socket_error";
+        case Error::server_unreachable:
+            return "server_unreachable";
+        case Error::name_taken:
+            return "name_taken";
+        case Error::name_invalid:
+            return "name_invalid";
+        case Error::server_full:
+            return "server_full";
+        case Error::peer_not_online:
+            return "peer_not_online";
+        case Error::punch_failed:
+            return "punch_failed";
+        case Error::connect_failed:
+            return "connect_failed";
+        case Error::peer_disconnected:
+            return "peer_disconnected";
+        case Error::peer_timed_out:
+            return "peer_timed_out";
+    }
+    return "?";
+}
+
+const char* to_string(State s) {
+    switch (s) {
+        case State::idle:
+            return "idle";
+        case State::registering:
+            return "registering";
+        case State::registered:
+            return "registered";
+        case State::waiting:
+            return "waiting";
+        case State::punching:
+            return "punching";
+        case State::connecting:
+            return "connecting";
+        case State::connected:
+            return "connected";
+        case State::failed:
+            return "failed";
+        case State::closed:
+            return "closed";
+    }
+    return "?";
+}
+
+const char* to_string(Path p) {
+    switch (p) {
+        case Path::none:
+            return "none";
+        case Path::lan:
+            return "lan";
+        case Path::direct:
+            return "direct";
+    }
+    return "?";
+}
+
+const char* to_string(EventType t) {
+    switch (t) {
+        case EventType::registered:
+            return "registered";
+        case EventType::waiting_for_peer:
+            return "waiting_for_peer";
+        case EventType::introduced:
+            return "introduced";
+        case EventType::connected:
+            return "connected";
+        case EventType::received:
+            return "received";
+        case EventType::disconnected:
+            return "disconnected";
+        case EventType::error:
+            return "error";
+    }
+    return "?";
+}
 
 }  // namespace netcore

@@ -24,9 +24,11 @@ struct Address {
 
 /// Parses a dotted IPv4 literal with an optional ":port" ("203.0.113.7:9000").
 /// Without a port, `default_port` is used. Returns nothing for anything else.
-[[nodiscard]] std::optional<Address> parse_address(std::string_view text, std::uint16_t default_port);
+[[nodiscard]] std::optional<Address> parse_address(std::string_view text,
+                                                   std::uint16_t default_port);
 
 /// Like parse_address, but a host name is resolved through ENet (blocking, once, at start-up).
-[[nodiscard]] std::optional<Address> resolve_address(std::string_view text, std::uint16_t default_port);
+[[nodiscard]] std::optional<Address> resolve_address(std::string_view text,
+                                                     std::uint16_t default_port);
 
 }  // namespace netcore

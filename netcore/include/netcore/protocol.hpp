@@ -31,10 +31,10 @@ inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderSize = 6;  // bytes: magic + version + type
 
 // PROTOCOL.md §3: limits.
-inline constexpr std::size_t kMaxNameLength = 32;    // bytes
-inline constexpr std::size_t kMaxLanAddresses = 4;   // LAN candidates a client may report
-inline constexpr std::size_t kMaxDatagramSize = 256; // bytes; our largest message is ~110
-inline constexpr std::uint16_t kDefaultPort = 7777;  // the rendezvous' default UDP port
+inline constexpr std::size_t kMaxNameLength = 32;     // bytes
+inline constexpr std::size_t kMaxLanAddresses = 4;    // LAN candidates a client may report
+inline constexpr std::size_t kMaxDatagramSize = 256;  // bytes; our largest message is ~110
+inline constexpr std::uint16_t kDefaultPort = 7777;   // the rendezvous' default UDP port
 
 enum class MessageType : std::uint8_t {
     register_request = 0x01,
@@ -82,9 +82,9 @@ struct RegisterRequest {
 };
 struct RegisterAck {
     std::uint64_t instance = 0;
-    Address observed;                   ///< the client's address as the server saw it
-    std::uint32_t refresh_ms = 0;       ///< send Register again this often
-    std::uint32_t expiry_ms = 0;        ///< the name is dropped after this long without one
+    Address observed;              ///< the client's address as the server saw it
+    std::uint32_t refresh_ms = 0;  ///< send Register again this often
+    std::uint32_t expiry_ms = 0;   ///< the name is dropped after this long without one
     friend bool operator==(const RegisterAck&, const RegisterAck&) = default;
 };
 struct RegisterError {
@@ -102,11 +102,11 @@ struct PeerUnknown {
     friend bool operator==(const PeerUnknown&, const PeerUnknown&) = default;
 };
 struct Introduction {
-    std::uint64_t token = 0;     ///< secret of this pairing; every Probe carries it
-    Role role = Role::responder; ///< only the initiator calls enet_host_connect
+    std::uint64_t token = 0;      ///< secret of this pairing; every Probe carries it
+    Role role = Role::responder;  ///< only the initiator calls enet_host_connect
     std::string_view peer;
-    Address peer_public;         ///< server-reflexive address of the peer
-    AddressList peer_lan;        ///< the peer's own LAN addresses
+    Address peer_public;   ///< server-reflexive address of the peer
+    AddressList peer_lan;  ///< the peer's own LAN addresses
     friend bool operator==(const Introduction&, const Introduction&) = default;
 };
 struct Unregister {
@@ -131,7 +131,7 @@ using Message = std::variant<RegisterRequest, RegisterAck, RegisterError, Introd
 /// Why a datagram was dropped (PROTOCOL.md §5). Counted by reason.
 enum class DecodeError : std::uint8_t {
     ok = 0,
-    not_ours,        ///< shorter than the magic, or another magic: not a netcore datagram
+    not_ours,  ///< shorter than the magic, or another magic: not a netcore datagram
     bad_version,
     unknown_type,
     truncated,       ///< a field runs past the end

@@ -89,10 +89,10 @@ struct Event {
 };
 
 struct Config {
-    Address server;                    ///< the rendezvous (see resolve_address())
-    std::string name;                  ///< our name: 1..32 of [A-Za-z0-9_.-]
-    std::uint16_t local_port = 0;      ///< 0: any free port
-    std::uint32_t local_ip = 0;        ///< host order; 0: all interfaces
+    Address server;                ///< the rendezvous (see resolve_address())
+    std::string name;              ///< our name: 1..32 of [A-Za-z0-9_.-]
+    std::uint16_t local_port = 0;  ///< 0: any free port
+    std::uint32_t local_ip = 0;    ///< host order; 0: all interfaces
     /// LAN candidates we report for peers behind our own router. Empty: netcore finds the
     /// address of the interface that routes to the server (no traffic sent) and uses that.
     std::vector<Address> lan_addresses;
@@ -120,7 +120,7 @@ struct Stats {
 };
 
 class Session {
-public:
+  public:
     explicit Session(Config config);
     ~Session();  ///< unregisters and resets the peer at once (no events)
     Session(const Session&) = delete;
@@ -159,7 +159,7 @@ public:
     [[nodiscard]] const std::string& peer_name() const;
     [[nodiscard]] const Config& config() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

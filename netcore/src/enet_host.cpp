@@ -1,0 +1,101 @@
+// The one socket: ENet owns it; our datagrams go out with enet_socket_send and come in through
+// ENetHost::intercept before ENet parses anything.
+#include "enet_host.hpp"
+
+#include <cstdlib>
+#include <mutex>
+
+#include "netcore/protocol.hpp"
+
+namespace netcore::detail {
+
+namespace {
+
+// ENet keeps no user pointer on ENetHost, and intercept() is only ever called from inside
+// enet_host_service(), which only EnetHost::service() calls: so the listener of the service
+// call in progress on this thread is the one the datagram belongs to.
+thread_local HostListener* t_listener = nullptr;
+
+void ensure_enet_initialized() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (enet_initialize() == 0) std::atexit(enet_deinitialize);
+    });
+}
+
+}  // namespace
+
+ENetAddress to_enet(Address a) {
+    ENetAddress e{};
+    e.host = ENET_HOST_TO_NET_32(a.ip);
+    e.port = a.port;
+    return e;
+}
+
+Address from_enet(const ENetAddress& a) {
+    return Address{ENET_NET_TO_HOST_32(a.host), a.port};
+}
+
+EnetHost::~EnetHost() {
+    if (host_ != nullptr) enet_host_destroy(host_);
+}
+
+bool EnetHost::open(Address bind, std::size_t peer_count, std::size_t channel_count) {
+    ensure_enet_initialized();
+    const ENetAddress addr = to_enet(bind);
+    host_ = enet_host_create(&addr, peer_count, channel_count, 0, 0);
+    if (host_ == nullptr) return false;
+    host_->intercept = &EnetHost::intercept;
+    ENetAddress bound{};
+    if (enet_socket_get_address(host_->socket, &bound) == 0) local_ = from_enet(bound);
+    return true;
+}
+
+bool EnetHost::send_raw(Address to, std::span<const std::uint8_t> bytes) {
+    if (host_ == nullptr) return false;
+    const ENetAddress addr = to_enet(to);
+    ENetBuffer buffer;
+    buffer.data = const_cast<std::uint8_t*>(bytes.data());  // ENet's buffers are not const
+    buffer.dataLength = bytes.size();
+    const int sent = enet_socket_send(host_->socket, &addr, &buffer, 1);
+    if (sent <= 0) return false;
+    raw_bytes_sent_ += static_cast<std::uint64_t>(sent);
+    return true;
+}
+
+int ENET_CALLBACK EnetHost::intercept(ENetHost* host, ENetEvent* /*event*/) {
+    const std::span<const std::uint8_t> data(host->receivedData, host->receivedDataLength);
+    if (t_listener == nullptr || !protocol::has_magic(data)) return 0;  // ENet's: let it parse
+    t_listener->on_datagram(data, from_enet(host->receivedAddress));
+    return 1;
+}
+
+void EnetHost::service(HostListener& listener) {
+    if (host_ == nullptr) return;
+    HostListener* const outer = t_listener;
+    t_listener = &listener;
+    ENetEvent event;
+    // Each call drains the socket; it returns > 0 while ENet has events to hand out.
+    while (enet_host_service(host_, &event, 0) > 0) listener.on_enet_event(event);
+    t_listener = outer;
+}
+
+void EnetHost::flush() {
+    if (host_ != nullptr) enet_host_flush(host_);
+}
+
+Address local_route_to(Address server) {
+    ensure_enet_initialized();
+    const ENetSocket sock = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);
+    if (sock == ENET_SOCKET_NULL) return {};
+    Address result;
+    const ENetAddress to = to_enet(server);
+    ENetAddress local{};
+    // connect() on a datagram socket only picks the route and source address.
+    if (enet_socket_connect(sock, &to) == 0 && enet_socket_get_address(sock, &local) == 0)
+        result = from_enet(local);
+    enet_socket_destroy(sock);
+    return result;
+}
+
+}  // namespace netcore::detail

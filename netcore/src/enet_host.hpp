@@ -1,0 +1,64 @@
+// RAII ownership of the one ENetHost (and so the one UDP socket) a session uses, and the
+// bridge that lets netcore's own datagrams share that socket with ENet (DESIGN.md decision 1).
+#pragma once
+
+#include <enet/enet.h>
+
+#include <cstdint>
+#include <span>
+
+#include "netcore/address.hpp"
+
+namespace netcore::detail {
+
+[[nodiscard]] ENetAddress to_enet(Address a);
+[[nodiscard]] Address from_enet(const ENetAddress& a);
+
+/// Receives what arrives on the socket, split into ours (magic prefix) and ENet's events.
+class HostListener {
+  public:
+    virtual void on_datagram(std::span<const std::uint8_t> datagram, Address from) = 0;
+    virtual void on_enet_event(ENetEvent& event) = 0;
+
+  protected:
+    ~HostListener() = default;
+};
+
+class EnetHost {
+  public:
+    EnetHost() = default;
+    ~EnetHost();
+    EnetHost(const EnetHost&) = delete;
+    EnetHost& operator=(const EnetHost&) = delete;
+
+    /// Binds the socket; peer_count ENet peers, channel_count channels. False if it cannot.
+    bool open(Address bind, std::size_t peer_count, std::size_t channel_count);
+    [[nodiscard]] bool is_open() const { return host_ != nullptr; }
+    [[nodiscard]] ENetHost* get() const { return host_; }
+    [[nodiscard]] Address local_address() const { return local_; }
+
+    /// Sends one raw datagram of ours from the ENet socket. False when the socket refuses.
+    bool send_raw(Address to, std::span<const std::uint8_t> bytes);
+
+    /// Receives everything pending: our datagrams and ENet events go to `listener`; then
+    /// sends what ENet has queued. Never blocks.
+    void service(HostListener& listener);
+
+    /// Sends what ENet has queued now.
+    void flush();
+
+    [[nodiscard]] std::uint64_t raw_bytes_sent() const { return raw_bytes_sent_; }
+
+  private:
+    static int ENET_CALLBACK intercept(ENetHost* host, ENetEvent* event);
+
+    ENetHost* host_ = nullptr;
+    Address local_;
+    std::uint64_t raw_bytes_sent_ = 0;
+};
+
+/// The address of the local interface that routes to `server`, found by connecting a
+/// throwaway UDP socket (nothing is sent). Empty when it cannot be found.
+[[nodiscard]] Address local_route_to(Address server);
+
+}  // namespace netcore::detail

@@ -1,0 +1,81 @@
+#include "puncher.hpp"
+
+#include <algorithm>
+
+namespace netcore::detail {
+
+using namespace protocol;
+
+void Puncher::begin(const Introduction& intro, TimePoint now) {
+    active_ = true;
+    got_through_ = false;
+    token_ = intro.token;
+    role_ = intro.role;
+    peer_ = intro.peer;
+    peer_public_ = intro.peer_public;
+    candidates_.clear();
+    // LAN first: behind one router that does not hairpin it is the only path that works.
+    for (const auto& a : intro.peer_lan.view())
+        if (a != intro.peer_public) add(a, Path::lan);
+    add(intro.peer_public, Path::direct);
+    started_ = now;
+    next_round_ = now;
+    sequence_ = 0;
+    probes_sent_ = 0;
+    probes_received_ = 0;
+}
+
+Puncher::Candidate* Puncher::find(Address address) {
+    const auto it = std::find_if(candidates_.begin(), candidates_.end(),
+                                 [&](const Candidate& c) { return c.address == address; });
+    return it == candidates_.end() ? nullptr : &*it;
+}
+
+void Puncher::add(Address address, Path kind) {
+    if (address.empty() || address.port == 0 || find(address) != nullptr) return;
+    if (candidates_.size() >= kMaxCandidates) return;
+    candidates_.push_back({address, kind, false});
+}
+
+void Puncher::update(TimePoint now, Duration interval, Outbox& out) {
+    if (!active_ || now < next_round_) return;
+    next_round_ = now + interval;
+    ++sequence_;
+    for (const auto& c : candidates_) {
+        out.send(c.address, Probe{token_, sequence_});
+        ++probes_sent_;
+    }
+}
+
+bool Puncher::handle_probe(const Probe& probe, Address from, Outbox& out) {
+    if (!active_ || probe.token != token_) return false;
+    ++probes_received_;
+    // A source we did not know is the peer as its NAT maps it towards us (peer-reflexive):
+    // a symmetric NAT picks a port the server never saw.
+    add(from, Path::direct);
+    out.send(from, ProbeAck{token_, probe.sequence, from});
+    return true;
+}
+
+std::optional<Address> Puncher::handle_ack(const ProbeAck& ack, Address from) {
+    if (!active_ || ack.token != token_) return std::nullopt;
+    add(from, Path::direct);
+    Candidate* c = find(from);
+    if (c != nullptr) c->acknowledged = true;
+    if (got_through_) return std::nullopt;
+    got_through_ = true;
+    return from;
+}
+
+Path Puncher::path_of(Address address) const {
+    const auto it = std::find_if(candidates_.begin(), candidates_.end(),
+                                 [&](const Candidate& c) { return c.address == address; });
+    return it == candidates_.end() ? Path::direct : it->kind;
+}
+
+bool Puncher::knows(Address address) const {
+    return std::any_of(candidates_.begin(), candidates_.end(),
+                       [&](const Candidate& c) { return c.address == address; });
+}
+
+}  // namespace netcore::detail

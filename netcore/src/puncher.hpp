@@ -1,0 +1,71 @@
+// Hole punching (DESIGN.md decision 3): paced, token-checked probes to every candidate address
+// of the peer; every valid probe is answered at the address it came from, which also teaches
+// us the peer's port behind a symmetric NAT (a peer-reflexive candidate).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netcore/protocol.hpp"
+#include "netcore/session.hpp"
+#include "outbox.hpp"
+
+namespace netcore::detail {
+
+class Puncher {
+  public:
+    /// Candidates beyond the introduction's: peer-reflexive ones learned from probes.
+    static constexpr std::size_t kMaxCandidates = 8;
+
+    struct Candidate {
+        Address address;
+        Path kind = Path::direct;
+        bool acknowledged = false;
+    };
+
+    void begin(const protocol::Introduction& intro, TimePoint now);
+    void end() { active_ = false; }
+    [[nodiscard]] bool active() const { return active_; }
+
+    /// Sends a round of probes when one is due.
+    void update(TimePoint now, Duration interval, Outbox& out);
+
+    /// Answers a probe carrying our token and learns its source. False if not for us.
+    bool handle_probe(const protocol::Probe& probe, Address from, Outbox& out);
+
+    /// Returns the address that got through when this is the first acknowledgement.
+    std::optional<Address> handle_ack(const protocol::ProbeAck& ack, Address from);
+
+    /// The kind of path `address` is, and whether it is one of the peer's candidates.
+    [[nodiscard]] Path path_of(Address address) const;
+    [[nodiscard]] bool knows(Address address) const;
+
+    [[nodiscard]] std::uint64_t token() const { return token_; }
+    [[nodiscard]] protocol::Role role() const { return role_; }
+    [[nodiscard]] const std::string& peer() const { return peer_; }
+    [[nodiscard]] Address peer_public() const { return peer_public_; }
+    [[nodiscard]] TimePoint started() const { return started_; }
+    [[nodiscard]] bool got_through() const { return got_through_; }
+    [[nodiscard]] std::uint32_t probes_sent() const { return probes_sent_; }
+    [[nodiscard]] std::uint32_t probes_received() const { return probes_received_; }
+
+  private:
+    Candidate* find(Address address);
+    void add(Address address, Path kind);
+
+    bool active_ = false;
+    bool got_through_ = false;
+    std::uint64_t token_ = 0;
+    protocol::Role role_ = protocol::Role::responder;
+    std::string peer_;
+    Address peer_public_;
+    std::vector<Candidate> candidates_;
+    TimePoint started_{};
+    TimePoint next_round_{};
+    std::uint32_t sequence_ = 0;
+    std::uint32_t probes_sent_ = 0;
+    std::uint32_t probes_received_ = 0;
+};
+
+}  // namespace netcore::detail

@@ -1,0 +1,50 @@
+// The stats line.
+#include "counters.hpp"
+
+namespace rendezvous {
+
+namespace {
+
+void field(std::string& out, const char* key, std::uint64_t value) {
+    out += ' ';
+    out += key;
+    out += '=';
+    out += std::to_string(value);
+}
+
+}  // namespace
+
+std::string to_string(const Counters& c) {
+    std::string out = "stats:";
+    field(out, "names", c.names);
+    field(out, "pending", c.pending_introductions);
+    field(out, "packets_in", c.packets_in);
+    field(out, "bytes_in", c.bytes_in);
+    field(out, "packets_out", c.packets_out);
+    field(out, "bytes_out", c.bytes_out);
+    field(out, "registered", c.registered);
+    field(out, "refreshed", c.refreshed);
+    field(out, "name_taken", c.name_taken);
+    field(out, "server_full", c.server_full);
+    field(out, "not_registered", c.not_registered);
+    field(out, "introduced", c.introduced);
+    field(out, "reintroduced", c.reintroduced);
+    field(out, "peer_unknown", c.peer_unknown);
+    field(out, "unregistered", c.unregistered);
+    field(out, "released", c.released);
+    field(out, "expired", c.expired);
+    // Index 0 is DecodeError::ok, never a drop.
+    for (std::size_t i = 1; i < c.dropped.size(); ++i) {
+        const std::string key =
+            std::string("drop_") +
+            netcore::protocol::to_string(static_cast<netcore::protocol::DecodeError>(i));
+        field(out, key.c_str(), c.dropped[i]);
+    }
+    field(out, "drop_unexpected", c.unexpected);
+    field(out, "ignored", c.ignored);
+    field(out, "receive_errors", c.receive_errors);
+    field(out, "send_errors", c.send_errors);
+    return out;
+}
+
+}  // namespace rendezvous

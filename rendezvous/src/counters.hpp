@@ -1,0 +1,58 @@
+// rendezvous — what the server has done since it started, for --stats-interval and tests.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "netcore/protocol.hpp"
+
+namespace rendezvous {
+
+/// Totals since start, plus two gauges sampled when Server::counters() is called.
+struct Counters {
+    // Gauges.
+    std::uint64_t names = 0;                  ///< names in the table (expired ones until swept)
+    std::uint64_t pending_introductions = 0;  ///< pairings whose token is still reused
+
+    // Traffic. `in` counts every datagram handled; `out` counts datagrams actually sent.
+    std::uint64_t packets_in = 0;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t packets_out = 0;
+    std::uint64_t bytes_out = 0;
+
+    // Outcomes of valid requests.
+    std::uint64_t registered = 0;      ///< new names, and names that moved to a new address
+    std::uint64_t refreshed = 0;       ///< Register from the same instance and address
+    std::uint64_t name_taken = 0;      ///< RegisterError name_taken sent
+    std::uint64_t server_full = 0;     ///< RegisterError server_full sent
+    std::uint64_t not_registered = 0;  ///< RegisterError not_registered sent
+    std::uint64_t introduced = 0;      ///< new pairings (a fresh token)
+    std::uint64_t reintroduced = 0;    ///< a pending pairing sent again (retry, or both asked)
+    std::uint64_t peer_unknown = 0;    ///< PeerUnknown sent
+    std::uint64_t unregistered = 0;    ///< names removed by Unregister
+    std::uint64_t released = 0;        ///< names dropped by a rename or a new run on their socket
+    std::uint64_t expired = 0;         ///< names dropped for want of a refresh
+
+    // Drops. `dropped` is indexed by protocol::DecodeError; index 0 (ok) stays 0.
+    std::array<std::uint64_t, netcore::protocol::kDecodeErrorCount> dropped{};
+    std::uint64_t unexpected =
+        0;                      ///< valid messages a server never receives (RegisterAck, Probe...)
+    std::uint64_t ignored = 0;  ///< valid requests with no effect (Unregister by a non-holder)
+
+    // Socket trouble.
+    std::uint64_t receive_errors = 0;
+    std::uint64_t send_errors = 0;
+
+    [[nodiscard]] std::uint64_t dropped_by(netcore::protocol::DecodeError reason) const {
+        return dropped[static_cast<std::size_t>(reason)];
+    }
+    void count_drop(netcore::protocol::DecodeError reason) {
+        ++dropped[static_cast<std::size_t>(reason)];
+    }
+};
+
+/// One greppable line of key=value pairs, starting with "stats:".
+[[nodiscard]] std::string to_string(const Counters& c);
+
+}  // namespace rendezvous

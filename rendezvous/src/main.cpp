@@ -1,0 +1,128 @@
+// rendezvous — command line: parse options, open the socket, poll until SIGINT or SIGTERM.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "log.hpp"
+#include "netcore/address.hpp"
+#include "netcore/protocol.hpp"
+#include "netcore/version.hpp"
+#include "server.hpp"
+
+namespace {
+
+// Set by the signal handler, read by the loop. The poll timeout bounds how late it is noticed.
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) {
+    g_stop = 1;
+}
+
+// The loop's longest wait: how long SIGINT/SIGTERM may go unnoticed, and the timers' jitter.
+constexpr std::uint32_t kPollTimeoutMs = 100;
+
+// Exit codes (docs/RENDEZVOUS.md).
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;  // bad arguments, or the socket could not be opened
+
+// Prints "rendezvous: <message>" as exactly one line, whatever the message holds.
+void fail_line(std::string message) {
+    for (auto& ch : message) {
+        if (ch == '\n' || ch == '\r') ch = ' ';
+    }
+    while (!message.empty() && message.back() == ' ') message.pop_back();
+    std::fprintf(stderr, "rendezvous: %s\n", message.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"The netcore rendezvous server: names and introductions over UDP.", "rendezvous"};
+
+    std::string bind = "0.0.0.0";
+    std::uint16_t port = netcore::protocol::kDefaultPort;
+    std::uint32_t refresh_ms = 15000;
+    std::uint32_t expiry_ms = 45000;
+    std::size_t max_names = 100000;
+    std::string log_level = "info";
+    std::uint32_t stats_interval_s = 0;
+
+    app.add_option("--bind", bind, "IPv4 address to listen on")->capture_default_str();
+    app.add_option("--port", port, "UDP port to listen on (0: an ephemeral port)")
+        ->capture_default_str();
+    app.add_option("--refresh-ms", refresh_ms, "How often clients must re-register (ms)")
+        ->capture_default_str();
+    app.add_option("--expiry-ms", expiry_ms,
+                   "A name is dropped this long after its last Register (ms)")
+        ->capture_default_str();
+    app.add_option("--max-names", max_names, "The most names held at once")->capture_default_str();
+    app.add_option("--log-level", log_level, "error, warn, info or debug")
+        ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+        ->capture_default_str();
+    app.add_option("--stats-interval", stats_interval_s,
+                   "Print a stats line every N seconds (0: off)")
+        ->capture_default_str();
+    app.set_version_flag("--version", "rendezvous " NETCORE_VERSION);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        return app.exit(e);  // --help or --version: printed to stdout, exit 0
+    } catch (const CLI::ParseError& e) {
+        // CLI11 would print several lines and exit with its own codes; we promise one line, exit 1.
+        fail_line(std::string(e.what()) + " (see --help)");
+        return kExitFailure;
+    }
+
+    rendezvous::Config config;
+    config.refresh = std::chrono::milliseconds(refresh_ms);
+    config.expiry = std::chrono::milliseconds(expiry_ms);
+    config.max_names = max_names;
+    if (const auto why = rendezvous::validate(config); !why.empty()) {
+        fail_line(why);
+        return kExitFailure;
+    }
+    // An IPv4 literal; the port has its own option. (parse_address wants a non-zero default.)
+    const auto bind_address =
+        bind.find(':') == std::string::npos ? netcore::parse_address(bind, 1) : std::nullopt;
+    if (!bind_address) {
+        fail_line("--bind: not an IPv4 address: " + bind);
+        return kExitFailure;
+    }
+
+    const auto level = rendezvous::parse_log_level(log_level).value_or(rendezvous::LogLevel::info);
+    const rendezvous::Log log(level, rendezvous::stderr_sink());
+    // Stats lines are printed whatever the level: asking for them is asking to see them.
+    const auto print_stats = [sink = rendezvous::stderr_sink()](const rendezvous::Server& s) {
+        sink(rendezvous::LogLevel::info, rendezvous::to_string(s.counters()));
+    };
+
+    rendezvous::Server server(config, log);
+    std::string error;
+    if (!server.open(netcore::Address{bind_address->ip, port}, &error)) {
+        fail_line(error);
+        return kExitFailure;
+    }
+    // Before announcing the port, so that whoever read the line can already stop us cleanly.
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    std::fprintf(stderr, "rendezvous: listening on %s\n",
+                 server.local_address().to_string().c_str());
+
+    using Clock = std::chrono::steady_clock;
+    const auto stats_every = std::chrono::seconds(stats_interval_s);
+    auto next_stats = Clock::now() + stats_every;
+    while (g_stop == 0) {
+        const auto now = Clock::now();
+        server.poll(kPollTimeoutMs, now);
+        if (stats_interval_s > 0 && now >= next_stats) {
+            print_stats(server);
+            next_stats = now + stats_every;
+        }
+    }
+    print_stats(server);
+    return kExitOk;
+}

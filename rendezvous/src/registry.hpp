@@ -1,0 +1,111 @@
+// rendezvous — the name table: who is online, at which address, until when.
+//
+// Indexed by name and by address. An address holds at most one name; a name is held by one
+// client run (its `instance`) and expires `expiry` after its last registration.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "netcore/address.hpp"
+#include "netcore/protocol.hpp"
+
+namespace rendezvous {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+/// One registered name.
+struct Entry {
+    std::string name;
+    std::uint64_t instance = 0;          ///< the client run that holds the name
+    netcore::Address address;            ///< where its last Register came from
+    netcore::protocol::AddressList lan;  ///< the LAN candidates it reported
+    TimePoint last_seen{};               ///< its last Register
+};
+
+/// What Registry::add did.
+enum class Admission : std::uint8_t {
+    registered,   ///< the name was free (or expired): it is now held
+    refreshed,    ///< same instance, same address: only the expiry moved
+    moved,        ///< same instance, new address (NAT rebinding): the name followed it
+    name_taken,   ///< another live instance holds the name: nothing stored
+    server_full,  ///< the table is at its cap and the name is new: nothing stored
+};
+
+/// Why a name left the table as a side effect of someone's Register.
+enum class Release : std::uint8_t {
+    renamed,       ///< the same instance registered another name from the same address
+    new_instance,  ///< another instance registered from the same address: a new run of that socket
+};
+
+struct AddOutcome {
+    Admission admission = Admission::registered;
+    /// moved: the address the name left; name_taken: the holder's address.
+    netcore::Address other;
+    /// The name this address held before, if it left the table (even when admission failed:
+    /// a new run on the same socket means the old one is gone whatever it asks for).
+    std::optional<std::string> released;
+    Release release_reason = Release::renamed;
+    /// True when the requested name was held by an expired entry not yet swept.
+    bool replaced_expired = false;
+};
+
+/// The name table. Time is passed in; nothing here reads a clock.
+class Registry {
+  public:
+    /// `expiry`: how long a name lives after its last Register. `max_names`: the cap.
+    Registry(std::chrono::milliseconds expiry, std::size_t max_names);
+
+    /// Registers (or refreshes) `name` for `instance` at `from`; see PROTOCOL.md for the rules.
+    AddOutcome add(std::string_view name, std::uint64_t instance, netcore::Address from,
+                   const netcore::protocol::AddressList& lan, TimePoint now);
+
+    /// The live entry holding `name`, or nullptr. Valid until the next non-const call.
+    [[nodiscard]] const Entry* find(std::string_view name, TimePoint now) const;
+    /// The live entry registered from `address`, or nullptr. Valid until the next non-const call.
+    [[nodiscard]] const Entry* find_at(netcore::Address address, TimePoint now) const;
+
+    /// Removes `name`. Returns false if it was not there.
+    bool remove(std::string_view name);
+
+    /// Removes every expired entry and returns their names.
+    std::vector<std::string> sweep(TimePoint now);
+
+    /// Entries held, counting expired ones not yet swept.
+    [[nodiscard]] std::size_t size() const { return by_name_.size(); }
+
+  private:
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    struct AddressHash {
+        std::size_t operator()(netcore::Address a) const {
+            return std::hash<std::uint64_t>{}((std::uint64_t{a.ip} << 16) | a.port);
+        }
+    };
+    using ByName = std::unordered_map<std::string, Entry, NameHash, std::equal_to<>>;
+
+    [[nodiscard]] bool live(const Entry& e, TimePoint now) const {
+        return now - e.last_seen < expiry_;
+    }
+    void erase(ByName::iterator it);
+
+    std::chrono::milliseconds expiry_;
+    std::size_t max_names_;
+    ByName by_name_;
+    // Address -> the name registered from it. Every entry has exactly one row here.
+    std::unordered_map<netcore::Address, std::string, AddressHash> by_address_;
+};
+
+}  // namespace rendezvous

@@ -1,0 +1,269 @@
+// The rendezvous server: protocol logic, timers, and the socket loop.
+#include "server.hpp"
+
+#include <limits>
+#include <variant>
+
+namespace rendezvous {
+
+namespace protocol = netcore::protocol;
+using netcore::Address;
+
+namespace {
+
+// The most datagrams one poll() reads before it runs the timers and returns, so a flood cannot
+// starve the expiry sweep or delay noticing a signal by more than one batch.
+constexpr std::size_t kMaxDatagramsPerPoll = 1024;
+
+// Big enough for any UDP datagram (65 507 bytes of IPv4 payload), so every datagram is read
+// whole and counted by why it was dropped, rather than failing as truncated in the socket.
+constexpr std::size_t kReceiveBufferSize = 65536;  // bytes
+
+constexpr std::int64_t kMaxWireMs = std::numeric_limits<std::uint32_t>::max();  // u32 on the wire
+
+}  // namespace
+
+std::string validate(const Config& c) {
+    if (c.refresh.count() < 1) return "--refresh-ms must be at least 1";
+    if (c.refresh.count() > kMaxWireMs) return "--refresh-ms must be at most 4294967295";
+    if (c.expiry <= c.refresh)
+        return "--expiry-ms (" + std::to_string(c.expiry.count()) + ") must exceed --refresh-ms (" +
+               std::to_string(c.refresh.count()) + ")";
+    if (c.expiry.count() > kMaxWireMs) return "--expiry-ms must be at most 4294967295";
+    if (c.max_names < 1) return "--max-names must be at least 1";
+    if (c.intro_ttl.count() < 1) return "the introduction time-to-live must be positive";
+    if (c.sweep_interval.count() < 1) return "the sweep interval must be positive";
+    return {};
+}
+
+Server::Server(Config config, Log log)
+    : config_(config),
+      log_(std::move(log)),
+      registry_(config.expiry, config.max_names),
+      introductions_(config.intro_ttl) {}
+
+// ---- protocol logic ----------------------------------------------------------------------------
+
+void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePoint now,
+                    Outbox& out) {
+    ++counters_.packets_in;
+    counters_.bytes_in += datagram.size();
+
+    protocol::Message msg;
+    const auto err = protocol::decode(datagram, msg);
+    if (err != protocol::DecodeError::ok) {
+        // Never answered: a reply to a forged source would make us a reflector.
+        counters_.count_drop(err);
+        log_.debug("dropped ", datagram.size(), " bytes from ", from, ": ",
+                   protocol::to_string(err));
+        return;
+    }
+    if (const auto* m = std::get_if<protocol::RegisterRequest>(&msg)) {
+        on_register(*m, from, now, out);
+    } else if (const auto* i = std::get_if<protocol::IntroduceRequest>(&msg)) {
+        on_introduce(*i, from, now, out);
+    } else if (const auto* u = std::get_if<protocol::Unregister>(&msg)) {
+        on_unregister(*u, from, now);
+    } else {
+        ++counters_.unexpected;
+        log_.debug("dropped unexpected ", protocol::to_string(protocol::type_of(msg)), " from ",
+                   from);
+    }
+}
+
+void Server::on_register(const protocol::RegisterRequest& m, Address from, TimePoint now,
+                         Outbox& out) {
+    const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now);
+
+    if (r.replaced_expired) {
+        ++counters_.expired;
+        introductions_.forget(m.name);
+        log_.info("expired ", m.name);
+    }
+    if (r.released) {
+        ++counters_.released;
+        introductions_.forget(*r.released);
+        if (r.release_reason == Release::renamed) {
+            log_.info("released ", *r.released, ": renamed to ", m.name, " at ", from);
+        } else {
+            log_.info("released ", *r.released, ": new instance at ", from);
+        }
+    }
+
+    const protocol::RegisterAck ack{m.instance, from,
+                                    static_cast<std::uint32_t>(config_.refresh.count()),
+                                    static_cast<std::uint32_t>(config_.expiry.count())};
+    switch (r.admission) {
+        case Admission::registered:
+            ++counters_.registered;
+            introductions_.forget(m.name);  // a new holder must not inherit the old one's token
+            log_.info("registered ", m.name, " at ", from);
+            reply(out, from, ack);
+            break;
+        case Admission::moved:
+            // The peer of a pending introduction would probe the old address: start over.
+            ++counters_.registered;
+            introductions_.forget(m.name);
+            log_.info("registered ", m.name, " at ", from, " (moved from ", r.other, ")");
+            reply(out, from, ack);
+            break;
+        case Admission::refreshed:
+            ++counters_.refreshed;
+            log_.debug("refreshed ", m.name, " at ", from);
+            reply(out, from, ack);
+            break;
+        case Admission::name_taken:
+            ++counters_.name_taken;
+            log_.info("name taken: ", m.name, " (held by ", r.other, ")");
+            reply(out, from,
+                  protocol::RegisterError{m.instance, protocol::RegisterErrorCode::name_taken});
+            break;
+        case Admission::server_full:
+            ++counters_.server_full;
+            log_.warn("server full: refused ", m.name, " from ", from);
+            reply(out, from,
+                  protocol::RegisterError{m.instance, protocol::RegisterErrorCode::server_full});
+            break;
+    }
+}
+
+void Server::on_introduce(const protocol::IntroduceRequest& m, Address from, TimePoint now,
+                          Outbox& out) {
+    const Entry* self = registry_.find_at(from, now);
+    if (self == nullptr || self->instance != m.instance) {
+        ++counters_.not_registered;
+        log_.info("not registered: ", from, " asked for ", m.peer);
+        reply(out, from,
+              protocol::RegisterError{m.instance, protocol::RegisterErrorCode::not_registered});
+        return;
+    }
+    const Entry* peer = m.peer == self->name ? nullptr : registry_.find(m.peer, now);
+    if (peer == nullptr) {
+        ++counters_.peer_unknown;
+        log_.info("unknown peer ", m.peer, " asked by ", self->name);
+        reply(out, from, protocol::PeerUnknown{m.peer});
+        return;
+    }
+
+    const Pending* p = introductions_.find(self->name, peer->name, now);
+    if (p != nullptr) {
+        // A retry, or the peer asked for us first: same token and roles, so one session.
+        ++counters_.reintroduced;
+        log_.debug("reintroduced ", p->initiator, " (initiator) <-> ", p->responder);
+    } else {
+        p = &introductions_.add(self->name, peer->name, fresh_token(), now);
+        ++counters_.introduced;
+        log_.info("introduced ", p->initiator, " (initiator) <-> ", p->responder);
+    }
+    send_introduction(*p, *self, *peer, out);
+}
+
+void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out) {
+    const auto tell = [&](const Entry& to, const Entry& about) {
+        const auto role =
+            to.name == p.initiator ? protocol::Role::initiator : protocol::Role::responder;
+        reply(out, to.address,
+              protocol::Introduction{p.token, role, about.name, about.address, about.lan});
+    };
+    tell(a, b);  // the requester first
+    tell(b, a);
+}
+
+void Server::on_unregister(const protocol::Unregister& m, Address from, TimePoint now) {
+    const Entry* self = registry_.find_at(from, now);
+    if (self == nullptr || self->instance != m.instance) {
+        ++counters_.ignored;
+        log_.debug("ignored Unregister from ", from, ": holds no name under that instance");
+        return;
+    }
+    const std::string name = self->name;  // `self` dies with the entry
+    registry_.remove(name);
+    introductions_.forget(name);
+    ++counters_.unregistered;
+    log_.info("unregistered ", name);
+}
+
+void Server::reply(Outbox& out, Address to, const protocol::Message& m) {
+    if (!out.push(to, m)) {
+        // Only names that decoded as valid reach a reply, so this is a bug, not bad input.
+        log_.error("cannot encode ", protocol::to_string(protocol::type_of(m)), " for ", to);
+    }
+}
+
+std::uint64_t Server::fresh_token() {
+    // Unguessable, so a stranger cannot steer a session with forged probes. Never 0, which a
+    // client may use as "no token".
+    std::uint64_t token = 0;
+    while (token == 0) token = (std::uint64_t{random_()} << 32) | std::uint64_t{random_()};
+    return token;
+}
+
+void Server::tick(TimePoint now) {
+    if (now < next_sweep_) return;
+    next_sweep_ = now + config_.sweep_interval;
+    for (const auto& name : registry_.sweep(now)) {
+        ++counters_.expired;
+        introductions_.forget(name);
+        log_.info("expired ", name);
+    }
+    introductions_.sweep(now);
+}
+
+// ---- socket ------------------------------------------------------------------------------------
+
+bool Server::open(Address bind, std::string* error) {
+    const std::string why = socket_.open(bind);
+    if (!why.empty()) {
+        if (error != nullptr) *error = why;
+        return false;
+    }
+    receive_buffer_.resize(kReceiveBufferSize);
+    return true;
+}
+
+void Server::close() {
+    socket_.close();
+}
+
+std::size_t Server::poll(std::uint32_t timeout_ms, TimePoint now) {
+    std::size_t handled = 0;
+    if (socket_.is_open()) {
+        const auto waited = socket_.wait(timeout_ms);
+        if (waited == UdpSocket::Wait::error) log_.warn("waiting on the socket failed");
+        for (std::size_t i = 0; waited == UdpSocket::Wait::readable && i < kMaxDatagramsPerPoll;
+             ++i) {
+            Address from;
+            const int n = socket_.receive(receive_buffer_, from);
+            if (n == 0) break;  // drained (or an empty datagram, which ENet cannot tell apart)
+            if (n < 0) {
+                ++counters_.receive_errors;
+                continue;
+            }
+            ++handled;
+            outbox_.clear();
+            handle({receive_buffer_.data(), static_cast<std::size_t>(n)}, from, now, outbox_);
+            for (const auto& d : outbox_.datagrams()) {
+                if (socket_.send(d.to, d.view())) {
+                    ++counters_.packets_out;
+                    counters_.bytes_out += d.size;
+                } else {
+                    ++counters_.send_errors;
+                    log_.debug("sending to ", d.to, " failed");
+                }
+            }
+        }
+    }
+    tick(now);
+    return handled;
+}
+
+// ---- observation -------------------------------------------------------------------------------
+
+Counters Server::counters() const {
+    Counters c = counters_;
+    c.names = registry_.size();
+    c.pending_introductions = introductions_.size();
+    return c;
+}
+
+}  // namespace rendezvous

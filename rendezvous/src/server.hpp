@@ -1,0 +1,112 @@
+// rendezvous — the server: who is online, and introductions between them (docs/PROTOCOL.md).
+//
+// The protocol logic, handle() and tick(), never touches a socket or a clock: a datagram, its
+// source and the time go in, replies come out in an Outbox. Unit tests drive it directly and
+// step time. The socket part, open() and poll(), feeds it from one real UDP socket.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "counters.hpp"
+#include "introductions.hpp"
+#include "log.hpp"
+#include "netcore/address.hpp"
+#include "netcore/protocol.hpp"
+#include "outbox.hpp"
+#include "registry.hpp"
+#include "udp_socket.hpp"
+
+namespace rendezvous {
+
+/// The server's tunables. Defaults are the command line's.
+struct Config {
+    /// Tells clients how often to re-register: well inside the 30 s UDP timeout of many home
+    /// routers, so the NAT mapping the server saw stays open.
+    std::chrono::milliseconds refresh{15000};
+    /// A name is dropped this long after its last Register: three missed refreshes.
+    std::chrono::milliseconds expiry{45000};
+    /// The most names held at once; a new name beyond it gets server_full.
+    std::size_t max_names = 100000;
+    /// How long an introduction's token and roles are reused for the same pair of names.
+    std::chrono::milliseconds intro_ttl{10000};
+    /// How often tick() drops expired names and stale introductions.
+    std::chrono::milliseconds sweep_interval{1000};
+};
+
+/// Checks a Config. Returns an empty string, or one sentence naming the bad option.
+[[nodiscard]] std::string validate(const Config& config);
+
+class Server {
+  public:
+    /// `config` must pass validate(). Logs to `log` (stderr at info by default).
+    explicit Server(Config config = {}, Log log = {});
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // ---- protocol logic: no socket, no clock --------------------------------------------------
+
+    /// Handles one datagram from `from`, received at `now`, appending any replies to `out`.
+    /// Malformed datagrams are counted by reason and never answered.
+    void handle(std::span<const std::uint8_t> datagram, netcore::Address from, TimePoint now,
+                Outbox& out);
+
+    /// Runs the timers due at `now`: every Config::sweep_interval, drops expired names (logging
+    /// each) and stale introductions. Cheap to call more often.
+    void tick(TimePoint now);
+
+    // ---- socket --------------------------------------------------------------------------------
+
+    /// Binds the UDP socket to `bind` (ip 0 = every interface, port 0 = an ephemeral port).
+    /// Returns false on failure, and then `error` (if given) says why in one sentence.
+    [[nodiscard]] bool open(netcore::Address bind, std::string* error = nullptr);
+    /// Closes the socket. The name table is kept.
+    void close();
+    /// The bound UDP port (the real one if 0 was asked), or 0 when not open.
+    [[nodiscard]] std::uint16_t port() const { return socket_.local().port; }
+    /// The bound address, or 0.0.0.0:0 when not open.
+    [[nodiscard]] netcore::Address local_address() const { return socket_.local(); }
+
+    /// Waits up to `timeout_ms` for datagrams, handles every one available (up to a batch cap,
+    /// so timers still run under a flood), sends the replies, and runs tick(now). `now` is taken
+    /// as the arrival time of what this call receives: pass the clock and a short timeout.
+    /// Returns the number of datagrams handled. A signal ends the wait early.
+    std::size_t poll(std::uint32_t timeout_ms, TimePoint now);
+
+    // ---- observation ---------------------------------------------------------------------------
+
+    /// Totals since construction, with the gauges sampled now.
+    [[nodiscard]] Counters counters() const;
+    [[nodiscard]] const Config& config() const { return config_; }
+
+  private:
+    void on_register(const netcore::protocol::RegisterRequest& m, netcore::Address from,
+                     TimePoint now, Outbox& out);
+    void on_introduce(const netcore::protocol::IntroduceRequest& m, netcore::Address from,
+                      TimePoint now, Outbox& out);
+    void on_unregister(const netcore::protocol::Unregister& m, netcore::Address from,
+                       TimePoint now);
+    void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
+    void reply(Outbox& out, netcore::Address to, const netcore::protocol::Message& m);
+    std::uint64_t fresh_token();
+
+    Config config_;
+    Log log_;
+    Registry registry_;
+    Introductions introductions_;
+    Counters counters_;
+    TimePoint next_sweep_{};
+    std::random_device random_;
+
+    UdpSocket socket_;
+    std::vector<std::uint8_t> receive_buffer_;
+    Outbox outbox_;
+};
+
+}  // namespace rendezvous

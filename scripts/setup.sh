@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages netcore needs, only those that are missing.
+# Usage: scripts/setup.sh [--with-sample] [--with-lab]
+set -euo pipefail
+
+packages=(g++ cmake ninja-build pkg-config libenet-dev libcli11-dev catch2)
+for arg in "$@"; do
+  case "$arg" in
+    --with-sample) packages+=(libsdl2-dev libimgui-dev libgl-dev xvfb xauth imagemagick) ;;
+    --with-lab) packages+=(iproute2 iptables procps) ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 1 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup.sh: installing ${missing[*]}" >&2
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+"${sudo_cmd[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds, and runs the whole suite,
+# first in the default preset, then under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Usage: scripts/test.sh [--no-asan]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+asan=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-asan) asan=0 ;;
+    *) echo "test.sh: unknown option $arg" >&2; exit 1 ;;
+  esac
+done
+
+scripts/setup.sh --with-sample --with-lab
+
+jobs=$(nproc)
+cmake --preset default
+cmake --build --preset default -j "$jobs"
+ctest --preset default -j "$jobs"
+
+if ((asan)); then
+  cmake --preset asan
+  cmake --build --preset asan -j "$jobs"
+  # The soak runs once (above); under the sanitizers it would only be slower.
+  ctest --preset asan -j "$jobs" -LE soak
+fi

@@ -1,0 +1,226 @@
+// netcore sessions against a real rendezvous on loopback, with real ENet on one socket each.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <enet/enet.h>
+
+#include "loopback.hpp"
+#include "netcore/protocol.hpp"
+
+using namespace netcore;
+using loopback::Lab;
+using loopback::Node;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+bool connected(const Node& n) { return n.session->state() == State::connected; }
+
+// Connects alice (asking) and bob (waiting) and returns when both are connected.
+void connect_pair(Lab& lab, Node& alice, Node& bob) {
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+}
+
+}  // namespace
+
+TEST_CASE("a session registers and learns its public address", "[session]") {
+    Lab lab;
+    Node& alice = lab.add(lab.config("alice"));
+    CHECK(alice.session->state() == State::registering);
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::registered) == 1; }));
+    CHECK(alice.session->state() == State::registered);
+    const auto* e = alice.last(EventType::registered);
+    CHECK(e->address == Address{0x7F000001u, alice.session->local_address().port});
+    CHECK(alice.session->public_address() == e->address);
+    CHECK(lab.server().counters().names == 1);
+}
+
+TEST_CASE("asking for an unknown peer waits, then fails with peer_not_online", "[session]") {
+    Lab lab;
+    Node& alice = lab.add(lab.config("alice"));
+    REQUIRE(alice.session->connect("nobody", Duration(1200)) == Error::none);
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::waiting_for_peer) == 1; }));
+    CHECK(alice.session->state() == State::waiting);
+    CHECK(alice.last(EventType::waiting_for_peer)->peer == "nobody");
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::error) == 1; }, 3000ms));
+    CHECK(alice.last(EventType::error)->error == Error::peer_not_online);
+    CHECK(alice.count(EventType::waiting_for_peer) == 1);  // reported once, not per retry
+    CHECK(alice.session->state() == State::registered);
+}
+
+TEST_CASE("a peer that comes online late is found while waiting", "[session]") {
+    Lab lab;
+    Node& alice = lab.add(lab.config("alice"));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::waiting_for_peer) == 1; }));
+    lab.run_for(300ms);
+    Node& bob = lab.add(lab.config("bob"));
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+    CHECK(alice.last(EventType::introduced)->peer == "bob");
+    CHECK(bob.last(EventType::introduced)->peer == "alice");
+}
+
+TEST_CASE("two sessions punch, connect ENet both ways, and exchange messages", "[session]") {
+    Lab lab;
+    Node& alice = lab.add(lab.config("alice"));
+    Node& bob = lab.add(lab.config("bob"));
+    connect_pair(lab, alice, bob);
+
+    const auto* a = alice.last(EventType::connected);
+    const auto* b = bob.last(EventType::connected);
+    REQUIRE(a != nullptr);
+    REQUIRE(b != nullptr);
+    CHECK(a->peer == "bob");
+    CHECK(b->peer == "alice");
+    CHECK(a->address == Address{0x7F000001u, bob.session->local_address().port});
+    CHECK(b->address == Address{0x7F000001u, alice.session->local_address().port});
+    CHECK(a->path == Path::direct);  // on loopback the LAN address is the public one
+    CHECK(alice.count(EventType::connected) == 1);
+    CHECK(bob.count(EventType::connected) == 1);
+    CHECK(alice.session->stats().probes_sent > 0);
+    CHECK(bob.session->stats().probes_received > 0);
+
+    SECTION("reliable messages arrive in order, both ways") {
+        for (int i = 0; i < 20; ++i) {
+            REQUIRE(alice.session->send(Channel::reliable, bytes("a" + std::to_string(i))));
+            REQUIRE(bob.session->send(Channel::reliable, bytes("b" + std::to_string(i))));
+        }
+        REQUIRE(lab.run_until([&] { return alice.received().size() == 20 && bob.received().size() == 20; }));
+        for (int i = 0; i < 20; ++i) {
+            CHECK(bob.received()[static_cast<std::size_t>(i)] == "a" + std::to_string(i));
+            CHECK(alice.received()[static_cast<std::size_t>(i)] == "b" + std::to_string(i));
+        }
+        CHECK(alice.last(EventType::received)->channel == Channel::reliable);
+    }
+    SECTION("unreliable messages arrive on the unreliable channel") {
+        REQUIRE(alice.session->send(Channel::unreliable, bytes("pos 1 2")));
+        REQUIRE(lab.run_until([&] { return bob.received().size() == 1; }));
+        CHECK(bob.received()[0] == "pos 1 2");
+        CHECK(bob.last(EventType::received)->channel == Channel::unreliable);
+    }
+    SECTION("a clean disconnect is reported on both sides, and both stay registered") {
+        REQUIRE(alice.session->send(Channel::reliable, bytes("last words")));
+        alice.session->disconnect();
+        REQUIRE(lab.run_until([&] {
+            return alice.count(EventType::disconnected) == 1 && bob.count(EventType::disconnected) == 1;
+        }));
+        CHECK(bob.received() == std::vector<std::string>{"last words"});  // queued data first
+        CHECK(alice.last(EventType::disconnected)->error == Error::none);
+        CHECK(bob.last(EventType::disconnected)->error == Error::peer_disconnected);
+        CHECK(alice.session->state() == State::registered);
+        CHECK(bob.session->state() == State::registered);
+        CHECK_FALSE(alice.session->send(Channel::reliable, bytes("too late")));
+
+        SECTION("and can connect again") {
+            REQUIRE(bob.session->connect("alice", Duration(3000)) == Error::none);
+            REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+            CHECK(alice.count(EventType::connected) == 2);
+        }
+    }
+    SECTION("a peer that goes silent is reported as timed out") {
+        bob.frozen = true;
+        REQUIRE(lab.run_until([&] { return alice.count(EventType::disconnected) == 1; }, 6000ms));
+        CHECK(alice.last(EventType::disconnected)->error == Error::peer_timed_out);
+        CHECK(alice.session->state() == State::registered);
+    }
+}
+
+TEST_CASE("two sessions naming each other at once make exactly one connection", "[session]") {
+    Lab lab;
+    Node& alice = lab.add(lab.config("alice"));
+    Node& bob = lab.add(lab.config("bob"));
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::registered) && bob.count(EventType::registered); }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(bob.session->connect("alice", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+    lab.run_for(300ms);
+    CHECK(alice.count(EventType::connected) == 1);
+    CHECK(bob.count(EventType::connected) == 1);
+    CHECK(lab.server().counters().introduced == 1);
+    REQUIRE(alice.session->send(Channel::reliable, bytes("hi")));
+    REQUIRE(lab.run_until([&] { return bob.received().size() == 1; }));
+}
+
+TEST_CASE("an unreachable server fails registration with server_unreachable", "[session]") {
+    Lab lab;
+    // A bound socket that never answers: a port nothing will reply from.
+    ENetAddress any{};
+    any.host = ENET_HOST_TO_NET_32(0x7F000001u);
+    ENetSocket silent = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);
+    REQUIRE(enet_socket_bind(silent, &any) == 0);
+    ENetAddress bound{};
+    REQUIRE(enet_socket_get_address(silent, &bound) == 0);
+
+    auto c = lab.config("alice");
+    c.server = Address{0x7F000001u, bound.port};
+    Node& alice = lab.add(c);
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::error) == 1; }, 4000ms));
+    CHECK(alice.last(EventType::error)->error == Error::server_unreachable);
+    CHECK_FALSE(alice.last(EventType::error)->detail.empty());
+    CHECK(alice.session->state() == State::failed);
+    CHECK(alice.session->stats().registrations_sent >= 5);  // it retried
+    enet_socket_destroy(silent);
+}
+
+TEST_CASE("a name held by another live session is refused with name_taken", "[session]") {
+    Lab lab;
+    Node& first = lab.add(lab.config("alice"));
+    REQUIRE(lab.run_until([&] { return first.count(EventType::registered) == 1; }));
+    Node& second = lab.add(lab.config("alice"));
+    REQUIRE(lab.run_until([&] { return second.count(EventType::error) == 1; }));
+    CHECK(second.last(EventType::error)->error == Error::name_taken);
+    CHECK(second.session->state() == State::failed);
+    CHECK(first.session->state() == State::registered);  // the valid registration is kept
+}
+
+TEST_CASE("bad arguments are refused without side effects", "[session]") {
+    Lab lab;
+    auto bad = lab.config("not a name");
+    Session s(bad);
+    CHECK(s.start() == Error::invalid_argument);
+    CHECK(s.state() == State::failed);
+
+    Node& alice = lab.add(lab.config("alice"));
+    CHECK(alice.session->connect("alice", Duration(1000)) == Error::invalid_argument);
+    CHECK(alice.session->connect("", Duration(1000)) == Error::invalid_argument);
+    CHECK(alice.session->connect("b/c", Duration(1000)) == Error::invalid_argument);
+    CHECK_FALSE(alice.session->send(Channel::reliable, bytes("nobody to send to")));
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::registered) == 1; }));
+    CHECK(alice.count(EventType::error) == 0);
+}
+
+TEST_CASE("malformed datagrams to a session are dropped and counted", "[session]") {
+    Lab lab;
+    Node& alice = lab.add(lab.config("alice"));
+    Node& bob = lab.add(lab.config("bob"));
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::registered) && bob.count(EventType::registered); }));
+
+    ENetSocket attacker = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);
+    ENetAddress to{};
+    to.host = ENET_HOST_TO_NET_32(0x7F000001u);
+    to.port = bob.session->local_address().port;
+    std::vector<std::vector<std::uint8_t>> junk = {
+        {'N', 'C', 'R', 'V'},                          // truncated header
+        {'N', 'C', 'R', 'V', 9, 0x10},                 // another version
+        {'N', 'C', 'R', 'V', 1, 0x10, 1, 2, 3},        // truncated probe
+        {'N', 'C', 'R', 'V', 1, 0x06, 0, 0, 0, 0},     // an introduction not from the server
+    };
+    std::array<std::uint8_t, 64> probe{};
+    const auto n = protocol::encode(protocol::Probe{12345, 1}, probe);  // a token nobody gave
+    junk.emplace_back(probe.begin(), probe.begin() + static_cast<long>(n));
+    for (auto& j : junk) {
+        ENetBuffer buf;
+        buf.data = j.data();
+        buf.dataLength = j.size();
+        REQUIRE(enet_socket_send(attacker, &to, &buf, 1) == static_cast<int>(j.size()));
+    }
+    REQUIRE(lab.run_until([&] { return bob.session->stats().datagrams_dropped == junk.size(); }));
+    enet_socket_destroy(attacker);
+
+    connect_pair(lab, alice, bob);  // and it still works
+}
