@@ -357,7 +357,11 @@ lab_up() {
         lab_say "removing leftovers of an earlier run with prefix $LAB_PREFIX"
         lab_remove_prefix "$LAB_PREFIX"
     fi
-    [[ ${LAB_KEEP:-0} == 1 ]] || trap _lab_trap EXIT INT TERM
+    if [[ ${LAB_KEEP:-0} != 1 ]]; then
+        trap _lab_trap EXIT
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
+    fi
     _lab_make_internet
     local spec
     for spec in "$@"; do lab_add_client "$spec"; done

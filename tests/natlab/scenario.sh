@@ -144,6 +144,7 @@ case $1 in
         start=$SECONDS
         # Lanes run side by side (each attempt is a fresh pair of names and sockets), so the
         # soak takes minutes, not a quarter of an hour.
+        lane_pids=()
         for ((lane = 0; lane < lanes; lane++)); do
             (
                 trap - EXIT INT TERM
@@ -157,8 +158,9 @@ case $1 in
                     fi
                 done
             ) &
+            lane_pids+=($!)
         done
-        wait
+        wait "${lane_pids[@]}"
         ok=$(grep -c ' ok ' "$results")
         total=$(wc -l <"$results")
         lab_say "loss: $ok of $attempts attempts succeeded ($total ran) in $((SECONDS - start)) s"
