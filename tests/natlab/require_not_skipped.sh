@@ -31,7 +31,8 @@ for case in ET.parse(path).getroot().iter("testcase"):
     name = case.get("name", "")
     if not name.startswith(pattern):
         continue
-    if case.get("status") == "run" and case.find("skipped") is None:
+    # "run" passed, "fail" failed (ctest reports that itself); "notrun"/"disabled" did not run.
+    if case.get("status") in ("run", "fail") and case.find("skipped") is None:
         ran.append(name)
     else:
         reason = case.find("skipped")
