@@ -3,11 +3,11 @@
 # Usage: scripts/setup.sh [--with-sample] [--with-lab]
 set -euo pipefail
 
-packages=(g++ cmake ninja-build pkg-config libenet-dev libcli11-dev catch2)
+packages=(g++ cmake ninja-build pkg-config git clang-format libenet-dev libcli11-dev catch2)
 for arg in "$@"; do
   case "$arg" in
-    --with-sample) packages+=(libsdl2-dev libimgui-dev libgl-dev xvfb xauth imagemagick) ;;
-    --with-lab) packages+=(iproute2 iptables procps) ;;
+    --with-sample) packages+=(libsdl2-dev libimgui-dev libgl-dev xvfb xauth) ;;
+    --with-lab) packages+=(iproute2 iptables procps python3) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done

@@ -32,13 +32,14 @@ struct Node {
     [[nodiscard]] std::vector<std::string> received() const {
         std::vector<std::string> out;
         for (const auto& e : events)
-            if (e.type == netcore::EventType::received) out.emplace_back(e.data.begin(), e.data.end());
+            if (e.type == netcore::EventType::received)
+                out.emplace_back(e.data.begin(), e.data.end());
         return out;
     }
 };
 
 class Lab {
-public:
+  public:
     Lab() : server_(rendezvous::Config{}, quiet_log()) {
         std::string error;
         if (!server_.open(netcore::Address{0x7F000001u, 0}, &error))
@@ -102,7 +103,7 @@ public:
         while (netcore::Clock::now() < deadline) step();
     }
 
-private:
+  private:
     rendezvous::Server server_;
     std::vector<std::unique_ptr<Node>> nodes_;
 };

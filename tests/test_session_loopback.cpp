@@ -18,7 +18,9 @@ std::span<const std::uint8_t> bytes(const std::string& s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-bool connected(const Node& n) { return n.session->state() == State::connected; }
+bool connected(const Node& n) {
+    return n.session->state() == State::connected;
+}
 
 // Connects alice (asking) and bob (waiting) and returns when both are connected.
 void connect_pair(Lab& lab, Node& alice, Node& bob) {
@@ -90,7 +92,8 @@ TEST_CASE("two sessions punch, connect ENet both ways, and exchange messages", "
             REQUIRE(alice.session->send(Channel::reliable, bytes("a" + std::to_string(i))));
             REQUIRE(bob.session->send(Channel::reliable, bytes("b" + std::to_string(i))));
         }
-        REQUIRE(lab.run_until([&] { return alice.received().size() == 20 && bob.received().size() == 20; }));
+        REQUIRE(lab.run_until(
+            [&] { return alice.received().size() == 20 && bob.received().size() == 20; }));
         for (int i = 0; i < 20; ++i) {
             CHECK(bob.received()[static_cast<std::size_t>(i)] == "a" + std::to_string(i));
             CHECK(alice.received()[static_cast<std::size_t>(i)] == "b" + std::to_string(i));
@@ -107,7 +110,8 @@ TEST_CASE("two sessions punch, connect ENet both ways, and exchange messages", "
         REQUIRE(alice.session->send(Channel::reliable, bytes("last words")));
         alice.session->disconnect();
         REQUIRE(lab.run_until([&] {
-            return alice.count(EventType::disconnected) == 1 && bob.count(EventType::disconnected) == 1;
+            return alice.count(EventType::disconnected) == 1 &&
+                   bob.count(EventType::disconnected) == 1;
         }));
         CHECK(bob.received() == std::vector<std::string>{"last words"});  // queued data first
         CHECK(alice.last(EventType::disconnected)->error == Error::none);
@@ -134,7 +138,8 @@ TEST_CASE("two sessions naming each other at once make exactly one connection", 
     Lab lab;
     Node& alice = lab.add(lab.config("alice"));
     Node& bob = lab.add(lab.config("bob"));
-    REQUIRE(lab.run_until([&] { return alice.count(EventType::registered) && bob.count(EventType::registered); }));
+    REQUIRE(lab.run_until(
+        [&] { return alice.count(EventType::registered) && bob.count(EventType::registered); }));
     REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
     REQUIRE(bob.session->connect("alice", Duration(5000)) == Error::none);
     REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
@@ -198,17 +203,18 @@ TEST_CASE("malformed datagrams to a session are dropped and counted", "[session]
     Lab lab;
     Node& alice = lab.add(lab.config("alice"));
     Node& bob = lab.add(lab.config("bob"));
-    REQUIRE(lab.run_until([&] { return alice.count(EventType::registered) && bob.count(EventType::registered); }));
+    REQUIRE(lab.run_until(
+        [&] { return alice.count(EventType::registered) && bob.count(EventType::registered); }));
 
     ENetSocket attacker = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);
     ENetAddress to{};
     to.host = ENET_HOST_TO_NET_32(0x7F000001u);
     to.port = bob.session->local_address().port;
     std::vector<std::vector<std::uint8_t>> junk = {
-        {'N', 'C', 'R', 'V'},                          // truncated header
-        {'N', 'C', 'R', 'V', 9, 0x10},                 // another version
-        {'N', 'C', 'R', 'V', 1, 0x10, 1, 2, 3},        // truncated probe
-        {'N', 'C', 'R', 'V', 1, 0x06, 0, 0, 0, 0},     // an introduction not from the server
+        {'N', 'C', 'R', 'V'},                       // truncated header
+        {'N', 'C', 'R', 'V', 9, 0x10},              // another version
+        {'N', 'C', 'R', 'V', 1, 0x10, 1, 2, 3},     // truncated probe
+        {'N', 'C', 'R', 'V', 1, 0x06, 0, 0, 0, 0},  // an introduction not from the server
     };
     std::array<std::uint8_t, 64> probe{};
     const auto n = protocol::encode(protocol::Probe{12345, 1}, probe);  // a token nobody gave

@@ -1,0 +1,137 @@
+// punch — command-line parsing with CLI11; every failure is one line on stderr.
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <string_view>
+
+#include "netcore/protocol.hpp"
+#include "netcore/version.hpp"
+
+namespace punch {
+namespace {
+
+constexpr double kMaxSeconds = 7 * 24 * 3600.0;  // a week: longer is a typo, and stays in range
+
+std::chrono::milliseconds to_ms(double seconds) {
+    return std::chrono::milliseconds(std::llround(seconds * 1000.0));
+}
+
+// CLI11's messages are mostly one line; make sure, since scripts read exactly one.
+std::string one_line(std::string_view text) {
+    std::string out;
+    for (const char c : text) out.push_back(c == '\n' || c == '\r' ? ' ' : c);
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
+// A number of seconds in [min, kMaxSeconds]; CLI11's Range says "not in range" even for "abc".
+CLI::Validator seconds(double min) {
+    return CLI::Validator(
+        [min](std::string& text) -> std::string {
+            double value = 0.0;
+            if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value) || value < min ||
+                value > kMaxSeconds) {
+                char buf[160];
+                std::snprintf(buf, sizeof buf, "'%s' is not a number of seconds from %g to %g",
+                              text.c_str(), min, kMaxSeconds);
+                return buf;
+            }
+            return {};
+        },
+        "");
+}
+
+int usage_error(std::string_view message) {
+    std::cerr << "punch: " << one_line(message) << " (try punch --help)\n";
+    return kExitUsage;
+}
+
+const char* const kFooter = R"(
+Once connected, each line of stdin goes to the peer (reliable, ordered) and each line from
+the peer goes to stdout. At the end of stdin punch tells the peer, and leaves once the peer's
+input has ended too (or at once with --exit-on-eof, after its own lines are acknowledged).
+Progress goes to stderr, one line per phase.
+
+Exit codes: 0 the exchange ended (or the peer left), 1 bad arguments or a line over 64 KiB,
+2 no connection or the connection broke, 130/143 interrupted by SIGINT/SIGTERM.)";
+
+}  // namespace
+
+ParseResult parse_options(int argc, const char* const* argv) {
+    CLI::App app{"punch: talk to a peer through NATs via a netcore rendezvous server", "punch"};
+    app.footer(kFooter);
+    app.set_version_flag("--version", std::string("punch ") + NETCORE_VERSION);
+
+    std::string server;
+    std::string name;
+    std::string peer;
+    double timeout_s = 30.0;
+    double punch_timeout_s = 0.0;
+    int port = 0;
+    bool quiet = false;
+    bool exit_on_eof = false;
+
+    app.add_option("server", server, "Rendezvous server, host[:port] (port 7777 by default)")
+        ->required();
+    app.add_option("name", name, "Our name at the rendezvous: 1-32 of A-Z a-z 0-9 _ . -")
+        ->required();
+    app.add_option("peer", peer, "The peer to connect to; without it, wait to be reached");
+    app.add_option("--timeout", timeout_s, "Seconds to wait for a connection (0: forever)")
+        ->check(seconds(0.0))
+        ->type_name("SECONDS")
+        ->capture_default_str();
+    auto* punch_opt = app.add_option("--punch-timeout", punch_timeout_s,
+                                     "Seconds of hole punching before giving up (default 10)")
+                          ->check(seconds(0.001))
+                          ->type_name("SECONDS");
+    app.add_option("--port", port, "Local UDP port (0: any)")
+        ->check(CLI::Range(0, 65535).description(""))
+        ->type_name("PORT")
+        ->capture_default_str();
+    app.add_flag("-q,--quiet", quiet, "No progress on stderr (errors still)");
+    app.add_flag("--exit-on-eof", exit_on_eof,
+                 "At the end of stdin, leave once our lines are acknowledged, without waiting "
+                 "for the peer's input to end (lines it still sends are lost)");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        return app.exit(e);  // --help or --version: printed to stdout, exit 0
+    } catch (const CLI::ParseError& e) {
+        return usage_error(e.what());
+    }
+
+    Options options;
+    options.server_text = server;
+    const auto address = netcore::resolve_address(server, netcore::protocol::kDefaultPort);
+    if (!address || address->ip == 0)
+        return usage_error("bad server address '" + server +
+                           "': expected host[:port] with a host that resolves");
+    options.server = *address;
+
+    if (!netcore::protocol::valid_name(name))
+        return usage_error("invalid name '" + name + "': use 1 to 32 of A-Z a-z 0-9 _ . -");
+    options.name = name;
+    if (!peer.empty() || app.count("peer") > 0) {
+        if (!netcore::protocol::valid_name(peer))
+            return usage_error("invalid peer name '" + peer +
+                               "': use 1 to 32 of A-Z a-z 0-9 _ . -");
+        if (peer == name) return usage_error("the peer's name is our own: '" + peer + "'");
+        options.peer = peer;
+    }
+
+    options.timeout = to_ms(timeout_s);
+    if (timeout_s > 0.0 && options.timeout.count() == 0)
+        options.timeout = std::chrono::milliseconds(1);
+    if (punch_opt->count() > 0) options.punch_timeout = to_ms(punch_timeout_s);
+    options.local_port = static_cast<std::uint16_t>(port);
+    options.quiet = quiet;
+    options.exit_on_eof = exit_on_eof;
+    return options;
+}
+
+}  // namespace punch

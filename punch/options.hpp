@@ -1,0 +1,42 @@
+// punch — the command line, parsed and validated before anything touches the network.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "netcore/address.hpp"
+
+namespace punch {
+
+/// Exit codes, for scripts (also listed in --help).
+enum ExitCode : int {
+    kExitOk = 0,         ///< the exchange ended normally, or --help / --version
+    kExitUsage = 1,      ///< bad arguments, or an input line over the limit
+    kExitFailure = 2,    ///< no connection (timeout, server unreachable, name taken, punch
+                         ///< failed...) or the connection broke
+    kExitSigint = 130,   ///< 128 + SIGINT
+    kExitSigterm = 143,  ///< 128 + SIGTERM
+};
+
+struct Options {
+    netcore::Address server;
+    std::string server_text;  ///< as typed, for messages
+    std::string name;
+    std::optional<std::string> peer;                         ///< none: wait to be reached
+    std::chrono::milliseconds timeout{30'000};               ///< 0: wait for a connection forever
+    std::optional<std::chrono::milliseconds> punch_timeout;  ///< none: netcore's default
+    std::uint16_t local_port = 0;
+    bool quiet = false;
+    bool exit_on_eof = false;  ///< leave at EOF without waiting for the peer's end
+};
+
+/// What the command line asked for: run with Options, or exit now with a code (help and
+/// version already printed to stdout, an error already printed to stderr as one line).
+using ParseResult = std::variant<Options, int>;
+
+[[nodiscard]] ParseResult parse_options(int argc, const char* const* argv);
+
+}  // namespace punch

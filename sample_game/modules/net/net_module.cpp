@@ -1,0 +1,467 @@
+#include "modules/net/net_module.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <imgui.h>
+
+#include <netcore/protocol.hpp>
+
+#include "modules/net/lobby.hpp"
+
+namespace net {
+namespace {
+
+using Ms = std::chrono::milliseconds;
+
+template <std::size_t N>
+void copy_into(std::array<char, N>& buffer, const std::string& text) {
+    const std::size_t n = std::min(text.size(), N - 1);
+    std::copy_n(text.begin(), n, buffer.begin());
+    buffer[n] = '\0';
+}
+
+double seconds_between(netcore::TimePoint from, netcore::TimePoint to) {
+    return std::chrono::duration<double>(to - from).count();
+}
+
+std::string format_rate(double bytes_per_second) {
+    char text[32];
+    if (bytes_per_second >= 1024.0) {
+        std::snprintf(text, sizeof text, "%.1f KiB/s", bytes_per_second / 1024.0);
+    } else {
+        std::snprintf(text, sizeof text, "%.0f B/s", bytes_per_second);
+    }
+    return text;
+}
+
+const ImVec4 kErrorColor{1.0f, 0.45f, 0.4f, 1.0f};
+const ImVec4 kOkColor{0.5f, 0.9f, 0.5f, 1.0f};
+const ImVec4 kDimColor{0.65f, 0.67f, 0.72f, 1.0f};
+
+/// A window centred in the main viewport, sized to its content.
+bool begin_centred(const char* title) {
+    const ImGuiViewport* viewport = ImGui::GetMainViewport();
+    ImGui::SetNextWindowPos({viewport->WorkPos.x + viewport->WorkSize.x / 2.0f,
+                             viewport->WorkPos.y + viewport->WorkSize.y / 2.0f},
+                            ImGuiCond_Always, {0.5f, 0.5f});
+    ImGui::SetNextWindowSizeConstraints({420.0f, 0.0f}, {640.0f, 10000.0f});
+    return ImGui::Begin(title, nullptr,
+                        ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_AlwaysAutoResize |
+                            ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings);
+}
+
+}  // namespace
+
+NetModule::NetModule(NetOptions options) : options_(std::move(options)) {
+    copy_into(server_text_, options_.server);
+    copy_into(name_text_, options_.name);
+    copy_into(peer_text_, options_.peer);
+}
+
+NetModule::~NetModule() = default;
+
+void NetModule::start(host::Host& host) {
+    host_ = &host;
+    host.services().provide<host::PeerLink>(this);
+    // The summary line's first fields, in this order; shutdown() fills in the outcome.
+    host.summary().set("name", name_text_.data());
+    host.summary().set("peer", options_.peer.empty() ? std::string("none") : options_.peer);
+    host.summary().set("connected", "no");
+    host.summary().set("path", "none");
+    host.summary().set("peer_address", "none");
+    now_ = netcore::Clock::now();
+    if (options_.autoconnect) press_connect(now_);
+}
+
+void NetModule::log(const std::string& line) const {
+    if (options_.verbose) std::fprintf(stderr, "net[%s]: %s\n", name_text_.data(), line.c_str());
+}
+
+void NetModule::fail(std::string reason) {
+    log("failed: " + reason);
+    last_error_ = reason;
+    failure_ = std::move(reason);
+    screen_ = Screen::failed;
+    if (options_.quit_on_failure) host_->request_quit();
+}
+
+void NetModule::press_connect(netcore::TimePoint now) {
+    const std::string server_text = server_text_.data();
+    const std::string name = name_text_.data();
+    const std::string peer = peer_text_.data();
+    notice_.clear();
+    if (!name_problem(name).empty() || !peer_problem(peer, name).empty()) {
+        fail("check the names: " + name_problem(name) + peer_problem(peer, name));
+        return;
+    }
+    // An IP literal needs no look-up; a host name is resolved here, once, on the player's
+    // request (the only blocking call of the sample).
+    std::optional<netcore::Address> server = literal_server(server_text);
+    if (!server) server = netcore::resolve_address(server_text, netcore::protocol::kDefaultPort);
+    if (!server) {
+        fail("cannot find the server \"" + server_text + "\"");
+        return;
+    }
+
+    // A session that still holds our name at the same server is reused: it is registered
+    // already and stays reachable between games.
+    const bool reusable = session_ && session_->state() == netcore::State::registered &&
+                          session_->config().server == *server && session_->config().name == name;
+    if (!reusable) {
+        session_.reset();  // unregisters the old name at once
+        netcore::Config config;
+        config.server = *server;
+        config.name = name;
+        session_ = std::make_unique<netcore::Session>(std::move(config));
+        public_address_ = {};
+        if (const netcore::Error e = session_->start(now); e != netcore::Error::none) {
+            fail(std::string("cannot start: ") + netcore::to_string(e));
+            session_.reset();
+            return;
+        }
+        log("registering at " + server->to_string());
+    }
+    asked_peer_ = peer;
+    if (!peer.empty()) {
+        if (const netcore::Error e = session_->connect(peer, options_.peer_wait, now);
+            e != netcore::Error::none) {
+            fail(std::string("cannot ask for ") + peer + ": " + netcore::to_string(e));
+            return;
+        }
+        log("asking for " + peer);
+    }
+    connect_pressed_at_ = now;
+    introduced_at_ = {};
+    screen_ = Screen::connecting;
+}
+
+void NetModule::cancel() {
+    log("cancelled");
+    session_.reset();  // unregisters and drops any peer at once
+    screen_ = Screen::lobby;
+}
+
+void NetModule::leave(netcore::TimePoint now) {
+    if (!session_) return;
+    log("leaving");
+    host_->bus().publish(host::PeerLeaving{});  // game modules say goodbye...
+    session_->update(now);                      // ...and that goes out before the disconnect
+    session_->disconnect();                     // a disconnected event follows
+}
+
+void NetModule::update(const host::FrameTime& frame) {
+    now_ = frame.now;
+    if (!session_) return;
+    session_->update(frame.now);
+    netcore::Event event;
+    while (session_ && session_->poll(event)) handle(event, frame.now);
+
+    if (session_ && screen_ == Screen::game) {
+        const netcore::Stats stats = session_->stats();
+        const double window = seconds_between(rate_window_start_, frame.now);
+        if (window >= 1.0) {
+            up_bytes_per_second_ = static_cast<double>(stats.bytes_sent - rate_sent_) / window;
+            down_bytes_per_second_ =
+                static_cast<double>(stats.bytes_received - rate_received_) / window;
+            rate_window_start_ = frame.now;
+            rate_sent_ = stats.bytes_sent;
+            rate_received_ = stats.bytes_received;
+        }
+    }
+}
+
+void NetModule::handle(const netcore::Event& event, netcore::TimePoint now) {
+    using netcore::EventType;
+    switch (event.type) {
+        case EventType::registered:
+            public_address_ = event.address;
+            log("registered; public address " + event.address.to_string());
+            break;
+        case EventType::waiting_for_peer:
+            log(event.peer + " is not online yet");
+            break;
+        case EventType::introduced:
+            peer_name_ = event.peer;
+            peer_public_ = event.address;
+            introduced_at_ = now;
+            if (screen_ != Screen::game) screen_ = Screen::connecting;  // also when reached
+            log("introduced to " + event.peer + " at " + event.address.to_string());
+            break;
+        case EventType::connected: {
+            peer_name_ = event.peer;
+            peer_address_ = event.address;
+            path_ = event.path;
+            screen_ = Screen::game;
+            ever_connected_ = true;
+            const netcore::Stats stats = session_->stats();
+            rate_window_start_ = now;
+            rate_sent_ = stats.bytes_sent;
+            rate_received_ = stats.bytes_received;
+            up_bytes_per_second_ = down_bytes_per_second_ = 0.0;
+            log("connected to " + event.peer + " at " + event.address.to_string() + " (" +
+                netcore::to_string(event.path) + ")");
+            host_->bus().publish(host::PeerJoined{session_->config().name, event.peer});
+            break;
+        }
+        case EventType::received:
+            host_->bus().publish(host::PeerData{event.channel == netcore::Channel::reliable
+                                                    ? host::Delivery::reliable
+                                                    : host::Delivery::unreliable,
+                                                event.data});
+            break;
+        case EventType::disconnected: {
+            std::string reason;
+            switch (event.error) {
+                case netcore::Error::peer_disconnected:
+                    reason = peer_name_ + " left the game.";
+                    break;
+                case netcore::Error::peer_timed_out:
+                    reason = "Lost the connection to " + peer_name_ + " (no answer for a while).";
+                    break;
+                case netcore::Error::none:
+                    reason = "You left the game.";
+                    break;
+                default:
+                    reason = std::string("Disconnected: ") + netcore::to_string(event.error) + ".";
+            }
+            log(reason);
+            host_->bus().publish(host::PeerLeft{reason});
+            notice_ = reason;
+            screen_ = Screen::lobby;  // the session stays registered: reachable, reusable
+            break;
+        }
+        case EventType::error: {
+            std::string reason = netcore::to_string(event.error);
+            if (!event.detail.empty()) reason += ": " + event.detail;
+            const netcore::State state = session_->state();
+            if (state == netcore::State::connected) {
+                log("error (session goes on): " + reason);
+                break;
+            }
+            if (state == netcore::State::failed || state == netcore::State::closed) {
+                session_.reset();  // registration failed for good
+            }
+            fail(reason);
+            break;
+        }
+    }
+}
+
+bool NetModule::send(host::Delivery delivery, std::span<const std::uint8_t> bytes) {
+    if (!connected()) return false;
+    return session_->send(delivery == host::Delivery::reliable ? netcore::Channel::reliable
+                                                               : netcore::Channel::unreliable,
+                          bytes);
+}
+
+bool NetModule::connected() const {
+    return session_ && session_->state() == netcore::State::connected;
+}
+
+void NetModule::shutdown() {
+    host_->summary().set("name", name_text_.data());
+    if (!peer_name_.empty()) host_->summary().set("peer", peer_name_);
+    host_->summary().set("connected", ever_connected_ ? "yes" : "no");
+    host_->summary().set("path", netcore::to_string(path_));
+    host_->summary().set("peer_address",
+                         peer_address_.empty() ? std::string("none") : peer_address_.to_string());
+    if (!ever_connected_) {
+        host_->summary().fail("never connected" +
+                              (last_error_.empty() ? std::string() : ": " + last_error_));
+    }
+    if (!session_) return;
+    if (connected()) {
+        // Tell the peer now rather than let it time out. ENet's disconnect is a round trip;
+        // give it a moment (bounded: at most 300 ms, at exit only).
+        session_->disconnect();
+        const auto deadline = netcore::Clock::now() + Ms(300);
+        netcore::Event event;
+        bool done = false;
+        while (!done && netcore::Clock::now() < deadline) {
+            session_->update(netcore::Clock::now());
+            while (session_->poll(event))
+                done = done || event.type == netcore::EventType::disconnected;
+            std::this_thread::sleep_for(Ms(5));
+        }
+    }
+    session_->close();
+    session_.reset();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The screens
+
+void NetModule::ui() {
+    switch (screen_) {
+        case Screen::lobby:
+            lobby_ui();
+            break;
+        case Screen::connecting:
+            connecting_ui(now_);
+            break;
+        case Screen::failed:
+            failed_ui();
+            break;
+        case Screen::game:
+            overlay_ui();
+            break;
+    }
+}
+
+void NetModule::lobby_ui() {
+    if (begin_centred("netcore sample: lobby")) {
+        if (!notice_.empty()) {
+            ImGui::TextColored(kErrorColor, "%s", notice_.c_str());
+            ImGui::Separator();
+        }
+        ImGui::TextUnformatted("Rendezvous server");
+        ImGui::SetNextItemWidth(-1.0f);
+        ImGui::InputText("##server", server_text_.data(), server_text_.size());
+        const std::string server = server_text_.data();
+        if (server.empty()) {
+            ImGui::TextColored(kErrorColor, "enter the server's address, host:port");
+        } else if (const auto literal = literal_server(server)) {
+            ImGui::TextColored(kDimColor, "%s", literal->to_string().c_str());
+        } else {
+            ImGui::TextColored(kDimColor, "a host name: looked up when you press Connect");
+        }
+
+        ImGui::Spacing();
+        ImGui::TextUnformatted("Your name");
+        ImGui::SetNextItemWidth(-1.0f);
+        ImGui::InputText("##name", name_text_.data(), name_text_.size());
+        const std::string name = name_text_.data();
+        const std::string name_error = name_problem(name);
+        if (name_error.empty()) {
+            ImGui::TextColored(kOkColor, "ok");
+        } else {
+            ImGui::TextColored(kErrorColor, "%s", name_error.c_str());
+        }
+
+        ImGui::Spacing();
+        ImGui::TextUnformatted("Your friend's name");
+        ImGui::SetNextItemWidth(-1.0f);
+        ImGui::InputText("##peer", peer_text_.data(), peer_text_.size());
+        const std::string peer = peer_text_.data();
+        const std::string peer_error = peer_problem(peer, name);
+        if (!peer_error.empty()) {
+            ImGui::TextColored(kErrorColor, "%s", peer_error.c_str());
+        } else if (peer.empty()) {
+            ImGui::TextColored(kDimColor, "empty: wait for your friend to connect to you");
+        } else {
+            ImGui::TextColored(kOkColor, "ok");
+        }
+
+        if (session_ && session_->state() == netcore::State::registered) {
+            ImGui::Spacing();
+            ImGui::TextColored(kDimColor, "Registered as %s: friends can reach you.",
+                               session_->config().name.c_str());
+        }
+
+        ImGui::Spacing();
+        ImGui::Separator();
+        const bool can_connect = !server.empty() && name_error.empty() && peer_error.empty();
+        ImGui::BeginDisabled(!can_connect);
+        if (ImGui::Button(peer.empty() ? "Go online" : "Connect", {120.0f, 0.0f})) {
+            press_connect(now_);
+        }
+        ImGui::EndDisabled();
+        if (session_) {
+            ImGui::SameLine();
+            if (ImGui::Button("Go offline", {120.0f, 0.0f})) cancel();
+        }
+    }
+    ImGui::End();
+}
+
+void NetModule::connecting_ui(netcore::TimePoint now) {
+    if (begin_centred("netcore sample: connecting")) {
+        const netcore::State state = session_ ? session_->state() : netcore::State::idle;
+        const netcore::Stats stats = session_ ? session_->stats() : netcore::Stats{};
+        const std::string name = session_ ? session_->config().name : std::string();
+        const double waited = seconds_between(connect_pressed_at_, now);
+
+        // Every phase, ticked off as it passes.
+        const auto step = [](bool done, bool active, const std::string& text) {
+            const char* mark = done ? "[x]" : (active ? "[>]" : "[ ]");
+            const ImVec4 color = done ? kOkColor : (active ? ImVec4{1, 1, 1, 1} : kDimColor);
+            ImGui::TextColored(color, "%s %s", mark, text.c_str());
+        };
+        const bool registered = state != netcore::State::registering;
+        step(registered, !registered,
+             registered ? "Registered as " + name + " (seen as " + public_address_.to_string() + ")"
+                        : "Registering as " + name + " at " +
+                              (session_ ? session_->config().server.to_string() : "") + "...");
+
+        const bool introduced =
+            state == netcore::State::punching || state == netcore::State::connecting;
+        if (asked_peer_.empty()) {
+            step(introduced, registered && !introduced,
+                 introduced ? "Reached by " + peer_name_
+                            : "Waiting for a friend to connect to you...");
+        } else {
+            const bool waiting = state == netcore::State::waiting;
+            char text[160];
+            std::snprintf(text, sizeof text, "Waiting for %s to come online (%.0f s)...",
+                          asked_peer_.c_str(), waited);
+            step(introduced, waiting || state == netcore::State::registered || !registered,
+                 introduced
+                     ? "Introduced to " + peer_name_ + " (public " + peer_public_.to_string() + ")"
+                     : std::string(text));
+        }
+
+        const bool punched = state == netcore::State::connecting;
+        char punch[160];
+        std::snprintf(punch, sizeof punch, "Punching: %u probes sent, %u received, %lld ms",
+                      stats.probes_sent, stats.probes_received,
+                      static_cast<long long>(stats.punch_elapsed.count()));
+        step(punched, state == netcore::State::punching, punch);
+        step(false, punched, "Connecting (ENet handshake)...");
+
+        ImGui::Spacing();
+        ImGui::Separator();
+        if (ImGui::Button("Cancel", {120.0f, 0.0f})) cancel();
+    }
+    ImGui::End();
+}
+
+void NetModule::failed_ui() {
+    if (begin_centred("netcore sample: could not connect")) {
+        ImGui::PushTextWrapPos(600.0f);
+        ImGui::TextColored(kErrorColor, "%s", failure_.c_str());
+        ImGui::PopTextWrapPos();
+        ImGui::Spacing();
+        ImGui::Separator();
+        if (ImGui::Button("Back to lobby", {140.0f, 0.0f})) {
+            screen_ = Screen::lobby;
+            notice_.clear();
+        }
+    }
+    ImGui::End();
+}
+
+void NetModule::overlay_ui() {
+    if (!session_) return;
+    const netcore::Stats stats = session_->stats();
+    ImGui::SetNextWindowPos({10.0f, 10.0f}, ImGuiCond_Always);
+    ImGui::SetNextWindowBgAlpha(0.7f);
+    constexpr ImGuiWindowFlags kFlags =
+        ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_AlwaysAutoResize |
+        ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing |
+        ImGuiWindowFlags_NoNav;
+    if (ImGui::Begin("##net_overlay", nullptr, kFlags)) {
+        ImGui::Text("%s <-> %s", session_->config().name.c_str(), peer_name_.c_str());
+        ImGui::TextColored(kDimColor, "path %s, %s", netcore::to_string(path_),
+                           peer_address_.to_string().c_str());
+        ImGui::Text("RTT %u ms   loss %.1f %%", stats.rtt_ms,
+                    static_cast<double>(stats.packet_loss) * 100.0);
+        ImGui::Text("up %s   down %s", format_rate(up_bytes_per_second_).c_str(),
+                    format_rate(down_bytes_per_second_).c_str());
+        if (ImGui::SmallButton("Leave game")) leave(now_);
+    }
+    ImGui::End();
+}
+
+}  // namespace net

@@ -1,0 +1,97 @@
+// net — the netcore module: the embedding model for a game.
+//
+// Owns one netcore::Session. Each frame, update() calls session.update(now) and drains
+// session.poll(): netcore events become what the player sees (lobby, phases, overlay) and what
+// other modules get on the bus (host/peer_link.hpp). It implements host::PeerLink, so game
+// modules send through it without knowing netcore. Nothing here blocks, except resolving a
+// host name, done once and only when the player presses Connect with a name instead of an IP.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include <netcore/netcore.hpp>
+
+#include "host/host.hpp"
+#include "host/peer_link.hpp"
+
+namespace net {
+
+struct NetOptions {
+    std::string server = "127.0.0.1:7777";  ///< rendezvous, "a.b.c.d[:port]" or "host[:port]"
+    std::string name;                       ///< our name, prefilled in the lobby
+    std::string peer;                       ///< friend's name; empty: wait to be reached
+    bool autoconnect = false;               ///< press Connect at start
+    bool quit_on_failure = false;           ///< headless: a failure ends the run
+    netcore::Duration peer_wait{60000};     ///< how long to wait for the friend to come online
+    bool verbose = false;                   ///< log every netcore event on stderr
+};
+
+class NetModule final : public host::Module, public host::PeerLink {
+  public:
+    explicit NetModule(NetOptions options);
+    ~NetModule() override;
+
+    [[nodiscard]] std::string_view name() const override { return "net"; }
+    void start(host::Host& host) override;
+    void update(const host::FrameTime& frame) override;
+    void ui() override;
+    void shutdown() override;
+
+    bool send(host::Delivery delivery, std::span<const std::uint8_t> bytes) override;
+    [[nodiscard]] bool connected() const override;
+
+    /// What the player is looking at.
+    enum class Screen { lobby, connecting, game, failed };
+    [[nodiscard]] Screen screen() const { return screen_; }
+
+  private:
+    void press_connect(netcore::TimePoint now);
+    void cancel();
+    void leave(netcore::TimePoint now);
+    void handle(const netcore::Event& event, netcore::TimePoint now);
+    void fail(std::string reason);
+    void log(const std::string& line) const;
+
+    void lobby_ui();
+    void connecting_ui(netcore::TimePoint now);
+    void failed_ui();
+    void overlay_ui();
+
+    NetOptions options_;
+    host::Host* host_ = nullptr;
+    Screen screen_ = Screen::lobby;
+    std::unique_ptr<netcore::Session> session_;
+
+    // The lobby's text fields (Dear ImGui edits char buffers in place).
+    std::array<char, 128> server_text_{};
+    std::array<char, 64> name_text_{};
+    std::array<char, 64> peer_text_{};
+
+    // What the screens show.
+    std::string notice_;   ///< lobby: why we are back ("bob left the game")
+    std::string failure_;  ///< failed screen: what went wrong
+    std::string asked_peer_;
+    netcore::TimePoint now_{};
+    netcore::TimePoint connect_pressed_at_{};
+    netcore::TimePoint introduced_at_{};
+    netcore::Address public_address_;
+    netcore::Address peer_public_;
+    netcore::Address peer_address_;
+    netcore::Path path_ = netcore::Path::none;
+    std::string peer_name_;
+
+    // Bandwidth, measured over one-second windows.
+    netcore::TimePoint rate_window_start_{};
+    std::uint64_t rate_sent_ = 0;
+    std::uint64_t rate_received_ = 0;
+    double up_bytes_per_second_ = 0.0;
+    double down_bytes_per_second_ = 0.0;
+
+    // For the summary line.
+    bool ever_connected_ = false;
+    std::string last_error_;
+};
+
+}  // namespace net

@@ -1,0 +1,48 @@
+// squares — the rules: an arena, squares that move at a fixed speed, and where players spawn.
+// Pure functions of their inputs, so tests check values.
+#pragma once
+
+#include <string_view>
+
+#include "host/canvas.hpp"
+
+namespace squares {
+
+using host::Color;
+using host::Vec2;
+
+// The arena is in its own units ("arena pixels"); rendering scales it to the window.
+inline constexpr float kArenaWidth = 800.0f;
+inline constexpr float kArenaHeight = 600.0f;
+inline constexpr float kSquareSize = 40.0f;  // arena units, side of a square
+inline constexpr float kSpeed = 240.0f;      // arena units per second at full input
+inline constexpr int kTicksPerState = 3;     // 60 Hz ticks / 3 = 20 state updates a second
+
+/// The square's centre after `seconds` of input (move_x, move_y in -1..1; a diagonal is no
+/// faster than a straight line), kept inside the arena.
+[[nodiscard]] Vec2 step(Vec2 centre, float move_x, float move_y, double seconds);
+
+/// `centre` moved the least needed to keep the whole square inside the arena.
+[[nodiscard]] Vec2 clamp_to_arena(Vec2 centre);
+
+[[nodiscard]] Vec2 lerp(Vec2 a, Vec2 b, float t);
+
+/// A colour picked from a palette by the name's hash: both players compute the same one.
+[[nodiscard]] Color color_for(std::string_view name);
+
+/// Where `me` starts when playing against `peer`: the name that sorts first on the left third,
+/// the other on the right third, both at mid-height, so the two squares never start overlapped.
+[[nodiscard]] Vec2 spawn_point(std::string_view me, std::string_view peer);
+
+/// How an arena is fitted into a window: uniform scale, centred (letterboxed).
+struct ArenaView {
+    float scale = 1.0f;
+    Vec2 origin;  ///< window position of the arena's (0, 0)
+
+    [[nodiscard]] static ArenaView fit(Vec2 window, float margin);
+    [[nodiscard]] Vec2 to_window(Vec2 arena) const {
+        return {origin.x + arena.x * scale, origin.y + arena.y * scale};
+    }
+};
+
+}  // namespace squares

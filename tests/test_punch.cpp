@@ -1,0 +1,132 @@
+// punch's testable parts: line framing and the command line (the event loop is proven end to
+// end by tests/e2e/punch_e2e.sh).
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "line_io.hpp"
+#include "options.hpp"
+
+namespace {
+
+std::vector<std::string> drain(punch::LineSplitter& s) {
+    std::vector<std::string> out;
+    std::string line;
+    while (s.next(line)) out.push_back(line);
+    return out;
+}
+
+void feed(punch::LineSplitter& s, const std::string& text) {
+    s.feed({text.data(), text.size()});
+}
+
+std::vector<std::uint8_t> bytes(const std::string& s) {
+    return {s.begin(), s.end()};
+}
+
+punch::ParseResult parse(std::vector<const char*> args) {
+    args.insert(args.begin(), "punch");
+    return punch::parse_options(static_cast<int>(args.size()), args.data());
+}
+
+}  // namespace
+
+TEST_CASE("lines keep their newline and come out whole however the bytes arrive", "[punch]") {
+    punch::LineSplitter s;
+    feed(s, "hel");
+    CHECK(drain(s).empty());
+    feed(s, "lo\n\nwor");
+    CHECK(drain(s) == std::vector<std::string>{"hello\n", "\n"});
+    feed(s, "ld\r\n");
+    CHECK(drain(s) == std::vector<std::string>{"world\r\n"});
+}
+
+TEST_CASE("a last line without a newline gets one at the end of input", "[punch]") {
+    punch::LineSplitter s;
+    feed(s, "a\nno newline");
+    s.finish();
+    CHECK(drain(s) == std::vector<std::string>{"a\n", "no newline\n"});
+}
+
+TEST_CASE("empty input gives no line at all", "[punch]") {
+    punch::LineSplitter s;
+    s.finish();
+    CHECK(drain(s).empty());
+}
+
+TEST_CASE("a line at the limit passes and one byte more overflows", "[punch]") {
+    punch::LineSplitter ok(8);
+    feed(ok, "12345678\n");
+    CHECK(drain(ok) == std::vector<std::string>{"12345678\n"});
+    CHECK_FALSE(ok.overflowed());
+
+    punch::LineSplitter over(8);
+    feed(over, "x\n123456789");
+    CHECK(drain(over) == std::vector<std::string>{"x\n"});
+    CHECK(over.overflowed());
+    CHECK(over.line_number() == 2);
+
+    punch::LineSplitter whole(8);  // the newline arrives with it: still too long
+    feed(whole, "123456789\nshort\n");
+    CHECK(drain(whole).empty());
+    CHECK(whole.overflowed());
+}
+
+TEST_CASE("the end-of-input message cannot be mistaken for a line", "[punch]") {
+    CHECK(punch::classify(bytes("\x04")) == punch::Incoming::end_of_input);
+    CHECK(punch::classify(bytes("\x04\n")) == punch::Incoming::line);
+    CHECK(punch::classify(bytes("")) == punch::Incoming::line);
+    CHECK(punch::printable(bytes("hi\n")) == "hi\n");
+    CHECK(punch::printable(bytes("from a game")) == "from a game\n");
+    CHECK(punch::printable(bytes("")) == "\n");
+}
+
+TEST_CASE("the command line gives defaults and reads every option", "[punch]") {
+    auto r = parse({"127.0.0.1", "alice"});
+    REQUIRE(std::holds_alternative<punch::Options>(r));
+    const auto& o = std::get<punch::Options>(r);
+    CHECK(o.server == netcore::Address{0x7F000001, 7777});
+    CHECK(o.name == "alice");
+    CHECK_FALSE(o.peer.has_value());
+    CHECK(o.timeout == std::chrono::seconds(30));
+    CHECK_FALSE(o.punch_timeout.has_value());
+    CHECK(o.local_port == 0);
+
+    auto r2 = parse({"--timeout", "2.5", "--punch-timeout", "4", "--port", "5000", "--quiet",
+                     "10.0.0.1:9000", "alice", "bob"});
+    REQUIRE(std::holds_alternative<punch::Options>(r2));
+    const auto& o2 = std::get<punch::Options>(r2);
+    CHECK(o2.server == netcore::Address{0x0A000001, 9000});
+    CHECK(o2.peer == std::optional<std::string>("bob"));
+    CHECK(o2.timeout == std::chrono::milliseconds(2500));
+    CHECK(o2.punch_timeout == std::optional<std::chrono::milliseconds>(4000));
+    CHECK(o2.local_port == 5000);
+    CHECK(o2.quiet);
+}
+
+TEST_CASE("bad command lines exit 1", "[punch]") {
+    // Each prints one line on stderr (checked by the e2e cli test); here only the code.
+    const std::vector<std::vector<const char*>> bad = {
+        {},
+        {"127.0.0.1"},
+        {"127.0.0.1", "bad name"},
+        {"127.0.0.1", "alice", "alice"},
+        {"127.0.0.1", "alice", "bob", "extra"},
+        {"127.0.0.1:0", "alice"},
+        {"127.0.0.1:70000", "alice"},
+        {"--timeout", "soon", "127.0.0.1", "alice"},
+        {"--timeout", "-1", "127.0.0.1", "alice"},
+        {"--punch-timeout", "0", "127.0.0.1", "alice"},
+        {"--port", "65536", "127.0.0.1", "alice"},
+        {"--no-such-option", "127.0.0.1", "alice"},
+        {"127.0.0.1", "a-name-that-is-longer-than-32-bytes"},
+    };
+    for (const auto& args : bad) {
+        auto r = parse(args);
+        REQUIRE(std::holds_alternative<int>(r));
+        CHECK(std::get<int>(r) == punch::kExitUsage);
+    }
+}
