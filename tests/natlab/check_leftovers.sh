@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# check_leftovers.sh — after the natlab tests: no namespace and no process of ours is left.
+# Runs as CTest's FIXTURES_CLEANUP of the natlab fixture. A test killed by CTest's timeout
+# (SIGKILL: no trap runs) leaves its lab behind; this reports it as a failure and removes it,
+# so the next run starts clean.
+#
+# Usage: check_leftovers.sh PREFIX_BASE BINARY...
+#   PREFIX_BASE  the namespace prefix of this build's runs (NATLAB_PREFIX_BASE)
+#   BINARY       programs the tests start (rendezvous, punch); any process still running one
+#                of them is a leftover
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lab.sh
+source "$here/lab.sh"
+
+[[ $# -ge 1 && -n $1 ]] || { echo "usage: $0 PREFIX_BASE BINARY..." >&2; exit 2; }
+base=$1
+shift
+[[ $EUID -eq 0 ]] || lab_skip "needs root (the natlab tests skipped too)"
+
+status=0
+spaces=$(lab_namespaces "$base")
+if [[ -n $spaces ]]; then
+    echo "natlab: FAIL: namespaces left behind: $(echo $spaces)" >&2
+    for ns in $spaces; do
+        pids=$(ip netns pids "$ns" 2>/dev/null)
+        [[ -n $pids ]] && echo "natlab:   $ns still runs: $(ps -o pid=,args= -p $(echo $pids | tr ' ' ,) 2>/dev/null | tr '\n' ';')" >&2
+    done
+    lab_remove_prefix "$base"
+    status=1
+fi
+
+# Processes running our binaries, or our probe, outside the namespaces removed above.
+declare -a stray=()
+for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    [[ $pid == "$$" ]] && continue
+    exe=$(readlink "$dir/exe" 2>/dev/null) || continue
+    for bin in "$@"; do
+        if [[ $exe == "$(readlink -f "$bin")" ]]; then stray+=("$pid"); fi
+    done
+    if [[ $exe == */python3* ]] && tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q "$here/natprobe.py"; then
+        stray+=("$pid")
+    fi
+done
+if ((${#stray[@]} > 0)); then
+    echo "natlab: FAIL: processes left behind:" >&2
+    ps -o pid=,args= -p "$(IFS=,; echo "${stray[*]}")" >&2
+    # Not killed: outside our namespaces, such a process may be someone's own run of the tool.
+    status=1
+fi
+
+((status == 0)) && echo "natlab: no namespace ($base*) and no process left behind"
+exit "$status"

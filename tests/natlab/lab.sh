@@ -1,0 +1,659 @@
+#!/usr/bin/env bash
+# lab.sh — a real NAT lab on one machine: Linux network namespaces, a bridge for the "internet",
+# iptables NAT for the routers. See docs/NAT.md for the picture and DESIGN.md ("A real NAT lab on
+# one machine") for the rules it follows.
+#
+# As a command:
+#   lab.sh up [--prefix P] [--no-check] SPEC...  build a topology, self-check it, print its prefix
+#   lab.sh down PREFIX                           tear one topology down (processes, namespaces)
+#   lab.sh run [--no-check] SPEC... -- CMD...    build, run CMD with LAB_PREFIX exported, tear down
+#   lab.sh exec PREFIX NODE CMD...               run CMD inside node NODE of topology PREFIX
+#   lab.sh list                                  list the lab namespaces that exist
+#   lab.sh cleanup [PREFIX]                      remove every namespace whose name starts with
+#                                                PREFIX (default "nl-": every lab run), and the
+#                                                processes inside them
+#   lab.sh selftest                              build every NAT type once, self-check, tear down
+# As a library (source it): lab_require; lab_up SPEC...; lab_exec NODE CMD...; lab_spawn ...;
+# lab_down runs by itself on exit.
+#
+# SPEC is NAME:TYPE[:loss=P][:udp-timeout=S]; NAME is a client (a namespace you run programs in).
+#   public           client directly on the public segment, no NAT
+#   full-cone        MASQUERADE + PREROUTING DNAT of all WAN UDP to the client
+#   port-restricted  plain MASQUERADE (endpoint-independent mapping, address+port filtering)
+#   symmetric        MASQUERADE --random-fully (a new port for every new destination)
+#   same-router      port-restricted; every same-router client shares one router (no hairpin)
+#   double           behind a port-restricted home router behind a port-restricted carrier-grade
+#                    NAT (cone behind cone)
+#   loss=P           drop a fraction P of forwarded WAN traffic, each way, on the client's routers
+#   udp-timeout=S    nf_conntrack_udp_timeout and _stream = S seconds on the client's routers
+#
+# Addresses: the public segment is 203.0.113.0/24 (documentation range); "the internet" (the
+# bridge's namespace) is .1, the server host .10 (and .11, a second public host for probes),
+# routers' WAN .21+, public clients .101+. LANs are 10.N.0.0/24 (router .1, clients .10+); a
+# carrier-grade NAT's inside is 172.16.N.0/24. Private ranges exist only inside our namespaces,
+# which have no link to the host: nothing we send can leave them.
+#
+# Every namespace is named PREFIX+node, PREFIX = ${NATLAB_PREFIX_BASE:-nl-}<pid>-, so parallel runs
+# and leftovers never collide. Exit code 77 (LAB_SKIP) means "cannot run here" (not root, no
+# namespaces, no iptables): CTest reports it as skipped.
+
+LAB_SKIP=77         # registered as CTest's SKIP_RETURN_CODE
+LAB_BROKEN=3        # the lab itself misbehaved: not a netcore result
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+_lab_python=python3
+[[ -x /usr/bin/python3 ]] && _lab_python=/usr/bin/python3  # not a version-manager shim: 10x faster to start
+LAB_PROBE=("${NATLAB_PYTHON:-$_lab_python}" "$LAB_DIR/natprobe.py")
+
+LAB_NET=203.0.113
+LAB_INTERNET_IP=$LAB_NET.1   # the bridge's own address: the default gateway of public hosts
+LAB_SERVER_IP=$LAB_NET.10    # the rendezvous server host
+LAB_SERVER_IP2=$LAB_NET.11   # a second address on the server host, "another host" for probes
+
+declare -g LAB_PREFIX=""
+declare -ga LAB_NODES=()          # namespaces we created, in creation order
+declare -gA LAB_IP=()             # node -> its own address (client: LAN address)
+declare -gA LAB_TYPE=()           # client -> NAT type
+declare -gA LAB_PUBLIC_IP=()      # client -> the address the internet sees it behind
+declare -gA LAB_ROUTERS=()        # client -> routers on its path, nearest first
+declare -gA LAB_UPSTREAM=()       # router -> node that is its WAN side's neighbour to probe from
+declare -gA LAB_LAN_HOST=()       # router -> a node on its LAN side
+declare -gA LAB_ROUTER_LOSS=()    # router -> loss probability
+declare -gA LAB_ROUTER_TIMEOUT=() # router -> UDP conntrack timeout (s)
+declare -ga LAB_ON_EXIT=()        # commands run before teardown
+declare -g LAB_PUBPORTS=0 LAB_ROUTERS_MADE=0 LAB_PUBLIC_CLIENTS=0
+
+lab_log() { [[ ${NATLAB_VERBOSE:-0} == 1 ]] && echo "natlab: $*" >&2; return 0; }
+lab_say() { echo "natlab: $*" >&2; }
+lab_skip() {
+    if [[ ${NATLAB_REQUIRE:-0} == 1 ]]; then
+        echo "natlab: FAIL: NATLAB_REQUIRE=1 but the lab cannot run here: $*" >&2
+        exit 1
+    fi
+    echo "natlab: SKIPPED: $*" >&2
+    exit "$LAB_SKIP"
+}
+lab_broken() { echo "natlab: LAB BROKEN (not a netcore result): $*" >&2; exit "$LAB_BROKEN"; }
+
+# ---------------------------------------------------------------------------------------------
+# Prerequisites
+
+# Exits with LAB_SKIP when this machine cannot run the lab.
+lab_require() {
+    [[ $EUID -eq 0 ]] || lab_skip "needs root (network namespaces, iptables)"
+    local tool
+    for tool in ip iptables "${LAB_PROBE[0]}"; do
+        command -v "$tool" >/dev/null || lab_skip "'$tool' not found (CI: apt-get install iproute2 iptables python3)"
+    done
+    local ns="${NATLAB_PREFIX_BASE:-nl-}$$-require"
+    ip netns add "$ns" 2>/dev/null || lab_skip "cannot create network namespaces"
+    if ! ip netns exec "$ns" iptables -t nat -A POSTROUTING -o lo -j MASQUERADE --random-fully 2>/dev/null ||
+        ! ip netns exec "$ns" iptables -A FORWARD -m statistic --mode random --probability 0.5 -j DROP 2>/dev/null ||
+        ! ip netns exec "$ns" iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT 2>/dev/null; then
+        ip netns del "$ns"
+        lab_skip "iptables in a namespace lacks nat/MASQUERADE --random-fully/statistic/conntrack"
+    fi
+    ip netns del "$ns"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Teardown
+
+# Every lab namespace whose name starts with $1.
+lab_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -F -- "$1" | grep -- "^$1" || true; }
+
+# Kill what runs inside the namespaces (only those: by the ids `ip netns pids` reports), then
+# delete them; their veths and bridges go with them.
+lab_remove_prefix() {
+    local prefix=$1 ns pids pid i
+    [[ -n $prefix ]] || return 0
+    local spaces
+    spaces=$(lab_namespaces "$prefix")
+    [[ -n $spaces ]] || return 0
+    for ns in $spaces; do
+        pids=$(ip netns pids "$ns" 2>/dev/null)
+        [[ -n $pids ]] && kill -TERM $pids 2>/dev/null
+    done
+    for i in $(seq 20); do
+        pids=""
+        for ns in $spaces; do pids+=$(ip netns pids "$ns" 2>/dev/null); done
+        [[ -z $pids ]] && break
+        sleep 0.1
+    done
+    for ns in $spaces; do
+        pids=$(ip netns pids "$ns" 2>/dev/null)
+        [[ -n $pids ]] && kill -KILL $pids 2>/dev/null
+    done
+    for ns in $spaces; do
+        for i in 1 2 3 4 5; do
+            ip netns del "$ns" 2>/dev/null && break
+            sleep 0.1
+        done
+    done
+    rm -f "${NATLAB_STATE_DIR:-/run/natlab}/${prefix}env"
+}
+
+lab_down() {
+    local cmd
+    for cmd in "${LAB_ON_EXIT[@]}"; do eval "$cmd" || true; done
+    LAB_ON_EXIT=()
+    lab_remove_prefix "$LAB_PREFIX"
+}
+
+# Run a command (a string, eval'd) before the namespaces go, e.g. to save logs.
+lab_on_exit() { LAB_ON_EXIT+=("$1"); }
+
+_lab_trap() {
+    local rc=$?
+    trap - EXIT INT TERM
+    lab_down
+    exit "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Building
+
+lab_ns() { echo "$LAB_PREFIX$1"; }
+
+_lab_node() {
+    local node=$1 ns
+    ns=$(lab_ns "$node")
+    ip netns add "$ns" || lab_broken "cannot add namespace $ns"
+    LAB_NODES+=("$node")
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6;
+        echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null
+    # Bridges here are plain L2: keep the host's br_netfilter (if loaded) out of them.
+    ip netns exec "$ns" sh -c 'f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ -e $f ] && echo 0 > $f' 2>/dev/null
+    return 0
+}
+
+# _lab_link NODE_A IF_A NODE_B IF_B: a veth pair between two nodes.
+_lab_link() {
+    ip -n "$(lab_ns "$1")" link add "$2" type veth peer name "$4" netns "$(lab_ns "$3")" ||
+        lab_broken "cannot link $1:$2 to $3:$4"
+}
+
+# _lab_attach_public NODE IFNAME IP: plug NODE into the public bridge.
+_lab_attach_public() {
+    local node=$1 ifname=$2 ip=$3 port ns pub
+    port="p$((++LAB_PUBPORTS))"
+    ns=$(lab_ns "$node")
+    pub=$(lab_ns pub)
+    _lab_link "$node" "$ifname" pub "$port"
+    ip -n "$pub" link set "$port" master br0 up
+    ip -n "$ns" addr add "$ip/24" dev "$ifname"
+    ip -n "$ns" link set "$ifname" up
+    ip -n "$ns" route add default via "$LAB_INTERNET_IP"
+    LAB_IP[$node]=$ip
+    LAB_UPSTREAM[$node]=srv
+}
+
+_lab_make_internet() {
+    _lab_node pub
+    local pub
+    pub=$(lab_ns pub)
+    ip -n "$pub" link add br0 type bridge
+    # The bridge's namespace stands for the rest of the internet: it answers nothing and, with
+    # forwarding off, silently drops what is sent to addresses nobody here owns (private ones).
+    ip -n "$pub" addr add "$LAB_INTERNET_IP/24" dev br0
+    ip -n "$pub" link set br0 up
+    _lab_node srv
+    _lab_attach_public srv eth0 "$LAB_SERVER_IP"
+    ip -n "$(lab_ns srv)" addr add "$LAB_SERVER_IP2/24" dev eth0
+}
+
+# _lab_router NAME KIND LAN_CIDR_BASE: a router namespace with a LAN bridge; its WAN is attached
+# by the caller. KIND is port-restricted, full-cone or symmetric (full-cone's DNAT is added when
+# its client is known).
+_lab_router() {
+    local name=$1 kind=$2 lan=$3 ns
+    _lab_node "$name"
+    ns=$(lab_ns "$name")
+    ip -n "$ns" link add lan type bridge
+    ip -n "$ns" addr add "$lan.1/24" dev lan
+    ip -n "$ns" link set lan up
+    ip netns exec "$ns" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+    # What a home router does: nothing from the WAN reaches the router itself unless it answers
+    # something the router sent. Without this, an early probe that reaches the far router makes a
+    # conntrack entry there, and that router then picks another port for its own client
+    # (DESIGN.md): punching would fail for a reason no real router has.
+    ip netns exec "$ns" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    ip netns exec "$ns" iptables -A INPUT -i wan -j DROP
+    case $kind in
+        symmetric) ip netns exec "$ns" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE --random-fully ;;
+        *) ip netns exec "$ns" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE ;;
+    esac
+    LAB_IP["$name.lan"]=$lan.1
+    LAB_IP["$name.clients"]=0
+}
+
+# _lab_plug_lan ROUTER NODE: put NODE (client or inner router) on ROUTER's LAN; prints nothing,
+# sets LAB_IP[NODE] when NODE is a client.
+_lab_plug_lan() {
+    local router=$1 node=$2 ifname=$3 rns ns n lan ip
+    rns=$(lab_ns "$router")
+    ns=$(lab_ns "$node")
+    n=$((LAB_IP["$router.clients"] + 1))
+    LAB_IP["$router.clients"]=$n
+    lan=${LAB_IP["$router.lan"]%.1}
+    ip=$lan.$((9 + n))
+    _lab_link "$node" "$ifname" "$router" "l$n"
+    ip -n "$rns" link set "l$n" master lan up
+    ip -n "$ns" addr add "$ip/24" dev "$ifname"
+    ip -n "$ns" link set "$ifname" up
+    ip -n "$ns" route add default via "$lan.1"
+    LAB_IP[$node]=$ip
+    [[ -n ${LAB_LAN_HOST[$router]:-} ]] || LAB_LAN_HOST[$router]=$node
+}
+
+
+lab_add_client() {
+    local spec=$1 name type opt loss="" timeout="" router idx cgn home r
+    IFS=: read -r name type opt <<<"$spec"
+    [[ $name =~ ^[a-z][a-z0-9]{0,11}$ ]] || lab_broken "bad client name '$name' (lowercase, 1-12 chars)"
+    case $name in pub | srv) lab_broken "'$name' is reserved" ;; esac
+    [[ -z ${LAB_TYPE[$name]:-} ]] || lab_broken "client '$name' given twice"
+    local -a opts=()
+    [[ -n $opt ]] && IFS=: read -ra opts <<<"$opt"
+    for opt in "${opts[@]}"; do
+        case $opt in
+            loss=*) loss=${opt#loss=} ;;
+            udp-timeout=*) timeout=${opt#udp-timeout=} ;;
+            *) lab_broken "unknown option '$opt' in '$spec'" ;;
+        esac
+    done
+    LAB_TYPE[$name]=$type
+    case $type in
+        public)
+            _lab_node "$name"
+            _lab_attach_public "$name" eth0 "$LAB_NET.$((100 + ++LAB_PUBLIC_CLIENTS))"
+            LAB_PUBLIC_IP[$name]=${LAB_IP[$name]}
+            LAB_ROUTERS[$name]=""
+            ;;
+        full-cone | port-restricted | symmetric | same-router)
+            router="$name-r"
+            [[ $type == same-router ]] && router="same-r"
+            if [[ -z ${LAB_IP["$router.lan"]:-} ]]; then
+                idx=$((++LAB_ROUTERS_MADE))
+                local kind=$type
+                [[ $type == same-router ]] && kind=port-restricted
+                _lab_router "$router" "$kind" "10.$idx.0"
+                _lab_attach_public "$router" wan "$LAB_NET.$((20 + idx))"
+            fi
+            _lab_node "$name"
+            _lab_plug_lan "$router" "$name" eth0
+            if [[ $type == full-cone ]]; then
+                ip netns exec "$(lab_ns "$router")" iptables -t nat -A PREROUTING -i wan -p udp \
+                    -j DNAT --to-destination "${LAB_IP[$name]}"
+            fi
+            LAB_PUBLIC_IP[$name]=${LAB_IP[$router]}
+            LAB_ROUTERS[$name]=$router
+            ;;
+        double)
+            cgn="$name-cgn"
+            home="$name-home"
+            idx=$((++LAB_ROUTERS_MADE))
+            _lab_router "$cgn" port-restricted "172.16.$idx"
+            _lab_attach_public "$cgn" wan "$LAB_NET.$((20 + idx))"
+            idx=$((++LAB_ROUTERS_MADE))
+            _lab_router "$home" port-restricted "10.$idx.0"
+            _lab_plug_lan "$cgn" "$home" wan
+            LAB_UPSTREAM[$home]=$cgn
+            _lab_node "$name"
+            _lab_plug_lan "$home" "$name" eth0
+            LAB_PUBLIC_IP[$name]=${LAB_IP[$cgn]}
+            LAB_ROUTERS[$name]="$home $cgn"
+            ;;
+        *) lab_broken "unknown NAT type '$type' in '$spec'" ;;
+    esac
+    for r in ${LAB_ROUTERS[$name]}; do
+        [[ -n $loss ]] && LAB_ROUTER_LOSS[$r]=$loss
+        [[ -n $timeout ]] && LAB_ROUTER_TIMEOUT[$r]=$timeout
+    done
+    return 0
+}
+
+# Loss and timeouts go on after the self-check, so that the check sees the NAT type alone.
+_lab_apply_options() {
+    local r ns p t
+    for r in "${!LAB_ROUTER_LOSS[@]}"; do
+        ns=$(lab_ns "$r")
+        p=${LAB_ROUTER_LOSS[$r]}
+        ip netns exec "$ns" iptables -I FORWARD 1 -i wan -m statistic --mode random --probability "$p" -j DROP
+        ip netns exec "$ns" iptables -I FORWARD 1 -o wan -m statistic --mode random --probability "$p" -j DROP
+    done
+    for r in "${!LAB_ROUTER_TIMEOUT[@]}"; do
+        ns=$(lab_ns "$r")
+        t=${LAB_ROUTER_TIMEOUT[$r]}
+        ip netns exec "$ns" sysctl -qw net.netfilter.nf_conntrack_udp_timeout="$t" \
+            net.netfilter.nf_conntrack_udp_timeout_stream="$t" || lab_broken "cannot set UDP timeout on $r"
+    done
+}
+
+_lab_save_state() {
+    local dir=${NATLAB_STATE_DIR:-/run/natlab}
+    mkdir -p "$dir" 2>/dev/null || return 0
+    {
+        declare -p LAB_PREFIX LAB_NODES LAB_IP LAB_TYPE LAB_PUBLIC_IP LAB_ROUTERS LAB_UPSTREAM \
+            LAB_LAN_HOST LAB_ROUTER_LOSS LAB_ROUTER_TIMEOUT
+    } >"$dir/${LAB_PREFIX}env"
+}
+
+lab_load_state() {
+    local prefix=$1 file="${NATLAB_STATE_DIR:-/run/natlab}/${1}env"
+    [[ -r $file ]] || { LAB_PREFIX=$prefix; return 1; }
+    # shellcheck disable=SC1090
+    source <(sed 's/^declare -/declare -g /' "$file")
+}
+
+# lab_up SPEC...: build the topology (internet, server host, clients with their routers), check
+# every NAT type with natprobe, then apply loss and timeouts. Tears down on exit (trap), also
+# after a failure half way.
+lab_up() {
+    local check=1
+    if [[ ${1:-} == --no-check ]]; then check=0; shift; fi
+    [[ -n $LAB_PREFIX ]] || LAB_PREFIX="${NATLAB_PREFIX_BASE:-nl-}$$-"
+    if [[ -n $(lab_namespaces "$LAB_PREFIX") ]]; then
+        lab_say "removing leftovers of an earlier run with prefix $LAB_PREFIX"
+        lab_remove_prefix "$LAB_PREFIX"
+    fi
+    if [[ ${LAB_KEEP:-0} != 1 ]]; then
+        trap _lab_trap EXIT
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
+    fi
+    _lab_make_internet
+    local spec
+    for spec in "$@"; do lab_add_client "$spec"; done
+    [[ $check == 1 ]] && lab_check
+    _lab_apply_options
+    [[ $check == 1 ]] && lab_check_options
+    _lab_save_state
+    lab_log "up: prefix $LAB_PREFIX, nodes ${LAB_NODES[*]}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Running things inside
+
+# lab_exec NODE CMD...: run CMD inside NODE's namespace.
+lab_exec() {
+    local node=$1
+    shift
+    ip netns exec "$(lab_ns "$node")" "$@"
+}
+
+# lab_spawn VAR NODE OUT ERR CMD...: start CMD in the background inside NODE (stdout to OUT,
+# stderr to ERR); its pid goes into VAR. `ip netns exec` execs CMD, so the pid is CMD's own.
+lab_spawn() {
+    local -n _pid=$1
+    local node=$2 out=$3 err=$4
+    shift 4
+    ip netns exec "$(lab_ns "$node")" "$@" >"$out" 2>"$err" </dev/null &
+    _pid=$!
+}
+
+# lab_wait_for FILE REGEX SECONDS: wait until a line of FILE matches REGEX (grep -E).
+lab_wait_for() {
+    local file=$1 re=$2 limit=$3 end
+    end=$((SECONDS + ${limit%.*} + 1))
+    while ((SECONDS < end)); do
+        grep -Eq -- "$re" "$file" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    grep -Eq -- "$re" "$file" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------
+# Self-check: each NAT type behaves as its name says
+
+_lab_expect() {
+    local what=$1
+    shift
+    if ! "$@"; then
+        lab_dump
+        lab_broken "$what"
+    fi
+}
+
+# Print each router's rules and conntrack table (for a failure report).
+lab_dump() {
+    local node
+    for node in "${LAB_NODES[@]}"; do
+        case $node in pub | srv) continue ;; esac
+        [[ -n ${LAB_TYPE[$node]:-} ]] && continue
+        echo "---- $node: iptables-save" >&2
+        lab_exec "$node" iptables-save 2>&1 | grep -v '^#' >&2
+        if command -v conntrack >/dev/null; then
+            echo "---- $node: conntrack -L -p udp" >&2
+            lab_exec "$node" conntrack -L -p udp 2>&1 >&2
+        fi
+    done
+}
+
+lab_check() {
+    local tmp client router out seen pokes s1 s2 s3 type pid
+    tmp=$(mktemp -d)
+    local refl_pid
+    lab_spawn refl_pid srv "$tmp/refl.out" "$tmp/refl.err" "${LAB_PROBE[@]}" reflector \
+        "$LAB_SERVER_IP:3478" "$LAB_SERVER_IP:3479" "$LAB_SERVER_IP2:3478" \
+        --poke-from "$LAB_SERVER_IP:3480" "$LAB_SERVER_IP2:3480" --lifetime 30
+    lab_wait_for "$tmp/refl.out" '^ready' 5 || { cat "$tmp/refl.err" >&2; lab_broken "probe reflector did not start"; }
+
+    # Mapping and filtering, every client at once.
+    # Each client probes from its own port: two clients behind one router that start a mapping
+    # from the same port in the same instant race in conntrack, and one loses its first packets.
+    local -a pids=()
+    local -A port=()
+    local n=0
+    for client in "${!LAB_TYPE[@]}"; do port[$client]=$((40010 + n++)); done
+    for client in "${!LAB_TYPE[@]}"; do
+        lab_exec "$client" "${LAB_PROBE[@]}" map --port "${port[$client]}" \
+            --reflector "$LAB_SERVER_IP:3478" "$LAB_SERVER_IP2:3478" "$LAB_SERVER_IP:3479" \
+            --poke "$LAB_SERVER_IP:3478" --wait 0.4 >"$tmp/map.$client" 2>&1 &
+        pids+=($!)
+    done
+    # Routers drop what their WAN sends to them; their LAN side still reaches them.
+    for router in "${!LAB_UPSTREAM[@]}"; do
+        [[ -n ${LAB_TYPE[$router]:-} || $router == srv ]] && continue
+        (
+            lab_spawn pid "$router" "$tmp/in.$router" /dev/null "${LAB_PROBE[@]}" listen \
+                --bind 0.0.0.0:40999 --wait 5 --until from-lan
+            lab_wait_for "$tmp/in.$router" '^ready' 5
+            up=${LAB_UPSTREAM[$router]}
+            wan_ip=${LAB_IP[$router]}
+            lab_exec "$up" "${LAB_PROBE[@]}" send --to "$wan_ip:40999" --message from-wan --count 3
+            lan_host=${LAB_LAN_HOST[$router]}
+            lan_ip=${LAB_IP["$router.lan"]}
+            lab_exec "$lan_host" "${LAB_PROBE[@]}" send --to "$lan_ip:40999" --message from-lan --count 3
+            wait "$pid"
+        ) &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+
+    for client in "${!LAB_TYPE[@]}"; do
+        type=${LAB_TYPE[$client]}
+        out=$(cat "$tmp/map.$client")
+        lab_log "check $client ($type): $out"
+        [[ $out =~ seen=([^ ]*)\ pokes=(.*)$ ]] || { lab_dump; lab_broken "$client: probe failed: $out"; }
+        seen=${BASH_REMATCH[1]}
+        pokes=${BASH_REMATCH[2]}
+        IFS=, read -r s1 s2 s3 <<<"$seen"
+        local pub_ip=${LAB_PUBLIC_IP[$client]}
+        _lab_expect "$client ($type): the server should see it at ${pub_ip}, saw $s1" \
+            test "${s1%:*}" = "$pub_ip"
+        case $type in
+            public)
+                _lab_expect "$client (public): address changed on the way ($seen)" \
+                    test "$s1" = "${LAB_IP[$client]}:${port[$client]}" -a "$s2" = "$s1" -a "$s3" = "$s1"
+                _lab_expect "$client (public): unsolicited datagrams should arrive (got: '$pokes')" \
+                    test "$pokes" = "$LAB_SERVER_IP:3480,$LAB_SERVER_IP2:3480"
+                ;;
+            full-cone)
+                _lab_expect "$client (full cone): mapping should not depend on the destination ($seen)" \
+                    test "$s2" = "$s1" -a "$s3" = "$s1"
+                _lab_expect "$client (full cone): any host should get through the mapping (got: '$pokes')" \
+                    test "$pokes" = "$LAB_SERVER_IP:3480,$LAB_SERVER_IP2:3480"
+                ;;
+            port-restricted | same-router | double)
+                _lab_expect "$client ($type): mapping should not depend on the destination ($seen)" \
+                    test "$s2" = "$s1" -a "$s3" = "$s1"
+                _lab_expect "$client ($type): endpoints never contacted should be filtered (got: '$pokes')" \
+                    test -z "$pokes"
+                ;;
+            symmetric)
+                _lab_expect "$client (symmetric): each destination should get its own port ($seen)" \
+                    test "$s1" != "$s2" -a "$s2" != "$s3" -a "$s1" != "$s3"
+                _lab_expect "$client (symmetric): endpoints never contacted should be filtered (got: '$pokes')" \
+                    test -z "$pokes"
+                ;;
+        esac
+    done
+    for router in "${!LAB_UPSTREAM[@]}"; do
+        [[ -n ${LAB_TYPE[$router]:-} || $router == srv ]] && continue
+        _lab_expect "$router: its WAN side reached the router itself (INPUT should drop it)" \
+            not_grep from-wan "$tmp/in.$router"
+        _lab_expect "$router: its LAN side could not reach the router (probe broken?)" \
+            grep -q from-lan "$tmp/in.$router"
+    done
+
+    # Two clients on one router: no hairpin, but the LAN path works.
+    local -a same=()
+    for client in "${!LAB_TYPE[@]}"; do [[ ${LAB_TYPE[$client]} == same-router ]] && same+=("$client"); done
+    if ((${#same[@]} >= 2)); then
+        local c1=${same[0]} c2=${same[1]} hold_pid mapped
+        lab_spawn hold_pid "$c1" "$tmp/hold" "$tmp/hold.err" "${LAB_PROBE[@]}" hold --port 40002 \
+            --reflector "$LAB_SERVER_IP:3478" --wait 3 --until via-lan
+        lab_wait_for "$tmp/hold" '^seen ' 5 || lab_broken "$c1: hold probe got no mapping"
+        mapped=$(sed -n 's/^seen //p' "$tmp/hold")
+        lab_exec "$c2" "${LAB_PROBE[@]}" send --to "$mapped" --message via-wan --count 3
+        lab_exec "$c2" "${LAB_PROBE[@]}" send --to "${LAB_IP[$c1]}:40002" --message via-lan --count 3
+        wait "$hold_pid"
+        lab_log "check same-router: $(tr '\n' ' ' <"$tmp/hold")"
+        _lab_expect "same-r: the router hairpinned $c2 -> $mapped -> $c1 (it should not)" \
+            not_grep via-wan "$tmp/hold"
+        _lab_expect "same-r: $c2 could not reach $c1 on the LAN" grep -q via-lan "$tmp/hold"
+    fi
+    kill "$refl_pid" 2>/dev/null
+    wait "$refl_pid" 2>/dev/null
+    rm -rf "$tmp"
+    return 0
+}
+
+not_grep() { ! grep -q -- "$1" "$2"; }
+
+# Loss really drops about P each way; timeouts really are set.
+lab_check_options() {
+    local client r p k n tmp refl_pid out sent answered expected
+    [[ ${#LAB_ROUTER_LOSS[@]} -gt 0 || ${#LAB_ROUTER_TIMEOUT[@]} -gt 0 ]] || return 0
+    for r in "${!LAB_ROUTER_TIMEOUT[@]}"; do
+        out=$(lab_exec "$r" sysctl -n net.netfilter.nf_conntrack_udp_timeout net.netfilter.nf_conntrack_udp_timeout_stream | tr '\n' ' ')
+        _lab_expect "$r: UDP timeouts are '$out', wanted ${LAB_ROUTER_TIMEOUT[$r]}" \
+            test "$out" = "${LAB_ROUTER_TIMEOUT[$r]} ${LAB_ROUTER_TIMEOUT[$r]} "
+    done
+    [[ ${#LAB_ROUTER_LOSS[@]} -gt 0 ]] || return 0
+    tmp=$(mktemp -d)
+    lab_spawn refl_pid srv "$tmp/refl.out" "$tmp/refl.err" "${LAB_PROBE[@]}" reflector "$LAB_SERVER_IP:3478" --lifetime 30
+    lab_wait_for "$tmp/refl.out" '^ready' 5 || lab_broken "probe reflector did not start"
+    for client in "${!LAB_TYPE[@]}"; do
+        # Expected round-trip success: every lossy router on the path, both ways.
+        expected=1
+        for r in ${LAB_ROUTERS[$client]}; do
+            p=${LAB_ROUTER_LOSS[$r]:-0}
+            expected=$(awk -v e="$expected" -v p="$p" 'BEGIN { print e * (1 - p) * (1 - p) }')
+        done
+        [[ $expected == 1 ]] && continue
+        n=400
+        out=$(lab_exec "$client" "${LAB_PROBE[@]}" burst --port 40003 --reflector "$LAB_SERVER_IP:3478" \
+            --count "$n" --interval-ms 1 --wait 0.3)
+        read -r _ sent _ answered <<<"$out"
+        lab_log "check loss $client: $answered of $sent answered, expected $expected"
+        # Binomial: 400 round trips, p ~ 0.8 -> sd ~ 0.02; allow 5 sd.
+        _lab_expect "$client: $answered of $sent round trips got through, expected about $expected" \
+            awk -v a="$answered" -v n="$sent" -v e="$expected" 'BEGIN { d = a / n - e; exit !(d < 0.1 && d > -0.1) }'
+    done
+    kill "$refl_pid" 2>/dev/null
+    wait "$refl_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+
+# lab_check_expiry CLIENT SECONDS: the client's routers really forget a mapping idle for longer
+# than SECONDS (their short UDP timeout works). The server answers once after 1 s (the mapping
+# is there; this refreshes it) and once more after SECONDS + 3 s of silence (it must be gone).
+lab_check_expiry() {
+    local client=$1 idle=$2 tmp refl_pid late ok=0
+    tmp=$(mktemp -d)
+    late=$((1 + idle + 3))
+    lab_spawn refl_pid srv "$tmp/refl.out" "$tmp/refl.err" "${LAB_PROBE[@]}" reflector "$LAB_SERVER_IP2:3478" \
+        --lifetime $((late + 5))
+    lab_wait_for "$tmp/refl.out" '^ready' 5 || lab_broken "probe reflector did not start"
+    lab_exec "$client" "${LAB_PROBE[@]}" hold --port 40004 --reflector "$LAB_SERVER_IP2:3478" \
+        --then "later 1,$late" --wait $((late + 1)) >"$tmp/hold" 2>&1
+    kill "$refl_pid" 2>/dev/null
+    wait "$refl_pid" 2>/dev/null
+    lab_log "check expiry $client: $(tr '\n' ' ' <"$tmp/hold")"
+    grep -q 'got later-1 ' "$tmp/hold" && not_grep "got later-$late " "$tmp/hold" && ok=1
+    [[ $ok == 1 ]] || { cat "$tmp/hold" >&2; lab_dump; }
+    rm -rf "$tmp"
+    [[ $ok == 1 ]] || lab_broken "$client: the server should reach a mapping 1 s old and not one idle ${idle}+3 s"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+_lab_usage() {
+    sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+_lab_main() {
+    local cmd=${1:-}
+    shift || true
+    case $cmd in
+        up)
+            lab_require
+            [[ ${1:-} == --prefix ]] && { LAB_PREFIX=$2; shift 2; }
+            LAB_KEEP=1
+            # A failure half way still tears down what was built.
+            trap '[[ $? -ne 0 ]] && lab_remove_prefix "$LAB_PREFIX"' EXIT
+            lab_up "$@"
+            trap - EXIT
+            echo "$LAB_PREFIX"
+            ;;
+        down)
+            [[ -n ${1:-} ]] || _lab_usage
+            lab_remove_prefix "$1"
+            ;;
+        run)
+            lab_require
+            local -a specs=()
+            while [[ $# -gt 0 && $1 != -- ]]; do specs+=("$1"); shift; done
+            [[ ${1:-} == -- ]] || _lab_usage
+            shift
+            lab_up "${specs[@]}"
+            LAB_PREFIX=$LAB_PREFIX "$@"
+            ;;
+        exec)
+            [[ $# -ge 3 ]] || _lab_usage
+            LAB_PREFIX=$1
+            local node=$2
+            shift 2
+            lab_exec "$node" "$@"
+            ;;
+        list) lab_namespaces "${1:-nl-}" ;;
+        cleanup) lab_remove_prefix "${1:-nl-}" ;;
+        selftest)
+            lab_require
+            NATLAB_VERBOSE=1
+            lab_up pc:public fc:full-cone pr:port-restricted sy:symmetric s1:same-router s2:same-router \
+                dn:double lo:port-restricted:loss=0.1 to:port-restricted:udp-timeout=10
+            lab_say "selftest: every NAT type behaves as named (prefix $LAB_PREFIX)"
+            ;;
+        *) _lab_usage ;;
+    esac
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    set -uo pipefail
+    _lab_main "$@"
+fi

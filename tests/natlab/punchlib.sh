@@ -1,0 +1,198 @@
+# punchlib.sh — run the rendezvous server and punch clients inside a lab built by lab.sh.
+# Sourced by scenario.sh and bench/natlab_bench.sh, after lab.sh.
+#
+# Every process gets a tag (its log files' name in $NL_LOGDIR): TAG.out is its stdout, TAG.err
+# its stderr with each line prefixed by the wall-clock time it was read (EPOCHREALTIME, µs), and
+# a punch's stdin is the FIFO TAG.in, which we hold open until nl_close TAG.
+#
+# Needs: NL_RENDEZVOUS, NL_PUNCH (the binaries), NL_LOGDIR (a directory of our own).
+
+NL_PORT=7777                       # the rendezvous port (PROTOCOL.md's default)
+NL_SERVER="$LAB_SERVER_IP:$NL_PORT"
+declare -gA NL_PID=()              # tag -> pid
+declare -gA NL_FD=()               # tag -> our write end of its stdin FIFO
+declare -gA NL_RC=()               # tag -> exit status once reaped
+
+# Stamp each line with the time it arrived: lets a test or the benchmark time the phases
+# without punch printing times itself.
+_nl_stamp() {
+    local line
+    while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done
+}
+
+# Children must not inherit our ends of other punches' FIFOs, or those would never see EOF.
+_nl_close_fds() {
+    local fd
+    for fd in "${NL_FD[@]}"; do eval "exec $fd>&-"; done
+}
+
+# nl_start_rendezvous [ARGS...]: rendezvous on the server host; waits until it listens.
+nl_start_rendezvous() {
+    local tag=rendezvous
+    (
+        _nl_close_fds
+        exec ip netns exec "$(lab_ns srv)" "$NL_RENDEZVOUS" --bind "$LAB_SERVER_IP" --port "$NL_PORT" "$@" \
+            </dev/null >"$NL_LOGDIR/$tag.out" 2> >(_nl_stamp >"$NL_LOGDIR/$tag.err")
+    ) &
+    NL_PID[$tag]=$!
+    lab_wait_for "$NL_LOGDIR/$tag.err" "rendezvous: listening on $LAB_SERVER_IP:$NL_PORT" 5 ||
+        nl_fail "the rendezvous server did not start"
+}
+
+# nl_punch TAG NODE ARGS...: start punch in NODE with ARGS (server, names, options).
+nl_punch() {
+    local tag=$1 node=$2 fifo fd
+    shift 2
+    fifo="$NL_LOGDIR/$tag.in"
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    : >"$NL_LOGDIR/$tag.err"
+    (
+        _nl_close_fds
+        exec ip netns exec "$(lab_ns "$node")" "$NL_PUNCH" "$@" \
+            <"$fifo" >"$NL_LOGDIR/$tag.out" 2> >(_nl_stamp >"$NL_LOGDIR/$tag.err")
+    ) &
+    NL_PID[$tag]=$!
+    exec {fd}>"$fifo"
+    NL_FD[$tag]=$fd
+}
+
+# nl_send TAG LINE: one line on TAG's stdin (it goes to the peer).
+nl_send() { printf '%s\n' "$2" >&"${NL_FD[$1]}"; }
+
+# nl_close TAG: end TAG's stdin.
+nl_close() {
+    local fd=${NL_FD[$1]:-}
+    [[ -n $fd ]] || return 0
+    eval "exec $fd>&-"
+    unset "NL_FD[$1]"
+}
+
+# nl_wait_exit TAG SECONDS: wait for TAG to exit; its status goes into NL_RC[TAG] (124 when it
+# had to be killed). Returns 0 if it exited by itself.
+nl_wait_exit() {
+    local tag=$1 limit=$2 pid=${NL_PID[$1]} end rc
+    end=$(($(date +%s%N) / 1000000 + ${limit%.*} * 1000))
+    while kill -0 "$pid" 2>/dev/null && (($(date +%s%N) / 1000000 < end)); do sleep 0.05; done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        NL_RC[$tag]=124
+        return 1
+    fi
+    wait "$pid"
+    rc=$?
+    NL_RC[$tag]=$rc
+    return 0
+}
+
+# nl_stop TAG: SIGTERM (by its pid) and reap.
+nl_stop() {
+    local pid=${NL_PID[$1]:-}
+    nl_close "$1"
+    [[ -n $pid ]] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    NL_RC[$1]=${NL_RC[$1]:-stopped}
+}
+
+# nl_line TAG REGEX: the first stderr line of TAG matching REGEX, without its time stamp.
+nl_line() { grep -E -m1 -- "$2" "$NL_LOGDIR/$1.err" 2>/dev/null | cut -d' ' -f2-; }
+
+# nl_time TAG REGEX: the time stamp of that line.
+nl_time() { grep -E -m1 -- "$2" "$NL_LOGDIR/$1.err" 2>/dev/null | cut -d' ' -f1; }
+
+# Print every log, for a failure report.
+nl_dump_logs() {
+    local f
+    for f in "$NL_LOGDIR"/*.err "$NL_LOGDIR"/*.out; do
+        [[ -s $f ]] || continue
+        echo "---- ${f##*/}" >&2
+        cat "$f" >&2
+    done
+}
+
+nl_fail() {
+    echo "natlab: FAIL: $*" >&2
+    nl_dump_logs
+    lab_dump
+    exit 1
+}
+
+# nl_pair A_NODE A_NAME B_NODE B_NAME EXPECT [PUNCH_OPTS...]
+# B registers and waits; A asks for B. EXPECT is lan or direct (both connect on that path,
+# a line crosses each way, both leave with status 0) or fail (A, the asking side, gives up
+# with punch_failed; neither connects). Returns 0 when the outcome is as expected, else 1 with
+# the reason in NL_WHY. Tags: A_NAME and B_NAME.
+nl_pair() {
+    local a=$1 an=$2 b=$3 bn=$4 expect=$5
+    shift 5
+    local -a opts=("$@")
+    NL_WHY=""
+    nl_punch "$bn" "$b" "${opts[@]}" "$NL_SERVER" "$bn"
+    if ! lab_wait_for "$NL_LOGDIR/$bn.err" "punch: registered as $bn" 8; then
+        NL_WHY="$bn did not register"
+        nl_stop "$bn"
+        return 1
+    fi
+    nl_punch "$an" "$a" "${opts[@]}" "$NL_SERVER" "$an" "$bn"
+    case $expect in
+        lan | direct)
+            local ok=1 line path
+            lab_wait_for "$NL_LOGDIR/$an.err" "punch: connected to $bn at|\\([a-z_]+\\)$" 15
+            lab_wait_for "$NL_LOGDIR/$bn.err" "punch: connected to $an at|\\([a-z_]+\\)$" 5
+            for line in "$an:$bn" "$bn:$an"; do
+                path=$(nl_line "${line%%:*}" "punch: connected to ${line#*:} at")
+                if [[ -z $path ]]; then
+                    NL_WHY+="${line%%:*} did not connect: $(nl_line "${line%%:*}" '\([a-z_]+\)$'); "
+                    ok=0
+                elif [[ $path != *"($expect)" ]]; then
+                    NL_WHY+="${line%%:*}: '$path', expected ($expect); "
+                    ok=0
+                fi
+            done
+            if ((ok)); then
+                nl_send "$an" "hello from $an"
+                nl_send "$bn" "hello from $bn"
+                if ! lab_wait_for "$NL_LOGDIR/$bn.out" "^hello from $an\$" 5; then
+                    NL_WHY+="$an's line did not reach $bn; "
+                    ok=0
+                fi
+                if ! lab_wait_for "$NL_LOGDIR/$an.out" "^hello from $bn\$" 5; then
+                    NL_WHY+="$bn's line did not reach $an; "
+                    ok=0
+                fi
+            fi
+            nl_close "$an"
+            nl_close "$bn"
+            nl_wait_exit "$an" 10
+            nl_wait_exit "$bn" 10
+            if ((ok)) && [[ ${NL_RC[$an]} != 0 || ${NL_RC[$bn]} != 0 ]]; then
+                NL_WHY+="exit status $an ${NL_RC[$an]}, $bn ${NL_RC[$bn]} (expected 0 0); "
+                ok=0
+            fi
+            ((ok))
+            ;;
+        fail)
+            local ok=1
+            nl_wait_exit "$an" 30
+            if [[ ${NL_RC[$an]} != 2 ]] || ! grep -q '(punch_failed)$' "$NL_LOGDIR/$an.err"; then
+                NL_WHY+="$an: exit ${NL_RC[$an]}, last words '$(tail -n1 "$NL_LOGDIR/$an.err" | cut -d' ' -f2-)',"
+                NL_WHY+=" expected exit 2 with (punch_failed); "
+                ok=0
+            fi
+            nl_close "$an"
+            nl_close "$bn"
+            nl_wait_exit "$bn" 10
+            if grep -q "punch: connected to" "$NL_LOGDIR/$an.err" "$NL_LOGDIR/$bn.err"; then
+                NL_WHY+="a side reported a connection; "
+                ok=0
+            fi
+            ((ok))
+            ;;
+        *)
+            NL_WHY="unknown expectation '$expect'"
+            return 1
+            ;;
+    esac
+}
