@@ -87,7 +87,10 @@ void EnetHost::flush() {
 void seed_round_trip(ENetPeer* peer, enet_uint32 rtt_ms) {
     peer->roundTripTime = rtt_ms;
     peer->roundTripTimeVariance = rtt_ms / 2;
-    const enet_uint32 timeout = peer->roundTripTime + 4 * peer->roundTripTimeVariance;
+    cap_resend_timeout(peer, peer->roundTripTime + 4 * peer->roundTripTimeVariance);
+}
+
+void cap_resend_timeout(ENetPeer* peer, enet_uint32 timeout) {
     bool first = true;
     for (ENetListIterator it = enet_list_begin(&peer->sentReliableCommands);
          it != enet_list_end(&peer->sentReliableCommands); it = enet_list_next(it)) {

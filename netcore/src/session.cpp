@@ -324,20 +324,24 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
     }
 
     // The responder cannot seed its ENet peer before ENet creates it on the initiator's
-    // CONNECT; catch it right after, while its VERIFY_CONNECT is still unacknowledged.
-    void seed_responder_handshake() {
-        if (seeded != nullptr || peer != nullptr || !puncher.active() ||
-            puncher.role() != protocol::Role::responder)
-            return;
-        ENetHost* h = host.get();
-        for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p) {
-            if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT &&
-                puncher.knows(detail::from_enet(p->address))) {
-                detail::seed_round_trip(p, handshake_rtt());
-                seeded = p;
-                return;
+    // CONNECT; catch it right after, while its VERIFY_CONNECT is still unacknowledged. Then,
+    // on both sides, keep the handshake's re-sends at a steady pace until it completes.
+    void pace_handshake() {
+        if (!puncher.active()) return;
+        if (puncher.role() == protocol::Role::responder && seeded == nullptr && peer == nullptr) {
+            ENetHost* h = host.get();
+            for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p) {
+                if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT &&
+                    puncher.knows(detail::from_enet(p->address))) {
+                    detail::seed_round_trip(p, handshake_rtt());
+                    seeded = p;
+                    break;
+                }
             }
         }
+        ENetPeer* handshaking = peer != nullptr ? peer : seeded;
+        if (handshaking != nullptr && handshaking->state != ENET_PEER_STATE_CONNECTED)
+            detail::cap_resend_timeout(handshaking, 3 * handshake_rtt());
     }
 
     // An Introduction can be lost on the way to either side. The side that asked keeps asking
@@ -398,7 +402,7 @@ void Session::update(TimePoint now) {
     s.now = now;
     s.host.service(s);
     s.do_pending_connect();
-    s.seed_responder_handshake();
+    s.pace_handshake();
     s.remind_server();
     if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
     if (s.state == State::punching || s.state == State::connecting)
