@@ -38,7 +38,7 @@ std::size_t total_size(const std::vector<Sent>& sent) {
 // ---- cookies -----------------------------------------------------------------------------------
 
 TEST_CASE("a cookie is valid only for the address it was made for", "[unit][limits]") {
-    const Cookies cookies(milliseconds(30000));
+    Cookies cookies(milliseconds(30000));
     const auto c = cookies.make(kAlice, kStart);
     CHECK(cookies.valid(c, kAlice, kStart));
     CHECK_FALSE(cookies.valid(c, Address{kAlice.ip, static_cast<std::uint16_t>(kAlice.port + 1)},
@@ -51,18 +51,33 @@ TEST_CASE("a cookie is valid only for the address it was made for", "[unit][limi
 }
 
 TEST_CASE("a cookie is accepted in its window and the next, and refused after", "[unit][limits]") {
-    const Cookies cookies(milliseconds(30000));
+    Cookies cookies(milliseconds(30000));
     const auto c = cookies.make(kAlice, kStart);  // kStart is on a window boundary
     CHECK(cookies.valid(c, kAlice, kStart + milliseconds(29999)));  // same window
     CHECK(cookies.valid(c, kAlice, kStart + milliseconds(30000)));  // the previous window's
     CHECK(cookies.valid(c, kAlice, kStart + milliseconds(59999)));
     CHECK_FALSE(cookies.valid(c, kAlice, kStart + milliseconds(60000)));  // expired
-    CHECK_FALSE(cookies.valid(c, kAlice, kStart - milliseconds(1)));      // not yet minted
+    CHECK_FALSE(cookies.valid(c, kAlice, kStart));  // its key is gone: time never goes back
+}
+
+TEST_CASE("each window has its own key: a cookie for the same address changes every window",
+          "[unit][limits]") {
+    Cookies cookies(milliseconds(30000));
+    const auto first = cookies.make(kAlice, kStart);
+    CHECK(cookies.make(kAlice, kStart + milliseconds(29999)) == first);  // same window, same key
+    const auto second = cookies.make(kAlice, kStart + milliseconds(30000));
+    CHECK(second != first);
+    CHECK(cookies.valid(first, kAlice, kStart + milliseconds(30000)));  // previous key kept
+    CHECK(cookies.valid(second, kAlice, kStart + milliseconds(30000)));
+    // A long idle gap: both keys are fresh, nothing older is accepted.
+    const auto later = kStart + std::chrono::hours(2);
+    CHECK_FALSE(cookies.valid(second, kAlice, later));
+    CHECK(cookies.valid(cookies.make(kAlice, later), kAlice, later));
 }
 
 TEST_CASE("another server's cookie is refused: the key is random per start", "[unit][limits]") {
-    const Cookies one(milliseconds(30000));
-    const Cookies other(milliseconds(30000));
+    Cookies one(milliseconds(30000));
+    Cookies other(milliseconds(30000));
     CHECK_FALSE(other.valid(one.make(kAlice, kStart), kAlice, kStart));
 }
 
