@@ -4,6 +4,7 @@
 #include <enet/enet.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <random>
 
@@ -17,18 +18,19 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::uint32_t kLoopback = 0x7F000001u;  // 127.0.0.1
+constexpr std::uint32_t kLoopback = 0x7F000001u;   // 127.0.0.1
+constexpr std::uint32_t kLoopback2 = 0x7F000002u;  // 127.0.0.2: another source IP, same host
 
 // A client socket made directly with enet_socket_* (not the server's wrapper), so the test does
 // not share the code it checks.
 class Client {
   public:
-    Client() {
+    explicit Client(std::uint32_t ip = kLoopback) {
         REQUIRE(enet_initialize() == 0);
         socket_ = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);
         REQUIRE(socket_ != ENET_SOCKET_NULL);
         ENetAddress any{};
-        any.host = ENET_HOST_TO_NET_32(kLoopback);
+        any.host = ENET_HOST_TO_NET_32(ip);
         any.port = 0;
         REQUIRE(enet_socket_bind(socket_, &any) == 0);
         REQUIRE(enet_socket_set_option(socket_, ENET_SOCKOPT_NONBLOCK, 1) == 0);
@@ -223,5 +225,34 @@ TEST_CASE("a burst of garbage is dropped unanswered and the server still serves 
     CHECK(c.receive_errors == 0);
     CHECK(c.bytes_in ==
           garbage_bytes + 4000 + 2 * bytes_of(RegisterRequest{1, {}, "alice", {}}).size());
+    CHECK(c.names == 1);
+}
+
+TEST_CASE("a flood from one IP over many ports is cut to its bucket while another IP registers",
+          "[integration][socket]") {
+    LiveServer live;
+    // 20 sockets on 127.0.0.2, 50 Registers each, without reading what comes back.
+    std::vector<std::unique_ptr<Client>> flood;
+    for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<Client>(kLoopback2));
+    const auto request = bytes_of(RegisterRequest{9, {}, "mallory", {}});
+    const auto start = Clock::now();
+    for (int round = 0; round < 50; ++round) {
+        for (auto& c : flood) c->send_raw(live.address(), request);
+        live.server.poll(0, Clock::now());  // keep the server's receive buffer from overflowing
+    }
+    const std::chrono::duration<double> took = Clock::now() - start;
+    Client alice;  // 127.0.0.1
+    const auto reply = live.register_client(alice, 1, "alice");
+    REQUIRE(reply);
+    CHECK(reply->as<RegisterAck>().observed == alice.address());
+
+    std::size_t answers = 0;
+    for (auto& c : flood)
+        while (c->receive()) ++answers;
+    const auto c = live.server.counters();
+    CHECK(c.rate_limited > 0);
+    // The burst, and the rate over however long the flood took to send (well under a second).
+    CHECK(static_cast<double>(answers) <= 40 + 20 * (took.count() + 0.1));
+    CHECK(answers + c.rate_limited <= 1000);
     CHECK(c.names == 1);
 }
