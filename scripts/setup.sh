@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [--with-sample] [--with-lab]
 set -euo pipefail
 
-packages=(g++ cmake ninja-build pkg-config git clang-format libenet-dev libcli11-dev catch2)
+packages=(g++ cmake ninja-build pkg-config git clang-format libenet-dev libcli11-dev catch2 libsodium-dev)
 for arg in "$@"; do
   case "$arg" in
     --with-sample) packages+=(libsdl2-dev libimgui-dev libgl-dev xvfb xauth) ;;

@@ -40,7 +40,7 @@ struct Node {
 
 class Lab {
   public:
-    Lab() : server_(rendezvous::Config{}, quiet_log()) {
+    explicit Lab(rendezvous::Config server_config = {}) : server_(server_config, quiet_log()) {
         std::string error;
         if (!server_.open(netcore::Address{0x7F000001u, 0}, &error))
             throw std::runtime_error("rendezvous did not open: " + error);

@@ -59,6 +59,8 @@ stop_with() {
     [ "$(lines "$tmp/server.err")" -eq 2 ] || fail "expected the listening line and one stats line"
     tail -n 1 "$tmp/server.err" | grep -Eq '^stats: names=0 .*packets_in=0 ' ||
         fail "the last line is not a stats line"
+    tail -n 1 "$tmp/server.err" | grep -Eq ' challenged=0 .*rate_limited=0 ' ||
+        fail "the stats line lacks the validation and limit counters"
 }
 
 case $2 in
@@ -69,6 +71,12 @@ bad_port)
 bad_interval)
     run --refresh-ms 20000 --expiry-ms 20000
     expect_one_line_failure '^rendezvous: --expiry-ms \(20000\) must exceed --refresh-ms \(20000\)$'
+    ;;
+bad_limit)
+    run --rate 0
+    expect_one_line_failure '^rendezvous: --rate must be positive$'
+    run --max-introductions 0
+    expect_one_line_failure '^rendezvous: --max-introductions must be at least 1$'
     ;;
 port_in_use)
     start --bind 127.0.0.1 --port 0

@@ -70,13 +70,22 @@ struct Harness {
             sent.push_back({d.to, {d.view().begin(), d.view().end()}});
         return sent;
     }
+    /// Sends `m` as a client would: a Register without a cookie first fetches one with the
+    /// Challenge round trip (PROTOCOL.md §6.1), and what comes back is the answer to the Register
+    /// carrying it. Use raw() to see the Challenge itself.
     std::vector<Sent> send(netcore::Address from, const protocol::Message& m) {
-        return raw(from, bytes_of(m));
+        const auto* reg = std::get_if<protocol::RegisterRequest>(&m);
+        if (reg == nullptr || reg->cookie != protocol::Cookie{}) return raw(from, bytes_of(m));
+        const auto challenged = raw(from, bytes_of(m));
+        REQUIRE(challenged.size() == 1);
+        auto with_cookie = *reg;
+        with_cookie.cookie = challenged[0].as<protocol::Challenge>().cookie;
+        return raw(from, bytes_of(with_cookie));
     }
     /// Sends a RegisterRequest and requires a RegisterAck back.
     protocol::RegisterAck registered(netcore::Address from, std::uint64_t instance,
                                      std::string_view name, protocol::AddressList lan = {}) {
-        const auto sent = send(from, protocol::RegisterRequest{instance, name, lan});
+        const auto sent = send(from, protocol::RegisterRequest{instance, {}, name, lan});
         REQUIRE(sent.size() == 1);
         CHECK(sent[0].to == from);
         return sent[0].as<protocol::RegisterAck>();

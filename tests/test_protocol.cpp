@@ -26,7 +26,9 @@ AddressList lan(std::initializer_list<Address> items) {
 // One of each message, with every field set to something other than its default.
 std::vector<Message> samples() {
     return {
-        RegisterRequest{0x0102030405060708ull, "alice",
+        RegisterRequest{0x0102030405060708ull,
+                        {0xF0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0x0F},
+                        "alice",
                         lan({{0xC0A80102u, 40000}, {0x0A000005u, 1}})},
         RegisterAck{42, {0xCB007107u, 61000}, 15000, 45000},
         RegisterError{7, RegisterErrorCode::name_taken},
@@ -38,6 +40,7 @@ std::vector<Message> samples() {
                      {0xC6336401u, 5000},
                      lan({{0xC0A80002u, 5001}})},
         Unregister{77},
+        Challenge{0x0A0B0C0D0E0F1011ull, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
         Probe{0x1122334455667788ull, 3},
         ProbeAck{0x1122334455667788ull, 3, {0xC6336402u, 6000}},
     };
@@ -134,7 +137,7 @@ TEST_CASE("names outside the alphabet or over the limit are refused both ways", 
 }
 
 TEST_CASE("an address count over the limit is a bad field", "[protocol]") {
-    auto bytes = encoded(RegisterRequest{1, "eve", {}});
+    auto bytes = encoded(RegisterRequest{1, {}, "eve", {}});
     bytes.back() = static_cast<std::uint8_t>(kMaxLanAddresses + 1);
     for (std::size_t i = 0; i <= kMaxLanAddresses; ++i)
         for (int j = 0; j < 6; ++j) bytes.push_back(1);
@@ -162,4 +165,25 @@ TEST_CASE("encoding into a buffer that is too small writes nothing", "[protocol]
     CHECK(encode(m, small) == 0);
     std::vector<std::uint8_t> exact(full.size());
     CHECK(encode(m, exact) == full.size());
+}
+
+TEST_CASE("a Register carries its cookie after the instance, and a Challenge is instance + cookie",
+          "[protocol]") {
+    const Cookie cookie{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    const auto reg = encoded(RegisterRequest{0x0102030405060708ull, cookie, "a", {}});
+    std::vector<std::uint8_t> expected = {'N', 'C', 'R', 'V', 1, 0x01, 1, 2, 3, 4, 5, 6, 7, 8};
+    expected.insert(expected.end(), cookie.begin(), cookie.end());
+    expected.insert(expected.end(), {1, 'a', 0});
+    CHECK(reg == expected);
+
+    const auto challenge = encoded(Challenge{0x0102030405060708ull, cookie});
+    CHECK(challenge.size() == kHeaderSize + 8 + kCookieSize);
+    CHECK(challenge[5] == 0x08);
+}
+
+TEST_CASE("a Challenge is never larger than the smallest Register it answers", "[protocol]") {
+    // The smallest valid Register: a one-byte name, no LAN address. PROTOCOL.md §9.
+    const auto smallest = encoded(RegisterRequest{1, {}, "a", {}});
+    const auto challenge = encoded(Challenge{1, {}});
+    CHECK(challenge.size() <= smallest.size());
 }

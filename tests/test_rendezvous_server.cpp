@@ -73,7 +73,7 @@ TEST_CASE("the default intervals are a 15 s refresh and a 45 s expiry", "[unit][
 TEST_CASE("a name held by another live instance is refused as name_taken", "[unit][server]") {
     Harness h;
     h.registered(kCarol, kCarolRun, "alice");
-    const auto sent = h.send(kAlice, RegisterRequest{kAliceRun, "alice", {}});
+    const auto sent = h.send(kAlice, RegisterRequest{kAliceRun, {}, "alice", {}});
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].to == kAlice);
     CHECK(sent[0].as<RegisterError>() == RegisterError{kAliceRun, RegisterErrorCode::name_taken});
@@ -115,7 +115,14 @@ TEST_CASE("a refresh is logged only at debug level", "[unit][server]") {
     Server quiet(
         {}, Log(LogLevel::info, [&](LogLevel, std::string_view l) { info_lines.emplace_back(l); }));
     Outbox out;
-    const auto reg = bytes_of(RegisterRequest{kAliceRun, "alice", {}});
+    auto request = RegisterRequest{kAliceRun, {}, "alice", {}};
+    quiet.handle(bytes_of(request), kAlice, h.now, out);  // a Challenge, logged at debug
+    REQUIRE(out.size() == 1);
+    request.cookie =
+        Sent{kAlice, {out.datagrams()[0].view().begin(), out.datagrams()[0].view().end()}}
+            .as<Challenge>()
+            .cookie;
+    const auto reg = bytes_of(request);
     quiet.handle(reg, kAlice, h.now, out);
     quiet.handle(reg, kAlice, h.now + milliseconds(15000), out);
     CHECK(info_lines == std::vector<std::string>{"registered alice at 203.0.113.7:5000"});
@@ -191,7 +198,7 @@ TEST_CASE("a new name beyond max_names is refused as server_full", "[unit][serve
     Harness h(c);
     h.registered(kAlice, kAliceRun, "alice");
     h.registered(kBob, kBobRun, "bob");
-    const auto sent = h.send(kCarol, RegisterRequest{kCarolRun, "carol", {}});
+    const auto sent = h.send(kCarol, RegisterRequest{kCarolRun, {}, "carol", {}});
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].as<RegisterError>() == RegisterError{kCarolRun, RegisterErrorCode::server_full});
     CHECK(h.server.counters().server_full == 1);
@@ -412,7 +419,7 @@ TEST_CASE("Unregister under another instance or from another address changes not
 
 TEST_CASE("each kind of malformed datagram is dropped without a reply and counted by reason",
           "[unit][server]") {
-    const auto reg = bytes_of(RegisterRequest{kAliceRun, "alice", lan({{0x0A000002u, 5000}})});
+    const auto reg = bytes_of(RegisterRequest{kAliceRun, {}, "alice", lan({{0x0A000002u, 5000}})});
     struct Case {
         const char* what;
         std::vector<std::uint8_t> bytes;
@@ -435,12 +442,12 @@ TEST_CASE("each kind of malformed datagram is dropped without a reply and counte
     cases.push_back({"header only", {reg.begin(), reg.begin() + 6}, DecodeError::truncated});
     {
         auto b = reg;
-        b[6 + 8 + 1] = '!';  // first character of the name, after instance and length
+        b[6 + 8 + 16 + 1] = '!';  // the name's first character, after instance, cookie, length
         cases.push_back({"bad name", b, DecodeError::bad_name});
     }
     {
         auto b = reg;
-        b[6 + 8 + 1 + 5] = 5;  // LAN count above kMaxLanAddresses
+        b[6 + 8 + 16 + 1 + 5] = 5;  // LAN count above kMaxLanAddresses
         cases.push_back({"bad field", b, DecodeError::bad_field});
     }
     {
@@ -471,6 +478,7 @@ TEST_CASE("messages only clients receive are dropped and counted as unexpected",
         RegisterError{1, RegisterErrorCode::name_taken},
         PeerUnknown{"bob"},
         Introduction{7, Role::initiator, "bob", kBob, {}},
+        Challenge{1, {}},
         Probe{7, 1},
         ProbeAck{7, 1, kAlice},
     };
@@ -483,7 +491,10 @@ TEST_CASE(
     "random bytes and mutated requests never crash the server, and random bytes are "
     "never answered",
     "[unit][server]") {
-    Harness h;
+    Config c;
+    c.limits.rate = 1e9;  // every datagram must reach the decoder, not the rate limiter
+    c.limits.burst = 1e9;
+    Harness h(c);
     std::mt19937 rng(20261125);  // fixed: a failure must reproduce
     std::uniform_int_distribution<int> byte(0, 255);
     std::uniform_int_distribution<std::size_t> length(0, 300);
@@ -495,7 +506,7 @@ TEST_CASE(
     }
     // Valid headers with random bodies reach every decoder path; some may decode and be answered.
     const std::vector<std::vector<std::uint8_t>> seeds = {
-        bytes_of(RegisterRequest{kAliceRun, "alice", lan({{1, 2}, {3, 4}})}),
+        bytes_of(RegisterRequest{kAliceRun, {}, "alice", lan({{1, 2}, {3, 4}})}),
         bytes_of(IntroduceRequest{kAliceRun, "bob"}),
         bytes_of(Unregister{kAliceRun}),
     };

@@ -4,6 +4,7 @@
 #include <enet/enet.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <random>
 
@@ -17,18 +18,19 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::uint32_t kLoopback = 0x7F000001u;  // 127.0.0.1
+constexpr std::uint32_t kLoopback = 0x7F000001u;   // 127.0.0.1
+constexpr std::uint32_t kLoopback2 = 0x7F000002u;  // 127.0.0.2: another source IP, same host
 
 // A client socket made directly with enet_socket_* (not the server's wrapper), so the test does
 // not share the code it checks.
 class Client {
   public:
-    Client() {
+    explicit Client(std::uint32_t ip = kLoopback) {
         REQUIRE(enet_initialize() == 0);
         socket_ = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);
         REQUIRE(socket_ != ENET_SOCKET_NULL);
         ENetAddress any{};
-        any.host = ENET_HOST_TO_NET_32(kLoopback);
+        any.host = ENET_HOST_TO_NET_32(ip);
         any.port = 0;
         REQUIRE(enet_socket_bind(socket_, &any) == 0);
         REQUIRE(enet_socket_set_option(socket_, ENET_SOCKOPT_NONBLOCK, 1) == 0);
@@ -76,7 +78,7 @@ class Client {
 };
 
 struct LiveServer {
-    LiveServer() : server({}, Log(LogLevel::error, stderr_sink())) {
+    explicit LiveServer(Config config = {}) : server(config, Log(LogLevel::error, stderr_sink())) {
         std::string error;
         REQUIRE(server.open(Address{kLoopback, 0}, &error));
         REQUIRE(error.empty());
@@ -92,6 +94,19 @@ struct LiveServer {
             if (auto got = client.receive()) return got;
         }
         return std::nullopt;
+    }
+
+    /// Registers `client` as a session would: Register, Challenge, Register with the cookie.
+    /// Returns the answer to the second Register.
+    std::optional<Sent> register_client(Client& client, std::uint64_t instance,
+                                        std::string_view name) {
+        RegisterRequest request{instance, {}, name, {}};
+        client.send(address(), request);
+        const auto challenge = reply_to(client);
+        if (!challenge) return std::nullopt;
+        request.cookie = challenge->as<Challenge>().cookie;
+        client.send(address(), request);
+        return reply_to(client);
     }
 
     Server server;
@@ -118,27 +133,29 @@ TEST_CASE("a real Register over loopback is acknowledged with the client's own a
           "[integration][socket]") {
     LiveServer live;
     Client alice;
-    alice.send(live.address(), RegisterRequest{1, "alice", {}});
+    alice.send(live.address(), RegisterRequest{1, {}, "alice", {}});
+    const auto challenge = live.reply_to(alice);
+    REQUIRE(challenge);
+    CHECK(challenge->to == live.address());  // for a received datagram, `to` holds its source
+    CHECK(challenge->bytes.size() <= bytes_of(RegisterRequest{1, {}, "alice", {}}).size());
+    alice.send(live.address(), RegisterRequest{1, challenge->as<Challenge>().cookie, "alice", {}});
     const auto reply = live.reply_to(alice);
     REQUIRE(reply);
-    CHECK(reply->to == live.address());  // for a received datagram, `to` holds its source
     const auto ack = reply->as<RegisterAck>();
     CHECK(ack.instance == 1);
     CHECK(ack.observed == alice.address());
     const auto c = live.server.counters();
-    CHECK(c.packets_in == 1);
-    CHECK(c.packets_out == 1);
-    CHECK(c.bytes_out == reply->bytes.size());
+    CHECK(c.packets_in == 2);
+    CHECK(c.packets_out == 2);
+    CHECK(c.bytes_out == challenge->bytes.size() + reply->bytes.size());
 }
 
 TEST_CASE("two real clients are introduced to each other over loopback", "[integration][socket]") {
     LiveServer live;
     Client alice;
     Client bob;
-    alice.send(live.address(), RegisterRequest{1, "alice", {}});
-    REQUIRE(live.reply_to(alice));
-    bob.send(live.address(), RegisterRequest{2, "bob", {}});
-    REQUIRE(live.reply_to(bob));
+    REQUIRE(live.register_client(alice, 1, "alice"));
+    REQUIRE(live.register_client(bob, 2, "bob"));
 
     alice.send(live.address(), IntroduceRequest{1, "bob"});
     const auto to_alice = live.reply_to(alice);
@@ -156,12 +173,16 @@ TEST_CASE("two real clients are introduced to each other over loopback", "[integ
 
 TEST_CASE("a burst of garbage is dropped unanswered and the server still serves a registration",
           "[integration][socket]") {
-    LiveServer live;
+    // Limits off: this is about decoding under load; the limits have their own tests.
+    Config config;
+    config.limits.rate = 1e9;
+    config.limits.burst = 1e9;
+    LiveServer live(config);
     Client attacker;
     std::mt19937 rng(7);
     std::uniform_int_distribution<int> byte(0, 255);
     std::uniform_int_distribution<std::size_t> length(1, 600);
-    const auto valid = bytes_of(RegisterRequest{9, "mallory", {}});
+    const auto valid = bytes_of(RegisterRequest{9, {}, "mallory", {}});
 
     // Batches of 50 stay well inside a loopback socket's receive buffer, so none is lost
     // before the server reads it and every one must show up in the drop counters.
@@ -192,8 +213,7 @@ TEST_CASE("a burst of garbage is dropped unanswered and the server still serves 
     attacker.send_raw(live.address(), {});
 
     Client alice;
-    alice.send(live.address(), RegisterRequest{1, "alice", {}});
-    const auto reply = live.reply_to(alice);
+    const auto reply = live.register_client(alice, 1, "alice");
     REQUIRE(reply);
     CHECK(reply->as<RegisterAck>().observed == alice.address());
 
@@ -203,6 +223,36 @@ TEST_CASE("a burst of garbage is dropped unanswered and the server still serves 
     for (const auto d : c.dropped) drops += d;
     CHECK(drops == kBatches * kPerBatch + 1);  // + the oversized one; the empty one is invisible
     CHECK(c.receive_errors == 0);
-    CHECK(c.bytes_in == garbage_bytes + 4000 + bytes_of(RegisterRequest{1, "alice", {}}).size());
+    CHECK(c.bytes_in ==
+          garbage_bytes + 4000 + 2 * bytes_of(RegisterRequest{1, {}, "alice", {}}).size());
+    CHECK(c.names == 1);
+}
+
+TEST_CASE("a flood from one IP over many ports is cut to its bucket while another IP registers",
+          "[integration][socket]") {
+    LiveServer live;
+    // 20 sockets on 127.0.0.2, 50 Registers each, without reading what comes back.
+    std::vector<std::unique_ptr<Client>> flood;
+    for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<Client>(kLoopback2));
+    const auto request = bytes_of(RegisterRequest{9, {}, "mallory", {}});
+    const auto start = Clock::now();
+    for (int round = 0; round < 50; ++round) {
+        for (auto& c : flood) c->send_raw(live.address(), request);
+        live.server.poll(0, Clock::now());  // keep the server's receive buffer from overflowing
+    }
+    const std::chrono::duration<double> took = Clock::now() - start;
+    Client alice;  // 127.0.0.1
+    const auto reply = live.register_client(alice, 1, "alice");
+    REQUIRE(reply);
+    CHECK(reply->as<RegisterAck>().observed == alice.address());
+
+    std::size_t answers = 0;
+    for (auto& c : flood)
+        while (c->receive()) ++answers;
+    const auto c = live.server.counters();
+    CHECK(c.rate_limited > 0);
+    // The burst, and the rate over however long the flood took to send (well under a second).
+    CHECK(static_cast<double>(answers) <= 40 + 20 * (took.count() + 0.1));
+    CHECK(answers + c.rate_limited <= 1000);
     CHECK(c.names == 1);
 }

@@ -42,6 +42,27 @@ TEST_CASE("a session registers and learns its public address", "[session]") {
     CHECK(lab.server().counters().names == 1);
 }
 
+TEST_CASE("a session answers the server's Challenges and keeps its name across cookie windows",
+          "[session]") {
+    rendezvous::Config server;
+    server.refresh = std::chrono::milliseconds(100);
+    server.expiry = std::chrono::milliseconds(500);
+    server.cookie_window = std::chrono::milliseconds(150);  // a cookie lives 150 to 300 ms
+    Lab lab(server);
+    Node& alice = lab.add(lab.config("alice"));
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::registered) == 1; }));
+    CHECK(lab.server().counters().challenged == 1);  // the first Register carried no cookie
+    lab.run_for(1500ms);
+    const auto c = lab.server().counters();
+    CHECK(c.challenged >= 4);  // stale cookies met a Challenge ...
+    CHECK(c.refreshed >= 8);   // ... and the refresh went through right after
+    CHECK(c.registered == 1);  // never lost and taken anew
+    CHECK(c.expired == 0);
+    CHECK(c.rate_limited == 0);  // an honest client stays far inside the limits
+    CHECK(alice.session->state() == State::registered);
+    CHECK(alice.count(EventType::error) == 0);
+}
+
 TEST_CASE("asking for an unknown peer waits, then fails with peer_not_online", "[session]") {
     Lab lab;
     Node& alice = lab.add(lab.config("alice"));

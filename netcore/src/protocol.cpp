@@ -33,6 +33,11 @@ class Reader {
         const std::uint64_t hi = u32();
         return (hi << 32) | u32();
     }
+    void bytes(std::span<std::uint8_t> out) {
+        if (!need(out.size())) return;
+        std::memcpy(out.data(), data_.data() + pos_, out.size());
+        pos_ += out.size();
+    }
     Address address() {
         const auto ip = u32();
         return Address{ip, u16()};
@@ -93,6 +98,11 @@ class Writer {
         u32(static_cast<std::uint32_t>(v >> 32));
         u32(static_cast<std::uint32_t>(v));
     }
+    void bytes(std::span<const std::uint8_t> in) {
+        if (!room(in.size())) return;
+        std::memcpy(out_.data() + pos_, in.data(), in.size());
+        pos_ += in.size();
+    }
     void address(Address a) {
         u32(a.ip);
         u16(a.port);
@@ -135,6 +145,7 @@ class Writer {
 
 void write_body(Writer& w, const RegisterRequest& m) {
     w.u64(m.instance);
+    w.bytes(m.cookie);
     w.name(m.name);
     w.address_list(m.lan);
 }
@@ -165,6 +176,10 @@ void write_body(Writer& w, const Introduction& m) {
 void write_body(Writer& w, const Unregister& m) {
     w.u64(m.instance);
 }
+void write_body(Writer& w, const Challenge& m) {
+    w.u64(m.instance);
+    w.bytes(m.cookie);
+}
 void write_body(Writer& w, const Probe& m) {
     w.u64(m.token);
     w.u32(m.sequence);
@@ -190,6 +205,7 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
         case MessageType::register_request: {
             RegisterRequest m;
             m.instance = r.u64();
+            r.bytes(m.cookie);
             if (checked_name(r, m.name, err)) r.address_list(m.lan);
             out = m;
             break;
@@ -240,6 +256,13 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
         }
         case MessageType::unregister: {
             out = Unregister{r.u64()};
+            break;
+        }
+        case MessageType::challenge: {
+            Challenge m;
+            m.instance = r.u64();
+            r.bytes(m.cookie);
+            out = m;
             break;
         }
         case MessageType::probe: {
@@ -322,6 +345,8 @@ const char* to_string(MessageType t) {
             return "Introduction";
         case MessageType::unregister:
             return "Unregister";
+        case MessageType::challenge:
+            return "Challenge";
         case MessageType::probe:
             return "Probe";
         case MessageType::probe_ack:
@@ -358,6 +383,7 @@ MessageType type_of(const Message& msg) {
         MessageType operator()(const PeerUnknown&) const { return MessageType::peer_unknown; }
         MessageType operator()(const Introduction&) const { return MessageType::introduction; }
         MessageType operator()(const Unregister&) const { return MessageType::unregister; }
+        MessageType operator()(const Challenge&) const { return MessageType::challenge; }
         MessageType operator()(const Probe&) const { return MessageType::probe; }
         MessageType operator()(const ProbeAck&) const { return MessageType::probe_ack; }
     };

@@ -17,7 +17,7 @@ void RendezvousClient::start(TimePoint now, Outbox& out) {
 void RendezvousClient::send_register(TimePoint now, Outbox& out) {
     last_register_ = now;
     ++registrations_sent_;
-    out.send(config_.server, RegisterRequest{instance_, config_.name, lan_});
+    out.send(config_.server, RegisterRequest{instance_, cookie_, config_.name, lan_});
 }
 
 void RendezvousClient::send_request(TimePoint now, Outbox& out) {
@@ -94,6 +94,17 @@ RendezvousClient::Signal RendezvousClient::handle(const Message& message, TimePo
                 phase_ = Phase::failed;
                 return {Kind::failed, Error::server_full};
         }
+        return {};
+    }
+    if (const auto* challenge = std::get_if<Challenge>(&message)) {
+        // PROTOCOL.md §6.1: resend at once with the cookie. Only for a new cookie: a server that
+        // keeps refusing the same one is answered by the retry timer, never in a tight loop.
+        if (challenge->instance != instance_ ||
+            (phase_ != Phase::registering && phase_ != Phase::registered) ||
+            challenge->cookie == cookie_)
+            return {};
+        cookie_ = challenge->cookie;
+        send_register(now, out);
         return {};
     }
     if (const auto* unknown = std::get_if<PeerUnknown>(&message)) {

@@ -59,6 +59,7 @@ class RendezvousClient {
     const Config& config_;
     std::uint64_t instance_;
     protocol::AddressList lan_;
+    protocol::Cookie cookie_{};  // from the server's last Challenge; zeros until the first
     Phase phase_ = Phase::idle;
     Address public_;
     TimePoint first_register_{};

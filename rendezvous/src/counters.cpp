@@ -18,6 +18,7 @@ std::string to_string(const Counters& c) {
     std::string out = "stats:";
     field(out, "names", c.names);
     field(out, "pending", c.pending_introductions);
+    field(out, "sources", c.sources);
     field(out, "packets_in", c.packets_in);
     field(out, "bytes_in", c.bytes_in);
     field(out, "packets_out", c.packets_out);
@@ -42,6 +43,13 @@ std::string to_string(const Counters& c) {
     }
     field(out, "drop_unexpected", c.unexpected);
     field(out, "ignored", c.ignored);
+    field(out, "challenged", c.challenged);
+    field(out, "bad_cookies", c.bad_cookies);
+    field(out, "rate_limited", c.rate_limited);
+    field(out, "answers_limited", c.answers_limited);
+    field(out, "amplification_refused", c.amplification_refused);
+    field(out, "introductions_full", c.introductions_full);
+    field(out, "sources_evicted", c.sources_evicted);
     field(out, "receive_errors", c.receive_errors);
     field(out, "send_errors", c.send_errors);
     return out;

@@ -14,6 +14,7 @@ struct Counters {
     // Gauges.
     std::uint64_t names = 0;                  ///< names in the table (expired ones until swept)
     std::uint64_t pending_introductions = 0;  ///< pairings whose token is still reused
+    std::uint64_t sources = 0;                ///< source IPs in the rate limiter's table
 
     // Traffic. `in` counts every datagram handled; `out` counts datagrams actually sent.
     std::uint64_t packets_in = 0;
@@ -39,6 +40,15 @@ struct Counters {
     std::uint64_t unexpected =
         0;                      ///< valid messages a server never receives (RegisterAck, Probe...)
     std::uint64_t ignored = 0;  ///< valid requests with no effect (Unregister by a non-holder)
+
+    // Address validation and limits (PROTOCOL.md §7.1, §9).
+    std::uint64_t challenged = 0;   ///< Challenge sent: a Register without a valid cookie
+    std::uint64_t bad_cookies = 0;  ///< of those, a cookie was sent but stale or not for the source
+    std::uint64_t rate_limited = 0;           ///< datagrams dropped by the per-IP token bucket
+    std::uint64_t answers_limited = 0;        ///< answers larger than the request, over the cap
+    std::uint64_t amplification_refused = 0;  ///< larger answers to an unproven source (a bug)
+    std::uint64_t introductions_full = 0;     ///< requests dropped at --max-introductions
+    std::uint64_t sources_evicted = 0;        ///< IPs the rate limiter forgot to stay bounded
 
     // Socket trouble.
     std::uint64_t receive_errors = 0;

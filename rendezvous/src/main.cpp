@@ -59,6 +59,24 @@ int main(int argc, char** argv) {
                    "A name is dropped this long after its last Register (ms)")
         ->capture_default_str();
     app.add_option("--max-names", max_names, "The most names held at once")->capture_default_str();
+    // Limits (docs/RENDEZVOUS.md "Limits"); the defaults are the Config's.
+    rendezvous::Config config;
+    app.add_option("--max-introductions", config.max_introductions,
+                   "The most introductions pending at once")
+        ->capture_default_str();
+    app.add_option("--rate", config.limits.rate, "Datagrams a second accepted per source IP")
+        ->capture_default_str();
+    app.add_option("--burst", config.limits.burst, "Datagrams at once accepted per source IP")
+        ->capture_default_str();
+    app.add_option("--answer-rate", config.limits.answer_rate,
+                   "Answers larger than their request, a second per source IP")
+        ->capture_default_str();
+    app.add_option("--answer-burst", config.limits.answer_burst,
+                   "Answers larger than their request, at once per source IP")
+        ->capture_default_str();
+    app.add_option("--max-sources", config.limits.max_sources,
+                   "Source IPs the rate limiter remembers (the oldest is forgotten)")
+        ->capture_default_str();
     app.add_option("--log-level", log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
         ->capture_default_str();
@@ -77,7 +95,6 @@ int main(int argc, char** argv) {
         return kExitFailure;
     }
 
-    rendezvous::Config config;
     config.refresh = std::chrono::milliseconds(refresh_ms);
     config.expiry = std::chrono::milliseconds(expiry_ms);
     config.max_names = max_names;

@@ -30,6 +30,10 @@ class Outbox {
     [[nodiscard]] std::span<const Datagram> datagrams() const { return items_; }
     [[nodiscard]] std::size_t size() const { return items_.size(); }
     [[nodiscard]] bool empty() const { return items_.empty(); }
+    /// Forgets the datagrams from index `first` on (the answers a limit refused).
+    void truncate(std::size_t first) {
+        if (first < items_.size()) items_.resize(first);
+    }
     /// Forgets the datagrams but keeps the memory, so a busy server does not allocate.
     void clear() { items_.clear(); }
 

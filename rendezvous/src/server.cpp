@@ -33,6 +33,13 @@ std::string validate(const Config& c) {
     if (c.max_names < 1) return "--max-names must be at least 1";
     if (c.intro_ttl.count() < 1) return "the introduction time-to-live must be positive";
     if (c.sweep_interval.count() < 1) return "the sweep interval must be positive";
+    if (c.max_introductions < 1) return "--max-introductions must be at least 1";
+    if (c.cookie_window.count() < 1) return "the cookie window must be positive";
+    if (!(c.limits.rate > 0)) return "--rate must be positive";
+    if (!(c.limits.burst >= 1)) return "--burst must be at least 1";
+    if (!(c.limits.answer_rate > 0)) return "--answer-rate must be positive";
+    if (!(c.limits.answer_burst >= 1)) return "--answer-burst must be at least 1";
+    if (c.limits.max_sources < 1) return "--max-sources must be at least 1";
     return {};
 }
 
@@ -40,7 +47,9 @@ Server::Server(Config config, Log log)
     : config_(config),
       log_(std::move(log)),
       registry_(config.expiry, config.max_names),
-      introductions_(config.intro_ttl) {}
+      introductions_(config.intro_ttl),
+      cookies_(config.cookie_window),
+      limiter_(config.limits) {}
 
 // ---- protocol logic ----------------------------------------------------------------------------
 
@@ -48,6 +57,11 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
                     Outbox& out) {
     ++counters_.packets_in;
     counters_.bytes_in += datagram.size();
+    // Before decoding, so a flood costs one hash lookup a datagram. By IP: ports are free.
+    if (!limiter_.admit(from.ip, now)) {
+        ++counters_.rate_limited;
+        return;
+    }
 
     protocol::Message msg;
     const auto err = protocol::decode(datagram, msg);
@@ -58,6 +72,8 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
                    protocol::to_string(err));
         return;
     }
+    const std::size_t first = out.size();
+    proven_ = false;
     if (const auto* m = std::get_if<protocol::RegisterRequest>(&msg)) {
         on_register(*m, from, now, out);
     } else if (const auto* i = std::get_if<protocol::IntroduceRequest>(&msg)) {
@@ -69,10 +85,41 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
         log_.debug("dropped unexpected ", protocol::to_string(protocol::type_of(msg)), " from ",
                    from);
     }
+    limit_answers(datagram.size(), first, from, now, out);
+}
+
+void Server::limit_answers(std::size_t request_size, std::size_t first, Address from, TimePoint now,
+                           Outbox& out) {
+    std::size_t answer_size = 0;
+    for (std::size_t i = first; i < out.size(); ++i) answer_size += out.datagrams()[i].size;
+    if (answer_size <= request_size) return;
+    // Only a source that proved its address (a valid cookie now, or a name held at it, which
+    // took one) may be answered with more than it sent; and even then at a bounded rate.
+    if (!proven_ && registry_.find_at(from, now) == nullptr) {
+        ++counters_.amplification_refused;  // a bug if it ever counts: see PROTOCOL.md §9
+        log_.error("refused ", answer_size, " bytes of answers to unproven ", from, " for ",
+                   request_size);
+        out.truncate(first);
+        return;
+    }
+    if (!limiter_.admit_answer(from.ip, now)) {
+        ++counters_.answers_limited;
+        log_.debug("answer limit: dropped ", answer_size, " bytes to ", from);
+        out.truncate(first);
+    }
 }
 
 void Server::on_register(const protocol::RegisterRequest& m, Address from, TimePoint now,
                          Outbox& out) {
+    // No state and no answer larger than the request until the source proves its address.
+    if (!cookies_.valid(m.cookie, from, now)) {
+        if (m.cookie != protocol::Cookie{}) ++counters_.bad_cookies;  // stale, or not for `from`
+        ++counters_.challenged;
+        log_.debug("challenged ", from, " for ", m.name);
+        reply(out, from, protocol::Challenge{m.instance, cookies_.make(from, now)});
+        return;
+    }
+    proven_ = true;
     const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now);
 
     if (r.replaced_expired) {
@@ -150,6 +197,11 @@ void Server::on_introduce(const protocol::IntroduceRequest& m, Address from, Tim
         // A retry, or the peer asked for us first: same token and roles, so one session.
         ++counters_.reintroduced;
         log_.debug("reintroduced ", p->initiator, " (initiator) <-> ", p->responder);
+    } else if (introductions_.size() >= config_.max_introductions) {
+        // Dropped, not refused: the requester retries in a second, when the sweep made room.
+        ++counters_.introductions_full;
+        log_.warn("introductions full: dropped ", self->name, " -> ", peer->name);
+        return;
     } else {
         p = &introductions_.add(self->name, peer->name, fresh_token(), now);
         ++counters_.introduced;
@@ -263,6 +315,8 @@ Counters Server::counters() const {
     Counters c = counters_;
     c.names = registry_.size();
     c.pending_introductions = introductions_.size();
+    c.sources = limiter_.size();
+    c.sources_evicted = limiter_.evicted();
     return c;
 }
 

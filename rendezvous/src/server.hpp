@@ -14,12 +14,14 @@
 #include <string_view>
 #include <vector>
 
+#include "cookies.hpp"
 #include "counters.hpp"
 #include "introductions.hpp"
 #include "log.hpp"
 #include "netcore/address.hpp"
 #include "netcore/protocol.hpp"
 #include "outbox.hpp"
+#include "rate_limiter.hpp"
 #include "registry.hpp"
 #include "udp_socket.hpp"
 
@@ -38,6 +40,15 @@ struct Config {
     std::chrono::milliseconds intro_ttl{10000};
     /// How often tick() drops expired names and stale introductions.
     std::chrono::milliseconds sweep_interval{1000};
+    /// The most introductions pending at once; a request for a new pair beyond it is dropped.
+    /// Each costs two names and a token (~150 bytes); 10 000 is far above what 100 000 names
+    /// asking at a sane pace keep pending for 10 s.
+    std::size_t max_introductions = 10000;
+    /// One window of the address-validation cookies: a cookie lives one to two windows. Twice
+    /// the default refresh, so a registered client meets a Challenge at most every other refresh.
+    std::chrono::milliseconds cookie_window{30000};
+    /// Per-source-IP limits (PROTOCOL.md §7.1).
+    RateLimits limits;
 };
 
 /// Checks a Config. Returns an empty string, or one sentence naming the bad option.
@@ -93,6 +104,8 @@ class Server {
     void on_unregister(const netcore::protocol::Unregister& m, netcore::Address from,
                        TimePoint now);
     void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
+    void limit_answers(std::size_t request_size, std::size_t first, netcore::Address from,
+                       TimePoint now, Outbox& out);
     void reply(Outbox& out, netcore::Address to, const netcore::protocol::Message& m);
     std::uint64_t fresh_token();
 
@@ -100,6 +113,9 @@ class Server {
     Log log_;
     Registry registry_;
     Introductions introductions_;
+    Cookies cookies_;
+    RateLimiter limiter_;
+    bool proven_ = false;  // the datagram being handled carried a valid cookie
     Counters counters_;
     TimePoint next_sweep_{};
     std::random_device random_;

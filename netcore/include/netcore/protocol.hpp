@@ -1,7 +1,9 @@
 // netcore — the wire protocol, as specified in docs/PROTOCOL.md (the single source of truth).
 //
 //   client                      rendezvous                      client
-//     |-- Register ---------------->|                              |
+//     |-- Register (no cookie) ---->|                              |
+//     |<---------- Challenge(cookie)|   (§4.10: proves the address) |
+//     |-- Register (cookie) ------->|                              |
 //     |<-------------- RegisterAck--|                              |
 //     |-- IntroduceRequest(peer) -->|                              |
 //     |<- Introduction(initiator) --|-- Introduction(responder) -->|
@@ -33,8 +35,9 @@ inline constexpr std::size_t kHeaderSize = 6;  // bytes: magic + version + type
 // PROTOCOL.md §3: limits.
 inline constexpr std::size_t kMaxNameLength = 32;     // bytes
 inline constexpr std::size_t kMaxLanAddresses = 4;    // LAN candidates a client may report
-inline constexpr std::size_t kMaxDatagramSize = 256;  // bytes; our largest message is ~110
+inline constexpr std::size_t kMaxDatagramSize = 256;  // bytes; our largest message is 88
 inline constexpr std::uint16_t kDefaultPort = 7777;   // the rendezvous' default UDP port
+inline constexpr std::size_t kCookieSize = 16;        // bytes; a truncated MAC (§4.10)
 
 enum class MessageType : std::uint8_t {
     register_request = 0x01,
@@ -44,6 +47,7 @@ enum class MessageType : std::uint8_t {
     peer_unknown = 0x05,
     introduction = 0x06,
     unregister = 0x07,
+    challenge = 0x08,
     probe = 0x10,
     probe_ack = 0x11,
 };
@@ -74,8 +78,13 @@ struct AddressList {
     }
 };
 
+/// A stateless address-validation cookie (PROTOCOL.md §4.10); all zeros means "none yet".
+using Cookie = std::array<std::uint8_t, kCookieSize>;
+
 struct RegisterRequest {
-    std::uint64_t instance = 0;  ///< random per client run: tells a refresh from a name clash
+    /// Random per client run, and the secret that owns the name (PROTOCOL.md §9).
+    std::uint64_t instance = 0;
+    Cookie cookie{};  ///< from the last Challenge, or zeros
     std::string_view name;
     AddressList lan;
     friend bool operator==(const RegisterRequest&, const RegisterRequest&) = default;
@@ -113,6 +122,11 @@ struct Unregister {
     std::uint64_t instance = 0;
     friend bool operator==(const Unregister&, const Unregister&) = default;
 };
+struct Challenge {
+    std::uint64_t instance = 0;  ///< echoed from the Register, so the client can match it
+    Cookie cookie{};             ///< send it back in the next Register
+    friend bool operator==(const Challenge&, const Challenge&) = default;
+};
 struct Probe {
     std::uint64_t token = 0;
     std::uint32_t sequence = 0;
@@ -126,7 +140,7 @@ struct ProbeAck {
 };
 
 using Message = std::variant<RegisterRequest, RegisterAck, RegisterError, IntroduceRequest,
-                             PeerUnknown, Introduction, Unregister, Probe, ProbeAck>;
+                             PeerUnknown, Introduction, Unregister, Challenge, Probe, ProbeAck>;
 
 /// Why a datagram was dropped (PROTOCOL.md §5). Counted by reason.
 enum class DecodeError : std::uint8_t {

@@ -1,0 +1,329 @@
+// Address validation and limits: cookies, no amplification, token buckets, bounded tables, and
+// honest clients served while one source floods (PROTOCOL.md §7.1, §9).
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "cookies.hpp"
+#include "rate_limiter.hpp"
+#include "rendezvous_test_support.hpp"
+
+using namespace rendezvous;
+using namespace rendezvous::testing;
+using namespace netcore::protocol;
+using netcore::Address;
+using std::chrono::milliseconds;
+
+namespace {
+
+const Address kAlice{0xCB007107u, 5000};         // 203.0.113.7:5000
+const Address kBob{0xC6336409u, 6000};           // 198.51.100.9:6000
+const Address kCarol{0xCB007108u, 6000};         // 203.0.113.8:6000
+constexpr std::uint32_t kMallory = 0xC0000201u;  // 192.0.2.1
+constexpr std::uint64_t kAliceRun = 0xA11CE;
+constexpr std::uint64_t kBobRun = 0xB0B;
+constexpr std::uint64_t kCarolRun = 0xCA201;
+
+const TimePoint kStart = TimePoint{} + std::chrono::hours(1);
+
+std::size_t total_size(const std::vector<Sent>& sent) {
+    std::size_t n = 0;
+    for (const auto& s : sent) n += s.bytes.size();
+    return n;
+}
+
+}  // namespace
+
+// ---- cookies -----------------------------------------------------------------------------------
+
+TEST_CASE("a cookie is valid only for the address it was made for", "[unit][limits]") {
+    Cookies cookies(milliseconds(30000));
+    const auto c = cookies.make(kAlice, kStart);
+    CHECK(cookies.valid(c, kAlice, kStart));
+    CHECK_FALSE(cookies.valid(c, Address{kAlice.ip, static_cast<std::uint16_t>(kAlice.port + 1)},
+                              kStart));                                          // another port
+    CHECK_FALSE(cookies.valid(c, Address{kAlice.ip + 1, kAlice.port}, kStart));  // another IP
+    CHECK_FALSE(cookies.valid(Cookie{}, kAlice, kStart));                        // none at all
+    auto flipped = c;
+    flipped[15] ^= 1;
+    CHECK_FALSE(cookies.valid(flipped, kAlice, kStart));
+}
+
+TEST_CASE("a cookie is accepted in its window and the next, and refused after", "[unit][limits]") {
+    Cookies cookies(milliseconds(30000));
+    const auto c = cookies.make(kAlice, kStart);  // kStart is on a window boundary
+    CHECK(cookies.valid(c, kAlice, kStart + milliseconds(29999)));  // same window
+    CHECK(cookies.valid(c, kAlice, kStart + milliseconds(30000)));  // the previous window's
+    CHECK(cookies.valid(c, kAlice, kStart + milliseconds(59999)));
+    CHECK_FALSE(cookies.valid(c, kAlice, kStart + milliseconds(60000)));  // expired
+    CHECK_FALSE(cookies.valid(c, kAlice, kStart));  // its key is gone: time never goes back
+}
+
+TEST_CASE("each window has its own key: a cookie for the same address changes every window",
+          "[unit][limits]") {
+    Cookies cookies(milliseconds(30000));
+    const auto first = cookies.make(kAlice, kStart);
+    CHECK(cookies.make(kAlice, kStart + milliseconds(29999)) == first);  // same window, same key
+    const auto second = cookies.make(kAlice, kStart + milliseconds(30000));
+    CHECK(second != first);
+    CHECK(cookies.valid(first, kAlice, kStart + milliseconds(30000)));  // previous key kept
+    CHECK(cookies.valid(second, kAlice, kStart + milliseconds(30000)));
+    // A long idle gap: both keys are fresh, nothing older is accepted.
+    const auto later = kStart + std::chrono::hours(2);
+    CHECK_FALSE(cookies.valid(second, kAlice, later));
+    CHECK(cookies.valid(cookies.make(kAlice, later), kAlice, later));
+}
+
+TEST_CASE("another server's cookie is refused: the key is random per start", "[unit][limits]") {
+    Cookies one(milliseconds(30000));
+    Cookies other(milliseconds(30000));
+    CHECK_FALSE(other.valid(one.make(kAlice, kStart), kAlice, kStart));
+}
+
+// ---- token buckets -----------------------------------------------------------------------------
+
+TEST_CASE("a token bucket allows a burst, then the rate, never more than the burst saved",
+          "[unit][limits]") {
+    TokenBucket b{40, kStart};
+    for (int i = 0; i < 40; ++i) CHECK(b.take(20, 40, kStart));
+    CHECK_FALSE(b.take(20, 40, kStart));
+    CHECK_FALSE(b.take(20, 40, kStart + milliseconds(49)));  // 0.98 of a token
+    CHECK(b.take(20, 40, kStart + milliseconds(50)));        // 20/s: one every 50 ms
+    CHECK_FALSE(b.take(20, 40, kStart + milliseconds(50)));
+    // An hour idle saves up the burst, not more.
+    const auto later = kStart + std::chrono::hours(1);
+    int taken = 0;
+    while (b.take(20, 40, later)) ++taken;
+    CHECK(taken == 40);
+}
+
+TEST_CASE("the rate limiter counts by IP, so rotating ports does not escape it", "[unit][limits]") {
+    RateLimiter limiter(RateLimits{});
+    int admitted = 0;
+    for (int port = 0; port < 1000; ++port) admitted += limiter.admit(kMallory, kStart);
+    CHECK(admitted == 40);
+    CHECK(limiter.admit(kAlice.ip, kStart));  // another IP has its own bucket
+}
+
+TEST_CASE("the rate limiter's table is bounded and forgets the least recently seen IP",
+          "[unit][limits]") {
+    RateLimits limits;
+    limits.max_sources = 3;
+    limits.burst = 1;
+    RateLimiter limiter(limits);
+    CHECK(limiter.admit(1, kStart));
+    CHECK(limiter.admit(2, kStart));
+    CHECK(limiter.admit(3, kStart));
+    CHECK_FALSE(limiter.admit(1, kStart));  // 1 is now the most recently seen
+    CHECK(limiter.admit(4, kStart));        // evicts 2, the least recently seen
+    CHECK(limiter.size() == 3);
+    CHECK(limiter.evicted() == 1);
+    CHECK_FALSE(limiter.admit(1, kStart));  // still remembered: still empty
+    CHECK(limiter.admit(2, kStart));        // forgotten: a fresh bucket (evicts 3)
+    CHECK(limiter.evicted() == 2);
+}
+
+// ---- address validation at the server ---------------------------------------------------------
+
+TEST_CASE("a Register without a cookie gets a Challenge no larger than itself and stores nothing",
+          "[unit][limits]") {
+    Harness h;
+    const auto request = bytes_of(RegisterRequest{kAliceRun, {}, "a", {}});
+    const auto sent = h.raw(kAlice, request);
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].to == kAlice);
+    const auto challenge = sent[0].as<Challenge>();
+    CHECK(challenge.instance == kAliceRun);
+    CHECK(sent[0].bytes.size() <= request.size());
+    CHECK(h.server.counters().names == 0);
+    CHECK(h.server.counters().challenged == 1);
+    CHECK(h.server.counters().bad_cookies == 0);
+
+    // Echoing it registers the name.
+    const auto ack = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, challenge.cookie, "a", {}}));
+    REQUIRE(ack.size() == 1);
+    CHECK(ack[0].as<RegisterAck>().observed == kAlice);
+    CHECK(h.server.counters().names == 1);
+}
+
+TEST_CASE("a cookie made for another address or an expired window only earns a new Challenge",
+          "[unit][limits]") {
+    Harness h;
+    const auto cookie = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}))[0]
+                            .as<Challenge>()
+                            .cookie;
+
+    // A spoofer who saw Alice's cookie cannot use it from elsewhere (another port, another IP).
+    for (const Address elsewhere : {Address{kAlice.ip, 5001}, kBob}) {
+        const auto sent =
+            h.raw(elsewhere, bytes_of(RegisterRequest{kAliceRun, cookie, "alice", {}}));
+        REQUIRE(sent.size() == 1);
+        CHECK(sent[0].to == elsewhere);
+        CHECK(sent[0].as<Challenge>().cookie != cookie);
+    }
+    h.advance(h.server.config().cookie_window * 2);
+    const auto stale = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, cookie, "alice", {}}));
+    REQUIRE(stale.size() == 1);
+    CHECK(stale[0].as<Challenge>().cookie != cookie);
+    CHECK(h.server.counters().names == 0);
+    CHECK(h.server.counters().bad_cookies == 3);
+}
+
+TEST_CASE("to an unproven source every answer is no larger than the request", "[unit][limits]") {
+    Harness h;
+    h.registered(kBob, kBobRun, "bob");  // a real peer, so a request could be worth answering
+    const std::string longest(kMaxNameLength, 'x');
+    AddressList four;
+    for (std::uint16_t i = 1; i <= kMaxLanAddresses; ++i) four.push(Address{0x0A000001u, i});
+    const Cookie forged{1, 2, 3};
+    const std::vector<Message> requests = {
+        RegisterRequest{kCarolRun, {}, "a", {}},        // the smallest Register
+        RegisterRequest{kCarolRun, forged, "a", {}},    // with a forged cookie
+        RegisterRequest{kCarolRun, {}, longest, four},  // the largest
+        IntroduceRequest{kCarolRun, "b"},               // the smallest, not registered
+        IntroduceRequest{kCarolRun, "bob"},             // for a real peer
+        IntroduceRequest{kBobRun, "bob"},               // with Bob's instance, from elsewhere
+        Unregister{kBobRun},
+        Unregister{kCarolRun},
+    };
+    for (const auto& m : requests) {
+        INFO(to_string(type_of(m)));
+        const auto request = bytes_of(m);
+        const auto sent = h.raw(kCarol, request);
+        CHECK(total_size(sent) <= request.size());
+        for (const auto& s : sent) CHECK(s.to == kCarol);  // and never to anyone else
+    }
+    CHECK(h.server.counters().names == 1);
+    CHECK(h.server.counters().amplification_refused == 0);
+}
+
+TEST_CASE("a name moves to a new address only with its instance, the name's secret",
+          "[unit][limits]") {
+    Harness h;
+    h.registered(kAlice, kAliceRun, "alice");
+    // Another run (another secret) from another address, even with a valid cookie: name_taken.
+    const auto stolen = h.send(kCarol, RegisterRequest{kCarolRun, {}, "alice", {}});
+    REQUIRE(stolen.size() == 1);
+    CHECK(stolen[0].as<RegisterError>().code == RegisterErrorCode::name_taken);
+    // The same run after a NAT rebinding proves the new address, and the name follows.
+    const Address rebound{kAlice.ip, 7000};
+    CHECK(h.registered(rebound, kAliceRun, "alice").observed == rebound);
+    // Unregister needs the secret and the holding address.
+    CHECK(h.send(kAlice, Unregister{kAliceRun}).empty());   // the old address
+    CHECK(h.send(rebound, Unregister{kCarolRun}).empty());  // the wrong secret
+    CHECK(h.server.counters().names == 1);
+    CHECK(h.send(rebound, Unregister{kAliceRun}).empty());
+    CHECK(h.server.counters().names == 0);
+}
+
+// ---- limits ------------------------------------------------------------------------------------
+
+TEST_CASE("honest clients are registered and introduced while one IP floods from many ports",
+          "[unit][limits]") {
+    Harness h;
+    std::uint64_t flood_bytes_in = 0;
+    std::uint64_t flood_bytes_out = 0;
+    std::uint16_t port = 1024;
+    const auto flood = [&](int datagrams) {
+        for (int i = 0; i < datagrams; ++i) {
+            const Address from{kMallory, port++};
+            const auto request = i % 2 == 0 ? bytes_of(RegisterRequest{7, {}, "mallory", {}})
+                                            : bytes_of(IntroduceRequest{7, "alice"});
+            flood_bytes_in += request.size();
+            for (const auto& s : h.raw(from, request)) {
+                CHECK(s.to.ip == kMallory);
+                flood_bytes_out += s.bytes.size();
+            }
+        }
+    };
+    // 2 s of 10 000 datagrams a second, in steps of 10 ms, the honest ones in between.
+    flood(100);
+    h.registered(kAlice, kAliceRun, "alice");
+    flood(100);
+    h.registered(kBob, kBobRun, "bob");
+    for (int step = 0; step < 200; ++step) {
+        h.advance(milliseconds(10));
+        flood(100);
+        if (step == 100) {
+            const auto sent = h.send(kAlice, IntroduceRequest{kAliceRun, "bob"});
+            REQUIRE(sent.size() == 2);
+            CHECK(sent[1].to == kBob);
+            CHECK(sent[1].as<Introduction>().peer == "alice");
+        }
+    }
+    const auto c = h.server.counters();
+    // Mallory got the burst plus 2 s at the rate, nothing more, and each answer no larger than
+    // its request.
+    const auto admitted = 20'200 - c.rate_limited;
+    CHECK(admitted <= 40 + 2 * 20 + 1);
+    CHECK(flood_bytes_out <= flood_bytes_in);
+    CHECK(c.names == 2);
+    CHECK(c.introduced == 1);
+}
+
+TEST_CASE("answers larger than the request are capped per IP", "[unit][limits]") {
+    Config config;
+    config.limits.rate = 1e9;  // only the answer cap acts here
+    config.limits.burst = 1e9;
+    Harness h(config);
+    h.registered(kAlice, kAliceRun, "alice");
+    h.registered(kBob, kBobRun, "bob");
+    int introduced = 0;
+    for (int i = 0; i < 100; ++i)
+        introduced += !h.send(kAlice, IntroduceRequest{kAliceRun, "bob"}).empty();
+    CHECK(introduced == 20);  // the answer burst
+    CHECK(h.server.counters().answers_limited == 80);
+    h.advance(milliseconds(100));  // 10/s: one more
+    CHECK(h.send(kAlice, IntroduceRequest{kAliceRun, "bob"}).size() == 2);
+    CHECK(h.send(kAlice, IntroduceRequest{kAliceRun, "bob"}).empty());
+    // Bob, from another IP, is not held back by Alice's use of hers.
+    CHECK(h.send(kBob, IntroduceRequest{kBobRun, "alice"}).size() == 2);
+}
+
+TEST_CASE("pending introductions are bounded: a new pair beyond the cap is dropped and counted",
+          "[unit][limits]") {
+    Config config;
+    config.max_introductions = 2;
+    Harness h(config);
+    const Address at[6] = {{1, 1}, {2, 2}, {3, 3}, {4, 4}, {5, 5}, {6, 6}};
+    const char* names[6] = {"n0", "n1", "n2", "n3", "n4", "n5"};
+    for (std::size_t i = 0; i < 6; ++i) h.registered(at[i], 100 + i, names[i]);
+    CHECK(h.send(at[0], IntroduceRequest{100, "n1"}).size() == 2);
+    CHECK(h.send(at[2], IntroduceRequest{102, "n3"}).size() == 2);
+    CHECK(h.send(at[4], IntroduceRequest{104, "n5"}).empty());
+    CHECK(h.server.counters().introductions_full == 1);
+    CHECK(h.server.counters().pending_introductions == 2);
+    // A pending pair is still served (same token), and room comes back once they go stale.
+    CHECK(h.send(at[1], IntroduceRequest{101, "n0"}).size() == 2);
+    h.advance(h.server.config().intro_ttl);
+    h.server.tick(h.now);
+    CHECK(h.send(at[4], IntroduceRequest{104, "n5"}).size() == 2);
+}
+
+TEST_CASE("the stats line shows the validation and limit counters", "[unit][limits]") {
+    Harness h;
+    h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}));
+    const auto line = to_string(h.server.counters());
+    for (const char* key :
+         {" sources=1", " challenged=1", " bad_cookies=0", " rate_limited=0", " answers_limited=0",
+          " amplification_refused=0", " introductions_full=0", " sources_evicted=0"}) {
+        INFO(key);
+        CHECK(line.find(key) != std::string::npos);
+    }
+}
+
+TEST_CASE("a Config with a limit that is not positive is refused", "[unit][limits]") {
+    Config c;
+    c.limits.rate = 0;
+    CHECK(validate(c) == "--rate must be positive");
+    c = Config{};
+    c.limits.burst = 0.5;
+    CHECK(validate(c) == "--burst must be at least 1");
+    c = Config{};
+    c.max_introductions = 0;
+    CHECK(validate(c) == "--max-introductions must be at least 1");
+    c = Config{};
+    c.limits.max_sources = 0;
+    CHECK(validate(c) == "--max-sources must be at least 1");
+}
