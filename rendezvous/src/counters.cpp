@@ -42,6 +42,9 @@ std::string to_string(const Counters& c) {
     }
     field(out, "drop_unexpected", c.unexpected);
     field(out, "ignored", c.ignored);
+    field(out, "stun_requests", c.stun_requests);
+    field(out, "stun_malformed", c.stun_malformed);
+    field(out, "stun_ignored", c.stun_ignored);
     field(out, "receive_errors", c.receive_errors);
     field(out, "send_errors", c.send_errors);
     return out;

@@ -40,6 +40,11 @@ struct Counters {
         0;                      ///< valid messages a server never receives (RegisterAck, Probe...)
     std::uint64_t ignored = 0;  ///< valid requests with no effect (Unregister by a non-holder)
 
+    // STUN Binding on the same port (docs/PROTOCOL.md §10).
+    std::uint64_t stun_requests = 0;   ///< Binding requests answered
+    std::uint64_t stun_malformed = 0;  ///< STUN header, bad length/attributes/FINGERPRINT
+    std::uint64_t stun_ignored = 0;    ///< valid STUN we do not answer (CHANGE-REQUEST, ...)
+
     // Socket trouble.
     std::uint64_t receive_errors = 0;
     std::uint64_t send_errors = 0;

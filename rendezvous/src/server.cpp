@@ -1,6 +1,7 @@
 // The rendezvous server: protocol logic, timers, and the socket loop.
 #include "server.hpp"
 
+#include <array>
 #include <limits>
 #include <variant>
 
@@ -49,6 +50,10 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
     ++counters_.packets_in;
     counters_.bytes_in += datagram.size();
 
+    if (stun::looks_like_stun(datagram)) {  // never our magic: see stun.hpp
+        on_stun(datagram, from, out);
+        return;
+    }
     protocol::Message msg;
     const auto err = protocol::decode(datagram, msg);
     if (err != protocol::DecodeError::ok) {
@@ -69,6 +74,33 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
         log_.debug("dropped unexpected ", protocol::to_string(protocol::type_of(msg)), " from ",
                    from);
     }
+}
+
+void Server::on_stun(std::span<const std::uint8_t> datagram, Address from, Outbox& out) {
+    stun::BindingRequest request;
+    const auto result = stun::parse(datagram, request);
+    switch (result) {
+        case stun::Result::binding_request: {
+            std::array<std::uint8_t, stun::kMaxResponseSize> response{};
+            const auto n = stun::write_binding_response(request, from, response);
+            ++counters_.stun_requests;
+            if (!out.push_bytes(from, {response.data(), n}))
+                log_.error("cannot queue a STUN response for ", from);
+            return;
+        }
+        case stun::Result::not_binding_request:
+        case stun::Result::change_request:
+        case stun::Result::not_stun:  // unreachable: looks_like_stun() held
+            ++counters_.stun_ignored;
+            break;
+        case stun::Result::bad_length:
+        case stun::Result::bad_attribute:
+        case stun::Result::bad_fingerprint:
+            // Never answered, like our own malformed datagrams.
+            ++counters_.stun_malformed;
+            break;
+    }
+    log_.debug("dropped STUN from ", from, ": ", stun::to_string(result));
 }
 
 void Server::on_register(const protocol::RegisterRequest& m, Address from, TimePoint now,

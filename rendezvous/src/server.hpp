@@ -21,6 +21,7 @@
 #include "netcore/protocol.hpp"
 #include "outbox.hpp"
 #include "registry.hpp"
+#include "stun.hpp"
 #include "udp_socket.hpp"
 
 namespace rendezvous {
@@ -86,6 +87,7 @@ class Server {
     [[nodiscard]] const Config& config() const { return config_; }
 
   private:
+    void on_stun(std::span<const std::uint8_t> datagram, netcore::Address from, Outbox& out);
     void on_register(const netcore::protocol::RegisterRequest& m, netcore::Address from,
                      TimePoint now, Outbox& out);
     void on_introduce(const netcore::protocol::IntroduceRequest& m, netcore::Address from,
