@@ -84,8 +84,8 @@ void Server::on_stun(std::span<const std::uint8_t> datagram, Address from, Outbo
             std::array<std::uint8_t, stun::kMaxResponseSize> response{};
             const auto n = stun::write_binding_response(request, from, response);
             ++counters_.stun_requests;
-            if (!out.push_bytes(from, {response.data(), n}))
-                log_.error("cannot queue a STUN response for ", from);
+            if (n == 0 || !out.push_bytes(from, {response.data(), n}))
+                log_.error("cannot queue a STUN response for ", from);  // a bug, not bad input
             return;
         }
         case stun::Result::not_binding_request:
