@@ -50,9 +50,13 @@ turnutils)
     esac
     ;;
 stun)
-    # A fixed source port (-p), so the mapped address to expect is known: 127.0.0.1:client_port.
-    client_port=$((port == 65000 ? 64000 : 65000))
-    timeout 20 stun 127.0.0.1:"$port" -v -p "$client_port" >"$tmp/client.out" 2>&1
+    # A fixed source port (-p; it also opens the next one), so the mapped address to expect is
+    # known: 127.0.0.1:client_port. Another port is tried if the pair is taken.
+    for client_port in 64000 61000 58000 55000; do
+        [ "$client_port" -eq "$port" ] || [ "$((client_port + 1))" -eq "$port" ] && continue
+        timeout 20 stun 127.0.0.1:"$port" -v -p "$client_port" >"$tmp/client.out" 2>&1
+        grep -q "in use" "$tmp/client.out" || break
+    done
     grep -q "MappedAddress = 127\.0\.0\.1:$client_port" "$tmp/client.out" ||
         fail "the client did not report MappedAddress = 127.0.0.1:$client_port"
     grep -q "Blocked or could not reach" "$tmp/client.out" && fail "the client saw no answer"
