@@ -3,10 +3,13 @@
 //   [sender (1 byte): low 2 bits pick one of 4 addresses, the rest steps time by 0..63 * 250 ms]
 //   [length (1 byte)] [datagram (length bytes, fewer if the input ends)]
 // Small limits (2 names, short timers) so full tables, expiry and moves are reached quickly.
+// Besides the sanitizers, it checks that the table never exceeds its cap and that everything the
+// server sends decodes (ours) or is a STUN response of at most kMaxResponseSize bytes.
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <span>
 
 #include "server.hpp"
@@ -20,11 +23,13 @@ constexpr std::array<netcore::Address, 4> kSenders = {{
     {0x7F000001u, 7777},  // 127.0.0.1:7777
 }};
 
+constexpr std::size_t kMaxNames = 2;
+
 rendezvous::Config small_config() {
     rendezvous::Config c;
     c.refresh = std::chrono::milliseconds(1000);
     c.expiry = std::chrono::milliseconds(3000);
-    c.max_names = 2;
+    c.max_names = kMaxNames;
     c.intro_ttl = std::chrono::milliseconds(2000);
     c.sweep_interval = std::chrono::milliseconds(500);
     return c;
@@ -49,7 +54,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         server.handle(std::span<const std::uint8_t>(data + at, n), kSenders[sender & 3], now, out);
         server.tick(now);
         at += n;
+        for (const auto& d : out.datagrams()) {
+            netcore::protocol::Message m;
+            const bool ours = netcore::protocol::has_magic(d.view());
+            if (ours &&
+                netcore::protocol::decode(d.view(), m) != netcore::protocol::DecodeError::ok)
+                std::abort();  // the server sent something it could not decode itself
+            if (!ours && d.size > rendezvous::stun::kMaxResponseSize) std::abort();
+        }
+        if (server.counters().names > kMaxNames) std::abort();
     }
-    (void)server.counters();
     return 0;
 }
