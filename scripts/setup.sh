@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages netcore needs, only those that are missing.
-# Usage: scripts/setup.sh [--with-sample] [--with-lab]
+# Usage: scripts/setup.sh [--with-sample] [--with-lab] [--with-interop] [--with-fuzz]
+#   --with-interop: third-party STUN clients for the interop tests (coturn's turnutils_stunclient,
+#                   stun-client's stun)
+#   --with-fuzz:    clang and its libFuzzer/sanitizer runtimes for the fuzz preset
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config git clang-format libenet-dev libcli11-dev catch2 libsodium-dev)
@@ -8,6 +11,8 @@ for arg in "$@"; do
   case "$arg" in
     --with-sample) packages+=(libsdl2-dev libimgui-dev libgl-dev xvfb xauth) ;;
     --with-lab) packages+=(iproute2 iptables procps python3) ;;
+    --with-interop) packages+=(stun-client coturn) ;;
+    --with-fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done

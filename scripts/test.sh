@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, and runs the whole suite,
-# first in the default preset, then under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Usage: scripts/test.sh [--no-asan]
+# first in the default preset, then under AddressSanitizer + UndefinedBehaviorSanitizer, then
+# a short run of every fuzzer (scripts/fuzz.sh, 15 s each).
+# Usage: scripts/test.sh [--no-asan] [--no-fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 asan=1
+fuzz=1
 for arg in "$@"; do
   case "$arg" in
     --no-asan) asan=0 ;;
+    --no-fuzz) fuzz=0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done
 
-scripts/setup.sh --with-sample --with-lab
+scripts/setup.sh --with-sample --with-lab --with-interop --with-fuzz
 
 jobs=$(nproc)
 cmake --preset default
@@ -26,4 +29,8 @@ if ((asan)); then
   # The NAT lab runs the same programs as the e2e tests, over minutes of wall time: it runs
   # once (above); under the sanitizers it would only be slower.
   ctest --preset asan -j "$jobs" -LE natlab
+fi
+
+if ((fuzz)); then
+  scripts/fuzz.sh 15
 fi

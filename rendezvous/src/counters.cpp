@@ -50,6 +50,9 @@ std::string to_string(const Counters& c) {
     field(out, "amplification_refused", c.amplification_refused);
     field(out, "introductions_full", c.introductions_full);
     field(out, "sources_evicted", c.sources_evicted);
+    field(out, "stun_requests", c.stun_requests);
+    field(out, "stun_malformed", c.stun_malformed);
+    field(out, "stun_ignored", c.stun_ignored);
     field(out, "receive_errors", c.receive_errors);
     field(out, "send_errors", c.send_errors);
     return out;

@@ -49,6 +49,10 @@ struct Counters {
     std::uint64_t amplification_refused = 0;  ///< larger answers to an unproven source (a bug)
     std::uint64_t introductions_full = 0;     ///< requests dropped at --max-introductions
     std::uint64_t sources_evicted = 0;        ///< IPs the rate limiter forgot to stay bounded
+    // STUN Binding on the same port (docs/PROTOCOL.md §10).
+    std::uint64_t stun_requests = 0;   ///< Binding requests answered
+    std::uint64_t stun_malformed = 0;  ///< STUN header, bad length/attributes/FINGERPRINT
+    std::uint64_t stun_ignored = 0;    ///< valid STUN we do not answer (CHANGE-REQUEST, ...)
 
     // Socket trouble.
     std::uint64_t receive_errors = 0;

@@ -26,6 +26,9 @@ class Outbox {
   public:
     /// Encodes `msg` for `to`. Returns false, keeping nothing, if it does not encode.
     bool push(netcore::Address to, const netcore::protocol::Message& msg);
+    /// Queues bytes already encoded (a STUN response). Returns false, keeping nothing, if they
+    /// are longer than a Datagram holds.
+    bool push_bytes(netcore::Address to, std::span<const std::uint8_t> bytes);
 
     [[nodiscard]] std::span<const Datagram> datagrams() const { return items_; }
     [[nodiscard]] std::size_t size() const { return items_.size(); }

@@ -1,6 +1,7 @@
 // The rendezvous server: protocol logic, timers, and the socket loop.
 #include "server.hpp"
 
+#include <array>
 #include <limits>
 #include <variant>
 
@@ -63,6 +64,17 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
         return;
     }
 
+    if (stun::looks_like_stun(datagram)) {  // never our magic: see stun.hpp
+        const std::size_t first = out.size();
+        on_stun(datagram, from, out);
+        // A Binding response is up to 1.6x its request and goes to a source nobody proved: it
+        // is capped per IP like every answer larger than its request (coturn does the same).
+        if (out.size() > first && !limiter_.admit_answer(from.ip, now)) {
+            ++counters_.answers_limited;
+            out.truncate(first);
+        }
+        return;
+    }
     protocol::Message msg;
     const auto err = protocol::decode(datagram, msg);
     if (err != protocol::DecodeError::ok) {
@@ -107,6 +119,33 @@ void Server::limit_answers(std::size_t request_size, std::size_t first, Address 
         log_.debug("answer limit: dropped ", answer_size, " bytes to ", from);
         out.truncate(first);
     }
+}
+
+void Server::on_stun(std::span<const std::uint8_t> datagram, Address from, Outbox& out) {
+    stun::BindingRequest request;
+    const auto result = stun::parse(datagram, request);
+    switch (result) {
+        case stun::Result::binding_request: {
+            std::array<std::uint8_t, stun::kMaxResponseSize> response{};
+            const auto n = stun::write_binding_response(request, from, response);
+            ++counters_.stun_requests;
+            if (n == 0 || !out.push_bytes(from, {response.data(), n}))
+                log_.error("cannot queue a STUN response for ", from);  // a bug, not bad input
+            return;
+        }
+        case stun::Result::not_binding_request:
+        case stun::Result::change_request:
+        case stun::Result::not_stun:  // unreachable: looks_like_stun() held
+            ++counters_.stun_ignored;
+            break;
+        case stun::Result::bad_length:
+        case stun::Result::bad_attribute:
+        case stun::Result::bad_fingerprint:
+            // Never answered, like our own malformed datagrams.
+            ++counters_.stun_malformed;
+            break;
+    }
+    log_.debug("dropped STUN from ", from, ": ", stun::to_string(result));
 }
 
 void Server::on_register(const protocol::RegisterRequest& m, Address from, TimePoint now,

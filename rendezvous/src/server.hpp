@@ -23,6 +23,7 @@
 #include "outbox.hpp"
 #include "rate_limiter.hpp"
 #include "registry.hpp"
+#include "stun.hpp"
 #include "udp_socket.hpp"
 
 namespace rendezvous {
@@ -97,6 +98,7 @@ class Server {
     [[nodiscard]] const Config& config() const { return config_; }
 
   private:
+    void on_stun(std::span<const std::uint8_t> datagram, netcore::Address from, Outbox& out);
     void on_register(const netcore::protocol::RegisterRequest& m, netcore::Address from,
                      TimePoint now, Outbox& out);
     void on_introduce(const netcore::protocol::IntroduceRequest& m, netcore::Address from,

@@ -1,0 +1,76 @@
+// rendezvous — STUN Binding on the rendezvous port (RFC 8489; docs/PROTOCOL.md §10).
+//
+//   0                   1                   2                   3
+//   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |0 0|     STUN Message Type     |         Message Length        |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                   Magic Cookie 0x2112A442                     |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                Transaction ID (96 bits)                       |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// A STUN message never starts with our "NCRV" magic (its first two bits are 0, 'N' is 0x4E),
+// so both share one socket. Parsing is bounds-checked and never allocates; the response is the
+// smallest useful one (XOR-MAPPED-ADDRESS, plus FINGERPRINT when the request had one).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "netcore/address.hpp"
+
+namespace rendezvous::stun {
+
+inline constexpr std::uint32_t kMagicCookie = 0x2112A442;  // RFC 8489 §5
+inline constexpr std::size_t kHeaderSize = 20;             // bytes
+// RFC 8489 §14.7: FINGERPRINT is the CRC-32 of the message up to it, XORed with "STUN".
+inline constexpr std::uint32_t kFingerprintXor = 0x5354554e;
+// The largest response we build: header, one (XOR-)MAPPED-ADDRESS, FINGERPRINT.
+inline constexpr std::size_t kMaxResponseSize = 20 + 12 + 8;  // bytes
+
+/// What parse() made of a datagram.
+enum class Result : std::uint8_t {
+    binding_request = 0,  ///< a valid Binding request: answer it
+    not_stun,             ///< no STUN header: hand it to the netcore decoder
+    not_binding_request,  ///< valid STUN, but an indication, a response or another method
+    change_request,       ///< asks for an answer from another address or port: we have none
+    bad_length,           ///< the length field is not a multiple of 4 or disagrees with the size
+    bad_attribute,        ///< an attribute runs past the end of the message
+    bad_fingerprint,      ///< FINGERPRINT not last, not 4 bytes, or its CRC does not match
+};
+
+[[nodiscard]] const char* to_string(Result r);
+
+/// What a response needs from a Binding request.
+struct BindingRequest {
+    /// Bytes 4..19 of the request: the magic cookie and the 96-bit transaction id (RFC 8489),
+    /// or the 128-bit transaction id of an RFC 3489 client, echoed as is.
+    std::array<std::uint8_t, 16> transaction{};
+    /// No magic cookie: an RFC 3489 client, answered with MAPPED-ADDRESS (RFC 8489 §12).
+    bool classic = false;
+    /// The request carried FINGERPRINT, so the response carries one too (RFC 8489 §14.7).
+    bool fingerprint = false;
+};
+
+/// True when the datagram has a STUN header: at least 20 bytes, the first two bits 0, and
+/// either the magic cookie or (RFC 3489, no cookie) the Binding request type 0x0001.
+[[nodiscard]] bool looks_like_stun(std::span<const std::uint8_t> datagram);
+
+/// Parses one datagram. Unknown attributes, comprehension-required or not, are skipped: see
+/// docs/PROTOCOL.md §10 for why we answer rather than send 420.
+[[nodiscard]] Result parse(std::span<const std::uint8_t> datagram, BindingRequest& out);
+
+/// Writes the Binding success response telling `request`'s sender it was seen at `mapped`.
+/// Returns the size written (32, 40 with FINGERPRINT; 32 for an RFC 3489 client), or 0 when
+/// `out` is too small.
+[[nodiscard]] std::size_t write_binding_response(const BindingRequest& request,
+                                                 netcore::Address mapped,
+                                                 std::span<std::uint8_t> out);
+
+/// CRC-32 (ISO-HDLC: the one of Ethernet and zlib) of `data`.
+[[nodiscard]] std::uint32_t crc32(std::span<const std::uint8_t> data);
+
+}  // namespace rendezvous::stun
