@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages netcore needs, only those that are missing.
-# Usage: scripts/setup.sh [--with-sample] [--with-lab]
+# Usage: scripts/setup.sh [--with-sample] [--with-lab] [--with-metrics] [--with-bench]
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config git clang-format libenet-dev libcli11-dev catch2)
@@ -8,6 +8,8 @@ for arg in "$@"; do
   case "$arg" in
     --with-sample) packages+=(libsdl2-dev libimgui-dev libgl-dev xvfb xauth) ;;
     --with-lab) packages+=(iproute2 iptables procps python3) ;;
+    --with-metrics) packages+=(prometheus-cpp-dev) ;;  # rendezvous --metrics-port
+    --with-bench) packages+=(coturn util-linux) ;;     # turnserver for STUN, taskset
     *) echo "setup.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done
