@@ -94,6 +94,7 @@ class Server {
                        TimePoint now);
     void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
     void reply(Outbox& out, netcore::Address to, const netcore::protocol::Message& m);
+    void send_outbox();
     std::uint64_t fresh_token();
 
     Config config_;
@@ -105,7 +106,7 @@ class Server {
     std::random_device random_;
 
     UdpSocket socket_;
-    std::vector<std::uint8_t> receive_buffer_;
+    std::vector<UdpSocket::Received> received_;
     Outbox outbox_;
 };
 
