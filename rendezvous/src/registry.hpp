@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "netcore/address.hpp"
@@ -83,29 +84,45 @@ class Registry {
     [[nodiscard]] std::size_t size() const { return by_name_.size(); }
 
   private:
-    struct NameHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
+    // Memory: one allocation per entry for the entry itself (a node of by_address_, which owns
+    // it; nodes never move, so pointers to entries stay valid) and one small node in by_name_,
+    // which only points at it. Names of up to 15 bytes live inside std::string (no allocation).
+    // About 190 bytes a name in all: docs/PERFORMANCE.md.
     struct AddressHash {
-        std::size_t operator()(netcore::Address a) const {
+        // noexcept and cheap: the table then stores no hash per node.
+        std::size_t operator()(netcore::Address a) const noexcept {
             return std::hash<std::uint64_t>{}((std::uint64_t{a.ip} << 16) | a.port);
         }
     };
-    using ByName = std::unordered_map<std::string, Entry, NameHash, std::equal_to<>>;
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+        std::size_t operator()(const Entry* e) const noexcept { return (*this)(e->name); }
+    };
+    struct NameEqual {
+        using is_transparent = void;
+        static std::string_view key(std::string_view s) { return s; }
+        static std::string_view key(const Entry* e) { return e->name; }
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const noexcept {
+            return key(a) == key(b);
+        }
+    };
+    using ByAddress = std::unordered_map<netcore::Address, Entry, AddressHash>;
+    using ByName = std::unordered_set<Entry*, NameHash, NameEqual>;
 
     [[nodiscard]] bool live(const Entry& e, TimePoint now) const {
         return now - e.last_seen < expiry_;
     }
-    void erase(ByName::iterator it);
+    [[nodiscard]] Entry* lookup(std::string_view name) const;
+    void erase(Entry* e);
 
     std::chrono::milliseconds expiry_;
     std::size_t max_names_;
-    ByName by_name_;
-    // Address -> the name registered from it. Every entry has exactly one row here.
-    std::unordered_map<netcore::Address, std::string, AddressHash> by_address_;
+    ByAddress by_address_;  // owns the entries: an address holds at most one name
+    ByName by_name_;        // every entry has exactly one row here
 };
 
 }  // namespace rendezvous
