@@ -27,7 +27,7 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     if (const auto at = by_address_.find(from); at != by_address_.end()) {
         Entry* held = &at->second;
         if (held->instance != instance) {
-            out.released = held->name;
+            out.released = held->name.str();
             out.release_reason = Release::new_instance;
             erase(held);
         } else if (held->name != name) {
@@ -56,7 +56,7 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     }
 
     if (renamed_from != nullptr) {
-        out.released = renamed_from->name;
+        out.released = renamed_from->name.str();
         out.release_reason = Release::renamed;
         erase(renamed_from);  // never `e`: its name differs
     }
@@ -64,7 +64,7 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     if (e == nullptr) {
         // `from` is free here: whatever it held was released above.
         const auto at =
-            by_address_.try_emplace(from, Entry{std::string(name), instance, from, lan, now}).first;
+            by_address_.try_emplace(from, Entry{Name(name), instance, from, lan, now}).first;
         by_name_.insert(&at->second);
         out.admission = Admission::registered;
         return out;
@@ -112,7 +112,7 @@ std::vector<std::string> Registry::sweep(TimePoint now) {
             ++it;
             continue;
         }
-        gone.push_back(it->second.name);
+        gone.push_back(it->second.name.str());
         by_name_.erase(&it->second);
         it = by_address_.erase(it);
     }

@@ -4,11 +4,14 @@
 // client run (its `instance`) and expires `expiry` after its last registration.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,9 +26,32 @@ namespace rendezvous {
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
+/// A name held inline: at most protocol::kMaxNameLength bytes, no allocation. Reads as a
+/// std::string_view; compares with strings.
+class Name {
+  public:
+    Name() = default;
+    /// `name` must be a valid name (protocol::is_valid_name); longer input is cut.
+    explicit Name(std::string_view name)
+        : size_(static_cast<std::uint8_t>(std::min(name.size(), bytes_.size()))) {
+        std::copy_n(name.data(), size_, bytes_.data());
+    }
+    [[nodiscard]] std::string_view view() const { return {bytes_.data(), size_}; }
+    operator std::string_view() const { return view(); }  // NOLINT: reads as a string
+    [[nodiscard]] std::string str() const { return std::string(view()); }
+
+    friend bool operator==(const Name& a, const Name& b) { return a.view() == b.view(); }
+    friend bool operator==(const Name& a, std::string_view b) { return a.view() == b; }
+    friend std::ostream& operator<<(std::ostream& os, const Name& n) { return os << n.view(); }
+
+  private:
+    std::array<char, netcore::protocol::kMaxNameLength> bytes_{};
+    std::uint8_t size_ = 0;
+};
+
 /// One registered name.
 struct Entry {
-    std::string name;
+    Name name;
     std::uint64_t instance = 0;          ///< the client run that holds the name
     netcore::Address address;            ///< where its last Register came from
     netcore::protocol::AddressList lan;  ///< the LAN candidates it reported
@@ -86,8 +112,8 @@ class Registry {
   private:
     // Memory: one allocation per entry for the entry itself (a node of by_address_, which owns
     // it; nodes never move, so pointers to entries stay valid) and one small node in by_name_,
-    // which only points at it. Names of up to 15 bytes live inside std::string (no allocation).
-    // About 190 bytes a name in all: docs/PERFORMANCE.md.
+    // which only points at it. Names live inline in the entry (no allocation).
+    // About 185 bytes a name in all, whatever its length: docs/PERFORMANCE.md.
     struct AddressHash {
         // noexcept and cheap: the table then stores no hash per node.
         std::size_t operator()(netcore::Address a) const noexcept {

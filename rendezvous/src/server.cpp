@@ -172,7 +172,7 @@ void Server::on_unregister(const protocol::Unregister& m, Address from, TimePoin
         log_.debug("ignored Unregister from ", from, ": holds no name under that instance");
         return;
     }
-    const std::string name = self->name;  // `self` dies with the entry
+    const std::string name = self->name.str();  // `self` dies with the entry
     registry_.remove(name);
     introductions_.forget(name);
     ++counters_.unregistered;
