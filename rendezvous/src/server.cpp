@@ -243,6 +243,8 @@ std::size_t Server::poll(std::uint32_t timeout_ms, TimePoint now) {
                 handle(r.bytes, r.from, now, outbox_);
             }
             send_outbox();
+            // A short batch drained the socket: skip the system call that would say so.
+            if (received_.size() < UdpSocket::kBatchSize) break;
         }
     }
     tick(now);
