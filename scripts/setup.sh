@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages netcore needs, only those that are missing.
 # Usage: scripts/setup.sh [--with-sample] [--with-lab] [--with-interop] [--with-fuzz]
+#                         [--with-metrics] [--with-bench]
 #   --with-interop: third-party STUN clients for the interop tests (coturn's turnutils_stunclient,
 #                   stun-client's stun)
 #   --with-fuzz:    clang and its libFuzzer/sanitizer runtimes for the fuzz preset
@@ -13,6 +14,8 @@ for arg in "$@"; do
     --with-lab) packages+=(iproute2 iptables procps python3) ;;
     --with-interop) packages+=(stun-client coturn) ;;
     --with-fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    --with-metrics) packages+=(prometheus-cpp-dev) ;;  # rendezvous --metrics-port
+    --with-bench) packages+=(coturn util-linux) ;;     # turnserver for STUN, taskset
     *) echo "setup.sh: unknown option $arg" >&2; exit 1 ;;
   esac
 done

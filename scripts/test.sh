@@ -16,7 +16,7 @@ for arg in "$@"; do
   esac
 done
 
-scripts/setup.sh --with-sample --with-lab --with-interop --with-fuzz
+scripts/setup.sh --with-sample --with-lab --with-interop --with-fuzz --with-metrics
 
 jobs=$(nproc)
 cmake --preset default

@@ -34,14 +34,14 @@ expect_one_line_failure() {
     return 0
 }
 
-# Starts a server in the background, logging to $tmp/server.err, and waits (5 s at most) for its
-# listening line. Sets pid and port.
+# Starts a server in the background, logging to $tmp/server.err, and waits for its
+# listening line (20 s at most: a loaded CI machine can be slow to start it). Sets pid and port.
 start() {
     "$bin" "$@" >"$tmp/server.out" 2>"$tmp/server.err" &
     pid=$!
     pids="$pids $pid"
     i=0
-    while ! grep -q "listening on" "$tmp/server.err" && [ $i -lt 100 ]; do
+    while ! grep -q "listening on" "$tmp/server.err" && [ $i -lt 400 ]; do
         sleep 0.05
         i=$((i + 1))
     done

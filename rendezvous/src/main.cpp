@@ -8,6 +8,9 @@
 #include <string>
 
 #include "log.hpp"
+#if defined(RENDEZVOUS_HAVE_METRICS)
+#include "metrics.hpp"
+#endif
 #include "netcore/address.hpp"
 #include "netcore/protocol.hpp"
 #include "netcore/version.hpp"
@@ -23,6 +26,12 @@ extern "C" void on_stop_signal(int) {
 
 // The loop's longest wait: how long SIGINT/SIGTERM may go unnoticed, and the timers' jitter.
 constexpr std::uint32_t kPollTimeoutMs = 100;
+
+#if defined(RENDEZVOUS_HAVE_METRICS)
+// How often the loop copies its counters to the metrics exporter: finer than any scrape interval,
+// coarse enough to cost nothing under load.
+constexpr auto kMetricsPublishInterval = std::chrono::milliseconds(100);
+#endif
 
 // Exit codes (docs/RENDEZVOUS.md).
 constexpr int kExitOk = 0;
@@ -49,6 +58,8 @@ int main(int argc, char** argv) {
     std::size_t max_names = 100000;
     std::string log_level = "info";
     std::uint32_t stats_interval_s = 0;
+    std::uint16_t metrics_port = 0;
+    std::string metrics_bind = "127.0.0.1";
 
     app.add_option("--bind", bind, "IPv4 address to listen on")->capture_default_str();
     app.add_option("--port", port, "UDP port to listen on (0: an ephemeral port)")
@@ -82,6 +93,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--stats-interval", stats_interval_s,
                    "Print a stats line every N seconds (0: off)")
+        ->capture_default_str();
+    auto* metrics_option = app.add_option(
+        "--metrics-port", metrics_port,
+        "Serve Prometheus metrics over HTTP on this TCP port (0: an ephemeral port)");
+    app.add_option("--metrics-bind", metrics_bind, "IPv4 address the metrics are served on")
         ->capture_default_str();
     app.set_version_flag("--version", "rendezvous " NETCORE_VERSION);
 
@@ -117,6 +133,22 @@ int main(int argc, char** argv) {
         sink(rendezvous::LogLevel::info, rendezvous::to_string(s.counters()));
     };
 
+    const bool want_metrics = metrics_option->count() > 0;
+#if defined(RENDEZVOUS_HAVE_METRICS)
+    rendezvous::Metrics metrics;
+    if (want_metrics) {
+        if (const auto why = metrics.open(metrics_bind, metrics_port); !why.empty()) {
+            fail_line(why);
+            return kExitFailure;
+        }
+    }
+#else
+    if (want_metrics) {
+        fail_line("--metrics-port: this build has no metrics (prometheus-cpp was not found)");
+        return kExitFailure;
+    }
+#endif
+
     rendezvous::Server server(config, log);
     std::string error;
     if (!server.open(netcore::Address{bind_address->ip, port}, &error)) {
@@ -128,13 +160,26 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_stop_signal);
     std::fprintf(stderr, "rendezvous: listening on %s\n",
                  server.local_address().to_string().c_str());
+#if defined(RENDEZVOUS_HAVE_METRICS)
+    if (want_metrics) {
+        std::fprintf(stderr, "rendezvous: metrics on http://%s:%u/metrics\n", metrics_bind.c_str(),
+                     unsigned{metrics.port()});
+    }
+#endif
 
     using Clock = std::chrono::steady_clock;
     const auto stats_every = std::chrono::seconds(stats_interval_s);
     auto next_stats = Clock::now() + stats_every;
+    [[maybe_unused]] auto next_publish = Clock::now();
     while (g_stop == 0) {
         const auto now = Clock::now();
         server.poll(kPollTimeoutMs, now);
+#if defined(RENDEZVOUS_HAVE_METRICS)
+        if (want_metrics && now >= next_publish) {
+            metrics.publish(server.counters());
+            next_publish = now + kMetricsPublishInterval;
+        }
+#endif
         if (stats_interval_s > 0 && now >= next_stats) {
             print_stats(server);
             next_stats = now + stats_every;

@@ -6,9 +6,14 @@ namespace rendezvous {
 Registry::Registry(std::chrono::milliseconds expiry, std::size_t max_names)
     : expiry_(expiry), max_names_(max_names) {}
 
-void Registry::erase(ByName::iterator it) {
-    by_address_.erase(it->second.address);
-    by_name_.erase(it);
+Entry* Registry::lookup(std::string_view name) const {
+    const auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : *it;
+}
+
+void Registry::erase(Entry* e) {
+    by_name_.erase(e);
+    by_address_.erase(e->address);  // frees `e`: last
 }
 
 AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore::Address from,
@@ -18,96 +23,98 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     // What this address held before. Another instance on the same socket is a new run of the
     // client: the old run is gone, whatever the new one asks for. The same instance under
     // another name is a rename, applied only if the new name is admitted.
-    auto renamed_from = by_name_.end();
+    Entry* renamed_from = nullptr;
     if (const auto at = by_address_.find(from); at != by_address_.end()) {
-        const auto held = by_name_.find(at->second);
-        if (held->second.instance != instance) {
-            out.released = held->first;
+        Entry* held = &at->second;
+        if (held->instance != instance) {
+            out.released = held->name.str();
             out.release_reason = Release::new_instance;
             erase(held);
-        } else if (held->first != name) {
+        } else if (held->name != name) {
             renamed_from = held;
         }
     }
 
-    auto it = by_name_.find(name);
-    if (it != by_name_.end() && !live(it->second, now)) {
+    Entry* e = lookup(name);
+    if (e != nullptr && !live(*e, now)) {
         out.replaced_expired = true;
-        erase(it);
-        it = by_name_.end();
+        erase(e);
+        e = nullptr;
     }
-    if (it != by_name_.end() && it->second.instance != instance) {
+    if (e != nullptr && e->instance != instance) {
         out.admission = Admission::name_taken;
-        out.other = it->second.address;
+        out.other = e->address;
         return out;
     }
-    if (it == by_name_.end()) {
+    if (e == nullptr) {
         // A rename frees the old name's slot, so it is admitted even at the cap.
-        const std::size_t others = by_name_.size() - (renamed_from != by_name_.end() ? 1 : 0);
+        const std::size_t others = by_name_.size() - (renamed_from != nullptr ? 1 : 0);
         if (others >= max_names_) {
             out.admission = Admission::server_full;
             return out;
         }
     }
 
-    if (renamed_from != by_name_.end()) {
-        out.released = renamed_from->first;
+    if (renamed_from != nullptr) {
+        out.released = renamed_from->name.str();
         out.release_reason = Release::renamed;
-        erase(renamed_from);  // never `it`: its name differs
+        erase(renamed_from);  // never `e`: its name differs
     }
 
-    if (it == by_name_.end()) {
-        Entry e{std::string(name), instance, from, lan, now};
-        by_address_.emplace(from, e.name);
-        by_name_.emplace(e.name, std::move(e));
+    if (e == nullptr) {
+        // `from` is free here: whatever it held was released above.
+        const auto at =
+            by_address_.try_emplace(from, Entry{Name(name), instance, from, lan, now}).first;
+        by_name_.insert(&at->second);
         out.admission = Admission::registered;
         return out;
     }
-    Entry& e = it->second;
-    if (e.address != from) {
-        by_address_.erase(e.address);
-        by_address_.emplace(from, e.name);
-        out.other = e.address;
-        e.address = from;
+    if (e->address != from) {
+        // Re-key the node: the entry itself stays where it is, so by_name_ still points at it.
+        auto node = by_address_.extract(e->address);
+        out.other = e->address;
+        node.key() = from;
+        e->address = from;
+        by_address_.insert(std::move(node));
         out.admission = Admission::moved;
     } else {
         out.admission = Admission::refreshed;
     }
-    e.lan = lan;
-    e.last_seen = now;
+    e->lan = lan;
+    e->last_seen = now;
     return out;
 }
 
 const Entry* Registry::find(std::string_view name, TimePoint now) const {
-    const auto it = by_name_.find(name);
-    if (it == by_name_.end() || !live(it->second, now)) return nullptr;
-    return &it->second;
+    const Entry* e = lookup(name);
+    if (e == nullptr || !live(*e, now)) return nullptr;
+    return e;
 }
 
 const Entry* Registry::find_at(netcore::Address address, TimePoint now) const {
     const auto at = by_address_.find(address);
-    if (at == by_address_.end()) return nullptr;
-    return find(at->second, now);
+    if (at == by_address_.end() || !live(at->second, now)) return nullptr;
+    return &at->second;
 }
 
 bool Registry::remove(std::string_view name) {
-    const auto it = by_name_.find(name);
-    if (it == by_name_.end()) return false;
-    erase(it);
+    Entry* e = lookup(name);
+    if (e == nullptr) return false;
+    erase(e);
     return true;
 }
 
 std::vector<std::string> Registry::sweep(TimePoint now) {
     // A full scan: at the default cap of 100 000 names, well under a millisecond once a second.
     std::vector<std::string> gone;
-    for (auto it = by_name_.begin(); it != by_name_.end();) {
+    for (auto it = by_address_.begin(); it != by_address_.end();) {
         if (live(it->second, now)) {
             ++it;
             continue;
         }
-        gone.push_back(it->first);
-        by_address_.erase(it->second.address);
-        it = by_name_.erase(it);
+        gone.push_back(it->second.name.str());
+        by_name_.erase(&it->second);
+        it = by_address_.erase(it);
     }
     return gone;
 }

@@ -4,14 +4,18 @@
 // client run (its `instance`) and expires `expiry` after its last registration.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "netcore/address.hpp"
@@ -22,9 +26,32 @@ namespace rendezvous {
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
+/// A name held inline: at most protocol::kMaxNameLength bytes, no allocation. Reads as a
+/// std::string_view; compares with strings.
+class Name {
+  public:
+    Name() = default;
+    /// `name` must be a valid name (protocol::is_valid_name); longer input is cut.
+    explicit Name(std::string_view name)
+        : size_(static_cast<std::uint8_t>(std::min(name.size(), bytes_.size()))) {
+        std::copy_n(name.data(), size_, bytes_.data());
+    }
+    [[nodiscard]] std::string_view view() const { return {bytes_.data(), size_}; }
+    operator std::string_view() const { return view(); }  // NOLINT: reads as a string
+    [[nodiscard]] std::string str() const { return std::string(view()); }
+
+    friend bool operator==(const Name& a, const Name& b) { return a.view() == b.view(); }
+    friend bool operator==(const Name& a, std::string_view b) { return a.view() == b; }
+    friend std::ostream& operator<<(std::ostream& os, const Name& n) { return os << n.view(); }
+
+  private:
+    std::array<char, netcore::protocol::kMaxNameLength> bytes_{};
+    std::uint8_t size_ = 0;
+};
+
 /// One registered name.
 struct Entry {
-    std::string name;
+    Name name;
     std::uint64_t instance = 0;          ///< the client run that holds the name
     netcore::Address address;            ///< where its last Register came from
     netcore::protocol::AddressList lan;  ///< the LAN candidates it reported
@@ -83,29 +110,45 @@ class Registry {
     [[nodiscard]] std::size_t size() const { return by_name_.size(); }
 
   private:
-    struct NameHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
+    // Memory: one allocation per entry for the entry itself (a node of by_address_, which owns
+    // it; nodes never move, so pointers to entries stay valid) and one small node in by_name_,
+    // which only points at it. Names live inline in the entry (no allocation).
+    // About 185 bytes a name in all, whatever its length: docs/PERFORMANCE.md.
     struct AddressHash {
-        std::size_t operator()(netcore::Address a) const {
+        // noexcept and cheap: the table then stores no hash per node.
+        std::size_t operator()(netcore::Address a) const noexcept {
             return std::hash<std::uint64_t>{}((std::uint64_t{a.ip} << 16) | a.port);
         }
     };
-    using ByName = std::unordered_map<std::string, Entry, NameHash, std::equal_to<>>;
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+        std::size_t operator()(const Entry* e) const noexcept { return (*this)(e->name); }
+    };
+    struct NameEqual {
+        using is_transparent = void;
+        static std::string_view key(std::string_view s) { return s; }
+        static std::string_view key(const Entry* e) { return e->name; }
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const noexcept {
+            return key(a) == key(b);
+        }
+    };
+    using ByAddress = std::unordered_map<netcore::Address, Entry, AddressHash>;
+    using ByName = std::unordered_set<Entry*, NameHash, NameEqual>;
 
     [[nodiscard]] bool live(const Entry& e, TimePoint now) const {
         return now - e.last_seen < expiry_;
     }
-    void erase(ByName::iterator it);
+    [[nodiscard]] Entry* lookup(std::string_view name) const;
+    void erase(Entry* e);
 
     std::chrono::milliseconds expiry_;
     std::size_t max_names_;
-    ByName by_name_;
-    // Address -> the name registered from it. Every entry has exactly one row here.
-    std::unordered_map<netcore::Address, std::string, AddressHash> by_address_;
+    ByAddress by_address_;  // owns the entries: an address holds at most one name
+    ByName by_name_;        // every entry has exactly one row here
 };
 
 }  // namespace rendezvous

@@ -16,10 +16,6 @@ namespace {
 // starve the expiry sweep or delay noticing a signal by more than one batch.
 constexpr std::size_t kMaxDatagramsPerPoll = 1024;
 
-// Big enough for any UDP datagram (65 507 bytes of IPv4 payload), so every datagram is read
-// whole and counted by why it was dropped, rather than failing as truncated in the socket.
-constexpr std::size_t kReceiveBufferSize = 65536;  // bytes
-
 constexpr std::int64_t kMaxWireMs = std::numeric_limits<std::uint32_t>::max();  // u32 on the wire
 
 }  // namespace
@@ -267,7 +263,7 @@ void Server::on_unregister(const protocol::Unregister& m, Address from, TimePoin
         log_.debug("ignored Unregister from ", from, ": holds no name under that instance");
         return;
     }
-    const std::string name = self->name;  // `self` dies with the entry
+    const std::string name = self->name.str();  // `self` dies with the entry
     registry_.remove(name);
     introductions_.forget(name);
     ++counters_.unregistered;
@@ -308,7 +304,6 @@ bool Server::open(Address bind, std::string* error) {
         if (error != nullptr) *error = why;
         return false;
     }
-    receive_buffer_.resize(kReceiveBufferSize);
     return true;
 }
 
@@ -321,31 +316,48 @@ std::size_t Server::poll(std::uint32_t timeout_ms, TimePoint now) {
     if (socket_.is_open()) {
         const auto waited = socket_.wait(timeout_ms);
         if (waited == UdpSocket::Wait::error) log_.warn("waiting on the socket failed");
-        for (std::size_t i = 0; waited == UdpSocket::Wait::readable && i < kMaxDatagramsPerPoll;
-             ++i) {
-            Address from;
-            const int n = socket_.receive(receive_buffer_, from);
-            if (n == 0) break;  // drained (or an empty datagram, which ENet cannot tell apart)
+        // A batch at a time (one system call each way on Linux); replies go out in the order
+        // the requests came, after the batch that caused them.
+        for (std::size_t attempts = 0;
+             waited == UdpSocket::Wait::readable && attempts < kMaxDatagramsPerPoll;) {
+            const int n = socket_.receive_batch(received_);
+            if (n == 0) break;  // drained
             if (n < 0) {
                 ++counters_.receive_errors;
+                ++attempts;
                 continue;
             }
-            ++handled;
+            attempts += received_.size();
             outbox_.clear();
-            handle({receive_buffer_.data(), static_cast<std::size_t>(n)}, from, now, outbox_);
-            for (const auto& d : outbox_.datagrams()) {
-                if (socket_.send(d.to, d.view())) {
-                    ++counters_.packets_out;
-                    counters_.bytes_out += d.size;
-                } else {
-                    ++counters_.send_errors;
-                    log_.debug("sending to ", d.to, " failed");
-                }
+            for (const auto& r : received_) {
+                ++handled;
+                handle(r.bytes, r.from, now, outbox_);
             }
+            send_outbox();
+            // A short batch drained the socket: skip the system call that would say so.
+            if (received_.size() < UdpSocket::kBatchSize) break;
         }
     }
     tick(now);
     return handled;
+}
+
+void Server::send_outbox() {
+    const auto all = outbox_.datagrams();
+    std::size_t next = 0;
+    while (next < all.size()) {
+        const std::size_t sent = socket_.send_batch(all.subspan(next));
+        for (std::size_t i = next; i < next + sent; ++i) {
+            ++counters_.packets_out;
+            counters_.bytes_out += all[i].size;
+        }
+        next += sent;
+        if (next < all.size()) {
+            ++counters_.send_errors;
+            log_.debug("sending to ", all[next].to, " failed");
+            ++next;
+        }
+    }
 }
 
 // ---- observation -------------------------------------------------------------------------------

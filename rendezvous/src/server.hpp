@@ -109,6 +109,7 @@ class Server {
     void limit_answers(std::size_t request_size, std::size_t first, netcore::Address from,
                        TimePoint now, Outbox& out);
     void reply(Outbox& out, netcore::Address to, const netcore::protocol::Message& m);
+    void send_outbox();
     std::uint64_t fresh_token();
 
     Config config_;
@@ -123,7 +124,7 @@ class Server {
     std::random_device random_;
 
     UdpSocket socket_;
-    std::vector<std::uint8_t> receive_buffer_;
+    std::vector<UdpSocket::Received> received_;
     Outbox outbox_;
 };
 

@@ -1,4 +1,5 @@
-// rendezvous — one non-blocking UDP socket through ENet's portable layer (enet_socket_*).
+// rendezvous — one non-blocking UDP socket through ENet's portable layer (enet_socket_*), with
+// a Linux fast path that moves a batch of datagrams per system call (recvmmsg/sendmmsg).
 #pragma once
 
 #include <enet/enet.h>
@@ -7,8 +8,10 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "netcore/address.hpp"
+#include "outbox.hpp"
 
 namespace rendezvous {
 
@@ -42,8 +45,34 @@ class UdpSocket {
     /// Sends one datagram. Returns false if the system did not take all of it.
     bool send(netcore::Address to, std::span<const std::uint8_t> bytes);
 
+    // ---- batches: one system call for many datagrams on Linux, a loop of the above elsewhere ----
+
+    /// The most datagrams receive_batch() returns at once.
+    static constexpr std::size_t kBatchSize = 32;
+
+    /// One datagram of a batch. `bytes` points into the socket's own buffers: valid until the next
+    /// receive_batch() or close().
+    struct Received {
+        std::span<const std::uint8_t> bytes;
+        netcore::Address from;
+    };
+
+    /// Reads up to kBatchSize datagrams, each whole (up to 65 536 bytes), into `out`.
+    /// Empty datagrams are skipped, as receive() cannot see them either.
+    /// @retval >0 how many are in `out`
+    /// @retval 0  nothing to read
+    /// @retval -1 an error before anything was read
+    [[nodiscard]] int receive_batch(std::vector<Received>& out);
+
+    /// Sends `datagrams` in order until one fails. Returns how many were sent whole from the
+    /// front: fewer than all means datagrams[returned] failed (the caller skips it and goes on).
+    [[nodiscard]] std::size_t send_batch(std::span<const Datagram> datagrams);
+
   private:
     ENetSocket socket_ = ENET_SOCKET_NULL;
+    // receive_batch()'s buffers: kBatchSize slots of a whole UDP datagram each. Only the pages
+    // that datagrams touch become resident.
+    std::vector<std::uint8_t> slots_;
     netcore::Address local_;
     bool enet_initialized_ = false;
 };

@@ -1,0 +1,132 @@
+// The Prometheus exporter: one family per counter, named rendezvous_<counter>[_total].
+#include "metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <exception>
+#include <utility>
+#include <vector>
+
+namespace rendezvous {
+
+namespace {
+
+// One thread answers scrapes: Prometheus scrapes every few seconds, never concurrently.
+constexpr std::size_t kScrapeThreads = 1;
+
+// A monotonic total exported as a Prometheus counter. prometheus-cpp counters only increment,
+// so publish() adds the difference since the last call.
+struct Total {
+    prometheus::Counter* counter = nullptr;
+    std::uint64_t published = 0;
+
+    void set(std::uint64_t value) {
+        if (value > published) counter->Increment(static_cast<double>(value - published));
+        published = value;
+    }
+};
+
+}  // namespace
+
+struct Metrics::State {
+    std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+    std::unique_ptr<prometheus::Exposer> exposer;
+
+    prometheus::Gauge* names = nullptr;
+    prometheus::Gauge* pending = nullptr;
+    std::vector<std::pair<std::uint64_t Counters::*, Total>> totals;
+    std::vector<Total> dropped;  // by DecodeError; index 0 unused
+
+    prometheus::Gauge& gauge(const std::string& name, const std::string& help) {
+        return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
+    }
+    prometheus::Counter& counter(const std::string& name, const std::string& help,
+                                 const prometheus::Labels& labels = {}) {
+        return prometheus::BuildCounter().Name(name).Help(help).Register(*registry).Add(labels);
+    }
+    void total(std::uint64_t Counters::*field, const std::string& name, const std::string& help) {
+        totals.emplace_back(field, Total{&counter("rendezvous_" + name + "_total", help)});
+    }
+};
+
+Metrics::Metrics() : state_(std::make_unique<State>()) {
+    auto& s = *state_;
+    s.names = &s.gauge("rendezvous_names", "Names in the table (expired ones until swept)");
+    s.pending = &s.gauge("rendezvous_pending_introductions",
+                         "Pairings whose token is still reused for retries");
+    s.total(&Counters::packets_in, "packets_in", "Datagrams handled");
+    s.total(&Counters::bytes_in, "bytes_in", "Bytes of the datagrams handled");
+    s.total(&Counters::packets_out, "packets_out", "Datagrams sent");
+    s.total(&Counters::bytes_out, "bytes_out", "Bytes of the datagrams sent");
+    s.total(&Counters::registered, "registered", "New names, and names that moved address");
+    s.total(&Counters::refreshed, "refreshed", "Registers from the same instance and address");
+    s.total(&Counters::name_taken, "name_taken", "RegisterError name_taken sent");
+    s.total(&Counters::server_full, "server_full", "RegisterError server_full sent");
+    s.total(&Counters::not_registered, "not_registered", "RegisterError not_registered sent");
+    s.total(&Counters::introduced, "introduced", "New pairings (a fresh token)");
+    s.total(&Counters::reintroduced, "reintroduced", "Pending pairings sent again");
+    s.total(&Counters::peer_unknown, "peer_unknown", "PeerUnknown sent");
+    s.total(&Counters::unregistered, "unregistered", "Names removed by Unregister");
+    s.total(&Counters::released, "released", "Names dropped by a rename or a new run");
+    s.total(&Counters::expired, "expired", "Names dropped for want of a refresh");
+    s.total(&Counters::unexpected, "unexpected", "Valid messages a server never receives");
+    s.total(&Counters::ignored, "ignored", "Valid requests with no effect");
+    s.total(&Counters::challenged, "challenged",
+            "Challenges sent: Registers without a valid cookie");
+    s.total(&Counters::bad_cookies, "bad_cookies", "Registers with a stale or forged cookie");
+    s.total(&Counters::rate_limited, "rate_limited", "Datagrams dropped by the per-IP rate limit");
+    s.total(&Counters::answers_limited, "answers_limited",
+            "Answers larger than their request dropped by the per-IP cap");
+    s.total(&Counters::amplification_refused, "amplification_refused",
+            "Larger answers to an unproven source refused (a bug if not 0)");
+    s.total(&Counters::introductions_full, "introductions_full",
+            "IntroduceRequests dropped at --max-introductions");
+    s.total(&Counters::sources_evicted, "sources_evicted", "Source IPs the rate limiter forgot");
+    s.total(&Counters::stun_requests, "stun_requests", "STUN Binding requests answered");
+    s.total(&Counters::stun_malformed, "stun_malformed", "Malformed STUN datagrams dropped");
+    s.total(&Counters::stun_ignored, "stun_ignored", "Valid STUN not answered");
+    s.total(&Counters::receive_errors, "receive_errors", "Socket receive errors");
+    s.total(&Counters::send_errors, "send_errors", "Socket send errors");
+    // One family, labelled by reason, as PromQL sums and filters labels more easily than names.
+    auto& family = prometheus::BuildCounter()
+                       .Name("rendezvous_dropped_total")
+                       .Help("Malformed datagrams dropped unanswered, by reason")
+                       .Register(*s.registry);
+    s.dropped.resize(netcore::protocol::kDecodeErrorCount);
+    for (std::size_t i = 1; i < s.dropped.size(); ++i) {
+        const auto reason = static_cast<netcore::protocol::DecodeError>(i);
+        s.dropped[i].counter = &family.Add({{"reason", netcore::protocol::to_string(reason)}});
+    }
+}
+
+Metrics::~Metrics() = default;
+
+std::string Metrics::open(const std::string& bind, std::uint16_t port) {
+    const std::string address = bind + ":" + std::to_string(port);
+    try {
+        state_->exposer = std::make_unique<prometheus::Exposer>(address, kScrapeThreads);
+    } catch (const std::exception& e) {
+        return "cannot serve metrics on " + address + ": " + e.what();
+    }
+    state_->exposer->RegisterCollectable(state_->registry);
+    return {};
+}
+
+std::uint16_t Metrics::port() const {
+    if (!state_->exposer) return 0;
+    const auto ports = state_->exposer->GetListeningPorts();
+    return ports.empty() ? std::uint16_t{0} : static_cast<std::uint16_t>(ports.front());
+}
+
+void Metrics::publish(const Counters& c) {
+    auto& s = *state_;
+    s.names->Set(static_cast<double>(c.names));
+    s.pending->Set(static_cast<double>(c.pending_introductions));
+    for (auto& [field, total] : s.totals) total.set(c.*field);
+    for (std::size_t i = 1; i < s.dropped.size(); ++i) s.dropped[i].set(c.dropped[i]);
+}
+
+}  // namespace rendezvous
