@@ -31,11 +31,16 @@ if [[ -n $spaces ]]; then
     status=1
 fi
 
-# Processes running our binaries, or our probe, outside the namespaces removed above.
+# Processes running our binaries, or our probe, in a network namespace other than ours: the lab
+# starts everything inside its namespaces (and a process outlives the name of its namespace).
+# Processes in our own namespace are other tests' (the sample and e2e tests run a rendezvous on
+# loopback at the same time) and not the lab's.
+own_netns=$(readlink /proc/self/ns/net)
 declare -a stray=()
 for dir in /proc/[0-9]*; do
     pid=${dir#/proc/}
     [[ $pid == "$$" ]] && continue
+    [[ $(readlink "$dir/ns/net" 2>/dev/null) == "$own_netns" ]] && continue
     exe=$(readlink "$dir/exe" 2>/dev/null) || continue
     for bin in "$@"; do
         if [[ $exe == "$(readlink -f "$bin")" ]]; then stray+=("$pid"); fi
