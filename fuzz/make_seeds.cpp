@@ -53,8 +53,9 @@ int main(int argc, char** argv) {
     lan.push({0x0A000002u, 5000});
     const netcore::Address pub{0xCB007107u, 5000};
     const std::vector<Bytes> messages = {
-        encoded(protocol::RegisterRequest{1, "alice", lan}),
-        encoded(protocol::RegisterRequest{2, "bob", {}}),
+        encoded(protocol::RegisterRequest{1, {}, "alice", lan}),
+        encoded(protocol::RegisterRequest{2, protocol::Cookie{1, 2, 3}, "bob", {}}),
+        encoded(protocol::Challenge{2, protocol::Cookie{4, 5, 6}}),
         encoded(protocol::RegisterAck{1, pub, 15000, 45000}),
         encoded(protocol::RegisterError{1, protocol::RegisterErrorCode::name_taken}),
         encoded(protocol::IntroduceRequest{1, "bob"}),
