@@ -13,6 +13,7 @@
 //
 // Prints one line: `loadgen: mix=M seconds=S requests=R replies=A answered_per_s=X lost=L`.
 // Usage: bench_loadgen --port P [--mix M] [--seconds S] [--clients N] [--batch B] [--window W]
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -126,6 +127,7 @@ struct Client {
     int fd = -1;
     std::vector<Payload> requests;
     std::size_t next = 0;
+    protocol::Cookie cookie{};  // from the server's Challenge (PROTOCOL.md §4.1)
 };
 
 // Reads every datagram waiting on `fd`; returns how many.
@@ -164,6 +166,29 @@ unsigned send_batch(Client& c, const sockaddr_in& server, unsigned count) {
     return n > 0 ? static_cast<unsigned>(n) : 0;
 }
 
+// The address validation round trip (PROTOCOL.md §4.1): a Register without a cookie is answered
+// with a Challenge; later Registers from this socket carry its cookie (valid 30 to 60 s, longer
+// than a run). Zeros if no Challenge came back within a second.
+protocol::Cookie obtain_cookie(int fd, const sockaddr_in& server, std::uint64_t instance,
+                               const std::string& name) {
+    const Payload hello = encode(protocol::RegisterRequest{instance, {}, name, {}});
+    ::sendto(fd, hello.data(), hello.size(), 0, reinterpret_cast<const sockaddr*>(&server),
+             sizeof server);
+    std::array<std::uint8_t, 512> buf{};
+    pollfd pfd{fd, POLLIN, 0};
+    const auto until = Clock::now() + std::chrono::seconds(1);
+    while (Clock::now() < until && ::poll(&pfd, 1, 100) >= 0) {
+        const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n <= 0) continue;
+        protocol::Message m;
+        if (protocol::decode(std::span(buf.data(), static_cast<std::size_t>(n)), m) ==
+            protocol::DecodeError::ok) {
+            if (const auto* ch = std::get_if<protocol::Challenge>(&m)) return ch->cookie;
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -183,12 +208,16 @@ int main(int argc, char** argv) {
         const std::uint64_t instance = i + 1;
         const std::string a = client_name(i, 'a');
         const std::string b = client_name(i, 'b');
+        const bool registers = o.mix == "refresh" || o.mix == "register" || o.mix == "introduce";
+        const protocol::Cookie cookie =
+            registers ? obtain_cookie(c.fd, server, instance, a) : protocol::Cookie{};
         if (o.mix == "refresh") {
-            c.requests.push_back(encode(protocol::RegisterRequest{instance, a, {}}));
+            c.requests.push_back(encode(protocol::RegisterRequest{instance, cookie, a, {}}));
         } else if (o.mix == "register") {
-            c.requests.push_back(encode(protocol::RegisterRequest{instance, a, {}}));
-            c.requests.push_back(encode(protocol::RegisterRequest{instance, b, {}}));
+            c.requests.push_back(encode(protocol::RegisterRequest{instance, cookie, a, {}}));
+            c.requests.push_back(encode(protocol::RegisterRequest{instance, cookie, b, {}}));
         } else if (o.mix == "introduce") {
+            c.cookie = cookie;
             const std::string peer = client_name(i ^ 1U, 'a');  // neighbours pair up
             c.requests.push_back(encode(protocol::IntroduceRequest{instance, peer}));
         } else {
@@ -201,7 +230,8 @@ int main(int argc, char** argv) {
         // Every client registers first (and its neighbour exists: --clients is rounded to even).
         for (unsigned i = 0; i < o.clients; ++i) {
             Client c = clients[i];
-            c.requests = {encode(protocol::RegisterRequest{i + 1, client_name(i, 'a'), {}})};
+            c.requests = {
+                encode(protocol::RegisterRequest{i + 1, c.cookie, client_name(i, 'a'), {}})};
             c.next = 0;
             send_batch(c, server, 1);
         }

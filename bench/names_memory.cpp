@@ -60,13 +60,23 @@ int main(int argc, char** argv) {
         const auto started = std::chrono::steady_clock::now();
         for (std::uint32_t i = 0; i < count; ++i) {
             const std::string name = name_of(i, length);
-            const std::size_t n =
-                protocol::encode(protocol::RegisterRequest{i + 1ULL, name, {}}, datagram);
             // Every client behind its own address: 10.0.0.0/8, one port each.
             const netcore::Address from{0x0A000000U + (i >> 4),
                                         static_cast<std::uint16_t>(40000 + (i & 15))};
-            out.clear();
-            server.handle({datagram.data(), n}, from, now, out);
+            // As a client does: a Register without a cookie earns a Challenge, whose cookie
+            // the second Register carries (PROTOCOL.md §4.1).
+            protocol::RegisterRequest request{i + 1ULL, {}, name, {}};
+            for (int attempt = 0; attempt < 2; ++attempt) {
+                const std::size_t n = protocol::encode(request, datagram);
+                out.clear();
+                server.handle({datagram.data(), n}, from, now, out);
+                protocol::Message reply;
+                if (out.size() == 1 && protocol::decode(out.datagrams()[0].view(), reply) ==
+                                           protocol::DecodeError::ok) {
+                    if (const auto* ch = std::get_if<protocol::Challenge>(&reply))
+                        request.cookie = ch->cookie;
+                }
+            }
         }
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
