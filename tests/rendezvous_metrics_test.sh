@@ -1,5 +1,5 @@
 #!/bin/bash
-# The rendezvous server's --metrics-port: register one client with a raw datagram, then scrape
+# The rendezvous server's --metrics-port: send junk and a Register without a cookie, then scrape
 # /metrics over plain bash /dev/tcp (no curl on CI) and check the values.
 # Usage: rendezvous_metrics_test.sh PATH_TO_RENDEZVOUS
 # Exit 77 (skipped) when the binary was built without prometheus-cpp.
