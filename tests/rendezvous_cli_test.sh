@@ -37,6 +37,9 @@ expect_one_line_failure() {
 # Starts a server in the background, logging to $tmp/server.err, and waits for its
 # listening line (20 s at most: a loaded CI machine can be slow to start it). Sets pid and port.
 start() {
+    # The last run's log goes first: the background shell truncates it only when it gets to
+    # run, and until then the wait below would read the old listening line.
+    rm -f "$tmp/server.out" "$tmp/server.err"
     "$bin" "$@" >"$tmp/server.out" 2>"$tmp/server.err" &
     pid=$!
     pids="$pids $pid"
