@@ -12,7 +12,6 @@ void Puncher::begin(const Introduction& intro, TimePoint now) {
     token_ = intro.token;
     role_ = intro.role;
     peer_ = intro.peer;
-    peer_public_ = intro.peer_public;
     candidates_.clear();
     // LAN first: behind one router that does not hairpin it is the only path that works.
     for (const auto& a : intro.peer_lan.view())
@@ -26,7 +25,7 @@ void Puncher::begin(const Introduction& intro, TimePoint now) {
     probes_received_ = 0;
 }
 
-Puncher::Candidate* Puncher::find(Address address) {
+const Puncher::Candidate* Puncher::find(Address address) const {
     const auto it = std::find_if(candidates_.begin(), candidates_.end(),
                                  [&](const Candidate& c) { return c.address == address; });
     return it == candidates_.end() ? nullptr : &*it;
@@ -35,7 +34,7 @@ Puncher::Candidate* Puncher::find(Address address) {
 void Puncher::add(Address address, Path kind) {
     if (address.empty() || address.port == 0 || find(address) != nullptr) return;
     if (candidates_.size() >= kMaxCandidates) return;
-    candidates_.push_back({address, kind, false});
+    candidates_.push_back({address, kind});
 }
 
 void Puncher::update(TimePoint now, Duration interval, Outbox& out) {
@@ -68,22 +67,18 @@ std::optional<Address> Puncher::handle_ack(const ProbeAck& ack, Address from, Ti
         if (!rtt_ || rtt < *rtt_) rtt_ = rtt;
     }
     add(from, Path::direct);
-    Candidate* c = find(from);
-    if (c != nullptr) c->acknowledged = true;
     if (got_through_) return std::nullopt;
     got_through_ = true;
     return from;
 }
 
 Path Puncher::path_of(Address address) const {
-    const auto it = std::find_if(candidates_.begin(), candidates_.end(),
-                                 [&](const Candidate& c) { return c.address == address; });
-    return it == candidates_.end() ? Path::direct : it->kind;
+    const Candidate* c = find(address);
+    return c == nullptr ? Path::direct : c->kind;
 }
 
 bool Puncher::knows(Address address) const {
-    return std::any_of(candidates_.begin(), candidates_.end(),
-                       [&](const Candidate& c) { return c.address == address; });
+    return find(address) != nullptr;
 }
 
 }  // namespace netcore::detail

@@ -22,7 +22,6 @@ class Puncher {
     struct Candidate {
         Address address;
         Path kind = Path::direct;
-        bool acknowledged = false;
     };
 
     void begin(const protocol::Introduction& intro, TimePoint now);
@@ -50,14 +49,12 @@ class Puncher {
     [[nodiscard]] std::uint64_t token() const { return token_; }
     [[nodiscard]] protocol::Role role() const { return role_; }
     [[nodiscard]] const std::string& peer() const { return peer_; }
-    [[nodiscard]] Address peer_public() const { return peer_public_; }
     [[nodiscard]] TimePoint started() const { return started_; }
-    [[nodiscard]] bool got_through() const { return got_through_; }
     [[nodiscard]] std::uint32_t probes_sent() const { return probes_sent_; }
     [[nodiscard]] std::uint32_t probes_received() const { return probes_received_; }
 
   private:
-    Candidate* find(Address address);
+    [[nodiscard]] const Candidate* find(Address address) const;
     void add(Address address, Path kind);
 
     bool active_ = false;
@@ -65,7 +62,6 @@ class Puncher {
     std::uint64_t token_ = 0;
     protocol::Role role_ = protocol::Role::responder;
     std::string peer_;
-    Address peer_public_;
     std::vector<Candidate> candidates_;
     TimePoint started_{};
     TimePoint next_round_{};
