@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
         encoded(protocol::RegisterError{1, protocol::RegisterErrorCode::name_taken}),
         encoded(protocol::IntroduceRequest{1, "bob"}),
         encoded(protocol::PeerUnknown{"carol"}),
-        encoded(protocol::Introduction{7, protocol::Role::initiator, "bob", pub, lan}),
+        encoded(protocol::Introduction{7, protocol::Role::initiator, "bob", pub, lan, {}}),
         encoded(protocol::Unregister{1}),
         encoded(protocol::Probe{7, 1}),
         encoded(protocol::ProbeAck{7, 1, pub}),

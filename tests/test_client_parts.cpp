@@ -75,7 +75,8 @@ TEST_CASE("after an introduction the asking side reminds the server until told t
     client.request("bob", 30s, t0);
     client.update(t0 + 1ms, out);
     REQUIRE(out.count(MessageType::introduce_request) == 1);
-    const auto s = client.handle(Introduction{9, Role::initiator, "bob", kBobPublic, {}}, t0, out);
+    const auto s =
+        client.handle(Introduction{9, Role::initiator, "bob", kBobPublic, {}, {}}, t0, out);
     REQUIRE(s.kind == detail::RendezvousClient::Signal::Kind::introduced);
     client.cancel_request();  // as the session does once it starts punching
 
@@ -112,7 +113,7 @@ TEST_CASE("the puncher probes LAN first, answers valid probes and learns their s
     AddressList lan;
     lan.push(kBobLan);
     const TimePoint t0{};
-    p.begin(Introduction{77, Role::initiator, "bob", kBobPublic, lan}, t0);
+    p.begin(Introduction{77, Role::initiator, "bob", kBobPublic, lan, {}}, t0);
     p.update(t0, 40ms, out);
     REQUIRE(out.sent.size() == 2);
     CHECK(out.sent[0].to == kBobLan);
@@ -140,7 +141,7 @@ TEST_CASE("the first acknowledgement wins and its round trip is measured", "[pun
     detail::Puncher p;
     RecordingOutbox out;
     const TimePoint t0{};
-    p.begin(Introduction{5, Role::initiator, "bob", kBobPublic, {}}, t0);
+    p.begin(Introduction{5, Role::initiator, "bob", kBobPublic, {}, {}}, t0);
     p.update(t0, 40ms, out);                                               // round 1 at t0
     p.update(t0 + 40ms, 40ms, out);                                        // round 2 at t0+40
     CHECK_FALSE(p.handle_ack(ProbeAck{6, 2, {}}, kBobPublic, t0 + 50ms));  // wrong token

@@ -23,6 +23,15 @@ AddressList lan(std::initializer_list<Address> items) {
     return l;
 }
 
+RelayGrant grant(std::initializer_list<Address> servers, std::string_view user,
+                 std::string_view password) {
+    RelayGrant g;
+    for (auto a : servers) g.servers[g.count++] = a;
+    g.username = user;
+    g.password = password;
+    return g;
+}
+
 // One of each message, with every field set to something other than its default.
 std::vector<Message> samples() {
     return {
@@ -38,9 +47,19 @@ std::vector<Message> samples() {
                      Role::initiator,
                      "dave",
                      {0xC6336401u, 5000},
-                     lan({{0xC0A80002u, 5001}})},
+                     lan({{0xC0A80002u, 5001}}),
+                     {}},
+        Introduction{0x0102030405060708ull,
+                     Role::responder,
+                     "erin",
+                     {0xC6336403u, 5002},
+                     {},
+                     grant({{0xCB00710Au, 3478}, {0xCB00710Bu, 3479}}, "1767225600:erin",
+                           "c2VjcmV0IHBhc3N3b3JkIGhlcmU=")},
         Unregister{77},
         Challenge{0x0A0B0C0D0E0F1011ull, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
+        RelayOffer{5, 0x0102030405060708ull, "frank", {0xCB00710Au, 50000}, {0xC6336404u, 7000}},
+        PeerRelay{0x0102030405060708ull, {0xCB00710Au, 50001}, {0xC6336405u, 7001}},
         Probe{0x1122334455667788ull, 3},
         ProbeAck{0x1122334455667788ull, 3, {0xC6336402u, 6000}},
     };
@@ -153,13 +172,13 @@ TEST_CASE("out-of-range enums are bad fields", "[protocol]") {
     err.back() = 0;
     CHECK(decode(err, back) == DecodeError::bad_field);
 
-    auto intro = encoded(Introduction{1, Role::responder, "x", {1, 2}, {}});
+    auto intro = encoded(Introduction{1, Role::responder, "x", {1, 2}, {}, {}});
     intro[kHeaderSize + 8] = 2;  // the role byte
     CHECK(decode(intro, back) == DecodeError::bad_field);
 }
 
 TEST_CASE("encoding into a buffer that is too small writes nothing", "[protocol]") {
-    const Message m = Introduction{1, Role::responder, "somebody", {1, 2}, lan({{3, 4}})};
+    const Message m = Introduction{1, Role::responder, "somebody", {1, 2}, lan({{3, 4}}), {}};
     const auto full = encoded(m);
     std::vector<std::uint8_t> small(full.size() - 1);
     CHECK(encode(m, small) == 0);
@@ -186,4 +205,59 @@ TEST_CASE("a Challenge is never larger than the smallest Register it answers", "
     const auto smallest = encoded(RegisterRequest{1, {}, "a", {}});
     const auto challenge = encoded(Challenge{1, {}});
     CHECK(challenge.size() <= smallest.size());
+}
+
+TEST_CASE("an Introduction without a relay ends with a zero server count", "[protocol]") {
+    const auto bytes = encoded(Introduction{1, Role::responder, "x", {1, 2}, {}, {}});
+    CHECK(bytes.back() == 0);             // the relay grant's count; no credentials follow
+    CHECK(bytes[bytes.size() - 2] == 0);  // the LAN list's count
+}
+
+TEST_CASE("the largest message still fits kMaxDatagramSize", "[protocol]") {
+    const std::string name(kMaxNameLength, 'n');
+    const std::string credential(kMaxCredentialLength, 'c');
+    AddressList full_lan;
+    while (full_lan.push({1, 1})) {
+    }
+    const auto bytes = encoded(Introduction{1,
+                                            Role::initiator,
+                                            name,
+                                            {1, 2},
+                                            full_lan,
+                                            grant({{3, 4}, {5, 6}}, credential, credential)});
+    CHECK(bytes.size() == 222);
+    CHECK(bytes.size() <= kMaxDatagramSize);
+}
+
+TEST_CASE("a relay grant is refused with too many servers or a bad credential", "[protocol]") {
+    Message back;
+    auto bytes = encoded(Introduction{1, Role::responder, "x", {1, 2}, {}, {}});
+    bytes.back() = static_cast<std::uint8_t>(kMaxRelayServers + 1);
+    for (std::size_t i = 0; i < 6 * (kMaxRelayServers + 1) + 4; ++i) bytes.push_back('a');
+    CHECK(decode(bytes, back) == DecodeError::bad_field);
+
+    // A space (or any byte outside printable ASCII) in a credential.
+    auto with_space =
+        encoded(Introduction{1, Role::responder, "x", {1, 2}, {}, grant({{3, 4}}, "1:x", "abcd")});
+    with_space[with_space.size() - 2] = ' ';
+    CHECK(decode(with_space, back) == DecodeError::bad_field);
+
+    // Encoding refuses what decoding would refuse.
+    std::vector<std::uint8_t> buf(kMaxDatagramSize);
+    CHECK(encode(Introduction{1, Role::responder, "x", {1, 2}, {}, grant({{3, 4}}, "", "p")},
+                 buf) == 0);
+    CHECK(encode(Introduction{1,
+                              Role::responder,
+                              "x",
+                              {1, 2},
+                              {},
+                              grant({{3, 4}}, "u", std::string(kMaxCredentialLength + 1, 'p'))},
+                 buf) == 0);
+}
+
+TEST_CASE("a PeerRelay is never larger than the RelayOffer it forwards", "[protocol]") {
+    // PROTOCOL.md §9: the server forwards an offer; it must not amplify.
+    const auto offer = encoded(RelayOffer{1, 2, "a", {3, 4}, {5, 6}});
+    const auto forwarded = encoded(PeerRelay{2, {3, 4}, {5, 6}});
+    CHECK(forwarded.size() < offer.size());
 }

@@ -1,11 +1,18 @@
 // Encoding and decoding of netcore datagrams (docs/PROTOCOL.md).
 #include "netcore/protocol.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace netcore::protocol {
 
 namespace {
+
+// A TURN username or password: 1..kMaxCredentialLength printable ASCII characters, no space.
+bool valid_credential(std::string_view c) {
+    if (c.empty() || c.size() > kMaxCredentialLength) return false;
+    return std::all_of(c.begin(), c.end(), [](char ch) { return ch > ' ' && ch < 0x7F; });
+}
 
 // Bounds-checked big-endian reader over one datagram. Any read past the end sets `failed`
 // and returns zeros, so a decoder checks once at the end instead of after every field.
@@ -58,6 +65,25 @@ class Reader {
         }
         for (std::size_t i = 0; i < count; ++i) out.push(address());
         return !truncated_;
+    }
+    // TURN servers and credentials: a count, the servers, then two length-prefixed strings of
+    // printable ASCII (only when there is a server).
+    void relay_grant(RelayGrant& out) {
+        out.count = u8();
+        if (out.count > kMaxRelayServers) {
+            bad_field_ = true;
+            return;
+        }
+        for (std::size_t i = 0; i < out.count; ++i) out.servers[i] = address();
+        if (out.count > 0 && credential(out.username)) credential(out.password);
+    }
+    bool credential(std::string_view& out) {
+        if (!name(out)) return false;
+        if (!valid_credential(out)) {
+            bad_field_ = true;
+            return false;
+        }
+        return true;
     }
     [[nodiscard]] bool truncated() const { return truncated_; }
     [[nodiscard]] bool bad_field() const { return bad_field_; }
@@ -118,6 +144,25 @@ class Writer {
             pos_ += n.size();
         }
     }
+    void relay_grant(const RelayGrant& grant) {
+        if (grant.count > kMaxRelayServers) {
+            failed_ = true;
+            return;
+        }
+        u8(grant.count);
+        for (const auto& a : grant.view()) address(a);
+        if (grant.count == 0) return;
+        credential(grant.username);
+        credential(grant.password);
+    }
+    void credential(std::string_view c) {
+        if (!valid_credential(c)) {
+            failed_ = true;
+            return;
+        }
+        u8(static_cast<std::uint8_t>(c.size()));
+        bytes({reinterpret_cast<const std::uint8_t*>(c.data()), c.size()});
+    }
     void address_list(const AddressList& list) {
         if (list.count > kMaxLanAddresses) {
             failed_ = true;
@@ -172,6 +217,7 @@ void write_body(Writer& w, const Introduction& m) {
     w.name(m.peer);
     w.address(m.peer_public);
     w.address_list(m.peer_lan);
+    w.relay_grant(m.relay);
 }
 void write_body(Writer& w, const Unregister& m) {
     w.u64(m.instance);
@@ -179,6 +225,18 @@ void write_body(Writer& w, const Unregister& m) {
 void write_body(Writer& w, const Challenge& m) {
     w.u64(m.instance);
     w.bytes(m.cookie);
+}
+void write_body(Writer& w, const RelayOffer& m) {
+    w.u64(m.instance);
+    w.u64(m.token);
+    w.name(m.peer);
+    w.address(m.relayed);
+    w.address(m.mapped);
+}
+void write_body(Writer& w, const PeerRelay& m) {
+    w.u64(m.token);
+    w.address(m.relayed);
+    w.address(m.mapped);
 }
 void write_body(Writer& w, const Probe& m) {
     w.u64(m.token);
@@ -249,7 +307,7 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
             m.role = static_cast<Role>(role);
             if (err == DecodeError::ok && checked_name(r, m.peer, err)) {
                 m.peer_public = r.address();
-                r.address_list(m.peer_lan);
+                if (r.address_list(m.peer_lan)) r.relay_grant(m.relay);
             }
             out = m;
             break;
@@ -262,6 +320,25 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
             Challenge m;
             m.instance = r.u64();
             r.bytes(m.cookie);
+            out = m;
+            break;
+        }
+        case MessageType::relay_offer: {
+            RelayOffer m;
+            m.instance = r.u64();
+            m.token = r.u64();
+            if (checked_name(r, m.peer, err)) {
+                m.relayed = r.address();
+                m.mapped = r.address();
+            }
+            out = m;
+            break;
+        }
+        case MessageType::peer_relay: {
+            PeerRelay m;
+            m.token = r.u64();
+            m.relayed = r.address();
+            m.mapped = r.address();
             out = m;
             break;
         }
@@ -347,6 +424,10 @@ const char* to_string(MessageType t) {
             return "Unregister";
         case MessageType::challenge:
             return "Challenge";
+        case MessageType::relay_offer:
+            return "RelayOffer";
+        case MessageType::peer_relay:
+            return "PeerRelay";
         case MessageType::probe:
             return "Probe";
         case MessageType::probe_ack:
@@ -384,6 +465,8 @@ MessageType type_of(const Message& msg) {
         MessageType operator()(const Introduction&) const { return MessageType::introduction; }
         MessageType operator()(const Unregister&) const { return MessageType::unregister; }
         MessageType operator()(const Challenge&) const { return MessageType::challenge; }
+        MessageType operator()(const RelayOffer&) const { return MessageType::relay_offer; }
+        MessageType operator()(const PeerRelay&) const { return MessageType::peer_relay; }
         MessageType operator()(const Probe&) const { return MessageType::probe; }
         MessageType operator()(const ProbeAck&) const { return MessageType::probe_ack; }
     };

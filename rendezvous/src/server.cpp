@@ -250,7 +250,7 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
         const auto role =
             to.name == p.initiator ? protocol::Role::initiator : protocol::Role::responder;
         reply(out, to.address,
-              protocol::Introduction{p.token, role, about.name, about.address, about.lan});
+              protocol::Introduction{p.token, role, about.name, about.address, about.lan, {}});
     };
     tell(a, b);  // the requester first
     tell(b, a);

@@ -9,6 +9,9 @@
 //     |<- Introduction(initiator) --|-- Introduction(responder) -->|
 //     |<================ Probe / ProbeAck (token) ================>|
 //     |==================== ENet connect (initiator) ============>|
+//     |-- RelayOffer (our TURN relay) ->|-- PeerRelay --------------->|   (§4.11, only when
+//     |<------------------- PeerRelay --|<--------------- RelayOffer --|    the server grants
+//     |<============ Probe / ENet through the peers' relays ==========>|    a TURN relay)
 //
 // Every datagram starts with a 6-byte header: magic "NCRV" (4), version (1), type (1).
 // Integers are big-endian (network byte order). Decoding is bounds-checked, never trusts a
@@ -33,11 +36,13 @@ inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderSize = 6;  // bytes: magic + version + type
 
 // PROTOCOL.md §3: limits.
-inline constexpr std::size_t kMaxNameLength = 32;     // bytes
-inline constexpr std::size_t kMaxLanAddresses = 4;    // LAN candidates a client may report
-inline constexpr std::size_t kMaxDatagramSize = 256;  // bytes; our largest message is 88
-inline constexpr std::uint16_t kDefaultPort = 7777;   // the rendezvous' default UDP port
-inline constexpr std::size_t kCookieSize = 16;        // bytes; a truncated MAC (§4.10)
+inline constexpr std::size_t kMaxNameLength = 32;        // bytes
+inline constexpr std::size_t kMaxLanAddresses = 4;       // LAN candidates a client may report
+inline constexpr std::size_t kMaxDatagramSize = 256;     // bytes; our largest message is 222
+inline constexpr std::uint16_t kDefaultPort = 7777;      // the rendezvous' default UDP port
+inline constexpr std::size_t kCookieSize = 16;           // bytes; a truncated MAC (§4.10)
+inline constexpr std::size_t kMaxRelayServers = 2;       // TURN servers in one RelayGrant (§4.11)
+inline constexpr std::size_t kMaxCredentialLength = 64;  // bytes of a TURN username or password
 
 enum class MessageType : std::uint8_t {
     register_request = 0x01,
@@ -48,6 +53,8 @@ enum class MessageType : std::uint8_t {
     introduction = 0x06,
     unregister = 0x07,
     challenge = 0x08,
+    relay_offer = 0x09,
+    peer_relay = 0x0A,
     probe = 0x10,
     probe_ack = 0x11,
 };
@@ -110,12 +117,27 @@ struct PeerUnknown {
     std::string_view peer;
     friend bool operator==(const PeerUnknown&, const PeerUnknown&) = default;
 };
+/// TURN servers and short-lived TURN-REST credentials for them (PROTOCOL.md §4.11). No servers
+/// means the rendezvous offers no relay; then the credentials are empty.
+struct RelayGrant {
+    std::array<Address, kMaxRelayServers> servers{};
+    std::uint8_t count = 0;
+    std::string_view username;  ///< "<unix expiry>:<name>", as coturn's use-auth-secret wants
+    std::string_view password;  ///< base64(HMAC-SHA1(shared secret, username))
+
+    [[nodiscard]] std::span<const Address> view() const { return {servers.data(), count}; }
+    friend bool operator==(const RelayGrant& a, const RelayGrant& b) {
+        return std::equal(a.view().begin(), a.view().end(), b.view().begin(), b.view().end()) &&
+               a.username == b.username && a.password == b.password;
+    }
+};
 struct Introduction {
     std::uint64_t token = 0;      ///< secret of this pairing; every Probe carries it
     Role role = Role::responder;  ///< only the initiator calls enet_host_connect
     std::string_view peer;
     Address peer_public;   ///< server-reflexive address of the peer
     AddressList peer_lan;  ///< the peer's own LAN addresses
+    RelayGrant relay;      ///< where and how this client may allocate a TURN relay
     friend bool operator==(const Introduction&, const Introduction&) = default;
 };
 struct Unregister {
@@ -126,6 +148,22 @@ struct Challenge {
     std::uint64_t instance = 0;  ///< echoed from the Register, so the client can match it
     Cookie cookie{};             ///< send it back in the next Register
     friend bool operator==(const Challenge&, const Challenge&) = default;
+};
+/// A client's own TURN relay, for the server to pass to the peer it was introduced to.
+struct RelayOffer {
+    std::uint64_t instance = 0;  ///< as in Register: proves the sender holds its name
+    std::uint64_t token = 0;     ///< of the introduction
+    std::string_view peer;       ///< the name it was introduced to
+    Address relayed;             ///< XOR-RELAYED-ADDRESS of the sender's allocation
+    Address mapped;              ///< the sender's address as its TURN server saw it
+    friend bool operator==(const RelayOffer&, const RelayOffer&) = default;
+};
+/// The peer's relay, forwarded by the server: send to `relayed`, permit `mapped`'s IP.
+struct PeerRelay {
+    std::uint64_t token = 0;
+    Address relayed;
+    Address mapped;
+    friend bool operator==(const PeerRelay&, const PeerRelay&) = default;
 };
 struct Probe {
     std::uint64_t token = 0;
@@ -139,8 +177,9 @@ struct ProbeAck {
     friend bool operator==(const ProbeAck&, const ProbeAck&) = default;
 };
 
-using Message = std::variant<RegisterRequest, RegisterAck, RegisterError, IntroduceRequest,
-                             PeerUnknown, Introduction, Unregister, Challenge, Probe, ProbeAck>;
+using Message =
+    std::variant<RegisterRequest, RegisterAck, RegisterError, IntroduceRequest, PeerUnknown,
+                 Introduction, Unregister, Challenge, RelayOffer, PeerRelay, Probe, ProbeAck>;
 
 /// Why a datagram was dropped (PROTOCOL.md §5). Counted by reason.
 enum class DecodeError : std::uint8_t {
@@ -150,7 +189,7 @@ enum class DecodeError : std::uint8_t {
     unknown_type,
     truncated,       ///< a field runs past the end
     bad_name,        ///< length 0, over kMaxNameLength, or a character outside the alphabet
-    bad_field,       ///< an enum or count out of range
+    bad_field,       ///< an enum, count or credential out of range
     trailing_bytes,  ///< bytes left after the last field
 };
 inline constexpr std::size_t kDecodeErrorCount = 8;
