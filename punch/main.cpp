@@ -102,6 +102,8 @@ std::string path_text(netcore::Path p) {
             return "lan";
         case netcore::Path::direct:
             return "direct";
+        case netcore::Path::relay:
+            return "relay";
         case netcore::Path::none:
             break;
     }
@@ -178,6 +180,7 @@ netcore::Config Chat::make_config() const {
     // With a peer named, only that peer: nobody else can take the session over.
     config.accept_introductions = !options_.peer.has_value();
     if (options_.punch_timeout) config.punch_timeout = *options_.punch_timeout;
+    config.use_relay = options_.use_relay;
     return config;
 }
 
@@ -296,6 +299,9 @@ void Chat::handle(const netcore::Event& event) {
             phase_ = Phase::connected;
             progress("connected to " + peer_text() + " at " + event.address.to_string() + " (" +
                      path_text(event.path) + ")");
+            break;
+        case EventType::path_changed:
+            progress("path changed: " + path_text(event.path) + " " + event.address.to_string());
             break;
         case EventType::received:
             print(event);

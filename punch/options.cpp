@@ -74,6 +74,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     int port = 0;
     bool quiet = false;
     bool exit_on_eof = false;
+    bool no_relay = false;
 
     app.add_option("server", server, "Rendezvous server, host[:port] (port 7777 by default)")
         ->required();
@@ -92,6 +93,9 @@ ParseResult parse_options(int argc, const char* const* argv) {
         ->check(CLI::Range(0, 65535).description(""))
         ->type_name("PORT")
         ->capture_default_str();
+    app.add_flag("--no-relay", no_relay,
+                 "Do not use a TURN relay even when the rendezvous grants one (direct or lan "
+                 "paths only)");
     app.add_flag("-q,--quiet", quiet, "No progress on stderr (errors still)");
     app.add_flag("--exit-on-eof", exit_on_eof,
                  "At the end of stdin, leave once our lines are acknowledged, without waiting "
@@ -131,6 +135,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     options.local_port = static_cast<std::uint16_t>(port);
     options.quiet = quiet;
     options.exit_on_eof = exit_on_eof;
+    options.use_relay = !no_relay;
     return options;
 }
 

@@ -31,6 +31,7 @@ struct Options {
     std::uint16_t local_port = 0;
     bool quiet = false;
     bool exit_on_eof = false;  ///< leave at EOF without waiting for the peer's end
+    bool use_relay = true;     ///< Config::use_relay (--no-relay)
 };
 
 /// What the command line asked for: run with Options, or exit now with a code (help and

@@ -137,7 +137,8 @@ TEST_CASE("the puncher probes LAN first, answers valid probes and learns their s
     CHECK(out.sent.back().to == reflexive);
 }
 
-TEST_CASE("the first acknowledgement wins and its round trip is measured", "[puncher]") {
+TEST_CASE("the first acknowledgement from each candidate is reported, with its round trip",
+          "[puncher]") {
     detail::Puncher p;
     RecordingOutbox out;
     const TimePoint t0{};
@@ -147,10 +148,47 @@ TEST_CASE("the first acknowledgement wins and its round trip is measured", "[pun
     CHECK_FALSE(p.handle_ack(ProbeAck{6, 2, {}}, kBobPublic, t0 + 50ms));  // wrong token
     const auto first = p.handle_ack(ProbeAck{5, 2, {}}, kBobPublic, t0 + 52ms);
     REQUIRE(first);
-    CHECK(*first == kBobPublic);
+    CHECK(first->address == kBobPublic);
+    CHECK(first->kind == Path::direct);
     REQUIRE(p.rtt());
     CHECK(*p.rtt() == 12ms);
     CHECK_FALSE(p.handle_ack(ProbeAck{5, 1, {}}, kBobPublic, t0 + 60ms));  // not the first
     CHECK(*p.rtt() == 12ms);  // round 1's 60 ms is not smaller
     CHECK(p.heard_from_peer());
+    CHECK(p.verified(kBobPublic));
+}
+
+TEST_CASE(
+    "the peer's relay is a candidate of its own kind, left out when looking for a "
+    "direct path",
+    "[puncher]") {
+    detail::Puncher p;
+    RecordingOutbox out;
+    const TimePoint t0{};
+    const Address relay{0xCB00710Au, 49152};
+    p.begin(Introduction{5, Role::responder, "bob", kBobPublic, {}, {}}, t0);
+    p.add_relay(relay);
+    CHECK(p.path_of(relay) == Path::relay);
+    CHECK_FALSE(p.verified(relay));  // known, but the peer has not proved it is there
+    p.update(t0, 40ms, out);
+    REQUIRE(out.sent.size() == 2);
+    CHECK(out.sent[1].to == relay);  // after the direct candidate
+
+    const auto through = p.handle_ack(ProbeAck{5, 1, {}}, relay, t0 + 90ms);
+    REQUIRE(through);
+    CHECK(through->kind == Path::relay);
+    CHECK(p.verified(relay));
+    CHECK(*p.rtt_of(relay) == 90ms);
+
+    out.sent.clear();
+    p.update(t0 + 40ms, 40ms, out, /*skip_relay=*/true);
+    REQUIRE(out.sent.size() == 1);
+    CHECK(out.sent[0].to == kBobPublic);
+
+    // The direct path opening later is reported too: its first acknowledgement.
+    const auto direct = p.handle_ack(ProbeAck{5, 2, {}}, kBobPublic, t0 + 50ms);
+    REQUIRE(direct);
+    CHECK(direct->kind == Path::direct);
+    CHECK(*p.rtt_of(kBobPublic) == 10ms);
+    CHECK(*p.rtt() == 10ms);
 }

@@ -5,8 +5,6 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "netcore/protocol.hpp"
-
 namespace netcore::detail {
 
 namespace {
@@ -64,10 +62,15 @@ bool EnetHost::send_raw(Address to, std::span<const std::uint8_t> bytes) {
 }
 
 int ENET_CALLBACK EnetHost::intercept(ENetHost* host, ENetEvent* /*event*/) {
-    const std::span<const std::uint8_t> data(host->receivedData, host->receivedDataLength);
-    if (t_listener == nullptr || !protocol::has_magic(data)) return 0;  // ENet's: let it parse
-    t_listener->on_datagram(data, from_enet(host->receivedAddress));
-    return 1;
+    if (t_listener == nullptr) return 0;
+    Incoming in{{host->receivedData, host->receivedDataLength}, from_enet(host->receivedAddress)};
+    if (t_listener->on_datagram(in)) return 1;
+    // ENet's: it parses whatever the listener left. ENet reads receivedData, its length and
+    // receivedAddress only after intercept returns, and the view points into its own buffer.
+    host->receivedData = const_cast<enet_uint8*>(in.data.data());
+    host->receivedDataLength = in.data.size();
+    host->receivedAddress = to_enet(in.from);
+    return 0;
 }
 
 void EnetHost::service(HostListener& listener) {

@@ -14,10 +14,19 @@ namespace netcore::detail {
 [[nodiscard]] ENetAddress to_enet(Address a);
 [[nodiscard]] Address from_enet(const ENetAddress& a);
 
-/// Receives what arrives on the socket, split into ours (magic prefix) and ENet's events.
+/// One datagram as it came off the socket, before ENet parses it.
+struct Incoming {
+    std::span<const std::uint8_t> data;
+    Address from;
+};
+
+/// Sees every datagram first, then ENet's events.
 class HostListener {
   public:
-    virtual void on_datagram(std::span<const std::uint8_t> datagram, Address from) = 0;
+    /// True: the datagram was ours (consumed; ENet never sees it). False: ENet parses `in`,
+    /// which the listener may have rewritten: a view of the bytes inside the datagram (the
+    /// payload of a TURN ChannelData, say) and another source (the address ENet knows the peer by).
+    virtual bool on_datagram(Incoming& in) = 0;
     virtual void on_enet_event(ENetEvent& event) = 0;
 
   protected:

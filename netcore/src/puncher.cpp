@@ -1,6 +1,7 @@
 #include "puncher.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace netcore::detail {
 
@@ -31,18 +32,23 @@ const Puncher::Candidate* Puncher::find(Address address) const {
     return it == candidates_.end() ? nullptr : &*it;
 }
 
+Puncher::Candidate* Puncher::find(Address address) {
+    return const_cast<Candidate*>(std::as_const(*this).find(address));
+}
+
 void Puncher::add(Address address, Path kind) {
     if (address.empty() || address.port == 0 || find(address) != nullptr) return;
     if (candidates_.size() >= kMaxCandidates) return;
-    candidates_.push_back({address, kind});
+    candidates_.push_back({address, kind, false, false, std::nullopt});
 }
 
-void Puncher::update(TimePoint now, Duration interval, Outbox& out) {
+void Puncher::update(TimePoint now, Duration interval, Outbox& out, bool skip_relay) {
     if (!active_ || now < next_round_) return;
     next_round_ = now + interval;
     ++sequence_;
     round_sent_[sequence_ % round_sent_.size()] = now;
     for (const auto& c : candidates_) {
+        if (skip_relay && c.kind == Path::relay) continue;
         out.send(c.address, Probe{token_, sequence_});
         ++probes_sent_;
     }
@@ -54,22 +60,39 @@ bool Puncher::handle_probe(const Probe& probe, Address from, Outbox& out) {
     // A source we did not know is the peer as its NAT maps it towards us (peer-reflexive):
     // a symmetric NAT picks a port the server never saw.
     add(from, Path::direct);
+    if (Candidate* c = find(from)) c->heard = true;
     out.send(from, ProbeAck{token_, probe.sequence, from});
     return true;
 }
 
-std::optional<Address> Puncher::handle_ack(const ProbeAck& ack, Address from, TimePoint now) {
+std::optional<Puncher::Candidate> Puncher::handle_ack(const ProbeAck& ack, Address from,
+                                                      TimePoint now) {
     if (!active_ || ack.token != token_) return std::nullopt;
+    add(from, Path::direct);
+    Candidate* c = find(from);
+    if (c == nullptr) return std::nullopt;  // the candidate list is full
     if (ack.sequence != 0 && ack.sequence <= sequence_ &&
         sequence_ - ack.sequence < round_sent_.size()) {
         const auto rtt = std::chrono::duration_cast<Duration>(
             now - round_sent_[ack.sequence % round_sent_.size()]);
         if (!rtt_ || rtt < *rtt_) rtt_ = rtt;
+        if (!c->rtt || rtt < *c->rtt) c->rtt = rtt;
     }
-    add(from, Path::direct);
-    if (got_through_) return std::nullopt;
+    c->heard = true;
     got_through_ = true;
-    return from;
+    if (c->acked) return std::nullopt;
+    c->acked = true;
+    return *c;
+}
+
+std::optional<Duration> Puncher::rtt_of(Address address) const {
+    const Candidate* c = find(address);
+    return c != nullptr && c->rtt ? c->rtt : rtt_;
+}
+
+bool Puncher::verified(Address address) const {
+    const Candidate* c = find(address);
+    return c != nullptr && c->heard;
 }
 
 Path Puncher::path_of(Address address) const {

@@ -1,6 +1,7 @@
 // Hole punching (DESIGN.md decision 3): paced, token-checked probes to every candidate address
 // of the peer; every valid probe is answered at the address it came from, which also teaches
-// us the peer's port behind a symmetric NAT (a peer-reflexive candidate).
+// us the peer's port behind a symmetric NAT (a peer-reflexive candidate). The peer's TURN relay
+// is one more candidate (Path::relay); the session decides which acknowledged path to use.
 #pragma once
 
 #include <array>
@@ -22,29 +23,41 @@ class Puncher {
     struct Candidate {
         Address address;
         Path kind = Path::direct;
+        bool heard = false;  ///< a Probe or ProbeAck with our token came from it
+        bool acked = false;  ///< one of our probes to it was acknowledged
+        std::optional<Duration> rtt;
     };
 
     void begin(const protocol::Introduction& intro, TimePoint now);
     void end() { active_ = false; }
     [[nodiscard]] bool active() const { return active_; }
 
-    /// Sends a round of probes when one is due.
-    void update(TimePoint now, Duration interval, Outbox& out);
+    /// The peer's TURN relayed address: probed like the others, after them.
+    void add_relay(Address relayed) { add(relayed, Path::relay); }
+
+    /// Sends a round of probes when one is due; with `skip_relay`, only to the lan and direct
+    /// candidates (a relayed session looking for a direct path).
+    void update(TimePoint now, Duration interval, Outbox& out, bool skip_relay = false);
 
     /// Answers a probe carrying our token and learns its source. False if not for us.
     bool handle_probe(const protocol::Probe& probe, Address from, Outbox& out);
 
-    /// Returns the address that got through when this is the first acknowledgement.
-    std::optional<Address> handle_ack(const protocol::ProbeAck& ack, Address from, TimePoint now);
+    /// Returns the candidate when this is the first acknowledgement from it: a path that
+    /// works both ways. Later acknowledgements from the same address return nothing.
+    std::optional<Candidate> handle_ack(const protocol::ProbeAck& ack, Address from, TimePoint now);
 
     /// The smallest round-trip time a probe measured, if any was acknowledged.
     [[nodiscard]] std::optional<Duration> rtt() const { return rtt_; }
+    /// The smallest round-trip time measured to one address, else rtt().
+    [[nodiscard]] std::optional<Duration> rtt_of(Address address) const;
     /// True once the peer was heard (a Probe or ProbeAck with our token).
     [[nodiscard]] bool heard_from_peer() const { return probes_received_ > 0 || got_through_; }
 
     /// The kind of path `address` is, and whether it is one of the peer's candidates.
     [[nodiscard]] Path path_of(Address address) const;
     [[nodiscard]] bool knows(Address address) const;
+    /// True when the peer proved it is at `address` (it sent our token from there).
+    [[nodiscard]] bool verified(Address address) const;
 
     [[nodiscard]] std::uint64_t token() const { return token_; }
     [[nodiscard]] protocol::Role role() const { return role_; }
@@ -55,6 +68,7 @@ class Puncher {
 
   private:
     [[nodiscard]] const Candidate* find(Address address) const;
+    Candidate* find(Address address);
     void add(Address address, Path kind);
 
     bool active_ = false;

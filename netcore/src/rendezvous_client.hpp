@@ -47,6 +47,7 @@ class RendezvousClient {
     void unregister(Outbox& out);
 
     [[nodiscard]] Phase phase() const { return phase_; }
+    [[nodiscard]] std::uint64_t instance() const { return instance_; }
     [[nodiscard]] Address public_address() const { return public_; }
     [[nodiscard]] std::uint32_t registrations_sent() const { return registrations_sent_; }
     /// Valid after a Signal::Kind::introduced, until the next handle(); names view the datagram.

@@ -9,6 +9,7 @@
 #include "enet_host.hpp"
 #include "puncher.hpp"
 #include "rendezvous_client.hpp"
+#include "turn_client.hpp"
 
 namespace netcore {
 
@@ -21,6 +22,13 @@ constexpr std::size_t kChannelCount = 2;      // Channel::reliable, Channel::unr
 // A stranger may try to connect to our socket; one spare peer slot lets us refuse it
 // without blocking the real peer.
 constexpr std::size_t kPeerSlots = 2;
+// How often a client re-sends its RelayOffer until the peer is heard through the relay.
+constexpr Duration kOfferInterval{250};
+// How long a session that moved off the relay keeps its allocation: the peer may still send
+// through it until its own probes find the direct path (one upgrade round, normally).
+constexpr Duration kRelayLinger{5000};
+// The permissions a relay needs: the peer's public IP and the IP its TURN server saw.
+constexpr std::size_t kMaxPermits = 2;
 
 std::uint64_t random_u64() {
     std::random_device rd;
@@ -39,7 +47,7 @@ using detail::Puncher;
 using detail::RendezvousClient;
 using SignalKind = RendezvousClient::Signal::Kind;
 
-struct Session::Impl final : detail::HostListener, detail::Outbox {
+struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOutbox {
     explicit Impl(Config c) : config(std::move(c)) {}
 
     Config config;
@@ -59,7 +67,21 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
     bool leaving = false;                    // disconnect() called, waiting for ENet
     bool asked = false;                      // we asked for the peer we are punching to
     ENetPeer* seeded = nullptr;              // the responder's handshake peer, RTT seeded
+    Address connect_via;                     // the path the handshake goes over
     TimePoint now{};
+
+    // The relay (docs/NAT.md, "Relay"): our TURN allocation receives what the peer sends to
+    // our relayed address; we send to the peer's relayed address. Started with the punch.
+    std::optional<detail::TurnClient> turn;
+    std::optional<Address> peer_relayed;               // from PeerRelay: where the peer's relay is
+    std::array<std::uint32_t, kMaxPermits> permits{};  // peer IPs our relay must let in
+    std::size_t permits_wanted = 0;
+    std::size_t permits_sent = 0;
+    bool heard_via_relay = false;  // the peer reached us through our relay
+    TimePoint next_offer{};
+    std::optional<Address> relay_through;  // a relay that got through, held for relay_delay
+    std::optional<Address> upgrade;        // a direct path that opened while connecting
+    std::optional<TimePoint> release_at;   // when to give the allocation back
 
     // ---- events -------------------------------------------------------------------------
     void emit(Event e) { events.push_back(std::move(e)); }
@@ -72,15 +94,51 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
         emit(std::move(e));
     }
 
-    // ---- Outbox -------------------------------------------------------------------------
+    // ---- Outbox, RawOutbox -------------------------------------------------------------
     void send(Address to, const protocol::Message& message) override {
         std::array<std::uint8_t, protocol::kMaxDatagramSize> buf;
         const std::size_t n = protocol::encode(message, buf);
         if (n > 0) host.send_raw(to, std::span(buf.data(), n));
     }
+    void send_raw(Address to, std::span<const std::uint8_t> bytes) override {
+        host.send_raw(to, bytes);
+    }
 
     // ---- HostListener -------------------------------------------------------------------
-    void on_datagram(std::span<const std::uint8_t> datagram, Address from) override {
+    bool on_datagram(detail::Incoming& in) override {
+        if (turn && turn->is_server(in.from)) {
+            const auto r = turn->handle(in.data, now, *this);
+            using Kind = detail::TurnClient::Received::Kind;
+            if (r.kind == Kind::consumed) return true;
+            if (r.kind == Kind::dropped || !peer_relayed) {
+                ++counters.datagrams_dropped;
+                return true;
+            }
+            // The peer sent it to our relayed address; to us it comes from the peer's relay,
+            // where our answers go (and where ENet knows the peer by, if it connected so).
+            heard_via_relay = true;
+            in.data = r.payload;
+            in.from = *peer_relayed;
+        }
+        if (protocol::has_magic(in.data)) {
+            on_ours(in.data, in.from);
+            return true;
+        }
+        in.from = enet_source(in.from);
+        return false;
+    }
+
+    // ENet drops what does not come from peer->address. While a session moves between the
+    // relay and a direct path, the peer sends on both for a moment: any address the peer
+    // proved it holds (it sent our token from there) is the peer.
+    Address enet_source(Address from) const {
+        if (peer == nullptr || state != State::connected) return from;
+        const Address current = detail::from_enet(peer->address);
+        if (from != current && puncher.active() && puncher.verified(from)) return current;
+        return from;
+    }
+
+    void on_ours(std::span<const std::uint8_t> datagram, Address from) {
         protocol::Message message;
         if (protocol::decode(datagram, message) != protocol::DecodeError::ok) {
             ++counters.datagrams_dropped;
@@ -95,7 +153,16 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
                 ++counters.datagrams_dropped;
                 return;
             }
-            if (const auto through = puncher.handle_ack(*ack, from, now)) on_got_through(*through);
+            if (const auto open = puncher.handle_ack(*ack, from, now)) on_path_open(*open);
+            return;
+        }
+        if (const auto* relay = std::get_if<protocol::PeerRelay>(&message)) {
+            if (from != config.server || !turn || !puncher.active() ||
+                relay->token != puncher.token()) {
+                ++counters.datagrams_dropped;
+                return;
+            }
+            on_peer_relay(*relay);
             return;
         }
         if (from != config.server || !rendezvous) {
@@ -192,6 +259,14 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
         puncher.begin(intro, now);
         peer_name = puncher.peer();
         state = State::punching;
+        if (config.use_relay && intro.relay.count > 0) {
+            // In parallel with punching, so a failed punch costs little time.
+            turn.emplace();
+            turn->start(intro.relay.servers[0],
+                        {std::string(intro.relay.username), std::string(intro.relay.password)}, now,
+                        *this);
+            want_permit(intro.peer_public.ip);
+        }
         Event e;
         e.type = EventType::introduced;
         e.peer = peer_name;
@@ -200,12 +275,115 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
         puncher.update(now, config.probe_interval, *this);  // first probes right away
     }
 
-    void on_got_through(Address through) {
-        if (state != State::punching) return;
+    // A candidate answered for the first time: a path that works both ways. Order of
+    // preference: lan and direct at once; the relay only after relay_delay without them.
+    void on_path_open(const Puncher::Candidate& open) {
+        const bool relayed = open.kind == Path::relay;
+        switch (state) {
+            case State::punching:
+                if (relayed && now - puncher.started() < config.relay_delay) {
+                    relay_through = open.address;
+                    return;
+                }
+                start_connecting(open.address);
+                return;
+            case State::connecting:
+                if (!relayed) upgrade = open.address;  // moved to once connected
+                return;
+            case State::connected:
+                if (path == Path::relay && !relayed) move_to(open);
+                return;
+            default:
+                return;
+        }
+    }
+
+    void start_connecting(Address through) {
         state = State::connecting;
         connect_deadline = now + config.connect_timeout;
+        connect_via = through;
+        relay_through.reset();
         // One initiator (DESIGN.md decision 2): two simultaneous ENet connects make two peers.
         if (puncher.role() == protocol::Role::initiator) pending_connect = through;
+    }
+
+    // A relayed session found a direct path: send there from now on. The peer does the same
+    // when its own probes get through; until then what it sends through the relay is still
+    // accepted (enet_source).
+    void move_to(const Puncher::Candidate& to) {
+        peer->address = detail::to_enet(to.address);
+        peer_address = to.address;
+        path = to.kind;
+        release_at = now + kRelayLinger;
+        Event e;
+        e.type = EventType::path_changed;
+        e.peer = peer_name;
+        e.address = peer_address;
+        e.path = path;
+        emit(std::move(e));
+    }
+
+    // ---- the relay ----------------------------------------------------------------------
+    void want_permit(std::uint32_t ip) {
+        if (ip == 0 || permits_wanted == permits.size()) return;
+        for (std::size_t i = 0; i < permits_wanted; ++i)
+            if (permits[i] == ip) return;
+        permits[permits_wanted++] = ip;
+    }
+
+    void on_peer_relay(const protocol::PeerRelay& relay) {
+        if (peer_relayed) return;  // the peer re-sends its offer until it hears us
+        peer_relayed = relay.relayed;
+        puncher.add_relay(relay.relayed);
+        want_permit(relay.mapped.ip);
+    }
+
+    void update_relay() {
+        if (!turn) return;
+        turn->update(now, *this);
+        if (release_at && now >= *release_at) {
+            stop_relay();
+            return;
+        }
+        if (turn->state() != detail::TurnClient::State::allocated) return;
+        for (; permits_sent < permits_wanted; ++permits_sent)
+            turn->permit(Address{permits[permits_sent], 0}, now, *this);
+        // Offer our relay to the peer (through the rendezvous) until the peer is heard
+        // through it: then it has the offer.
+        const bool setting_up = state == State::punching || state == State::connecting;
+        if (setting_up && !heard_via_relay && now >= next_offer) {
+            send(config.server, protocol::RelayOffer{rendezvous->instance(), puncher.token(),
+                                                     peer_name, turn->relayed(), turn->mapped()});
+            next_offer = now + kOfferInterval;
+        }
+    }
+
+    void stop_relay() {
+        if (turn) turn->release(*this);
+        turn.reset();
+        peer_relayed.reset();
+        permits_wanted = permits_sent = 0;
+        heard_via_relay = false;
+        next_offer = {};
+        relay_through.reset();
+        upgrade.reset();
+        release_at.reset();
+    }
+
+    // What the relay was doing, for the punch_failed message.
+    std::string relay_status() const {
+        if (!turn) return "";
+        switch (turn->state()) {
+            case detail::TurnClient::State::failed:
+                return "; relay: " + turn->error();
+            case detail::TurnClient::State::allocating:
+                return "; relay: still allocating";
+            case detail::TurnClient::State::allocated:
+                return peer_relayed ? "; relay: no answer through the relays"
+                                    : "; relay: the peer's relay never arrived";
+            default:
+                return "";
+        }
     }
 
     void on_enet_connect(ENetEvent& event) {
@@ -232,7 +410,11 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
         peer_address = detail::from_enet(peer->address);
         path = puncher.path_of(peer_address);
         counters.punch_elapsed = std::chrono::duration_cast<Duration>(now - puncher.started());
-        puncher.end();
+        // A relayed session keeps probing for a direct path; any other needs neither.
+        if (path != Path::relay) {
+            puncher.end();
+            stop_relay();
+        }
         state = State::connected;
         const auto timeout = static_cast<enet_uint32>(config.peer_timeout.count());
         enet_peer_timeout(peer, 0, timeout / 2, timeout);
@@ -242,6 +424,11 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
         e.address = peer_address;
         e.path = path;
         emit(std::move(e));
+        if (path == Path::relay && upgrade) {
+            const Puncher::Candidate direct{*upgrade, puncher.path_of(*upgrade), true, true, {}};
+            upgrade.reset();
+            move_to(direct);
+        }
     }
 
     void on_enet_disconnect(ENetEvent& event) {
@@ -275,10 +462,12 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
             peer = nullptr;
         }
         puncher.end();
+        stop_relay();
         pending_connect.reset();
         leaving = false;
         asked = false;
         seeded = nullptr;
+        connect_via = {};
         path = Path::none;
         peer_address = {};
         if (state != State::failed && state != State::closed && state != State::idle)
@@ -288,11 +477,17 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
     }
 
     void check_timers() {
+        if (state == State::punching && relay_through &&
+            now - puncher.started() >= config.relay_delay) {
+            start_connecting(*relay_through);
+            return;
+        }
         if (state == State::punching && now - puncher.started() >= config.punch_timeout) {
+            std::string detail = "no probe got through to " + peer_name + " within " +
+                                 std::to_string(config.punch_timeout.count()) + " ms" +
+                                 relay_status();
             end_peer_session();
-            emit_error(Error::punch_failed, "no probe got through to " + peer_name + " within " +
-                                                std::to_string(config.punch_timeout.count()) +
-                                                " ms");
+            emit_error(Error::punch_failed, std::move(detail));
         } else if (state == State::connecting && now >= connect_deadline) {
             end_peer_session();
             emit_error(Error::connect_failed,
@@ -318,8 +513,8 @@ struct Session::Impl final : detail::HostListener, detail::Outbox {
     enet_uint32 handshake_rtt() const {
         constexpr Duration kMinHandshakeRtt{30};
         constexpr Duration kMaxHandshakeRtt{500};
-        const Duration rtt =
-            std::clamp(puncher.rtt().value_or(Duration{100}), kMinHandshakeRtt, kMaxHandshakeRtt);
+        const Duration rtt = std::clamp(puncher.rtt_of(connect_via).value_or(Duration{100}),
+                                        kMinHandshakeRtt, kMaxHandshakeRtt);
         return static_cast<enet_uint32>(rtt.count());
     }
 
@@ -405,8 +600,11 @@ void Session::update(TimePoint now) {
     s.pace_handshake();
     s.remind_server();
     if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
+    s.update_relay();
     if (s.state == State::punching || s.state == State::connecting)
         s.puncher.update(now, s.config.probe_interval, s);
+    else if (s.state == State::connected && s.path == Path::relay && s.puncher.active())
+        s.puncher.update(now, s.config.upgrade_interval, s, /*skip_relay=*/true);
     s.check_timers();
     s.host.flush();
 }
@@ -461,6 +659,7 @@ void Session::close() {
         enet_peer_disconnect_now(s.peer, kGoodbye);  // one unreliable goodbye, then reset
         s.peer = nullptr;
     }
+    s.stop_relay();
     if (s.rendezvous) s.rendezvous->unregister(s);
     s.host.flush();
     s.state = State::closed;
@@ -505,6 +704,7 @@ Stats Session::stats() const {
         st.bytes_sent = h->totalSentData + s.host.raw_bytes_sent();
         st.bytes_received = h->totalReceivedData;
     }
+    st.relay_allocated = s.turn && s.turn->state() == detail::TurnClient::State::allocated;
     return st;
 }
 
@@ -570,6 +770,8 @@ const char* to_string(Path p) {
             return "lan";
         case Path::direct:
             return "direct";
+        case Path::relay:
+            return "relay";
     }
     return "?";
 }
@@ -584,6 +786,8 @@ const char* to_string(EventType t) {
             return "introduced";
         case EventType::connected:
             return "connected";
+        case EventType::path_changed:
+            return "path_changed";
         case EventType::received:
             return "received";
         case EventType::disconnected:

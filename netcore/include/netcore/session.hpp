@@ -54,11 +54,12 @@ enum class State : std::uint8_t {
 };
 [[nodiscard]] const char* to_string(State s);
 
-/// The kind of path that won the punch.
+/// The kind of path the peer session uses, best first.
 enum class Path : std::uint8_t {
     none,
     lan,     ///< one of the peer's LAN addresses (same router, no hairpin needed)
     direct,  ///< through the NATs: the peer's public or peer-reflexive address
+    relay,   ///< through the TURN relays the rendezvous granted (when no direct path opened)
 };
 [[nodiscard]] const char* to_string(Path p);
 
@@ -70,6 +71,7 @@ enum class EventType : std::uint8_t {
     waiting_for_peer,  ///< peer = the name asked for; it is not online yet (sent once per connect)
     introduced,        ///< peer, address = peer's public address; punching starts
     connected,         ///< peer, address = the peer's address in use, path
+    path_changed,      ///< peer, address, path: a relayed session moved to a direct path
     received,          ///< channel, data
     disconnected,      ///< error = peer_disconnected, peer_timed_out, or none after disconnect()
     error,             ///< error + detail; see state() for whether the session can go on
@@ -104,6 +106,13 @@ struct Config {
     Duration punch_timeout{10000};     ///< give up punching after this long
     Duration connect_timeout{5000};    ///< ENet handshake after the first acknowledged probe
     Duration peer_timeout{10000};      ///< ENet declares the path dead after this long unheard
+    /// Allocate a TURN relay, in parallel with punching, when the rendezvous grants one.
+    bool use_relay = true;
+    /// Prefer lan and direct: a relay that got through is used only once punching has run
+    /// this long without a direct path.
+    Duration relay_delay{500};
+    /// While relayed, probe the lan and direct candidates this often to move to a direct path.
+    Duration upgrade_interval{1000};
 };
 
 /// Counters for overlays and diagnostics.
@@ -117,6 +126,7 @@ struct Stats {
     float packet_loss = 0.0f;             ///< ENet's estimate, 0..1
     std::uint64_t bytes_sent = 0;         ///< on the socket, all traffic
     std::uint64_t bytes_received = 0;
+    bool relay_allocated = false;  ///< our TURN allocation is up (the peer may relay to us)
 };
 
 class Session {

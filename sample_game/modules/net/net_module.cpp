@@ -205,6 +205,12 @@ void NetModule::handle(const netcore::Event& event, netcore::TimePoint now) {
             host_->bus().publish(host::PeerJoined{session_->config().name, event.peer});
             break;
         }
+        case EventType::path_changed:
+            peer_address_ = event.address;
+            path_ = event.path;
+            log("now on the " + std::string(netcore::to_string(event.path)) + " path to " +
+                event.peer + " at " + event.address.to_string());
+            break;
         case EventType::received:
             host_->bus().publish(host::PeerData{event.channel == netcore::Channel::reliable
                                                     ? host::Delivery::reliable
