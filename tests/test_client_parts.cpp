@@ -181,7 +181,7 @@ TEST_CASE(
     CHECK(*p.rtt_of(relay) == 90ms);
 
     out.sent.clear();
-    p.update(t0 + 40ms, 40ms, out, /*skip_relay=*/true);
+    p.update(t0 + 40ms, 40ms, out, detail::Puncher::Targets::no_relay);
     REQUIRE(out.sent.size() == 1);
     CHECK(out.sent[0].to == kBobPublic);
 

@@ -42,13 +42,15 @@ void Puncher::add(Address address, Path kind) {
     candidates_.push_back({address, kind, false, false, std::nullopt});
 }
 
-void Puncher::update(TimePoint now, Duration interval, Outbox& out, bool skip_relay) {
+void Puncher::update(TimePoint now, Duration interval, Outbox& out, Targets targets) {
     if (!active_ || now < next_round_) return;
     next_round_ = now + interval;
     ++sequence_;
     round_sent_[sequence_ % round_sent_.size()] = now;
     for (const auto& c : candidates_) {
-        if (skip_relay && c.kind == Path::relay) continue;
+        const bool relay = c.kind == Path::relay;
+        if ((targets == Targets::no_relay && relay) || (targets == Targets::relay_only && !relay))
+            continue;
         out.send(c.address, Probe{token_, sequence_});
         ++probes_sent_;
     }

@@ -35,9 +35,14 @@ class Puncher {
     /// The peer's TURN relayed address: probed like the others, after them.
     void add_relay(Address relayed) { add(relayed, Path::relay); }
 
-    /// Sends a round of probes when one is due; with `skip_relay`, only to the lan and direct
-    /// candidates (a relayed session looking for a direct path).
-    void update(TimePoint now, Duration interval, Outbox& out, bool skip_relay = false);
+    /// Which candidates a round of probes goes to.
+    enum class Targets {
+        all,
+        no_relay,    ///< lan and direct: a relayed session looking for a direct path
+        relay_only,  ///< Config::relay_only
+    };
+    /// Sends a round of probes when one is due.
+    void update(TimePoint now, Duration interval, Outbox& out, Targets targets = Targets::all);
 
     /// Answers a probe carrying our token and learns its source. False if not for us.
     bool handle_probe(const protocol::Probe& probe, Address from, Outbox& out);

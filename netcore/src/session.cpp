@@ -144,12 +144,14 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             ++counters.datagrams_dropped;
             return;
         }
+        const bool excluded = config.relay_only && (!peer_relayed || from != *peer_relayed);
         if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
-            if (!puncher.handle_probe(*probe, from, *this)) ++counters.datagrams_dropped;
+            if (excluded || !puncher.handle_probe(*probe, from, *this))
+                ++counters.datagrams_dropped;
             return;
         }
         if (const auto* ack = std::get_if<protocol::ProbeAck>(&message)) {
-            if (!puncher.active() || ack->token != puncher.token()) {
+            if (excluded || !puncher.active() || ack->token != puncher.token()) {
                 ++counters.datagrams_dropped;
                 return;
             }
@@ -281,7 +283,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         const bool relayed = open.kind == Path::relay;
         switch (state) {
             case State::punching:
-                if (relayed && now - puncher.started() < config.relay_delay) {
+                if (relayed && !config.relay_only && now - puncher.started() < config.relay_delay) {
                     relay_through = open.address;
                     return;
                 }
@@ -396,7 +398,8 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         const Address from = detail::from_enet(event.peer->address);
         const bool expected = peer == nullptr && puncher.active() &&
                               puncher.role() == protocol::Role::responder &&
-                              event.data == connect_data(puncher.token()) && puncher.knows(from);
+                              event.data == connect_data(puncher.token()) && puncher.knows(from) &&
+                              (!config.relay_only || from == peer_relayed);
         if (!expected) {
             ++counters.datagrams_dropped;
             enet_peer_disconnect_now(event.peer, 0);
@@ -601,10 +604,13 @@ void Session::update(TimePoint now) {
     s.remind_server();
     if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
     s.update_relay();
+    using Targets = Puncher::Targets;
     if (s.state == State::punching || s.state == State::connecting)
-        s.puncher.update(now, s.config.probe_interval, s);
-    else if (s.state == State::connected && s.path == Path::relay && s.puncher.active())
-        s.puncher.update(now, s.config.upgrade_interval, s, /*skip_relay=*/true);
+        s.puncher.update(now, s.config.probe_interval, s,
+                         s.config.relay_only ? Targets::relay_only : Targets::all);
+    else if (s.state == State::connected && s.path == Path::relay && s.puncher.active() &&
+             !s.config.relay_only)
+        s.puncher.update(now, s.config.upgrade_interval, s, Targets::no_relay);
     s.check_timers();
     s.host.flush();
 }

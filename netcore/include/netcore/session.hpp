@@ -113,6 +113,10 @@ struct Config {
     Duration relay_delay{500};
     /// While relayed, probe the lan and direct candidates this often to move to a direct path.
     Duration upgrade_interval{1000};
+    /// Only the relay: no lan or direct probes, answers or connections, and no upgrade. For
+    /// testing the relay path, and for networks where only a relay is allowed. Both sides
+    /// must set it, or the other side's probes will not be answered.
+    bool relay_only = false;
 };
 
 /// Counters for overlays and diagnostics.
