@@ -1,16 +1,18 @@
 // Writes the seed corpus: one file per valid message of each kind, so the fuzzers start from
 // inputs that get past the magic and the cookie. Usage: fuzz_seeds OUTPUT_DIRECTORY
-// Creates OUTPUT_DIRECTORY/{protocol,stun,handle}/seed_N.
+// Creates OUTPUT_DIRECTORY/{protocol,stun,handle,turn}/seed_N.
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "netcore/protocol.hpp"
 #include "stun.hpp"
+#include "stun_message.hpp"
 
 namespace {
 
@@ -93,5 +95,43 @@ int main(int argc, char** argv) {
     record(session, 3, 0, full);
     record(session, 2, 20, messages[7]);
     write(root / "handle", {session, messages[0], binding});
+
+    // The TURN client's input: what a TURN server sends (fuzz_stun_message).
+    namespace turn = netcore::detail::stun;
+    const auto key = turn::IntegrityKey::long_term("user", "netcore.test", "pass");
+    const auto message = [](turn::Method method, turn::Class cls, const auto& add) {
+        Bytes b(512);
+        turn::Writer w(b, method, cls, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+        add(w);
+        b.resize(w.bytes().size());
+        return b;
+    };
+    const netcore::Address peer{0xCB007107u, 6000};
+    write(root / "turn",
+          {message(turn::Method::allocate, turn::Class::error,
+                   [](turn::Writer& w) {
+                       w.add_error_code(401, "Unauthorized");
+                       w.add(turn::Attr::realm, std::string_view("netcore.test"));
+                       w.add(turn::Attr::nonce, std::string_view("fuzz-nonce"));
+                   }),
+           message(turn::Method::refresh, turn::Class::error,
+                   [](turn::Writer& w) {
+                       w.add_error_code(438, "Stale Nonce");
+                       w.add(turn::Attr::nonce, std::string_view("fuzz-nonce-2"));
+                   }),
+           message(turn::Method::allocate, turn::Class::success,
+                   [&](turn::Writer& w) {
+                       w.add_xor_address(turn::Attr::xor_relayed_address, {0x7F000001u, 50000});
+                       w.add_xor_address(turn::Attr::xor_mapped_address, pub);
+                       w.add_u32(turn::Attr::lifetime, 600);
+                       w.add_integrity(key);
+                   }),
+           message(turn::Method::data, turn::Class::indication,
+                   [&](turn::Writer& w) {
+                       w.add_xor_address(turn::Attr::xor_peer_address, peer);
+                       w.add(turn::Attr::data, std::string_view("hello"));
+                   }),
+           Bytes{0x40, 0x00, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o'},
+           Bytes{0x40, 0x00, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0}});
     return 0;
 }

@@ -7,7 +7,7 @@
 #   --with-fuzz:    clang and its libFuzzer/sanitizer runtimes for the fuzz preset
 set -euo pipefail
 
-packages=(g++ cmake ninja-build pkg-config git clang-format libenet-dev libcli11-dev catch2 libsodium-dev)
+packages=(g++ cmake ninja-build pkg-config git clang-format libenet-dev libcli11-dev catch2 libsodium-dev nettle-dev)
 for arg in "$@"; do
   case "$arg" in
     --with-sample) packages+=(libsdl2-dev libimgui-dev libgl-dev xvfb xauth) ;;

@@ -1,0 +1,1036 @@
+// The TURN client: first its state machine against a scripted server with time stepped by hand
+// ([unit]), then against a real coturn turnserver on 127.0.0.1 ([coturn]; exits 77, skipped,
+// when turnserver is not installed: scripts/setup.sh --with-interop installs it).
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <nettle/base64.h>
+#include <nettle/hmac.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "allocation_counter.hpp"
+#include "stun_message.hpp"
+#include "turn_client.hpp"
+
+extern char** environ;
+
+using namespace netcore;
+using namespace std::chrono_literals;
+using detail::TurnClient;
+namespace stun = netcore::detail::stun;
+using Bytes = std::vector<std::uint8_t>;
+using Kind = TurnClient::Received::Kind;
+
+namespace {
+
+Bytes bytes_of(std::string_view s) {
+    return Bytes(s.begin(), s.end());
+}
+std::string string_of(std::span<const std::uint8_t> b) {
+    return std::string(b.begin(), b.end());
+}
+
+// ==== A scripted server, time stepped by hand ==============================================
+
+const Address kServer{0xC6336401u, 3478};    // 198.51.100.1
+const Address kRelayed{0xCB007101u, 50000};  // 203.0.113.1
+const Address kMapped{0xCB007102u, 40000};
+const Address kPeer{0xCB007107u, 6000};
+const Address kStranger{0xCB007108u, 6000};
+constexpr std::string_view kRealm = "netcore.test";
+
+// Records what the client sends.
+class Recorder final : public detail::RawOutbox {
+  public:
+    void send_raw(Address to, std::span<const std::uint8_t> b) override {
+        sent.push_back({to, Bytes(b.begin(), b.end())});
+    }
+    /// The n-th datagram sent, parsed (it must be STUN).
+    [[nodiscard]] stun::Message message(std::size_t n) const {
+        stun::Message m;
+        REQUIRE(n < sent.size());
+        REQUIRE(stun::parse(sent[n].bytes, m) == stun::ParseError::ok);
+        return m;
+    }
+    [[nodiscard]] stun::Message last() const { return message(sent.size() - 1); }
+    [[nodiscard]] std::size_t count(stun::Method method) const {
+        std::size_t n = 0;
+        for (const auto& d : sent) {
+            stun::Message m;
+            n += stun::parse(d.bytes, m) == stun::ParseError::ok && m.method() == method &&
+                 m.cls() == stun::Class::request;
+        }
+        return n;
+    }
+
+    struct Datagram {
+        Address to;
+        Bytes bytes;
+    };
+    std::vector<Datagram> sent;
+};
+
+// The server's answer to `request`: its class, attributes, and MESSAGE-INTEGRITY under `key`.
+Bytes answer(const stun::Message& request, stun::Class cls,
+             const std::function<void(stun::Writer&)>& attributes,
+             const stun::IntegrityKey* key = nullptr) {
+    Bytes out(1500);
+    stun::Writer w(out, request.method(), cls, request.transaction());
+    attributes(w);
+    if (key != nullptr) w.add_integrity(*key);
+    REQUIRE(w.ok());
+    out.resize(w.bytes().size());
+    return out;
+}
+
+Bytes error(const stun::Message& request, int code, std::string_view reason,
+            std::string_view nonce = "nonce-1") {
+    return answer(request, stun::Class::error, [&](stun::Writer& w) {
+        w.add_error_code(code, reason);
+        w.add(stun::Attr::realm, kRealm);
+        w.add(stun::Attr::nonce, nonce);
+    });
+}
+
+// A client stepped by hand against the scripted server.
+struct Scripted {
+    TurnClient turn;
+    Recorder out;
+    TimePoint t0{};
+    stun::IntegrityKey key = stun::IntegrityKey::long_term("1700000000:alice", kRealm, "secret");
+
+    TurnClient::Received feed(const Bytes& datagram, TimePoint now) {
+        return turn.handle(datagram, now, out);
+    }
+    Bytes success(const std::function<void(stun::Writer&)>& attributes = [](stun::Writer&) {}) {
+        return answer(out.last(), stun::Class::success, attributes, &key);
+    }
+
+    /// start(), the 401, and a successful authenticated Allocate granting `lifetime` seconds.
+    void allocate(std::uint32_t lifetime = 600) {
+        turn.start(kServer, {"1700000000:alice", "secret"}, t0, out);
+        REQUIRE(feed(error(out.last(), 401, "Unauthorized"), t0).kind == Kind::consumed);
+        REQUIRE(feed(success([&](stun::Writer& w) {
+                         w.add_xor_address(stun::Attr::xor_relayed_address, kRelayed);
+                         w.add_xor_address(stun::Attr::xor_mapped_address, kMapped);
+                         w.add_u32(stun::Attr::lifetime, lifetime);
+                     }),
+                     t0)
+                    .kind == Kind::consumed);
+        REQUIRE(turn.state() == TurnClient::State::allocated);
+    }
+
+    /// A Data indication from `peer` carrying `payload`.
+    static Bytes data_indication(Address peer, std::string_view payload) {
+        Bytes b(1500);
+        stun::Writer w(b, stun::Method::data, stun::Class::indication, {9, 9, 9});
+        w.add_xor_address(stun::Attr::xor_peer_address, peer);
+        w.add(stun::Attr::data, payload);
+        b.resize(w.bytes().size());
+        return b;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("the first Allocate is unauthenticated and asks for UDP", "[unit]") {
+    Scripted s;
+    s.turn.start(kServer, {"1700000000:alice", "secret"}, s.t0, s.out);
+    CHECK(s.turn.state() == TurnClient::State::allocating);
+    REQUIRE(s.out.sent.size() == 1);
+    CHECK(s.out.sent[0].to == kServer);
+    const auto m = s.out.last();
+    CHECK(m.method() == stun::Method::allocate);
+    CHECK(m.cls() == stun::Class::request);
+    CHECK(m.find(stun::Attr::requested_transport));
+    CHECK_FALSE(m.find(stun::Attr::username));
+    CHECK_FALSE(m.has_integrity());
+    CHECK(s.turn.is_server(kServer));
+    CHECK_FALSE(s.turn.is_server(kPeer));
+}
+
+TEST_CASE("requests are resent at 250 ms doubling to 2 s, 7 times, then the client fails",
+          "[unit]") {
+    Scripted s;
+    s.turn.start(kServer, {"u", "p"}, s.t0, s.out);
+    // Sends at 0, 0.25, 0.75, 1.75, 3.75, 5.75, 7.75 s, with the same transaction id.
+    const std::vector<std::pair<Duration, std::size_t>> schedule = {
+        {249ms, 1},  {250ms, 2},  {749ms, 2},  {750ms, 3},  {1750ms, 4},
+        {3749ms, 4}, {3750ms, 5}, {5750ms, 6}, {7750ms, 7}, {9749ms, 7}};
+    for (const auto& [at, sends] : schedule) {
+        s.turn.update(s.t0 + at, s.out);
+        INFO("at " << at.count() << " ms");
+        CHECK(s.out.sent.size() == sends);
+    }
+    for (std::size_t i = 1; i < s.out.sent.size(); ++i)
+        CHECK(s.out.message(i).transaction() == s.out.message(0).transaction());
+    CHECK(s.turn.state() == TurnClient::State::allocating);
+    s.turn.update(s.t0 + 9750ms, s.out);
+    CHECK(s.turn.state() == TurnClient::State::failed);
+    CHECK(s.turn.error() ==
+          "no answer from TURN server 198.51.100.1:3478 to Allocate (sent 7 times over 10 s)");
+    CHECK(s.turn.counters().requests_sent == 7);
+    CHECK(s.turn.counters().retransmissions == 6);
+    s.turn.update(s.t0 + 20s, s.out);
+    CHECK(s.out.sent.size() == 7);  // failed is final
+}
+
+TEST_CASE("a 401 with realm and nonce is answered by a signed Allocate with a new id", "[unit]") {
+    Scripted s;
+    s.turn.start(kServer, {"1700000000:alice", "secret"}, s.t0, s.out);
+    const auto first = s.out.last().transaction();
+    CHECK(s.feed(error(s.out.last(), 401, "Unauthorized"), s.t0 + 10ms).kind == Kind::consumed);
+    REQUIRE(s.out.sent.size() == 2);
+    const auto m = s.out.last();
+    CHECK(m.method() == stun::Method::allocate);
+    CHECK(m.transaction() != first);
+    CHECK(m.text(stun::Attr::username) == "1700000000:alice");
+    CHECK(m.text(stun::Attr::realm) == kRealm);
+    CHECK(m.text(stun::Attr::nonce) == "nonce-1");
+    CHECK(m.find(stun::Attr::requested_transport));
+    CHECK(m.check_integrity(s.key));  // key = MD5("1700000000:alice:netcore.test:secret")
+
+    CHECK(s.feed(s.success([](stun::Writer& w) {
+               w.add_xor_address(stun::Attr::xor_relayed_address, kRelayed);
+               w.add_xor_address(stun::Attr::xor_mapped_address, kMapped);
+               w.add_u32(stun::Attr::lifetime, 600);
+           }),
+                 s.t0 + 20ms)
+              .kind == Kind::consumed);
+    CHECK(s.turn.state() == TurnClient::State::allocated);
+    CHECK(s.turn.relayed() == kRelayed);
+    CHECK(s.turn.mapped() == kMapped);
+    CHECK(s.turn.lifetime() == 600s);
+    CHECK(s.turn.error().empty());
+}
+
+TEST_CASE("a refused password fails with one sentence naming the server and the 401", "[unit]") {
+    Scripted s;
+    s.turn.start(kServer, {"1700000000:alice", "wrong"}, s.t0, s.out);
+    s.feed(error(s.out.last(), 401, "Unauthorized"), s.t0);
+    CHECK(s.turn.state() == TurnClient::State::allocating);
+    s.feed(error(s.out.last(), 401, "Unauthorized", "nonce-2"), s.t0);
+    CHECK(s.turn.state() == TurnClient::State::failed);
+    CHECK(s.turn.error() ==
+          "TURN server 198.51.100.1:3478 refused the credentials (401 Unauthorized)");
+    CHECK(s.turn.error_code() == 401);
+    const auto sent = s.out.sent.size();
+    s.turn.update(s.t0 + 30s, s.out);
+    CHECK(s.out.sent.size() == sent);
+}
+
+TEST_CASE("any other error code fails with the code and the server's reason", "[unit]") {
+    Scripted s;
+    s.turn.start(kServer, {"u", "p"}, s.t0, s.out);
+    s.feed(error(s.out.last(), 401, "Unauthorized"), s.t0);
+    s.feed(error(s.out.last(), 486, "Allocation Quota Reached\x01"), s.t0);
+    CHECK(s.turn.state() == TurnClient::State::failed);
+    CHECK(s.turn.error() ==
+          "TURN server 198.51.100.1:3478 answered Allocate with 486 Allocation Quota Reached?");
+    CHECK(s.turn.error_code() == 486);
+}
+
+TEST_CASE(
+    "answers with another transaction id, the wrong method or a bad MESSAGE-INTEGRITY "
+    "are dropped",
+    "[unit]") {
+    Scripted s;
+    s.turn.start(kServer, {"1700000000:alice", "secret"}, s.t0, s.out);
+    s.feed(error(s.out.last(), 401, "Unauthorized"), s.t0);
+    const auto request = s.out.last();
+    const auto relayed = [](stun::Writer& w) {
+        w.add_xor_address(stun::Attr::xor_relayed_address, kRelayed);
+        w.add_u32(stun::Attr::lifetime, 600);
+    };
+
+    Bytes other = answer(request, stun::Class::success, relayed, &s.key);
+    other[8] ^= 1;  // another transaction id (and so a wrong HMAC too)
+    CHECK(s.feed(other, s.t0).kind == Kind::dropped);
+
+    const auto wrong_key = stun::IntegrityKey::long_term("1700000000:alice", kRealm, "guess");
+    CHECK(s.feed(answer(request, stun::Class::success, relayed, &wrong_key), s.t0).kind ==
+          Kind::dropped);
+    CHECK(s.turn.counters().integrity_failures == 1);
+
+    Bytes refresh(1500);  // a Refresh answer to our Allocate's id
+    stun::Writer w(refresh, stun::Method::refresh, stun::Class::success, request.transaction());
+    refresh.resize(w.bytes().size());
+    CHECK(s.feed(refresh, s.t0).kind == Kind::dropped);
+    CHECK(s.feed(Bytes{0x00, 0x01, 0x02}, s.t0).kind == Kind::dropped);
+    CHECK(s.turn.state() == TurnClient::State::allocating);
+    CHECK(s.turn.counters().dropped == 4);
+
+    CHECK(s.feed(answer(request, stun::Class::success, relayed, &s.key), s.t0).kind ==
+          Kind::consumed);
+    CHECK(s.turn.state() == TurnClient::State::allocated);
+    // The same answer again (the server answering a retransmission) is not news, nor an error.
+    CHECK(s.feed(answer(request, stun::Class::success, relayed, &s.key), s.t0).kind ==
+          Kind::consumed);
+    CHECK(s.turn.counters().dropped == 4);
+}
+
+TEST_CASE("the allocation is refreshed at half its lifetime, and a 438 brings in the new nonce",
+          "[unit]") {
+    Scripted s;
+    s.allocate(600);
+    const auto sent = s.out.sent.size();
+    s.turn.update(s.t0 + 299s, s.out);
+    CHECK(s.out.sent.size() == sent);
+    s.turn.update(s.t0 + 300s, s.out);
+    REQUIRE(s.out.sent.size() == sent + 1);
+    auto m = s.out.last();
+    CHECK(m.method() == stun::Method::refresh);
+    CHECK(m.text(stun::Attr::nonce) == "nonce-1");
+    CHECK(m.u32(stun::Attr::lifetime) == 600u);  // what the Allocate was granted
+
+    // Stale nonce: the same Refresh again at once, with the new nonce and a new id.
+    CHECK(s.feed(error(m, 438, "Stale Nonce", "nonce-2"), s.t0 + 300s).kind == Kind::consumed);
+    REQUIRE(s.out.sent.size() == sent + 2);
+    const auto again = s.out.last();
+    CHECK(again.method() == stun::Method::refresh);
+    CHECK(again.transaction() != m.transaction());
+    CHECK(again.text(stun::Attr::nonce) == "nonce-2");
+    CHECK(again.check_integrity(s.key));
+    CHECK(s.turn.counters().stale_nonces == 1);
+
+    CHECK(s.feed(s.success([](stun::Writer& w) { w.add_u32(stun::Attr::lifetime, 100); }),
+                 s.t0 + 301s)
+              .kind == Kind::consumed);
+    CHECK(s.turn.counters().refreshes == 1);
+    CHECK(s.turn.lifetime() == 100s);
+    s.turn.update(s.t0 + 350s, s.out);  // next refresh at 301 + 50 s
+    CHECK(s.out.last().method() == stun::Method::refresh);
+    CHECK(s.out.last().text(stun::Attr::nonce) == "nonce-2");
+    CHECK(s.turn.state() == TurnClient::State::allocated);
+}
+
+TEST_CASE("a server that answers 438 to every fresh nonce makes the client give up", "[unit]") {
+    Scripted s;
+    s.allocate(600);
+    s.turn.update(s.t0 + 300s, s.out);
+    for (int i = 0; i < TurnClient::kMaxStaleNonces; ++i) {
+        s.feed(error(s.out.last(), 438, "Stale Nonce", "n" + std::to_string(i)), s.t0 + 300s);
+        CHECK(s.turn.state() == TurnClient::State::allocated);
+    }
+    s.feed(error(s.out.last(), 438, "Stale Nonce", "last"), s.t0 + 300s);
+    CHECK(s.turn.state() == TurnClient::State::failed);
+    CHECK(s.turn.error() ==
+          "TURN server 198.51.100.1:3478 keeps answering Refresh with 438 Stale Nonce");
+}
+
+TEST_CASE("permissions asked for early go out once allocated, once each, refreshed every 120 s",
+          "[unit]") {
+    Scripted s;
+    s.turn.start(kServer, {"1700000000:alice", "secret"}, s.t0, s.out);
+    s.turn.permit(kPeer, s.t0, s.out);
+    CHECK(s.out.count(stun::Method::create_permission) == 0);
+    s.feed(error(s.out.last(), 401, "Unauthorized"), s.t0);
+    s.feed(s.success([](stun::Writer& w) {
+        w.add_xor_address(stun::Attr::xor_relayed_address, kRelayed);
+        w.add_u32(stun::Attr::lifetime, 600);
+    }),
+           s.t0);
+    REQUIRE(s.out.count(stun::Method::create_permission) == 1);
+    const auto m = s.out.last();
+    CHECK(m.xor_address(stun::Attr::xor_peer_address) == Address{kPeer.ip, 0});
+    CHECK(m.check_integrity(s.key));
+    s.turn.permit(Address{kPeer.ip, 1234}, s.t0, s.out);  // same IP: nothing new
+    CHECK(s.out.count(stun::Method::create_permission) == 1);
+    CHECK_FALSE(s.turn.permitted(kPeer.ip));
+
+    s.feed(s.success(), s.t0 + 10ms);
+    CHECK(s.turn.permitted(kPeer.ip));
+    s.turn.update(s.t0 + 10ms + 119s, s.out);
+    CHECK(s.out.count(stun::Method::create_permission) == 1);
+    s.turn.update(s.t0 + 10ms + 120s, s.out);
+    CHECK(s.out.count(stun::Method::create_permission) == 2);
+
+    // A refused permission (403) is marked, not retried, and does not end the allocation.
+    s.turn.permit(kStranger, s.t0 + 121s, s.out);
+    s.feed(error(s.out.last(), 403, "Forbidden IP"), s.t0 + 121s);
+    CHECK_FALSE(s.turn.permitted(kStranger.ip));
+    CHECK(s.turn.state() == TurnClient::State::allocated);
+    CHECK(s.turn.counters().permission_failures == 1);
+}
+
+TEST_CASE("peer data: Data indications, then ChannelData on the channel they caused", "[unit]") {
+    Scripted s;
+    s.allocate();
+    s.turn.permit(kPeer, s.t0, s.out);
+    s.feed(s.success(), s.t0);
+    REQUIRE(s.turn.permitted(kPeer.ip));
+
+    // From an IP without a permission: dropped, and no channel for it.
+    CHECK(s.feed(Scripted::data_indication(kStranger, "nope"), s.t0).kind == Kind::dropped);
+    CHECK(s.out.count(stun::Method::channel_bind) == 0);
+
+    const Bytes indication = Scripted::data_indication(kPeer, "hello");
+    auto r = s.feed(indication, s.t0);
+    REQUIRE(r.kind == Kind::peer_data);
+    CHECK(string_of(r.payload) == "hello");
+    CHECK(r.peer == kPeer);
+    CHECK(r.payload.data() >= indication.data());  // a view into the datagram
+    CHECK(r.payload.data() < indication.data() + indication.size());
+
+    // The first Data indication from that address binds a channel to it.
+    REQUIRE(s.out.count(stun::Method::channel_bind) == 1);
+    const auto bind = s.out.last();
+    CHECK(bind.channel_number() == 0x4000);
+    CHECK(bind.xor_address(stun::Attr::xor_peer_address) == kPeer);
+    s.feed(Scripted::data_indication(kPeer, "again"), s.t0);
+    CHECK(s.out.count(stun::Method::channel_bind) == 1);
+    s.feed(s.success(), s.t0);
+    CHECK(s.turn.channel(kPeer) == 0x4000);
+
+    // ChannelData, padded or not: the payload stops before the padding.
+    Bytes padded = {0x40, 0x00, 0x00, 0x05, 'w', 'o', 'r', 'l', 'd', 0, 0, 0};
+    r = s.feed(padded, s.t0);
+    REQUIRE(r.kind == Kind::peer_data);
+    CHECK(string_of(r.payload) == "world");
+    CHECK(r.peer == kPeer);
+    CHECK(r.payload.data() == padded.data() + 4);
+    padded.resize(9);
+    CHECK(s.feed(padded, s.t0).kind == Kind::peer_data);
+    // A channel we never bound, and a malformed one: dropped.
+    CHECK(s.feed(Bytes{0x40, 0x01, 0x00, 0x01, 'x'}, s.t0).kind == Kind::dropped);
+    CHECK(s.feed(Bytes{0x40, 0x00, 0x00, 0x09, 'x'}, s.t0).kind == Kind::dropped);
+    CHECK(s.turn.counters().channel_data == 2);
+    CHECK(s.turn.counters().data_indications == 2);
+
+    // The channel is refreshed every 300 s.
+    s.turn.update(s.t0 + 299s, s.out);
+    CHECK(s.out.count(stun::Method::channel_bind) == 1);
+    s.turn.update(s.t0 + 300s, s.out);
+    CHECK(s.out.count(stun::Method::channel_bind) == 2);
+    CHECK(s.out.last().channel_number() == 0x4000);
+}
+
+TEST_CASE("ChannelData is handled without a single heap allocation", "[unit]") {
+    Scripted s;
+    s.allocate();
+    s.turn.permit(kPeer, s.t0, s.out);
+    s.feed(s.success(), s.t0);
+    s.feed(Scripted::data_indication(kPeer, "hi"), s.t0);
+    s.feed(s.success(), s.t0);
+    REQUIRE(s.turn.channel(kPeer) == 0x4000);
+    const Bytes datagram = {0x40, 0x00, 0x00, 0x06, 'p', 'a', 'y', 'l', 'o', 'a', 'd', 0};
+    std::size_t delivered = 0;
+    std::size_t allocations = 0;
+    {
+        const test_support::CountAllocations counting;
+        for (int i = 0; i < 1000; ++i)
+            delivered += s.turn.handle(datagram, s.t0, s.out).kind == Kind::peer_data;
+        allocations = counting.count();
+    }
+    CHECK(delivered == 1000);
+    CHECK(allocations == 0);
+    {  // the counter does count
+        const test_support::CountAllocations counting;
+        const auto boxed = std::make_unique<int>(1);
+        CHECK(counting.count() == 1);
+    }
+}
+
+TEST_CASE("437 to an Allocate is tried again after a second, 3 times, then fails", "[unit]") {
+    Scripted s;
+    s.turn.start(kServer, {"1700000000:alice", "secret"}, s.t0, s.out);
+    s.feed(error(s.out.last(), 401, "Unauthorized"), s.t0);
+    for (int i = 1; i <= TurnClient::kMaxMismatches; ++i) {
+        const auto before = s.out.sent.size();
+        const auto id = s.out.last().transaction();
+        const TimePoint at = s.t0 + Duration(2000 * i);
+        s.feed(error(s.out.last(), 437, "Allocation Mismatch"), at);
+        CHECK(s.turn.state() == TurnClient::State::allocating);
+        s.turn.update(at + 999ms, s.out);
+        CHECK(s.out.sent.size() == before);  // waits a second
+        s.turn.update(at + 1000ms, s.out);
+        REQUIRE(s.out.sent.size() == before + 1);
+        CHECK(s.out.last().method() == stun::Method::allocate);
+        CHECK(s.out.last().transaction() != id);
+        CHECK(s.out.last().check_integrity(s.key));
+    }
+    s.feed(error(s.out.last(), 437, "Allocation Mismatch"), s.t0 + 10s);
+    CHECK(s.turn.state() == TurnClient::State::failed);
+    CHECK(s.turn.error() ==
+          "TURN server 198.51.100.1:3478 answered Allocate with 437 Allocation Mismatch");
+}
+
+TEST_CASE("wrap sends Send indications until the channel is bound, then ChannelData", "[unit]") {
+    Scripted s;
+    s.allocate();
+    std::array<std::uint8_t, 1500> buffer{};
+    const Bytes payload = bytes_of("ping");
+    CHECK(s.turn.wrap(kPeer, payload, buffer) == 0);  // no permission yet
+    s.turn.permit(kPeer, s.t0, s.out);
+    s.feed(s.success(), s.t0);
+
+    std::size_t n = s.turn.wrap(kPeer, payload, buffer);
+    REQUIRE(n > 0);
+    stun::Message m;
+    REQUIRE(stun::parse(std::span(buffer.data(), n), m) == stun::ParseError::ok);
+    CHECK(m.method() == stun::Method::send);
+    CHECK(m.cls() == stun::Class::indication);
+    CHECK(m.xor_address(stun::Attr::xor_peer_address) == kPeer);
+    CHECK(m.text(stun::Attr::data) == "ping");
+
+    s.feed(Scripted::data_indication(kPeer, "hi"), s.t0);
+    s.feed(s.success(), s.t0);  // the ChannelBind
+    n = s.turn.wrap(kPeer, payload, buffer);
+    REQUIRE(n == 8);
+    CHECK(Bytes(buffer.begin(), buffer.begin() + 8) ==
+          Bytes{0x40, 0x00, 0x00, 0x04, 'p', 'i', 'n', 'g'});
+    CHECK(s.turn.wrap(kPeer, payload, std::span(buffer.data(), 7)) == 0);
+}
+
+TEST_CASE("release sends Refresh with lifetime 0 and is released at once", "[unit]") {
+    Scripted s;
+    s.allocate();
+    s.turn.release(s.out);
+    CHECK(s.turn.state() == TurnClient::State::released);
+    const auto m = s.out.last();
+    CHECK(m.method() == stun::Method::refresh);
+    CHECK(m.u32(stun::Attr::lifetime) == 0u);
+    CHECK(m.check_integrity(s.key));
+    CHECK_FALSE(s.turn.release_confirmed());
+    CHECK(
+        s.feed(s.success([](stun::Writer& w) { w.add_u32(stun::Attr::lifetime, 0); }), s.t0).kind ==
+        Kind::consumed);
+    CHECK(s.turn.release_confirmed());
+    CHECK(s.feed(Scripted::data_indication(kPeer, "late"), s.t0).kind == Kind::dropped);
+    const auto sent = s.out.sent.size();
+    s.turn.update(s.t0 + 1h, s.out);
+    CHECK(s.out.sent.size() == sent);
+}
+
+// ==== Against a real coturn on 127.0.0.1 =====================================================
+
+namespace {
+
+sockaddr_in to_sockaddr(Address a) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(a.ip);
+    sa.sin_port = htons(a.port);
+    return sa;
+}
+
+// A plain non-blocking UDP socket: the session's one socket, or a peer's.
+class UdpSocket {
+  public:
+    explicit UdpSocket(Address bind_to) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+        REQUIRE(fd_ >= 0);
+        const auto sa = to_sockaddr(bind_to);
+        REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0);
+        REQUIRE(::fcntl(fd_, F_SETFL, O_NONBLOCK) == 0);
+        sockaddr_in local{};
+        socklen_t len = sizeof local;
+        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &len) == 0);
+        local_ = {ntohl(local.sin_addr.s_addr), ntohs(local.sin_port)};
+    }
+    ~UdpSocket() { ::close(fd_); }
+    UdpSocket(const UdpSocket&) = delete;
+    UdpSocket& operator=(const UdpSocket&) = delete;
+
+    [[nodiscard]] Address local() const { return local_; }
+    void send_to(Address to, std::span<const std::uint8_t> b) const {
+        const auto sa = to_sockaddr(to);
+        (void)::sendto(fd_, b.data(), b.size(), 0, reinterpret_cast<const sockaddr*>(&sa),
+                       sizeof sa);
+    }
+    /// One pending datagram, if any.
+    std::optional<std::size_t> receive(std::span<std::uint8_t> buffer, Address& from) const {
+        sockaddr_in sa{};
+        socklen_t len = sizeof sa;
+        const auto n = ::recvfrom(fd_, buffer.data(), buffer.size(), 0,
+                                  reinterpret_cast<sockaddr*>(&sa), &len);
+        if (n < 0) return std::nullopt;
+        from = {ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)};
+        return static_cast<std::size_t>(n);
+    }
+
+  private:
+    int fd_;
+    Address local_;
+};
+
+bool udp_port_free(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    const auto sa = to_sockaddr({0x7F000001u, port});
+    const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0;
+    ::close(fd);
+    return ok;
+}
+
+bool have_turnserver() {
+    const char* path = std::getenv("PATH");
+    std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+    std::string dir;
+    while (std::getline(dirs, dir, ':'))
+        if (!dir.empty() && ::access((dir + "/turnserver").c_str(), X_OK) == 0) return true;
+    return false;
+}
+
+// Skips the test case (exit 77, CTest's SKIP_RETURN_CODE) when coturn is not installed.
+void require_turnserver() {
+    if (have_turnserver()) return;
+    std::fprintf(stderr, "turnserver (coturn) is not installed: skipped\n");
+    std::exit(77);
+}
+
+constexpr std::string_view kSecret = "netcore-test-secret";
+
+// TURN REST credentials (coturn's --use-auth-secret): username "<expiry>:<name>", password
+// base64(HMAC-SHA1(secret, username)).
+detail::TurnCredentials rest_credentials(std::string_view name, std::chrono::seconds ttl,
+                                         std::string_view secret = kSecret) {
+    const auto expiry = static_cast<long long>(std::time(nullptr)) + ttl.count();
+    std::string username = std::to_string(expiry) + ":" + std::string(name);
+    hmac_sha1_ctx ctx{};
+    hmac_sha1_set_key(&ctx, secret.size(), reinterpret_cast<const std::uint8_t*>(secret.data()));
+    hmac_sha1_update(&ctx, username.size(), reinterpret_cast<const std::uint8_t*>(username.data()));
+    std::array<std::uint8_t, SHA1_DIGEST_SIZE> mac{};
+    hmac_sha1_digest(&ctx, mac.size(), mac.data());
+    std::string password(BASE64_ENCODE_RAW_LENGTH(mac.size()), '\0');
+    base64_encode_raw(password.data(), mac.size(), mac.data());
+    return {username, password};
+}
+
+// A coturn turnserver on 127.0.0.1 with TURN REST auth, its log in a scratch directory.
+class Coturn {
+  public:
+    struct Options {
+        int max_allocate_lifetime = 0;  // s; 0: coturn's default (3600)
+        int stale_nonce = 0;            // s; 0: nonces do not expire
+    };
+
+    explicit Coturn(Options options) {
+        require_turnserver();
+        dir_ = std::filesystem::temp_directory_path() /
+               ("netcore_coturn_" + std::to_string(::getpid()) + "_" + std::to_string(++serial_));
+        std::filesystem::create_directories(dir_);
+        // A listening port and the 16 relay ports after it (plus one: the RFC 5780 alternate
+        // port), all free now, below Linux's ephemeral range so that no socket of ours takes one.
+        std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
+                         static_cast<unsigned>(std::time(nullptr)));
+        std::uint16_t base = 0;
+        for (int attempt = 0; attempt < 200 && base == 0; ++attempt) {
+            const auto b = static_cast<std::uint16_t>(20000 + rng() % 12000);
+            bool all = true;
+            for (std::uint16_t p = b; p < b + 18 && all; ++p) all = udp_port_free(p);
+            if (all) base = b;
+        }
+        REQUIRE(base != 0);
+        address_ = {0x7F000001u, base};
+        relay_min_ = static_cast<std::uint16_t>(base + 2);
+        relay_max_ = static_cast<std::uint16_t>(base + 17);
+
+        std::vector<std::string> args = {"turnserver",
+                                         "-n",
+                                         "--listening-ip=127.0.0.1",
+                                         "--listening-port=" + std::to_string(base),
+                                         "--relay-ip=127.0.0.1",
+                                         "--min-port=" + std::to_string(relay_min_),
+                                         "--max-port=" + std::to_string(relay_max_),
+                                         "--use-auth-secret",
+                                         "--static-auth-secret=" + std::string(kSecret),
+                                         "--realm=netcore.test",
+                                         "--allow-loopback-peers",
+                                         "--no-cli",
+                                         "--no-tls",
+                                         "--no-dtls",
+                                         "--no-tcp",
+                                         "--no-tcp-relay",
+                                         "--relay-threads=1",
+                                         "--log-file=stdout",
+                                         "--simple-log",
+                                         "--pidfile=" + (dir_ / "turnserver.pid").string()};
+        if (options.max_allocate_lifetime > 0)
+            args.push_back("--max-allocate-lifetime=" +
+                           std::to_string(options.max_allocate_lifetime));
+        if (options.stale_nonce > 0)
+            args.push_back("--stale-nonce=" + std::to_string(options.stale_nonce));
+
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        const std::string log = log_path();
+        posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        const int rc = posix_spawnp(&pid_, "turnserver", &actions, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        REQUIRE(rc == 0);
+        wait_until_ready();
+    }
+
+    ~Coturn() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            int status = 0;
+            for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
+                std::this_thread::sleep_for(20ms);
+            if (::waitpid(pid_, &status, WNOHANG) == 0) {
+                ::kill(pid_, SIGKILL);
+                ::waitpid(pid_, &status, 0);
+            }
+        }
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    Coturn(const Coturn&) = delete;
+    Coturn& operator=(const Coturn&) = delete;
+
+    [[nodiscard]] Address address() const { return address_; }
+    [[nodiscard]] std::uint16_t relay_min() const { return relay_min_; }
+    [[nodiscard]] std::uint16_t relay_max() const { return relay_max_; }
+    [[nodiscard]] std::string log_path() const { return (dir_ / "turnserver.log").string(); }
+    /// The end of coturn's log, for failure messages.
+    [[nodiscard]] std::string tail(std::size_t lines = 40) const {
+        std::ifstream f(log_path());
+        std::vector<std::string> all;
+        for (std::string line; std::getline(f, line);) all.push_back(line);
+        std::string out = "--- end of coturn's log:\n";
+        for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+            out += all[i] + "\n";
+        return out;
+    }
+
+  private:
+    // Until a STUN Binding request is answered: coturn listens.
+    void wait_until_ready() {
+        UdpSocket probe({0x7F000001u, 0});
+        const stun::TransactionId id = {'r', 'e', 'a', 'd', 'y'};
+        std::array<std::uint8_t, 64> request{};
+        stun::Writer w(request, stun::Method::binding, stun::Class::request, id);
+        const auto deadline = Clock::now() + 10s;
+        std::array<std::uint8_t, 1500> buffer{};
+        while (Clock::now() < deadline) {
+            probe.send_to(address_, w.bytes());
+            std::this_thread::sleep_for(50ms);
+            Address from;
+            while (const auto n = probe.receive(buffer, from)) {
+                stun::Message m;
+                if (stun::parse(std::span(buffer.data(), *n), m) == stun::ParseError::ok &&
+                    m.transaction() == id)
+                    return;
+            }
+        }
+        FAIL("coturn did not answer a Binding request within 10 s\n" << tail());
+    }
+
+    static inline int serial_ = 0;
+    std::filesystem::path dir_;
+    pid_t pid_ = -1;
+    Address address_;
+    std::uint16_t relay_min_ = 0;
+    std::uint16_t relay_max_ = 0;
+};
+
+// The session's side: one UDP socket and the TURN client on it, polled in a loop.
+class Client final : public detail::RawOutbox {
+  public:
+    struct Delivery {
+        Address peer;
+        std::string payload;
+        bool channel = false;  // came as ChannelData (else a Data indication)
+    };
+
+    Client() : socket_({0x7F000001u, 0}) {}
+
+    void send_raw(Address to, std::span<const std::uint8_t> b) override { socket_.send_to(to, b); }
+
+    /// Receives what is pending, hands the server's datagrams to the client, then update().
+    void pump(TimePoint now) {
+        Address from;
+        while (const auto n = socket_.receive(buffer_, from)) {
+            if (!turn.is_server(from)) continue;
+            const std::span<const std::uint8_t> datagram(buffer_.data(), *n);
+            const auto r = turn.handle(datagram, now, *this);
+            if (r.kind == Kind::peer_data)
+                delivered.push_back({r.peer, string_of(r.payload), (buffer_[0] & 0xC0) == 0x40});
+        }
+        turn.update(now, *this);
+    }
+
+    /// Sends `payload` to `peer` through the relay (wrap, then to the server).
+    bool send_to_peer(Address peer, std::string_view payload) {
+        std::array<std::uint8_t, 1500> out{};
+        const auto n = turn.wrap(peer, bytes_of(payload), out);
+        if (n == 0) return false;
+        send_raw(turn.server(), std::span(out.data(), n));
+        return true;
+    }
+
+    TurnClient turn;
+    std::vector<Delivery> delivered;
+
+  private:
+    UdpSocket socket_;
+    std::array<std::uint8_t, 2048> buffer_{};
+};
+
+// Polls `client` (and `also`, once a loop) every millisecond until `done` or `limit`.
+bool run_until(Client& client, const std::function<bool()>& done, Duration limit,
+               const std::function<void()>& also = {}) {
+    const auto deadline = Clock::now() + limit;
+    while (!done()) {
+        if (Clock::now() > deadline) return false;
+        client.pump(Clock::now());
+        if (also) also();
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+bool allocated(const Client& c) {
+    return c.turn.state() == TurnClient::State::allocated;
+}
+
+bool settled(const Client& c) {
+    return c.turn.state() != TurnClient::State::allocating;
+}
+
+const Address kPeerA{0x7F000002u, 0};  // 127.0.0.2: the peer we permit
+const Address kPeerB{0x7F000003u, 0};  // 127.0.0.3: a stranger
+
+// Receives what `peer` got, as strings, from one source.
+std::vector<std::string> drain(const UdpSocket& peer, Address expected_from) {
+    std::vector<std::string> got;
+    std::array<std::uint8_t, 2048> buffer{};
+    Address from;
+    while (const auto n = peer.receive(buffer, from))
+        if (from == expected_from)
+            got.emplace_back(buffer.begin(), buffer.begin() + static_cast<long>(*n));
+    return got;
+}
+
+}  // namespace
+
+TEST_CASE("coturn: TURN REST credentials allocate a relayed address on 127.0.0.1", "[coturn]") {
+    Coturn coturn({});
+    Client client;
+    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
+    const bool done = run_until(
+        client, [&] { return settled(client); }, 5s);
+    INFO(client.turn.error() << "\n" << coturn.tail());
+    REQUIRE(done);
+    REQUIRE(allocated(client));
+    CHECK(client.turn.relayed().ip == 0x7F000001u);
+    CHECK(client.turn.relayed().port >= coturn.relay_min());
+    CHECK(client.turn.relayed().port <= coturn.relay_max());
+    CHECK(client.turn.mapped().ip == 0x7F000001u);
+    CHECK(client.turn.mapped().port != 0);
+    CHECK(client.turn.lifetime() > Duration(0));
+    // The unauthenticated Allocate, then the signed one; nothing dropped.
+    CHECK(client.turn.counters().requests_sent == 2);
+    CHECK(client.turn.counters().dropped == 0);
+}
+
+TEST_CASE("coturn: a wrong password fails with a sentence naming the server and 401", "[coturn]") {
+    Coturn coturn({});
+    Client client;
+    auto credentials = rest_credentials("alice", 1h);
+    credentials.password = rest_credentials("alice", 1h, "not-the-secret").password;
+    client.turn.start(coturn.address(), credentials, Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return settled(client); }, 5s));
+    INFO(coturn.tail());
+    CHECK(client.turn.state() == TurnClient::State::failed);
+    CHECK(client.turn.error_code() == 401);
+    CHECK(client.turn.error().rfind(
+              "TURN server " + coturn.address().to_string() + " refused the credentials (401", 0) ==
+          0);
+}
+
+TEST_CASE(
+    "coturn: a permitted peer reaches us in Data indications, then ChannelData, and a "
+    "stranger does not",
+    "[coturn]") {
+    Coturn coturn({});
+    Client client;
+    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return settled(client); }, 5s));
+    REQUIRE(allocated(client));
+    const Address relayed = client.turn.relayed();
+
+    UdpSocket peer(kPeerA);
+    UdpSocket stranger(kPeerB);
+    client.turn.permit(peer.local(), Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return client.turn.permitted(peer.local().ip); }, 5s));
+    CHECK_FALSE(client.turn.permitted(stranger.local().ip));
+
+    // The stranger's datagrams go nowhere: coturn drops them, and so would we.
+    for (int i = 0; i < 3; ++i) stranger.send_to(relayed, bytes_of("let me in"));
+    peer.send_to(relayed, bytes_of("first"));
+    REQUIRE(run_until(
+        client, [&] { return !client.delivered.empty(); }, 5s));
+    CHECK(client.delivered[0].payload == "first");
+    CHECK(client.delivered[0].peer == peer.local());
+    CHECK_FALSE(client.delivered[0].channel);  // a Data indication
+
+    // That indication made the client bind a channel to the peer; the rest comes as ChannelData.
+    REQUIRE(run_until(
+        client, [&] { return client.turn.channel(peer.local()) != 0; }, 5s));
+    peer.send_to(relayed, bytes_of("second, odd length"));
+    REQUIRE(run_until(
+        client, [&] { return client.delivered.size() >= 2; }, 5s));
+    CHECK(client.delivered[1].payload == "second, odd length");
+    CHECK(client.delivered[1].peer == peer.local());
+    CHECK(client.delivered[1].channel);
+    for (int i = 0; i < 3; ++i) stranger.send_to(relayed, bytes_of("let me in"));
+    client.delivered.clear();
+    peer.send_to(relayed, bytes_of("third"));
+    REQUIRE(run_until(
+        client, [&] { return !client.delivered.empty(); }, 5s));
+    std::this_thread::sleep_for(100ms);
+    client.pump(Clock::now());
+    REQUIRE(client.delivered.size() == 1);  // nothing from the stranger
+    CHECK(client.delivered[0].payload == "third");
+    CHECK(client.turn.counters().channel_data >= 1);
+    CHECK(client.turn.counters().dropped == 0);
+
+    // The other way: wrap() frames for the relay, which sends from the relayed address.
+    REQUIRE(client.send_to_peer(peer.local(), "back at you"));
+    std::vector<std::string> got;
+    REQUIRE(run_until(
+        client, [&] { return !got.empty(); }, 5s,
+        [&] {
+            auto more = drain(peer, relayed);
+            got.insert(got.end(), more.begin(), more.end());
+        }));
+    CHECK(got[0] == "back at you");
+}
+
+TEST_CASE("coturn: refreshes keep the allocation past its lifetime, through stale nonces",
+          "[coturn]") {
+    // Allocations of 6 s and nonces of 2 s: the refresh at 3 s meets a stale nonce (438) first.
+    Coturn coturn({.max_allocate_lifetime = 6, .stale_nonce = 2});
+    Client client;
+    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return settled(client); }, 5s));
+    INFO(client.turn.error() << "\n" << coturn.tail());
+    REQUIRE(allocated(client));
+    CHECK(client.turn.lifetime() == 6s);
+    UdpSocket peer(kPeerA);
+    client.turn.permit(peer.local(), Clock::now(), client);
+
+    // 8 s: past the first lifetime.
+    run_until(
+        client, [] { return false; }, 8s);
+    INFO(client.turn.error());
+    REQUIRE(allocated(client));
+    CHECK(client.turn.counters().refreshes >= 1);
+    CHECK(client.turn.counters().stale_nonces >= 1);
+    // coturn 4.6 raises a Refresh's lifetime to its 600 s minimum, whatever was asked and
+    // whatever --max-allocate-lifetime says (only the Allocate is capped by it).
+    CHECK(client.turn.lifetime() == 600s);
+
+    // Still relaying.
+    peer.send_to(client.turn.relayed(), bytes_of("still there"));
+    REQUIRE(run_until(
+        client, [&] { return !client.delivered.empty(); }, 5s));
+    CHECK(client.delivered[0].payload == "still there");
+}
+
+TEST_CASE(
+    "coturn: a TURN REST username that expires does not end a live allocation, but "
+    "cannot start one",
+    "[coturn]") {
+    // The username expires 1-2 s from now; allocations of 6 s and nonces of 2 s, so the
+    // refresh at 3 s comes after the expiry and with a new nonce (438 first).
+    Coturn coturn({.max_allocate_lifetime = 6, .stale_nonce = 2});
+    Client client;
+    const auto credentials = rest_credentials("alice", 2s);
+    client.turn.start(coturn.address(), credentials, Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return settled(client); }, 5s));
+    REQUIRE(allocated(client));
+    UdpSocket peer(kPeerA);
+    client.turn.permit(peer.local(), Clock::now(), client);
+    run_until(
+        client, [] { return false; }, 4s);
+    INFO(client.turn.error() << "\n" << coturn.tail());
+    // coturn checked the timestamp once, at the Allocate: the Refresh after the expiry, even
+    // signed with a new nonce, succeeds, and so does a CreatePermission.
+    REQUIRE(allocated(client));
+    CHECK(client.turn.counters().refreshes >= 1);
+    CHECK(client.turn.counters().stale_nonces >= 1);
+    UdpSocket late_peer(kPeerB);
+    client.turn.permit(late_peer.local(), Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return client.turn.permitted(late_peer.local().ip); }, 5s));
+    late_peer.send_to(client.turn.relayed(), bytes_of("after expiry"));
+    REQUIRE(run_until(
+        client, [&] { return !client.delivered.empty(); }, 5s));
+    CHECK(client.delivered[0].payload == "after expiry");
+
+    // The same, now expired, username cannot allocate anew.
+    Client other;
+    other.turn.start(coturn.address(), credentials, Clock::now(), other);
+    REQUIRE(run_until(
+        other, [&] { return settled(other); }, 5s));
+    CHECK(other.turn.state() == TurnClient::State::failed);
+    CHECK(other.turn.error_code() == 401);
+}
+
+TEST_CASE("coturn: release frees the allocation: the server confirms and relays no more",
+          "[coturn]") {
+    Coturn coturn({});
+    Client client;
+    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return settled(client); }, 5s));
+    REQUIRE(allocated(client));
+    const Address relayed = client.turn.relayed();
+    UdpSocket peer(kPeerA);
+    client.turn.permit(peer.local(), Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return client.turn.permitted(peer.local().ip); }, 5s));
+
+    client.turn.release(client);
+    CHECK(client.turn.state() == TurnClient::State::released);
+    REQUIRE(run_until(
+        client, [&] { return client.turn.release_confirmed(); }, 5s));
+
+    // The relayed port is closed: a datagram to it reaches nobody.
+    peer.send_to(relayed, bytes_of("anyone?"));
+    run_until(
+        client, [] { return false; }, 300ms);
+    CHECK(client.delivered.empty());
+
+    // A new allocation from the same 5-tuple: coturn answers 437 for about a second after a
+    // release, and the client waits and tries again.
+    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return settled(client); }, 8s));
+    INFO(client.turn.error());
+    CHECK(allocated(client));
+}
