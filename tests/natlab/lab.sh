@@ -883,8 +883,12 @@ _lab_main() {
                 dn:double lo:port-restricted:loss=0.1 to:port-restricted:udp-timeout=10
             lab_say "selftest: every NAT type behaves as named (prefix $LAB_PREFIX)"
             if command -v turnserver >/dev/null; then
-                # shellcheck disable=SC2119
-                lab_turn_up
+                if [[ -n ${NATLAB_LOGDIR:-} ]]; then
+                    lab_turn_up --log "$NATLAB_LOGDIR/selftest/turnserver.log"
+                else
+                    # shellcheck disable=SC2119
+                    lab_turn_up
+                fi
                 lab_turn_check
                 lab_say "selftest: coturn at $LAB_TURN_IP:$LAB_TURN_PORT relays with TURN-REST credentials"
             else
