@@ -335,8 +335,10 @@ case $1 in
         idle=${2:-600}
         # coturn's defaults (allocation 600 s, permission 300 s, channel 600 s) but a 120 s
         # nonce: over the idle time the client must refresh all three, and meet 438 Stale Nonce.
+        # An allocation lasts what the client asks for, up to max-allocate-lifetime (3600 s by
+        # default): capped at the default 600 s, so that asking for more cannot skip a refresh.
         lab_up a:symmetric b:symmetric
-        nl_start_turn --stale-nonce 120
+        nl_start_turn --stale-nonce 120 --option max-allocate-lifetime=600
         start_servers
         start_capture
         nl_punch bob b --timeout 0 "$NL_SERVER" bob
@@ -365,14 +367,25 @@ case $1 in
             nl_fail "after ${idle}s idle over the relay, alice's line did not reach bob"
         lab_wait_for "$NL_LOGDIR/alice.out" "^after ${idle}s from bob\$" 10 ||
             nl_fail "after ${idle}s idle over the relay, bob's line did not reach alice"
-        # What coturn saw meanwhile (its verbose log, one line per request).
+        # What coturn saw meanwhile (its verbose log: one line per request and per refresh).
+        # The lines are sent at least idle seconds after each allocation; that they crossed
+        # proves the permissions were refreshed (300 s) but leaves the allocation's 600 s close
+        # to the edge, so its refresh is read from the log too.
+        allocations=$(($(head -n "$log_mark" "$LAB_TURN_LOG" | grep -c "ALLOCATE processed, success") -
+            $(head -n "$log_mark" "$LAB_TURN_LOG" | grep -cE "refreshed, .*lifetime=0$")))
         since=$(tail -n +"$((log_mark + 1))" "$LAB_TURN_LOG")
-        refreshes=$(grep -c "REFRESH processed, success" <<<"$since")
+        refreshes=$(grep -cE "refreshed, .*lifetime=[1-9]" <<<"$since")
         permissions=$(grep -c "CREATE_PERMISSION processed, success" <<<"$since")
         channels=$(grep -c "CHANNEL_BIND processed, success" <<<"$since")
         stale=$(grep -c "error 438" <<<"$since")
-        lab_say "coturn during the idle time: $refreshes refreshes, $permissions permissions, $channels channel binds, $stale answered 438 Stale Nonce"
-        ((stale > 0)) || nl_fail "no request met a stale nonce in ${idle}s: the relay was not refreshed the way the scenario means to test"
+        lab_say "coturn: $allocations live allocations before the idle time; during it $refreshes allocation refreshes," \
+            "$permissions permissions and $channels channel binds granted, $stale requests answered 438 Stale Nonce"
+        ((allocations > 0)) || nl_fail "coturn logged no allocation: was the session relayed?"
+        ((refreshes >= allocations)) ||
+            nl_fail "$refreshes allocation refreshes in ${idle}s for $allocations allocations of 600 s"
+        ((permissions + channels >= allocations)) ||
+            nl_fail "$((permissions + channels)) permission/channel refreshes in ${idle}s for $allocations allocations (permissions last 300 s)"
+        ((stale > 0)) || nl_fail "no request met a stale nonce in ${idle}s: the 120 s nonce was not exercised"
         lab_say "after ${idle}s idle the relayed session still carries lines both ways"
         nl_close alice
         nl_close bob
