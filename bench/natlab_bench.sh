@@ -1,19 +1,35 @@
 #!/usr/bin/env bash
-# natlab_bench.sh — how fast, and whether, punch connects through each pair of NAT types.
+# shellcheck source-path=SCRIPTDIR disable=SC2030,SC2031,SC2119 # labs live in subshells on purpose; some functions take optional arguments
+# natlab_bench.sh — how fast, whether, and on which path punch connects through each pair of NAT
+# types; and what the relay costs against the direct path.
 #
 # For every pair of the table in docs/NAT.md it builds the lab (tests/natlab/lab.sh), starts
-# the rendezvous server, and runs N attempts: B registers and waits, A asks for B. It prints, per
-# pair, the outcomes and the median and 95th percentile of the time from A's introduction to
-# A's ENet connection, and rewrites the measured block of docs/NAT.md.
+# the rendezvous server (and coturn, with a relay), and runs N attempts: B registers and waits,
+# A asks for B. It prints, per pair, the outcomes and the median and 95th percentile of the time
+# from A's introduction to A's ENet connection; per path (lan, direct, relay), the share of the
+# matrix's sessions and their times; then the overhead: in one lab, port-restricted to
+# port-restricted sessions direct and, with the direct path blocked in the internet, relayed
+# through coturn, each measuring ENet's round-trip time at rest (punch --stats), the time to
+# carry a bulk of lines one way, and the bytes on the sender's socket per byte of lines. It
+# rewrites the measured block of docs/NAT.md.
 #
-# Usage: bench/natlab_bench.sh [--runs N] [--fail-runs N] [--build DIR] [--no-doc] [--only A,B]
-#   --runs N       attempts per pair expected to connect (default 20)
-#   --fail-runs N  attempts per pair expected to fail; each takes the punch timeout (default 3)
-#   --build DIR    the build directory holding rendezvous/rendezvous and punch/punch
-#                  (default build/default); or set NATLAB_RENDEZVOUS and NATLAB_PUNCH
-#   --no-doc       print only; leave docs/NAT.md alone
-#   --only A,B     just that pair (e.g. --only symmetric,public)
-# Needs root (network namespaces); see tests/natlab/lab.sh.
+# Usage: bench/natlab_bench.sh [--runs N] [--fail-runs N] [--overhead-runs N] [--transfer-kib K]
+#                              [--relay auto|on|off] [--build DIR] [--no-doc] [--only WHAT]
+#   --runs N           attempts per pair expected to connect (default 20)
+#   --fail-runs N      attempts per pair expected to fail; each takes the punch timeout (default 3)
+#   --overhead-runs N  sessions per path for the overhead (default 5; 0: none)
+#   --transfer-kib K   the bulk carried one way in each overhead session (default 4096 KiB,
+#                      lines of 1000 bytes + newline)
+#   --relay MODE       on: coturn in every lab and the rendezvous given --turn-server and
+#                      --turn-secret-file; pairs that cannot punch expect relay. off: today's
+#                      expectations, no relay in the overhead. auto (default): on when the
+#                      rendezvous' --help mentions --turn-server.
+#   --build DIR        the build directory holding rendezvous/rendezvous and punch/punch
+#                      (default build/default); or set NATLAB_RENDEZVOUS and NATLAB_PUNCH
+#   --no-doc           print only; leave docs/NAT.md alone
+#   --only WHAT        just one pair (e.g. --only symmetric,public) or just "overhead"
+# Needs root (network namespaces); see tests/natlab/lab.sh. coturn (turnserver) and nftables
+# for the relay parts.
 #
 # Times come from punch's own progress lines on stderr, stamped as they are read (the
 # "introduced to" line, then "connected to"): both stamps are taken by the same reader, so the
@@ -21,11 +37,15 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-runs=20 fail_runs=3 build="$root/build/default" write_doc=1 only=""
+runs=20 fail_runs=3 overhead_runs=5 transfer_kib=4096 relay_mode=auto
+build="$root/build/default" write_doc=1 only=""
 while [[ $# -gt 0 ]]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
         --fail-runs) fail_runs=$2; shift 2 ;;
+        --overhead-runs) overhead_runs=$2; shift 2 ;;
+        --transfer-kib) transfer_kib=$2; shift 2 ;;
+        --relay) relay_mode=$2; shift 2 ;;
         --build) build=$2; shift 2 ;;
         --no-doc) write_doc=0; shift ;;
         --only) only=$2; shift 2 ;;
@@ -38,66 +58,88 @@ NL_PUNCH=${NATLAB_PUNCH:-$build/punch/punch}
 for bin in "$NL_RENDEZVOUS" "$NL_PUNCH"; do
     [[ -x $bin ]] || { echo "natlab_bench: $bin not built (cmake --build --preset default)" >&2; exit 2; }
 done
+case $relay_mode in
+    on) relay=1 ;;
+    off) relay=0 ;;
+    auto) relay=0; "$NL_RENDEZVOUS" --help 2>/dev/null | grep -q -- --turn-server && relay=1 ;;
+    *) echo "natlab_bench: --relay auto, on or off" >&2; exit 2 ;;
+esac
+"$NL_PUNCH" --help 2>/dev/null | grep -q -- --stats || {
+    echo "natlab_bench: $NL_PUNCH has no --stats: no RTT in the overhead table" >&2
+}
 
 # shellcheck source=../tests/natlab/lab.sh
 source "$root/tests/natlab/lab.sh"
 NATLAB_REQUIRE=${NATLAB_REQUIRE:-1}  # a benchmark that cannot run says so loudly
 lab_require
 
-# A;B;expected;lab options for both routers;label
+# A;B;expected;expected with a relay;lab options for both routers;label
 pairs=(
-    "public;public;direct;;"
-    "public;full-cone;direct;;"
-    "public;port-restricted;direct;;"
-    "public;symmetric;direct;;"
-    "full-cone;full-cone;direct;;"
-    "full-cone;port-restricted;direct;;"
-    "full-cone;symmetric;direct;;"
-    "port-restricted;port-restricted;direct;;"
-    "port-restricted;symmetric;fail;;"
-    "symmetric;symmetric;fail;;"
-    "symmetric;public;direct;;"
-    "symmetric;full-cone;direct;;"
-    "same-router;same-router;lan;;"
-    "double;port-restricted;direct;;"
-    "port-restricted;port-restricted;direct;:loss=0.1;10% loss each way on both routers"
+    "public;public;direct;;;"
+    "public;full-cone;direct;;;"
+    "public;port-restricted;direct;;;"
+    "public;symmetric;direct;;;"
+    "full-cone;full-cone;direct;;;"
+    "full-cone;port-restricted;direct;;;"
+    "full-cone;symmetric;direct;;;"
+    "port-restricted;port-restricted;direct;;;"
+    "port-restricted;symmetric;fail;relay;;"
+    "symmetric;symmetric;fail;relay;;"
+    "symmetric;public;direct;;;"
+    "symmetric;full-cone;direct;;;"
+    "symmetric;port-restricted;fail;relay;;"
+    "same-router;same-router;lan;;;"
+    "double;port-restricted;direct;;;"
+    "port-restricted;port-restricted;direct;;:loss=0.1;10% loss each way on both routers"
 )
 
 out=$(mktemp -d /tmp/natlab-bench.XXXXXX)
 punch_timeout=3
-results="$out/results.tsv"
+results="$out/results.tsv"    # one line per pair
+sessions="$out/sessions.tsv"  # one line per attempt of the matrix: path, intro -> connected (ms)
+overhead="$out/overhead.tsv"  # one line per overhead session
 : >"$results"
+: >"$sessions"
+: >"$overhead"
 
 # percentile P of the numbers on stdin (nearest rank)
 percentile() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "-"; exit } i = int(p * NR + 0.999999); if (i < 1) i = 1; print a[i] }'; }
 
 # bench_pair INDEX A B EXPECT OPTS LABEL: one lab, N attempts, one line in $results.
 bench_pair() {
-    local k=$1 ta=$2 tb=$3 expect=$4 opt=$5 label=$6 n i an bn ti tc outcome
+    local k=$1 ta=$2 tb=$3 expect=$4 opt=$5 label=$6 n i an bn ti tc outcome ms
     n=$runs
     [[ $expect == fail ]] && n=$fail_runs
     (
+        # shellcheck disable=SC2034 # lab.sh's
         LAB_PREFIX="${NATLAB_PREFIX_BASE:-nl-}$$-bench$k-"
         lab_up "a:$ta$opt" "b:$tb$opt" || exit 3
         NL_LOGDIR="$out/$k"
         mkdir -p "$NL_LOGDIR"
         # shellcheck source=../tests/natlab/punchlib.sh
         source "$root/tests/natlab/punchlib.sh"
+        ((relay)) && nl_start_turn
         nl_start_rendezvous
         local -a opts=(--timeout 20)
+        [[ $expect == relay ]] && opts=(--timeout 40)
         [[ $expect == fail ]] && opts+=(--punch-timeout "$punch_timeout")
         : >"$NL_LOGDIR/times"
         local -A outcomes=()
         for ((i = 0; i < n; i++)); do
             an="a$i" bn="b$i"
             nl_pair a "$an" b "$bn" "$expect" "${opts[@]}" >/dev/null 2>&1
-            outcome=$(nl_line "$an" 'punch: connected to|\([a-z_]+\)$' | grep -oE '\([a-z_]+\)$' | tr -d '()')
+            outcome=$(nl_connected_path "$an" "$bn")
+            [[ -n $outcome ]] || outcome=$(nl_line "$an" '\([a-z_]+\)$' | grep -oE '\([a-z_]+\)$' | tr -d '()')
             outcomes[${outcome:-none}]=$((${outcomes[${outcome:-none}]:-0} + 1))
             ti=$(nl_time "$an" "punch: introduced to")
             tc=$(nl_time "$an" "punch: connected to")
+            ms=-
             if [[ -n $ti && -n $tc ]]; then
-                awk -v a="$ti" -v b="$tc" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$NL_LOGDIR/times"
+                ms=$(awk -v a="$ti" -v b="$tc" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
+                echo "$ms" >>"$NL_LOGDIR/times"
             fi
+            # The matrix's sessions, for the table by path (the lossy row is not the matrix).
+            [[ -z $opt ]] && printf '%s\t%s\n' "${outcome:-none}" "$ms" >>"$sessions"
         done
         local summary="" o
         for o in "${!outcomes[@]}"; do summary+="${outcomes[$o]}/$n $o, "; done
@@ -106,17 +148,112 @@ bench_pair() {
     )
 }
 
+# The last "punch: stats:" value KEY of TAG before time stamp LIMIT (default: any).
+last_stat() {
+    local tag=$1 key=$2 limit=${3:-9999999999}
+    awk -v lim="$limit" -v key="$key" '$2 == "punch:" && $3 == "stats:" && $1 <= lim {
+            for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) v = kv[2] } }
+        END { print (v == "" ? "-" : v) }' "$NL_LOGDIR/$tag.err"
+}
+
+# Median of A's rtt_ms over its stats lines between two time stamps.
+median_rtt() {
+    local tag=$1 from=$2 to=$3
+    awk -v f="$from" -v t="$to" '$2 == "punch:" && $3 == "stats:" && $1 >= f && $1 <= t {
+            for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "rtt_ms") print kv[2] } }' \
+        "$NL_LOGDIR/$tag.err" | percentile 0.5
+}
+
+# overhead_session MODE I PAYLOAD: one pair in the overhead lab; one line in $overhead:
+# mode path rtt_ms seconds_for_the_bulk bytes_sent_per_payload_byte.
+overhead_session() {
+    local mode=$1 i=$2 payload=$3
+    local an="o${mode:0:1}a$i" bn="o${mode:0:1}b$i" size t0 t1 end
+    local path rtt before after secs ratio rest_from
+    size=$(stat -c %s "$payload")
+    nl_punch "$bn" b --timeout 60 --stats 0.5 "$NL_SERVER" "$bn"
+    lab_wait_for "$NL_LOGDIR/$bn.err" "punch: registered as $bn" 8 || { echo "natlab_bench: $bn did not register" >&2; return 1; }
+    nl_punch "$an" a --timeout 60 --stats 0.5 "$NL_SERVER" "$an" "$bn"
+    lab_wait_for "$NL_LOGDIR/$an.err" "punch: connected to $bn at|\\([a-z_]+\\)$" 45
+    lab_wait_for "$NL_LOGDIR/$bn.err" "punch: connected to $an at|\\([a-z_]+\\)$" 5
+    path=$(nl_connected_path "$an" "$bn")
+    if [[ -z $path ]]; then
+        echo "natlab_bench: overhead ($mode) $an did not connect: $(tail -n1 "$NL_LOGDIR/$an.err")" >&2
+        nl_stop "$an"
+        nl_stop "$bn"
+        printf '%s\t%s\t-\t-\t-\n' "$mode" none >>"$overhead"
+        return 0
+    fi
+    # At rest: 3 s of ENet's pings (every 500 ms); stats every 0.5 s.
+    rest_from=$(awk -v t="$EPOCHREALTIME" 'BEGIN { printf "%.6f", t + 0.9 }')
+    sleep 3
+    rtt=$(median_rtt "$an" "$rest_from" "$EPOCHREALTIME")
+    before=$(last_stat "$an" bytes_sent)
+    # The bulk, one way: lines of 1000 bytes from A's stdin to B's stdout.
+    t0=$EPOCHREALTIME
+    cat "$payload" >&"${NL_FD[$an]}" &
+    local cat_pid=$!
+    end=$((SECONDS + 120))
+    while (($(stat -c %s "$NL_LOGDIR/$bn.out" 2>/dev/null || echo 0) < size && SECONDS < end)); do sleep 0.01; done
+    t1=$EPOCHREALTIME
+    wait "$cat_pid"
+    if (($(stat -c %s "$NL_LOGDIR/$bn.out") < size)); then
+        secs=-
+    else
+        secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    fi
+    sleep 1.2 # two more stats lines: the bytes sent for the bulk, acknowledgements included
+    after=$(last_stat "$an" bytes_sent)
+    ratio=-
+    [[ $before != - && $after != - ]] && ratio=$(awk -v a="$before" -v b="$after" -v s="$size" 'BEGIN { printf "%.4f", (b - a) / s }')
+    printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$path" "$rtt" "$secs" "$ratio" >>"$overhead"
+    nl_close "$an"
+    nl_close "$bn"
+    nl_wait_exit "$an" 20
+    nl_wait_exit "$bn" 20
+}
+
+# bench_overhead: one lab, port-restricted both sides; sessions direct, then (with a relay)
+# with the direct path blocked in the internet, so that only coturn carries them.
+bench_overhead() {
+    (
+        # shellcheck disable=SC2034 # lab.sh's
+        LAB_PREFIX="${NATLAB_PREFIX_BASE:-nl-}$$-benchoh-"
+        lab_up a:port-restricted b:port-restricted || exit 3
+        NL_LOGDIR="$out/overhead"
+        mkdir -p "$NL_LOGDIR"
+        # shellcheck source=../tests/natlab/punchlib.sh
+        source "$root/tests/natlab/punchlib.sh"
+        ((relay)) && nl_start_turn
+        nl_start_rendezvous
+        local payload="$out/payload" i mode
+        awk -v n=$((transfer_kib * 1024 / 1001)) 'BEGIN { s = sprintf("%1000s", ""); gsub(/ /, "x", s); for (i = 0; i < n; i++) print s }' >"$payload"
+        local -a modes=(direct)
+        ((relay)) && modes+=(relay)
+        for mode in "${modes[@]}"; do
+            [[ $mode == relay ]] && lab_block_direct a b
+            for ((i = 0; i < overhead_runs; i++)); do overhead_session "$mode" "$i" "$payload"; done
+            [[ $mode == relay ]] && lab_unblock_direct
+        done
+    )
+}
+
 k=0
 for p in "${pairs[@]}"; do
-    IFS=';' read -r ta tb expect opt label <<<"$p"
+    IFS=';' read -r ta tb expect expect_relay opt label <<<"$p"
     k=$((k + 1))
     [[ -n $only && $only != "$ta,$tb" ]] && continue
-    echo "natlab_bench: $ta asks $tb${label:+ ($label)}: $([[ $expect == fail ]] && echo $fail_runs || echo $runs) attempts" >&2
+    ((relay)) && [[ -n $expect_relay ]] && expect=$expect_relay
+    echo "natlab_bench: $ta asks $tb${label:+ ($label)}: $([[ $expect == fail ]] && echo "$fail_runs" || echo "$runs") attempts" >&2
     bench_pair "$k" "$ta" "$tb" "$expect" "$opt" "$label"
 done
+if ((overhead_runs > 0)) && [[ -z $only || $only == overhead ]]; then
+    echo "natlab_bench: overhead: $overhead_runs sessions per path, ${transfer_kib} KiB each" >&2
+    bench_overhead
+fi
 
-# The table, as Markdown.
-table() {
+# The tables, as Markdown.
+pair_table() {
     echo "| A (asks) | B (waits) | expected | outcome (A's view) | intro → connected, median | p95 |"
     echo "|---|---|---|---|---|---|"
     local ta tb expect summary med p95 label
@@ -127,8 +264,51 @@ table() {
     done <"$results"
 }
 
+path_table() {
+    local total path n med p95
+    total=$(wc -l <"$sessions")
+    ((total > 0)) || return 0
+    echo "| path | sessions of the matrix | intro → connected, median | p95 |"
+    echo "|---|---|---|---|"
+    for path in lan direct relay $(cut -f1 "$sessions" | grep -vxE 'lan|direct|relay' | sort -u); do
+        n=$(awk -F'\t' -v p="$path" '$1 == p' "$sessions" | wc -l)
+        ((n > 0)) || continue
+        med=$(awk -F'\t' -v p="$path" '$1 == p && $2 != "-" { print $2 }' "$sessions" | percentile 0.5)
+        p95=$(awk -F'\t' -v p="$path" '$1 == p && $2 != "-" { print $2 }' "$sessions" | percentile 0.95)
+        [[ $med != - ]] && med="$med ms"
+        [[ $p95 != - ]] && p95="$p95 ms"
+        echo "| $path | $n of $total ($(awk -v n="$n" -v t="$total" 'BEGIN { printf "%.0f", 100 * n / t }')%) | $med | $p95 |"
+    done
+}
+
+overhead_table() {
+    [[ -s $overhead ]] || return 0
+    local mode n kib
+    kib=$transfer_kib
+    echo "| path (port-restricted ↔ port-restricted) | sessions | ENet RTT at rest, median | ${kib} KiB one way, median | throughput | bytes sent per byte of lines |"
+    echo "|---|---|---|---|---|---|"
+    for mode in direct relay; do
+        n=$(awk -F'\t' -v m="$mode" '$1 == m' "$overhead" | wc -l)
+        ((n > 0)) || continue
+        local paths rtt secs ratio tput
+        paths=$(awk -F'\t' -v m="$mode" '$1 == m { c[$2]++ } END { for (p in c) printf "%s%d %s", (s++ ? ", " : ""), c[p], p }' "$overhead")
+        rtt=$(awk -F'\t' -v m="$mode" '$1 == m && $3 != "-" { print $3 }' "$overhead" | percentile 0.5)
+        secs=$(awk -F'\t' -v m="$mode" '$1 == m && $4 != "-" { print $4 }' "$overhead" | percentile 0.5)
+        ratio=$(awk -F'\t' -v m="$mode" '$1 == m && $5 != "-" { print $5 }' "$overhead" | percentile 0.5)
+        tput=-
+        [[ $secs != - ]] && tput="$(awk -v k="$kib" -v s="$secs" 'BEGIN { printf "%.2f MB/s", k * 1024 / s / 1e6 }')"
+        [[ $rtt != - ]] && rtt="$rtt ms"
+        [[ $secs != - ]] && secs="$secs s"
+        echo "| $mode$([[ $mode == relay ]] && echo " (direct blocked)") | $paths | $rtt | $secs | $tput | $ratio |"
+    done
+}
+
 echo
-table
+pair_table
+echo
+path_table
+echo
+overhead_table
 echo
 echo "natlab_bench: logs in $out" >&2
 
@@ -143,16 +323,27 @@ if ((write_doc)) && [[ -z $only ]]; then
     block="$out/block.md"
     {
         echo "$begin"
-        echo "Measured $(date -u +%Y-%m-%d) by \`bench/natlab_bench.sh --runs $runs --fail-runs $fail_runs\`"
-        echo "(netcore $(git -C "$root" describe --always --dirty 2>/dev/null), $(nproc) cores, kernel $(uname -r));"
+        echo "Measured $(date -u +%Y-%m-%d) by \`bench/natlab_bench.sh --runs $runs --fail-runs $fail_runs" \
+            "--overhead-runs $overhead_runs --transfer-kib $transfer_kib\`, relay $( ((relay)) && echo on || echo off)"
+        echo "(netcore $(git -C "$root" describe --always --dirty 2>/dev/null), $(nproc) cores, kernel $(uname -r)$( ((relay)) &&
+            echo ", coturn $(turnserver --version 2>/dev/null | head -n1)"));"
         echo "expected failures use \`--punch-timeout $punch_timeout\`."
         echo
-        table
+        pair_table
+        echo
+        echo "By path, over the matrix (every row above but the lossy one):"
+        echo
+        path_table
+        echo
+        echo "What the relay costs, measured in the same run: the same pair of port-restricted NATs,"
+        echo "direct, then with the direct path blocked in the internet so that coturn carries it."
+        echo
+        overhead_table
         echo "$end"
     } >"$block"
     awk -v b="$begin" -v e="$end" -v f="$block" '
         $0 == b { while ((getline line < f) > 0) print line; skip = 1; next }
         $0 == e { skip = 0; next }
         !skip { print }' "$doc" >"$out/NAT.md" && cp "$out/NAT.md" "$doc"
-    echo "natlab_bench: wrote the measured table into $doc" >&2
+    echo "natlab_bench: wrote the measured tables into $doc" >&2
 fi

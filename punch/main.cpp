@@ -130,6 +130,7 @@ class Chat {
     void handle(const netcore::Event& event);
     void handle_error(const netcore::Event& event);
     void check_deadlines(TimePoint now);
+    void report_stats(TimePoint now);
     void check_signal();
     void pump_stdin(int timeout_ms);
     void read_stdin();
@@ -170,6 +171,8 @@ class Chat {
     bool stdout_ok_ = true;  // false after a write error: later lines are dropped
     punch::LineSplitter lines_;
     std::array<char, kReadChunk> read_buffer_{};
+
+    TimePoint next_stats_{};  // --stats: when the next stats line is due (while connected)
 };
 
 netcore::Config Chat::make_config() const {
@@ -215,7 +218,24 @@ void Chat::frame() {
     netcore::Event event;
     while (phase_ != Phase::done && session_.poll(event)) handle(event);
     if (phase_ == Phase::done) return;
+    report_stats(now);
     pump_stdin(static_cast<int>(kFrame.count()));
+}
+
+// --stats: one line every interval while connected, the first one interval after connecting.
+// Printed even with --quiet, like the rendezvous' stats lines: asking for them is asking to see
+// them. Keys as in the rendezvous' "stats:" line; bytes are all traffic on the socket.
+void Chat::report_stats(TimePoint now) {
+    if (!options_.stats_interval || phase_ != Phase::connected) return;
+    if (next_stats_ == TimePoint{}) next_stats_ = now + *options_.stats_interval;
+    if (now < next_stats_) return;
+    next_stats_ = now + *options_.stats_interval;
+    const netcore::Stats s = session_.stats();
+    char loss[32];
+    std::snprintf(loss, sizeof loss, "%.3f", static_cast<double>(s.packet_loss));
+    say("stats: path=" + path_text(session_.path()) + " rtt_ms=" + std::to_string(s.rtt_ms) +
+        " loss=" + loss + " bytes_sent=" + std::to_string(s.bytes_sent) +
+        " bytes_received=" + std::to_string(s.bytes_received));
 }
 
 void Chat::check_signal() {

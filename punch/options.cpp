@@ -71,6 +71,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     std::string peer;
     double timeout_s = 30.0;
     double punch_timeout_s = 0.0;
+    double stats_s = 0.0;
     int port = 0;
     bool quiet = false;
     bool exit_on_eof = false;
@@ -89,6 +90,12 @@ ParseResult parse_options(int argc, const char* const* argv) {
                                      "Seconds of hole punching before giving up (default 10)")
                           ->check(seconds(0.001))
                           ->type_name("SECONDS");
+    auto* stats_opt =
+        app.add_option("--stats", stats_s,
+                       "While connected, print a stats line every SECONDS: path, ENet's "
+                       "round-trip time and loss, bytes on the socket")
+            ->check(seconds(0.001))
+            ->type_name("SECONDS");
     app.add_option("--port", port, "Local UDP port (0: any)")
         ->check(CLI::Range(0, 65535).description(""))
         ->type_name("PORT")
@@ -132,6 +139,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     if (timeout_s > 0.0 && options.timeout.count() == 0)
         options.timeout = std::chrono::milliseconds(1);
     if (punch_opt->count() > 0) options.punch_timeout = to_ms(punch_timeout_s);
+    if (stats_opt->count() > 0) options.stats_interval = to_ms(stats_s);
     options.local_port = static_cast<std::uint16_t>(port);
     options.quiet = quiet;
     options.exit_on_eof = exit_on_eof;

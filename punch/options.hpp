@@ -25,9 +25,10 @@ struct Options {
     netcore::Address server;
     std::string server_text;  ///< as typed, for messages
     std::string name;
-    std::optional<std::string> peer;                         ///< none: wait to be reached
-    std::chrono::milliseconds timeout{30'000};               ///< 0: wait for a connection forever
-    std::optional<std::chrono::milliseconds> punch_timeout;  ///< none: netcore's default
+    std::optional<std::string> peer;                          ///< none: wait to be reached
+    std::chrono::milliseconds timeout{30'000};                ///< 0: wait for a connection forever
+    std::optional<std::chrono::milliseconds> punch_timeout;   ///< none: netcore's default
+    std::optional<std::chrono::milliseconds> stats_interval;  ///< none: no stats lines
     std::uint16_t local_port = 0;
     bool quiet = false;
     bool exit_on_eof = false;  ///< leave at EOF without waiting for the peer's end

@@ -94,6 +94,7 @@ TEST_CASE("the command line gives defaults and reads every option", "[punch]") {
     CHECK(o.timeout == std::chrono::seconds(30));
     CHECK_FALSE(o.punch_timeout.has_value());
     CHECK(o.local_port == 0);
+    CHECK_FALSE(o.stats_interval.has_value());
 
     auto r2 = parse({"--timeout", "2.5", "--punch-timeout", "4", "--port", "5000", "--quiet",
                      "10.0.0.1:9000", "alice", "bob"});
@@ -105,6 +106,11 @@ TEST_CASE("the command line gives defaults and reads every option", "[punch]") {
     CHECK(o2.punch_timeout == std::optional<std::chrono::milliseconds>(4000));
     CHECK(o2.local_port == 5000);
     CHECK(o2.quiet);
+
+    auto r3 = parse({"--stats", "0.5", "127.0.0.1", "alice"});
+    REQUIRE(std::holds_alternative<punch::Options>(r3));
+    CHECK(std::get<punch::Options>(r3).stats_interval ==
+          std::optional<std::chrono::milliseconds>(500));
 }
 
 TEST_CASE("bad command lines exit 1", "[punch]") {
@@ -120,6 +126,7 @@ TEST_CASE("bad command lines exit 1", "[punch]") {
         {"--timeout", "soon", "127.0.0.1", "alice"},
         {"--timeout", "-1", "127.0.0.1", "alice"},
         {"--punch-timeout", "0", "127.0.0.1", "alice"},
+        {"--stats", "0", "127.0.0.1", "alice"},
         {"--port", "65536", "127.0.0.1", "alice"},
         {"--no-such-option", "127.0.0.1", "alice"},
         {"127.0.0.1", "a-name-that-is-longer-than-32-bytes"},

@@ -8,6 +8,8 @@
 #   PREFIX_BASE  the namespace prefix of this build's runs (NATLAB_PREFIX_BASE)
 #   BINARY       programs the tests start (rendezvous, punch); any process still running one
 #                of them is a leftover
+# Also leftovers: the lab's probe, and a coturn (turnserver) started by one of this build's labs
+# (its config file lies in the lab's state directory, named after the prefix).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,10 +24,10 @@ shift
 status=0
 spaces=$(lab_namespaces "$base")
 if [[ -n $spaces ]]; then
-    echo "natlab: FAIL: namespaces left behind: $(echo $spaces)" >&2
+    echo "natlab: FAIL: namespaces left behind: $(tr '\n' ' ' <<<"$spaces")" >&2
     for ns in $spaces; do
-        pids=$(ip netns pids "$ns" 2>/dev/null)
-        [[ -n $pids ]] && echo "natlab:   $ns still runs: $(ps -o pid=,args= -p $(echo $pids | tr ' ' ,) 2>/dev/null | tr '\n' ';')" >&2
+        ns_pids=$(ip netns pids "$ns" 2>/dev/null | paste -sd, -)
+        [[ -n $ns_pids ]] && echo "natlab:   $ns still runs: $(ps -o pid=,args= -p "$ns_pids" 2>/dev/null | tr '\n' ';')" >&2
     done
     lab_remove_prefix "$base"
     status=1
@@ -46,6 +48,10 @@ for dir in /proc/[0-9]*; do
         if [[ $exe == "$(readlink -f "$bin")" ]]; then stray+=("$pid"); fi
     done
     if [[ $exe == */python3* ]] && tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q "$here/natprobe.py"; then
+        stray+=("$pid")
+    fi
+    # Only ours: other builds' labs and other tests (on loopback) run turnserver too.
+    if [[ $exe == */turnserver ]] && tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -qF -- "/$base"; then
         stray+=("$pid")
     fi
 done

@@ -4,7 +4,9 @@
 # one machine") for the rules it follows.
 #
 # As a command:
-#   lab.sh up [--prefix P] [--no-check] SPEC...  build a topology, self-check it, print its prefix
+#   lab.sh up [--prefix P] [--no-check] [--turn] SPEC...
+#                                                build a topology, self-check it, print its prefix;
+#                                                --turn also starts coturn (see "coturn" below)
 #   lab.sh down PREFIX                           tear one topology down (processes, namespaces)
 #   lab.sh run [--no-check] SPEC... -- CMD...    build, run CMD with LAB_PREFIX exported, tear down
 #   lab.sh exec PREFIX NODE CMD...               run CMD inside node NODE of topology PREFIX
@@ -13,8 +15,10 @@
 #                                                PREFIX (default "nl-": every lab run), and the
 #                                                processes inside them
 #   lab.sh selftest                              build every NAT type once, self-check, tear down
-# As a library (source it): lab_require; lab_up SPEC...; lab_exec NODE CMD...; lab_spawn ...;
-# lab_down runs by itself on exit.
+#                                                (with coturn, when it is installed)
+# As a library (source it): lab_require; lab_up SPEC...; lab_turn_up [OPTIONS]; lab_exec NODE
+# CMD...; lab_spawn ...; lab_block_direct CLIENT CLIENT / lab_unblock_direct; lab_down runs by itself
+# on exit.
 #
 # SPEC is NAME:TYPE[:loss=P][:udp-timeout=S]; NAME is a client (a namespace you run programs in).
 #   public           client directly on the public segment, no NAT
@@ -29,13 +33,19 @@
 #
 # Addresses: the public segment is 203.0.113.0/24 (documentation range); "the internet" (the
 # bridge's namespace) is .1, the server host .10 (and .11, a second public host for probes),
-# routers' WAN .21+, public clients .101+. LANs are 10.N.0.0/24 (router .1, clients .10+); a
+# coturn's host .20 (node "turn", only after lab_turn_up), routers' WAN .21+, public clients .101+. LANs are 10.N.0.0/24 (router .1, clients .10+); a
 # carrier-grade NAT's inside is 172.16.N.0/24. Private ranges exist only inside our namespaces,
 # which have no link to the host: nothing we send can leave them.
 #
 # Every namespace is named PREFIX+node, PREFIX = ${NATLAB_PREFIX_BASE:-nl-}<pid>-, so parallel runs
 # and leftovers never collide. Exit code 77 (LAB_SKIP) means "cannot run here" (not root, no
 # namespaces, no iptables): CTest reports it as skipped.
+#
+# coturn (lab_turn_up, `up --turn`): Debian's turnserver on its own public host, node "turn" at
+# 203.0.113.20, port 3478, TURN-REST credentials (use-auth-secret) with a random secret per run.
+# The secret is in the file $LAB_TURN_SECRET_FILE (no newline), its state (config, pid, secret)
+# in ${NATLAB_STATE_DIR:-/run/natlab}/PREFIXturn/, removed with the lab; the log goes to the file
+# given with --log, else $NATLAB_LOGDIR/turnserver.log, else that state directory.
 
 LAB_SKIP=77         # registered as CTest's SKIP_RETURN_CODE
 LAB_BROKEN=3        # the lab itself misbehaved: not a netcore result
@@ -48,6 +58,9 @@ LAB_NET=203.0.113
 LAB_INTERNET_IP=$LAB_NET.1   # the bridge's own address: the default gateway of public hosts
 LAB_SERVER_IP=$LAB_NET.10    # the rendezvous server host
 LAB_SERVER_IP2=$LAB_NET.11   # a second address on the server host, "another host" for probes
+LAB_TURN_IP=$LAB_NET.20      # coturn's host (lab_turn_up)
+LAB_TURN_PORT=3478           # coturn's default listening port (RFC 8656's default for turn:)
+LAB_TURN_REALM=netcore.lab
 
 declare -g LAB_PREFIX=""
 declare -ga LAB_NODES=()          # namespaces we created, in creation order
@@ -61,6 +74,8 @@ declare -gA LAB_ROUTER_LOSS=()    # router -> loss probability
 declare -gA LAB_ROUTER_TIMEOUT=() # router -> UDP conntrack timeout (s)
 declare -ga LAB_ON_EXIT=()        # commands run before teardown
 declare -g LAB_PUBPORTS=0 LAB_ROUTERS_MADE=0 LAB_PUBLIC_CLIENTS=0
+declare -g LAB_TURN_DIR="" LAB_TURN_SECRET_FILE="" LAB_TURN_LOG="" # set by lab_turn_up
+declare -g LAB_BLOCK_BASELINE=0   # the block's drop count after its self-check (lab_block_direct)
 
 lab_log() { [[ ${NATLAB_VERBOSE:-0} == 1 ]] && echo "natlab: $*" >&2; return 0; }
 lab_say() { echo "natlab: $*" >&2; }
@@ -104,16 +119,17 @@ lab_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -F -- "$1
 # Kill what runs inside the namespaces (only those: by the ids `ip netns pids` reports), then
 # delete them; their veths and bridges go with them.
 lab_remove_prefix() {
-    local prefix=$1 ns pids pid i
+    local prefix=$1 ns pids
     [[ -n $prefix ]] || return 0
     local spaces
     spaces=$(lab_namespaces "$prefix")
     [[ -n $spaces ]] || return 0
     for ns in $spaces; do
         pids=$(ip netns pids "$ns" 2>/dev/null)
+        # shellcheck disable=SC2086 # a list of pids
         [[ -n $pids ]] && kill -TERM $pids 2>/dev/null
     done
-    for i in $(seq 20); do
+    for _ in $(seq 20); do
         pids=""
         for ns in $spaces; do pids+=$(ip netns pids "$ns" 2>/dev/null); done
         [[ -z $pids ]] && break
@@ -121,13 +137,16 @@ lab_remove_prefix() {
     done
     for ns in $spaces; do
         pids=$(ip netns pids "$ns" 2>/dev/null)
+        # shellcheck disable=SC2086 # a list of pids
         [[ -n $pids ]] && kill -KILL $pids 2>/dev/null
     done
     for ns in $spaces; do
-        for i in 1 2 3 4 5; do
+        for _ in 1 2 3 4 5; do
             ip netns del "$ns" 2>/dev/null && break
             sleep 0.1
         done
+        # coturn's state directory is named after its namespace (PREFIXturn): config, secret, pid.
+        [[ -d ${NATLAB_STATE_DIR:-/run/natlab}/$ns ]] && rm -rf "${NATLAB_STATE_DIR:-/run/natlab}/$ns"
     done
     rm -f "${NATLAB_STATE_DIR:-/run/natlab}/${prefix}env"
 }
@@ -163,6 +182,7 @@ _lab_node() {
     ip netns exec "$ns" sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6;
         echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null
     # Bridges here are plain L2: keep the host's br_netfilter (if loaded) out of them.
+    # shellcheck disable=SC2016 # expanded by the inner sh
     ip netns exec "$ns" sh -c 'f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ -e $f ] && echo 0 > $f' 2>/dev/null
     return 0
 }
@@ -251,7 +271,7 @@ lab_add_client() {
     local spec=$1 name type opt loss="" timeout="" router idx cgn home r
     IFS=: read -r name type opt <<<"$spec"
     [[ $name =~ ^[a-z][a-z0-9]{0,11}$ ]] || lab_broken "bad client name '$name' (lowercase, 1-12 chars)"
-    case $name in pub | srv) lab_broken "'$name' is reserved" ;; esac
+    case $name in pub | srv | turn) lab_broken "'$name' is reserved" ;; esac
     [[ -z ${LAB_TYPE[$name]:-} ]] || lab_broken "client '$name' given twice"
     local -a opts=()
     [[ -n $opt ]] && IFS=: read -ra opts <<<"$opt"
@@ -276,7 +296,7 @@ lab_add_client() {
             if [[ -z ${LAB_IP["$router.lan"]:-} ]]; then
                 idx=$((++LAB_ROUTERS_MADE))
                 local kind=$type
-                [[ $type == same-router ]] && kind=port-restricted
+                [[ $type == same-router ]] && kind="port-restricted"
                 _lab_router "$router" "$kind" "10.$idx.0"
                 _lab_attach_public "$router" wan "$LAB_NET.$((20 + idx))"
             fi
@@ -335,7 +355,7 @@ _lab_save_state() {
     mkdir -p "$dir" 2>/dev/null || return 0
     {
         declare -p LAB_PREFIX LAB_NODES LAB_IP LAB_TYPE LAB_PUBLIC_IP LAB_ROUTERS LAB_UPSTREAM \
-            LAB_LAN_HOST LAB_ROUTER_LOSS LAB_ROUTER_TIMEOUT
+            LAB_LAN_HOST LAB_ROUTER_LOSS LAB_ROUTER_TIMEOUT LAB_TURN_DIR LAB_TURN_SECRET_FILE LAB_TURN_LOG
     } >"$dir/${LAB_PREFIX}env"
 }
 
@@ -404,6 +424,207 @@ lab_wait_for() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# coturn: a real TURN server (RFC 8656) on its own public host
+
+# lab_turn_up [--stale-nonce S] [--log FILE] [--option LINE]...: start Debian's turnserver on a new
+# public host "turn" ($LAB_TURN_IP:$LAB_TURN_PORT) with TURN-REST credentials (coturn's
+# use-auth-secret: username "expiry:user", password base64(HMAC-SHA1(secret, username))) under a
+# secret made for this run, in $LAB_TURN_SECRET_FILE. Waits until it answers STUN. Lifetimes are
+# coturn's defaults: allocation 600 s, permission 300 s, channel 600 s, nonce 600 s (--stale-nonce
+# S shortens the last). --option adds a turnserver.conf line (e.g. "max-bps=1000000").
+# shellcheck disable=SC2120 # options are optional; the command line passes none
+lab_turn_up() {
+    local stale="" log="" opt
+    local -a extra=()
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --stale-nonce) stale=$2; shift 2 ;;
+            --log) log=$2; shift 2 ;;
+            --option) extra+=("$2"); shift 2 ;;
+            *) lab_broken "lab_turn_up: unknown option '$1'" ;;
+        esac
+    done
+    local tool
+    for tool in turnserver turnutils_stunclient; do
+        command -v "$tool" >/dev/null ||
+            lab_skip "'$tool' not found (CI: apt-get install coturn, or scripts/setup.sh --with-lab)"
+    done
+    [[ -z ${LAB_TURN_DIR:-} ]] || lab_broken "lab_turn_up: coturn already runs in this lab"
+    _lab_node turn
+    _lab_attach_public turn eth0 "$LAB_TURN_IP"
+    unset 'LAB_UPSTREAM[turn]' # a host, not a router: the routers' INPUT-drop check is not for it
+
+    LAB_TURN_DIR="${NATLAB_STATE_DIR:-/run/natlab}/$(lab_ns turn)"
+    rm -rf "$LAB_TURN_DIR"
+    mkdir -p "$(dirname "$LAB_TURN_DIR")"
+    mkdir -m 700 "$LAB_TURN_DIR" || lab_broken "cannot make $LAB_TURN_DIR"
+    LAB_TURN_SECRET_FILE=$LAB_TURN_DIR/secret
+    (umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$LAB_TURN_SECRET_FILE")
+    [[ -s $LAB_TURN_SECRET_FILE ]] || lab_broken "cannot write the TURN secret"
+    [[ -n $log ]] || log=${NATLAB_LOGDIR:+$NATLAB_LOGDIR/turnserver.log}
+    LAB_TURN_LOG=${log:-$LAB_TURN_DIR/turnserver.log}
+    mkdir -p "$(dirname "$LAB_TURN_LOG")"
+    : >"$LAB_TURN_LOG"
+
+    # Our own config file (-c), so that /etc/turnserver.conf (Debian's sends the log to syslog)
+    # plays no part, and the secret stays out of `ps`. Nothing is written outside $LAB_TURN_DIR
+    # and the log: the pid file and the SQLite user database (coturn opens one even with a static
+    # secret; by default /var/lib/turn/turndb) are ours too.
+    {
+        echo "# natlab: coturn for lab $LAB_PREFIX (tests/natlab/lab.sh lab_turn_up)"
+        echo "listening-ip=$LAB_TURN_IP"
+        echo "relay-ip=$LAB_TURN_IP"
+        echo "listening-port=$LAB_TURN_PORT"
+        # Relayed transport addresses: one port per allocation (RFC 8656 §7.2).
+        echo "min-port=49152"
+        echo "max-port=49999"
+        echo "use-auth-secret"
+        echo "static-auth-secret=$(cat "$LAB_TURN_SECRET_FILE")"
+        echo "realm=$LAB_TURN_REALM"
+        echo "no-cli"
+        echo "no-tls"
+        echo "no-dtls"
+        # coturn 4.6.1 denies only loopback peers by default (and multicast with
+        # no-multicast-peers), so 203.0.113.0/24 is relayed as it is. Operators often deny the
+        # private and documentation ranges, this one among them; here the lab says what it relays
+        # to: its public segment and nothing else, so that a client asking for a peer's LAN
+        # address gets a 403, as from a hardened coturn (allowed wins over denied).
+        echo "denied-peer-ip=0.0.0.0-255.255.255.255"
+        echo "allowed-peer-ip=$LAB_NET.0-$LAB_NET.255"
+        [[ -n $stale ]] && echo "stale-nonce=$stale"
+        # One line per session event: allocation, refresh, permission, channel bind, 4xx answer.
+        echo "verbose"
+        echo "log-file=$LAB_TURN_LOG"
+        echo "simple-log"
+        echo "no-stdout-log"
+        echo "pidfile=$LAB_TURN_DIR/turnserver.pid"
+        echo "userdb=$LAB_TURN_DIR/turndb"
+        for opt in "${extra[@]}"; do echo "$opt"; done
+    } >"$LAB_TURN_DIR/turnserver.conf"
+    chmod 600 "$LAB_TURN_DIR/turnserver.conf"
+
+    local pid tries ready=0
+    # stdout/stderr hold only what coturn prints before its log is open (e.g. "socket: Protocol
+    # not supported" when it tries SCTP, which this kernel lacks).
+    lab_spawn pid turn "$LAB_TURN_DIR/turnserver.out" "$LAB_TURN_DIR/turnserver.out" \
+        turnserver -c "$LAB_TURN_DIR/turnserver.conf"
+    # Ready once it answers a STUN Binding from the server host.
+    for ((tries = 0; tries < 50; tries++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        if lab_exec srv timeout 2 turnutils_stunclient -p "$LAB_TURN_PORT" "$LAB_TURN_IP" 2>&1 |
+            grep -q "UDP reflexive addr: *$LAB_SERVER_IP:"; then
+            ready=1
+            break
+        fi
+        sleep 0.1
+    done
+    if ((!ready)); then
+        cat "$LAB_TURN_DIR/turnserver.out" >&2
+        tail -n 20 "$LAB_TURN_LOG" >&2
+        lab_broken "coturn did not start on $LAB_TURN_IP:$LAB_TURN_PORT"
+    fi
+    _lab_save_state
+    lab_log "coturn up at $LAB_TURN_IP:$LAB_TURN_PORT (secret in $LAB_TURN_SECRET_FILE, log $LAB_TURN_LOG)"
+}
+
+# lab_turn_uclient NODE OUTFILE ARGS...: coturn's turnutils_uclient in NODE against the lab's
+# coturn, with TURN-REST credentials from the secret (-W) for user NODE; its output goes to
+# OUTFILE. Prints "SENT RECEIVED LOST" from its closing lines ("start_mclient:
+# tot_send_msgs=N, tot_recv_msgs=M" and "Total lost packets K (...)"), "-" for each it did not
+# print (e.g. the allocation failed).
+lab_turn_uclient() {
+    local node=$1 file=$2 sent recv lost
+    shift 2
+    lab_exec "$node" timeout 60 turnutils_uclient -W "$(cat "$LAB_TURN_SECRET_FILE")" -u "$node" \
+        -p "$LAB_TURN_PORT" "$@" "$LAB_TURN_IP" >"$file" 2>&1
+    sent=$(sed -n 's/.*start_mclient: tot_send_msgs=\([0-9]*\), tot_recv_msgs=[0-9]*$/\1/p' "$file" | tail -n1)
+    recv=$(sed -n 's/.*start_mclient: tot_send_msgs=[0-9]*, tot_recv_msgs=\([0-9]*\)$/\1/p' "$file" | tail -n1)
+    lost=$(sed -n 's/.*Total lost packets \([0-9]*\) .*/\1/p' "$file" | tail -n1)
+    echo "${sent:--} ${recv:--} ${lost:--}"
+}
+
+# lab_turn_check: coturn relays between public hosts with credentials from the secret: a
+# turnutils_uclient on the server host allocates, and a turnutils_peer on the server's second
+# address echoes 20 datagrams (and 20 on the RTCP-style second port) back through the relay.
+lab_turn_check() {
+    local tmp pid out sent recv lost
+    if ! command -v turnutils_uclient >/dev/null || ! command -v turnutils_peer >/dev/null; then
+        lab_skip "turnutils_uclient/turnutils_peer not found (CI: apt-get install coturn)"
+    fi
+    tmp=$(mktemp -d)
+    lab_spawn pid srv "$tmp/peer.out" "$tmp/peer.out" timeout 60 turnutils_peer -L "$LAB_SERVER_IP2" -p 3480
+    sleep 0.2
+    out=$(lab_turn_uclient srv "$tmp/uclient.out" -n 20 -z 5 -e "$LAB_SERVER_IP2" -r 3480)
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    read -r sent recv lost <<<"$out"
+    lab_log "check coturn: turnutils_uclient sent $sent, received $recv back through the relay, lost $lost"
+    if [[ $sent != 40 || $recv != 40 || $lost != 0 ]]; then
+        cat "$tmp/uclient.out" >&2
+        tail -n 30 "$LAB_TURN_LOG" >&2
+        rm -rf "$tmp"
+        lab_broken "coturn did not relay 40 datagrams to a public peer and back: sent $sent, received $recv, lost $lost"
+    fi
+    rm -rf "$tmp"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The internet's filter: cut the path between public addresses
+
+# lab_block NAME IP_A IP_B [IP_A IP_B]...: "the internet" drops everything between each pair of
+# public addresses, both ways, until lab_unblock NAME. nftables' bridge family in the bridge's
+# namespace (table "natlab_NAME"): traffic between public hosts crosses br0 at layer 2, where
+# iptables never sees it (the lab keeps br_netfilter out, see _lab_node). Each rule counts.
+lab_block() {
+    local name=$1 rules="" a b
+    shift
+    command -v nft >/dev/null || lab_skip "'nft' not found (CI: apt-get install nftables)"
+    while [[ $# -ge 2 ]]; do
+        a=$1 b=$2
+        shift 2
+        [[ $a != "$b" ]] || lab_broken "lab_block $name: both ends are $a"
+        rules+="        ip saddr $a ip daddr $b counter drop"$'\n'
+        rules+="        ip saddr $b ip daddr $a counter drop"$'\n'
+    done
+    lab_exec pub nft -f - <<EOF || lab_broken "cannot add the nftables block '$name' to the internet"
+table bridge natlab_$name {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+$rules    }
+}
+EOF
+    lab_log "block $name: $(tr '\n' ';' <<<"$rules" | tr -s ' ')"
+}
+
+# lab_blocked_count NAME: datagrams block NAME has dropped so far (all its rules).
+lab_blocked_count() {
+    lab_exec pub nft list table bridge "natlab_$1" 2>/dev/null |
+        sed -n 's/.* packets \([0-9]*\) bytes.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+}
+
+lab_unblock() {
+    lab_exec pub nft delete table bridge "natlab_$1" || lab_broken "cannot remove the nftables block '$1'"
+    lab_log "unblocked $1"
+}
+
+# lab_block_direct CLIENT_A CLIENT_B: block "direct" between the two clients' public addresses
+# (their routers' WAN); the rendezvous and coturn stay reachable. Checks itself: three datagrams
+# from A to B's public address must hit it. LAB_BLOCK_BASELINE is its count after that.
+lab_block_direct() {
+    local a=${LAB_PUBLIC_IP[$1]} b=${LAB_PUBLIC_IP[$2]} before after
+    lab_block direct "$a" "$b"
+    before=$(lab_blocked_count direct)
+    lab_exec "$1" "${LAB_PROBE[@]}" send --to "$b:40997" --message blocked --count 3
+    after=$(lab_blocked_count direct)
+    _lab_expect "the block between $a and $b did not see $1's datagrams (counted $before, then $after)" \
+        test "$after" -ge $((before + 3))
+    # shellcheck disable=SC2034 # for the scenarios that source us
+    LAB_BLOCK_BASELINE=$after
+}
+
+lab_unblock_direct() { lab_unblock direct; }
+
+# ---------------------------------------------------------------------------------------------
 # Self-check: each NAT type behaves as its name says
 
 _lab_expect() {
@@ -419,7 +640,7 @@ _lab_expect() {
 lab_dump() {
     local node
     for node in "${LAB_NODES[@]}"; do
-        case $node in pub | srv) continue ;; esac
+        case $node in pub | srv | turn) continue ;; esac
         [[ -n ${LAB_TYPE[$node]:-} ]] && continue
         echo "---- $node: iptables-save" >&2
         lab_exec "$node" iptables-save 2>&1 | grep -v '^#' >&2
@@ -544,7 +765,7 @@ not_grep() { ! grep -q -- "$1" "$2"; }
 
 # Loss really drops about P each way; timeouts really are set.
 lab_check_options() {
-    local client r p k n tmp refl_pid out sent answered expected
+    local client r p n tmp refl_pid out sent answered expected
     [[ ${#LAB_ROUTER_LOSS[@]} -gt 0 || ${#LAB_ROUTER_TIMEOUT[@]} -gt 0 ]] || return 0
     for r in "${!LAB_ROUTER_TIMEOUT[@]}"; do
         out=$(lab_exec "$r" sysctl -n net.netfilter.nf_conntrack_udp_timeout net.netfilter.nf_conntrack_udp_timeout_stream | tr '\n' ' ')
@@ -612,11 +833,24 @@ _lab_main() {
     case $cmd in
         up)
             lab_require
-            [[ ${1:-} == --prefix ]] && { LAB_PREFIX=$2; shift 2; }
+            local turn=0
+            local -a up_args=()
+            while [[ $# -gt 0 ]]; do
+                case $1 in
+                    --prefix) LAB_PREFIX=$2; shift 2 ;;
+                    --turn) turn=1; shift ;;
+                    *) up_args+=("$1"); shift ;;
+                esac
+            done
             LAB_KEEP=1
             # A failure half way still tears down what was built.
             trap '[[ $? -ne 0 ]] && lab_remove_prefix "$LAB_PREFIX"' EXIT
-            lab_up "$@"
+            lab_up "${up_args[@]}"
+            if ((turn)); then
+                # shellcheck disable=SC2119
+                lab_turn_up
+                lab_say "coturn at $LAB_TURN_IP:$LAB_TURN_PORT, realm $LAB_TURN_REALM, secret in $LAB_TURN_SECRET_FILE, log $LAB_TURN_LOG"
+            fi
             trap - EXIT
             echo "$LAB_PREFIX"
             ;;
@@ -648,6 +882,18 @@ _lab_main() {
             lab_up pc:public fc:full-cone pr:port-restricted sy:symmetric s1:same-router s2:same-router \
                 dn:double lo:port-restricted:loss=0.1 to:port-restricted:udp-timeout=10
             lab_say "selftest: every NAT type behaves as named (prefix $LAB_PREFIX)"
+            if command -v turnserver >/dev/null; then
+                if [[ -n ${NATLAB_LOGDIR:-} ]]; then
+                    lab_turn_up --log "$NATLAB_LOGDIR/selftest/turnserver.log"
+                else
+                    # shellcheck disable=SC2119
+                    lab_turn_up
+                fi
+                lab_turn_check
+                lab_say "selftest: coturn at $LAB_TURN_IP:$LAB_TURN_PORT relays with TURN-REST credentials"
+            else
+                lab_say "selftest: coturn not installed (apt-get install coturn): its check not run"
+            fi
             ;;
         *) _lab_usage ;;
     esac

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # punchlib.sh — run the rendezvous server and punch clients inside a lab built by lab.sh.
 # Sourced by scenario.sh and bench/natlab_bench.sh, after lab.sh.
 #
@@ -12,6 +13,23 @@ NL_SERVER="$LAB_SERVER_IP:$NL_PORT"
 declare -gA NL_PID=()              # tag -> pid
 declare -gA NL_FD=()               # tag -> our write end of its stdin FIFO
 declare -gA NL_RC=()               # tag -> exit status once reaped
+declare -ga NL_TURN_ARGS=()        # the rendezvous' TURN options, once nl_start_turn ran
+
+# ---- punch's progress lines that the lab reads (punch/README.md), in one place --------------
+#   punch: registered as NAME (public ADDR)
+#   punch: introduced to PEER at ADDR
+#   punch: connected to PEER at ADDR (PATH)          PATH: lan, direct, relay (issue 6)
+#   punch: path changed: PATH ADDR                   the session moved to another path (issue 6)
+#   punch: SENTENCE (ERROR_CODE)                     a failure, last line
+# (Older scenarios still spell the first three inline.)
+
+# nl_connected_path TAG PEER: the PATH of TAG's "connected to PEER" line; empty if none.
+nl_connected_path() {
+    nl_line "$1" "punch: connected to $2 at" | sed -n 's/.* (\([a-z_]*\))$/\1/p'
+}
+
+# nl_path_changed_re PATH: a regex for the line punch prints when its session moves to PATH.
+nl_path_changed_re() { echo "punch: path changed: $1( |\$)"; }
 
 # Stamp each line with the time it arrived: lets a test or the benchmark time the phases
 # without punch printing times itself.
@@ -26,12 +44,24 @@ _nl_close_fds() {
     for fd in "${NL_FD[@]}"; do eval "exec $fd>&-"; done
 }
 
-# nl_start_rendezvous [ARGS...]: rendezvous on the server host; waits until it listens.
+# nl_start_turn [lab_turn_up OPTIONS...]: coturn on its public host (log: turnserver.log in
+# NL_LOGDIR); the rendezvous started after this hands its clients TURN credentials for it:
+# --turn-server IP:3478 --turn-secret-file FILE (and --turn-ttl $NATLAB_TURN_TTL if set).
+nl_start_turn() {
+    lab_turn_up --log "$NL_LOGDIR/turnserver.log" "$@"
+    NL_TURN_ARGS=(--turn-server "$LAB_TURN_IP:$LAB_TURN_PORT" --turn-secret-file "$LAB_TURN_SECRET_FILE")
+    [[ -n ${NATLAB_TURN_TTL:-} ]] && NL_TURN_ARGS+=(--turn-ttl "$NATLAB_TURN_TTL")
+    return 0
+}
+
+# nl_start_rendezvous [ARGS...]: rendezvous on the server host; waits until it listens. With
+# coturn up (nl_start_turn), it is given coturn's address and secret.
 nl_start_rendezvous() {
     local tag=rendezvous
     (
         _nl_close_fds
-        exec ip netns exec "$(lab_ns srv)" "$NL_RENDEZVOUS" --bind "$LAB_SERVER_IP" --port "$NL_PORT" "$@" \
+        exec ip netns exec "$(lab_ns srv)" "$NL_RENDEZVOUS" --bind "$LAB_SERVER_IP" --port "$NL_PORT" \
+            "${NL_TURN_ARGS[@]}" "$@" \
             </dev/null >"$NL_LOGDIR/$tag.out" 2> >(_nl_stamp >"$NL_LOGDIR/$tag.err")
     ) &
     NL_PID[$tag]=$!
@@ -120,8 +150,8 @@ nl_fail() {
 }
 
 # nl_pair A_NODE A_NAME B_NODE B_NAME EXPECT [PUNCH_OPTS...]
-# B registers and waits; A asks for B. EXPECT is lan or direct (both connect on that path,
-# a line crosses each way, both leave with status 0) or fail (A, the asking side, gives up
+# B registers and waits; A asks for B. EXPECT is lan, direct or relay (both connect on that
+# path, a line crosses each way, both leave with status 0) or fail (A, the asking side, gives up
 # with punch_failed; neither connects). Returns 0 when the outcome is as expected, else 1 with
 # the reason in NL_WHY. Tags: A_NAME and B_NAME.
 nl_pair() {
@@ -137,17 +167,19 @@ nl_pair() {
     fi
     nl_punch "$an" "$a" "${opts[@]}" "$NL_SERVER" "$an" "$bn"
     case $expect in
-        lan | direct)
-            local ok=1 line path
-            lab_wait_for "$NL_LOGDIR/$an.err" "punch: connected to $bn at|\\([a-z_]+\\)$" 15
+        lan | direct | relay)
+            local ok=1 line path wait=15
+            # A relay comes after punching gave up, or at least after an allocation round trip.
+            [[ $expect == relay ]] && wait=${NATLAB_RELAY_WAIT:-30}
+            lab_wait_for "$NL_LOGDIR/$an.err" "punch: connected to $bn at|\\([a-z_]+\\)$" "$wait"
             lab_wait_for "$NL_LOGDIR/$bn.err" "punch: connected to $an at|\\([a-z_]+\\)$" 5
             for line in "$an:$bn" "$bn:$an"; do
-                path=$(nl_line "${line%%:*}" "punch: connected to ${line#*:} at")
-                if [[ -z $path ]]; then
+                path=$(nl_connected_path "${line%%:*}" "${line#*:}")
+                if ! nl_line "${line%%:*}" "punch: connected to ${line#*:} at" | grep -q .; then
                     NL_WHY+="${line%%:*} did not connect: $(nl_line "${line%%:*}" '\([a-z_]+\)$'); "
                     ok=0
-                elif [[ $path != *"($expect)" ]]; then
-                    NL_WHY+="${line%%:*}: '$path', expected ($expect); "
+                elif [[ $path != "$expect" ]]; then
+                    NL_WHY+="${line%%:*}: '$(nl_line "${line%%:*}" "punch: connected to")', expected ($expect); "
                     ok=0
                 fi
             done

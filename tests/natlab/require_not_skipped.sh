@@ -51,6 +51,7 @@ else
     [[ -n $lines ]] || total=0
     skipped=$(grep -E '\*\*\*Skipped|\*\*\*Not Run|Not Run' <<<"$lines" || true)
     if [[ -n $skipped || $total -eq 0 ]]; then
+        # shellcheck disable=SC2001 # one prefix on every line of a multi-line value
         [[ -n $skipped ]] && echo "$skipped" | sed 's/^/require_not_skipped: not run: /' >&2
         echo "require_not_skipped: FAIL: $total $pattern tests listed, some or all did not run" >&2
         exit 1

@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
 # scenario.sh — one NAT traversal scenario over the lab: the CTest entries labelled natlab.
 #
-# Usage: scenario.sh --rendezvous BIN --punch BIN CASE...
-#   pair TYPE_A TYPE_B EXPECT   B registers and waits, A asks for B; EXPECT is direct, lan or
-#                               fail (A gives up with punch_failed). TYPE: public, full-cone,
-#                               port-restricted, symmetric, same-router, double.
+# Usage: scenario.sh --rendezvous BIN --punch BIN [--relay] CASE...
+#   --relay                     coturn runs in the lab and the rendezvous hands out TURN
+#                               credentials (--turn-server, --turn-secret-file): for pair,
+#                               keepalive and loss; the relay-* cases always have it.
+#   pair TYPE_A TYPE_B EXPECT   B registers and waits, A asks for B; EXPECT is direct, lan,
+#                               relay or fail (A gives up with punch_failed). TYPE: public,
+#                               full-cone, port-restricted, symmetric, same-router, double.
 #   keepalive                   routers forget idle UDP after 10 s; a session stays up 60 s
 #                               without game traffic, and an idle registration stays reachable.
 #   loss [ATTEMPTS] [LANES]     10% loss each way on both routers; at least 99% of ATTEMPTS
 #                               (default 100) succeed, run LANES (default 4) at a time.
+#   coturn                      no netcore: coturn's own turnutils_uclient, behind two
+#                               symmetric NATs, relays through the lab's coturn with TURN-REST
+#                               credentials; pins the lab before netcore's relay is judged.
+#   relay-upgrade               port-restricted pair whose direct path the internet blocks: they
+#                               connect over the relay; once unblocked, both move to direct
+#                               within NATLAB_UPGRADE_WITHIN s (30), and lines still cross
+#                               (also with coturn then blocked: they really are direct).
+#   relay-idle [SECONDS]        symmetric pair over the relay, idle SECONDS (600), coturn with
+#                               a 120 s nonce: allocation, permission, channel refreshes and a
+#                               stale nonce all happen; then a line each way.
+#   relay-loss [ATTEMPTS] [LANES]  symmetric pair, 10% loss each way on both routers; at least
+#                               99% of ATTEMPTS (default 100) connect over the relay.
 #
 # Environment: NATLAB_LOGDIR (logs, kept after the run; default a temporary directory),
 # NATLAB_CAPTURE=1 (tcpdump every router WAN and client into the log directory),
 # NATLAB_PUNCH_TIMEOUT (seconds of punching before an expected failure, default 3),
 # NATLAB_KEEPALIVE_IDLE (seconds without game traffic, default 60), NATLAB_VERBOSE=1,
-# NATLAB_REQUIRE=1 (fail instead of skipping when the lab cannot run).
+# NATLAB_RELAY_WAIT (seconds for a relayed connection, default 30), NATLAB_TURN_TTL (the
+# rendezvous' --turn-ttl; default its own), NATLAB_REQUIRE=1 (fail instead of skipping when
+# the lab cannot run).
 # Exit: 0 as expected, 1 not as expected (netcore's result), 3 the lab misbehaved, 77 skipped.
 set -uo pipefail
 
@@ -22,11 +39,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lab.sh
 source "$here/lab.sh"
 
-NL_RENDEZVOUS="" NL_PUNCH=""
+NL_RENDEZVOUS="" NL_PUNCH="" relay=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --rendezvous) NL_RENDEZVOUS=$2; shift 2 ;;
         --punch) NL_PUNCH=$2; shift 2 ;;
+        --relay) relay=1; shift ;;
         *) break ;;
     esac
 done
@@ -55,7 +73,7 @@ start_capture() {
     for node in "${LAB_NODES[@]}"; do
         case $node in pub | srv) continue ;; esac
         ifname=wan
-        [[ -n ${LAB_TYPE[$node]:-} ]] && ifname=eth0
+        [[ -n ${LAB_TYPE[$node]:-} || $node == turn ]] && ifname=eth0
         lab_spawn pid "$node" /dev/null "$NL_LOGDIR/$node.tcpdump.log" tcpdump -n -U -i "$ifname" \
             -w "$NL_LOGDIR/$node.pcap" udp
     done
@@ -68,14 +86,65 @@ finish() {
     exit "$rc"
 }
 
+# The servers: coturn first when the scenario has a relay (unless the case started it with
+# options of its own), so the rendezvous can name it.
+# shellcheck disable=SC2120 # the keepalive case passes rendezvous options
+start_servers() {
+    if ((relay)) && [[ -z $LAB_TURN_DIR ]]; then nl_start_turn; fi
+    nl_start_rendezvous "$@"
+}
+
+# soak TYPE EXPECT ATTEMPTS LANES: both clients behind TYPE routers with 10% loss each way;
+# ATTEMPTS pairs (fresh names and sockets each), LANES at a time; at least 99% must connect on
+# the EXPECT path and carry a line each way.
+soak() {
+    local type=$1 expect=$2 attempts=$3 lanes=$4 results start lane ok total wait=20
+    [[ $expect == relay ]] && wait=40
+    lab_up "a:$type:loss=0.1" "b:$type:loss=0.1"
+    start_servers
+    start_capture
+    results="$NL_LOGDIR/results"
+    : >"$results"
+    start=$SECONDS
+    # Lanes run side by side (each attempt is a fresh pair of names and sockets), so the
+    # soak takes minutes, not a quarter of an hour.
+    local -a lane_pids=()
+    for ((lane = 0; lane < lanes; lane++)); do
+        (
+            trap - EXIT INT TERM
+            for ((i = lane; i < attempts; i += lanes)); do
+                an="a$i" bn="b$i"
+                t0=$EPOCHREALTIME
+                if nl_pair a "$an" b "$bn" "$expect" --timeout "$wait"; then
+                    echo "$i ok $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')" >>"$results"
+                else
+                    echo "$i FAIL $NL_WHY" >>"$results"
+                fi
+            done
+        ) &
+        lane_pids+=($!)
+    done
+    wait "${lane_pids[@]}"
+    ok=$(grep -c ' ok ' "$results")
+    total=$(wc -l <"$results")
+    lab_say "loss ($type, $expect): $ok of $attempts attempts succeeded ($total ran) in $((SECONDS - start)) s;" \
+        "per attempt (intro to both exits) median $(awk '$2 == "ok" { print $3 }' "$results" | sort -n |
+            awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }') s"
+    grep ' FAIL ' "$results" >&2
+    ((total == attempts)) || nl_fail "only $total of $attempts attempts ran"
+    ((ok * 100 >= attempts * 99)) || nl_fail "$ok of $attempts attempts succeeded; at least 99% must"
+    finish 0
+}
+
 case $1 in
     pair)
         [[ $# -eq 4 ]] || { echo "usage: pair TYPE_A TYPE_B EXPECT" >&2; exit 2; }
         type_a=$2 type_b=$3 expect=$4
         lab_up "a:$type_a" "b:$type_b"
+        start_servers
         start_capture
-        nl_start_rendezvous
         opts=(--timeout 20)
+        [[ $expect == relay ]] && opts=(--timeout 40)
         [[ $expect == fail ]] && opts+=(--punch-timeout "$punch_timeout")
         if nl_pair a alice b bob "$expect" "${opts[@]}"; then
             lab_say "$type_a asks $type_b: $(nl_line alice 'punch: connected|\([a-z_]+\)$') -- as expected ($expect)"
@@ -91,8 +160,8 @@ case $1 in
         # ENet's pings the session.
         lab_up a:port-restricted:udp-timeout=10 b:port-restricted:udp-timeout=10 \
             c:port-restricted:udp-timeout=10 d:port-restricted:udp-timeout=10
+        start_servers --refresh-ms 3000 --expiry-ms 9000
         start_capture
-        nl_start_rendezvous --refresh-ms 3000 --expiry-ms 9000
         # dave only registers: after the idle time carol must still be introduced to him.
         nl_punch dave d --timeout 0 "$NL_SERVER" dave
         lab_wait_for "$NL_LOGDIR/dave.err" "punch: registered as dave" 8 || nl_fail "dave did not register"
@@ -134,39 +203,196 @@ case $1 in
         ;;
 
     loss)
-        attempts=${2:-100}
-        lanes=${3:-4}
-        lab_up a:port-restricted:loss=0.1 b:port-restricted:loss=0.1
+        # 10% loss each way on both port-restricted routers: punching must get through.
+        soak port-restricted direct "${2:-100}" "${3:-4}"
+        ;;
+
+    relay-loss)
+        # The same loss on both symmetric routers: no direct path exists, the relay must carry.
+        relay=1
+        soak symmetric relay "${2:-100}" "${3:-4}"
+        ;;
+
+    coturn)
+        # No netcore here: coturn's own test client, behind two symmetric NATs, through the
+        # lab's coturn with credentials from the lab's secret. Every leg a TURN client has in
+        # this lab (client -> its NAT -> coturn:3478 and back, relay -> peer) is crossed, so that
+        # a later relay failure is netcore's, not the lab's.
+        if ! command -v turnutils_uclient >/dev/null || ! command -v turnutils_peer >/dev/null; then
+            lab_skip "turnutils_uclient/turnutils_peer not found (CI: apt-get install coturn)"
+        fi
+        lab_up a:symmetric b:symmetric
+        nl_start_turn
         start_capture
-        nl_start_rendezvous
-        results="$NL_LOGDIR/results"
-        : >"$results"
-        start=$SECONDS
-        # Lanes run side by side (each attempt is a fresh pair of names and sockets), so the
-        # soak takes minutes, not a quarter of an hour.
-        lane_pids=()
-        for ((lane = 0; lane < lanes; lane++)); do
-            (
-                trap - EXIT INT TERM
-                for ((i = lane; i < attempts; i += lanes)); do
-                    an="a$i" bn="b$i"
-                    t0=$EPOCHREALTIME
-                    if nl_pair a "$an" b "$bn" direct --timeout 20; then
-                        echo "$i ok $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')" >>"$results"
-                    else
-                        echo "$i FAIL $NL_WHY" >>"$results"
-                    fi
-                done
-            ) &
-            lane_pids+=($!)
+        # An echo peer on a public host (not coturn's): 3480, and 3481 for the RTCP-style socket.
+        peer_pid=""
+        lab_spawn peer_pid srv "$NL_LOGDIR/peer.out" "$NL_LOGDIR/peer.out" \
+            timeout 120 turnutils_peer -L "$LAB_SERVER_IP2" -p 3480
+        sleep 0.2
+        declare -A want=() got=()
+        uclient_pids=()
+        n=100
+        # To the public peer: 2 sockets x N datagrams out, each echoed back through the relay.
+        # Client-to-client (-y, two allocations relaying to each other): 2 clients x N, no RTCP.
+        for node in a b; do
+            lab_turn_uclient "$node" "$NL_LOGDIR/uclient-$node-peer.out" -n "$n" -z 5 -l 200 \
+                -e "$LAB_SERVER_IP2" -r 3480 >"$NL_LOGDIR/uclient-$node-peer.sum" &
+            uclient_pids+=($!)
+            want[$node-peer]=$((2 * n))
+            lab_turn_uclient "$node" "$NL_LOGDIR/uclient-$node-y.out" -y -c -m 2 -n "$n" -z 5 -l 200 \
+                >"$NL_LOGDIR/uclient-$node-y.sum" &
+            uclient_pids+=($!)
+            want[$node-y]=$((2 * n))
         done
-        wait "${lane_pids[@]}"
-        ok=$(grep -c ' ok ' "$results")
-        total=$(wc -l <"$results")
-        lab_say "loss: $ok of $attempts attempts succeeded ($total ran) in $((SECONDS - start)) s"
-        grep ' FAIL ' "$results" >&2
-        ((total == attempts)) || nl_fail "only $total of $attempts attempts ran"
-        ((ok * 100 >= attempts * 99)) || nl_fail "$ok of $attempts attempts succeeded; at least 99% must"
+        # And a wrong secret must be refused: the credentials really are checked.
+        lab_exec a timeout 20 turnutils_uclient -W not-the-secret -u mallory -p "$LAB_TURN_PORT" -n 5 \
+            -e "$LAB_SERVER_IP2" -r 3480 "$LAB_TURN_IP" >"$NL_LOGDIR/uclient-wrong-secret.out" 2>&1
+        wait "${uclient_pids[@]}"
+        kill "$peer_pid" 2>/dev/null
+        wait "$peer_pid" 2>/dev/null
+        bad=""
+        for run in a-peer b-peer a-y b-y; do
+            read -r sent recv lost <"$NL_LOGDIR/uclient-$run.sum"
+            got[$run]="sent $sent, received $recv, lost $lost"
+            lab_say "turnutils_uclient ($run, ${LAB_TYPE[${run%%-*}]}): ${got[$run]}"
+            [[ $sent == "${want[$run]}" && $recv == "$sent" && $lost == 0 ]] ||
+                bad+="$run: ${got[$run]}, expected ${want[$run]} each way and none lost; "
+        done
+        # coturn's own account: 401 for the wrong secret, allocations for the right one.
+        grep -q "user <[0-9]*:mallory>.*error 401" "$LAB_TURN_LOG" ||
+            bad+="coturn did not refuse the wrong secret with 401; "
+        grep -q "start_mclient: tot_send_msgs=" "$NL_LOGDIR/uclient-wrong-secret.out" &&
+            bad+="turnutils_uclient with a wrong secret sent data; "
+        allocs=$(grep -c "incoming packet ALLOCATE processed, success" "$LAB_TURN_LOG")
+        lab_say "coturn: $allocs allocations, $(grep -c 'CHANNEL_BIND processed, success' "$LAB_TURN_LOG") channel binds, $(grep -c 'CREATE_PERMISSION processed, success' "$LAB_TURN_LOG") permissions; wrong secret: 401"
+        if [[ -n $bad ]]; then
+            for f in "$NL_LOGDIR"/uclient-*.out; do echo "---- ${f##*/}" >&2; tail -n 8 "$f" >&2; done
+            echo "---- turnserver.log (last 40 lines)" >&2
+            tail -n 40 "$LAB_TURN_LOG" >&2
+            lab_broken "coturn in the lab: $bad"
+        fi
+        lab_say "coturn relays between the symmetric NATs' clients and public peers, nothing lost"
+        finish 0
+        ;;
+
+    relay-upgrade)
+        within=${NATLAB_UPGRADE_WITHIN:-30}
+        # Two port-restricted clients could punch, but the internet drops everything between
+        # their routers at first: only the relay carries. Then the block goes and netcore must
+        # find the direct path by itself, without the session ending.
+        lab_up a:port-restricted b:port-restricted
+        relay=1
+        start_servers
+        start_capture
+        lab_block_direct a b
+        nl_punch bob b --timeout 60 "$NL_SERVER" bob
+        lab_wait_for "$NL_LOGDIR/bob.err" "punch: registered as bob" 8 || nl_fail "bob did not register"
+        nl_punch alice a --timeout 60 "$NL_SERVER" alice bob
+        lab_wait_for "$NL_LOGDIR/alice.err" "punch: connected to bob at|\\([a-z_]+\\)$" 45
+        lab_wait_for "$NL_LOGDIR/bob.err" "punch: connected to alice at|\\([a-z_]+\\)$" 5
+        for pair in alice:bob bob:alice; do
+            me=${pair%%:*} peer=${pair#*:}
+            path=$(nl_connected_path "$me" "$peer")
+            [[ $path == relay ]] ||
+                nl_fail "with the direct path blocked, $me should connect over the relay: '$(nl_line "$me" 'punch: connected to|\([a-z_]+\)$')'"
+        done
+        blocked=$(lab_blocked_count direct)
+        ((blocked > LAB_BLOCK_BASELINE)) ||
+            nl_fail "nothing hit the block: neither side tried the direct path before the relay"
+        lab_say "direct path blocked ($((blocked - LAB_BLOCK_BASELINE)) datagrams dropped): alice and bob connected over the relay"
+        nl_send alice "over the relay from alice"
+        nl_send bob "over the relay from bob"
+        lab_wait_for "$NL_LOGDIR/bob.out" "^over the relay from alice\$" 5 || nl_fail "alice's line did not reach bob over the relay"
+        lab_wait_for "$NL_LOGDIR/alice.out" "^over the relay from bob\$" 5 || nl_fail "bob's line did not reach alice over the relay"
+
+        lab_unblock_direct
+        unblocked_at=$EPOCHREALTIME
+        re=$(nl_path_changed_re direct)
+        for me in alice bob; do
+            lab_wait_for "$NL_LOGDIR/$me.err" "$re" "$within" ||
+                nl_fail "$within s after the direct path opened, $me still has not moved to it: $(tail -n1 "$NL_LOGDIR/$me.err" | cut -d' ' -f2-)"
+            kill -0 "${NL_PID[$me]}" 2>/dev/null || nl_fail "$me ended: $(tail -n1 "$NL_LOGDIR/$me.err" | cut -d' ' -f2-)"
+            lab_say "$me: '$(nl_line "$me" "$re")' $(awk -v a="$unblocked_at" -v b="$(nl_time "$me" "$re")" \
+                'BEGIN { printf "%.1f", b - a }') s after the unblock"
+        done
+        # Direct for real: with coturn now out of reach of both routers, lines still cross.
+        lab_block turn-cut "${LAB_PUBLIC_IP[a]}" "$LAB_TURN_IP" "${LAB_PUBLIC_IP[b]}" "$LAB_TURN_IP"
+        nl_send alice "direct from alice"
+        nl_send bob "direct from bob"
+        lab_wait_for "$NL_LOGDIR/bob.out" "^direct from alice\$" 5 || nl_fail "after the move to direct (coturn cut off), alice's line did not reach bob"
+        lab_wait_for "$NL_LOGDIR/alice.out" "^direct from bob\$" 5 || nl_fail "after the move to direct (coturn cut off), bob's line did not reach alice"
+        lab_say "after the move, lines cross both ways with coturn cut off: the path is direct"
+        nl_close alice
+        nl_close bob
+        nl_wait_exit alice 20
+        nl_wait_exit bob 20
+        [[ ${NL_RC[alice]} == 0 && ${NL_RC[bob]} == 0 ]] ||
+            nl_fail "exit status alice ${NL_RC[alice]}, bob ${NL_RC[bob]} (expected 0 0)"
+        finish 0
+        ;;
+
+    relay-idle)
+        idle=${2:-600}
+        # coturn's defaults (allocation 600 s, permission 300 s, channel 600 s) but a 120 s
+        # nonce: over the idle time the client must refresh all three, and meet 438 Stale Nonce.
+        # An allocation lasts what the client asks for, up to max-allocate-lifetime (3600 s by
+        # default): capped at the default 600 s, so that asking for more cannot skip a refresh.
+        lab_up a:symmetric b:symmetric
+        nl_start_turn --stale-nonce 120 --option max-allocate-lifetime=600
+        start_servers
+        start_capture
+        nl_punch bob b --timeout 0 "$NL_SERVER" bob
+        lab_wait_for "$NL_LOGDIR/bob.err" "punch: registered as bob" 8 || nl_fail "bob did not register"
+        nl_punch alice a --timeout 60 "$NL_SERVER" alice bob
+        lab_wait_for "$NL_LOGDIR/alice.err" "punch: connected to bob at|\\([a-z_]+\\)$" 45
+        lab_wait_for "$NL_LOGDIR/bob.err" "punch: connected to alice at|\\([a-z_]+\\)$" 5
+        for pair in alice:bob bob:alice; do
+            me=${pair%%:*} peer=${pair#*:}
+            [[ $(nl_connected_path "$me" "$peer") == relay ]] ||
+                nl_fail "$me should connect over the relay: '$(nl_line "$me" 'punch: connected to|\([a-z_]+\)$')'"
+        done
+        connected_at=$SECONDS
+        log_mark=$(wc -l <"$LAB_TURN_LOG")
+        lab_say "alice and bob connected over the relay; now ${idle}s without game traffic"
+        while ((SECONDS - connected_at < idle)); do
+            sleep 5
+            for tag in alice bob; do
+                kill -0 "${NL_PID[$tag]}" 2>/dev/null ||
+                    nl_fail "$tag ended after $((SECONDS - connected_at)) s of idle relay: $(tail -n1 "$NL_LOGDIR/$tag.err" | cut -d' ' -f2-)"
+            done
+        done
+        nl_send alice "after ${idle}s from alice"
+        nl_send bob "after ${idle}s from bob"
+        lab_wait_for "$NL_LOGDIR/bob.out" "^after ${idle}s from alice\$" 10 ||
+            nl_fail "after ${idle}s idle over the relay, alice's line did not reach bob"
+        lab_wait_for "$NL_LOGDIR/alice.out" "^after ${idle}s from bob\$" 10 ||
+            nl_fail "after ${idle}s idle over the relay, bob's line did not reach alice"
+        # What coturn saw meanwhile (its verbose log: one line per request and per refresh).
+        # The lines are sent at least idle seconds after each allocation; that they crossed
+        # proves the permissions were refreshed (300 s) but leaves the allocation's 600 s close
+        # to the edge, so its refresh is read from the log too.
+        allocations=$(($(head -n "$log_mark" "$LAB_TURN_LOG" | grep -c "ALLOCATE processed, success") -
+            $(head -n "$log_mark" "$LAB_TURN_LOG" | grep -cE "refreshed, .*lifetime=0$")))
+        since=$(tail -n +"$((log_mark + 1))" "$LAB_TURN_LOG")
+        refreshes=$(grep -cE "refreshed, .*lifetime=[1-9]" <<<"$since")
+        permissions=$(grep -c "CREATE_PERMISSION processed, success" <<<"$since")
+        channels=$(grep -c "CHANNEL_BIND processed, success" <<<"$since")
+        stale=$(grep -c "error 438" <<<"$since")
+        lab_say "coturn: $allocations live allocations before the idle time; during it $refreshes allocation refreshes," \
+            "$permissions permissions and $channels channel binds granted, $stale requests answered 438 Stale Nonce"
+        ((allocations > 0)) || nl_fail "coturn logged no allocation: was the session relayed?"
+        ((refreshes >= allocations)) ||
+            nl_fail "$refreshes allocation refreshes in ${idle}s for $allocations allocations of 600 s"
+        ((permissions + channels >= allocations)) ||
+            nl_fail "$((permissions + channels)) permission/channel refreshes in ${idle}s for $allocations allocations (permissions last 300 s)"
+        ((stale > 0)) || nl_fail "no request met a stale nonce in ${idle}s: the 120 s nonce was not exercised"
+        lab_say "after ${idle}s idle the relayed session still carries lines both ways"
+        nl_close alice
+        nl_close bob
+        nl_wait_exit alice 20
+        nl_wait_exit bob 20
+        [[ ${NL_RC[alice]} == 0 && ${NL_RC[bob]} == 0 ]] ||
+            nl_fail "exit status alice ${NL_RC[alice]}, bob ${NL_RC[bob]} (expected 0 0)"
         finish 0
         ;;
 
