@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "allocation_counter.hpp"
+#include "coturn.hpp"
 #include "stun_message.hpp"
 #include "turn_client.hpp"
 
@@ -529,76 +530,9 @@ TEST_CASE("release sends Refresh with lifetime 0 and is released at once", "[uni
 
 namespace {
 
-sockaddr_in to_sockaddr(Address a) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(a.ip);
-    sa.sin_port = htons(a.port);
-    return sa;
-}
-
-// A plain non-blocking UDP socket: the session's one socket, or a peer's.
-class UdpSocket {
-  public:
-    explicit UdpSocket(Address bind_to) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
-        REQUIRE(fd_ >= 0);
-        const auto sa = to_sockaddr(bind_to);
-        REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0);
-        REQUIRE(::fcntl(fd_, F_SETFL, O_NONBLOCK) == 0);
-        sockaddr_in local{};
-        socklen_t len = sizeof local;
-        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &len) == 0);
-        local_ = {ntohl(local.sin_addr.s_addr), ntohs(local.sin_port)};
-    }
-    ~UdpSocket() { ::close(fd_); }
-    UdpSocket(const UdpSocket&) = delete;
-    UdpSocket& operator=(const UdpSocket&) = delete;
-
-    [[nodiscard]] Address local() const { return local_; }
-    void send_to(Address to, std::span<const std::uint8_t> b) const {
-        const auto sa = to_sockaddr(to);
-        (void)::sendto(fd_, b.data(), b.size(), 0, reinterpret_cast<const sockaddr*>(&sa),
-                       sizeof sa);
-    }
-    /// One pending datagram, if any.
-    std::optional<std::size_t> receive(std::span<std::uint8_t> buffer, Address& from) const {
-        sockaddr_in sa{};
-        socklen_t len = sizeof sa;
-        const auto n = ::recvfrom(fd_, buffer.data(), buffer.size(), 0,
-                                  reinterpret_cast<sockaddr*>(&sa), &len);
-        if (n < 0) return std::nullopt;
-        from = {ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)};
-        return static_cast<std::size_t>(n);
-    }
-
-  private:
-    int fd_;
-    Address local_;
-};
-
-bool udp_port_free(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    const auto sa = to_sockaddr({0x7F000001u, port});
-    const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0;
-    ::close(fd);
-    return ok;
-}
-
-bool have_turnserver() {
-    const char* path = std::getenv("PATH");
-    std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-    std::string dir;
-    while (std::getline(dirs, dir, ':'))
-        if (!dir.empty() && ::access((dir + "/turnserver").c_str(), X_OK) == 0) return true;
-    return false;
-}
-
-// Skips the test case (exit 77, CTest's SKIP_RETURN_CODE) when coturn is not installed.
-void require_turnserver() {
-    if (have_turnserver()) return;
-    std::fprintf(stderr, "turnserver (coturn) is not installed: skipped\n");
-    std::exit(77);
-}
+using coturn_test::Coturn;
+using coturn_test::require_turnserver;
+using coturn_test::UdpSocket;
 
 constexpr std::string_view kSecret = "netcore-test-secret";
 
@@ -617,139 +551,6 @@ detail::TurnCredentials rest_credentials(std::string_view name, std::chrono::sec
     base64_encode_raw(password.data(), mac.size(), mac.data());
     return {username, password};
 }
-
-// A coturn turnserver on 127.0.0.1 with TURN REST auth, its log in a scratch directory.
-class Coturn {
-  public:
-    struct Options {
-        int max_allocate_lifetime = 0;  // s; 0: coturn's default (3600)
-        int stale_nonce = 0;            // s; 0: nonces do not expire
-    };
-
-    explicit Coturn(Options options) {
-        require_turnserver();
-        dir_ = std::filesystem::temp_directory_path() /
-               ("netcore_coturn_" + std::to_string(::getpid()) + "_" + std::to_string(++serial_));
-        std::filesystem::create_directories(dir_);
-        // A listening port and the 16 relay ports after it (plus one: the RFC 5780 alternate
-        // port), all free now, below Linux's ephemeral range so that no socket of ours takes one.
-        std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
-                         static_cast<unsigned>(std::time(nullptr)));
-        std::uint16_t base = 0;
-        for (int attempt = 0; attempt < 200 && base == 0; ++attempt) {
-            const auto b = static_cast<std::uint16_t>(20000 + rng() % 12000);
-            bool all = true;
-            for (std::uint16_t p = b; p < b + 18 && all; ++p) all = udp_port_free(p);
-            if (all) base = b;
-        }
-        REQUIRE(base != 0);
-        address_ = {0x7F000001u, base};
-        relay_min_ = static_cast<std::uint16_t>(base + 2);
-        relay_max_ = static_cast<std::uint16_t>(base + 17);
-
-        std::vector<std::string> args = {"turnserver",
-                                         "-n",
-                                         "--listening-ip=127.0.0.1",
-                                         "--listening-port=" + std::to_string(base),
-                                         "--relay-ip=127.0.0.1",
-                                         "--min-port=" + std::to_string(relay_min_),
-                                         "--max-port=" + std::to_string(relay_max_),
-                                         "--use-auth-secret",
-                                         "--static-auth-secret=" + std::string(kSecret),
-                                         "--realm=netcore.test",
-                                         "--allow-loopback-peers",
-                                         "--no-cli",
-                                         "--no-tls",
-                                         "--no-dtls",
-                                         "--no-tcp",
-                                         "--no-tcp-relay",
-                                         "--relay-threads=1",
-                                         "--log-file=stdout",
-                                         "--simple-log",
-                                         "--pidfile=" + (dir_ / "turnserver.pid").string()};
-        if (options.max_allocate_lifetime > 0)
-            args.push_back("--max-allocate-lifetime=" +
-                           std::to_string(options.max_allocate_lifetime));
-        if (options.stale_nonce > 0)
-            args.push_back("--stale-nonce=" + std::to_string(options.stale_nonce));
-
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        const std::string log = log_path();
-        posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                         0644);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        const int rc = posix_spawnp(&pid_, "turnserver", &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        REQUIRE(rc == 0);
-        wait_until_ready();
-    }
-
-    ~Coturn() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int status = 0;
-            for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
-                std::this_thread::sleep_for(20ms);
-            if (::waitpid(pid_, &status, WNOHANG) == 0) {
-                ::kill(pid_, SIGKILL);
-                ::waitpid(pid_, &status, 0);
-            }
-        }
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
-    }
-    Coturn(const Coturn&) = delete;
-    Coturn& operator=(const Coturn&) = delete;
-
-    [[nodiscard]] Address address() const { return address_; }
-    [[nodiscard]] std::uint16_t relay_min() const { return relay_min_; }
-    [[nodiscard]] std::uint16_t relay_max() const { return relay_max_; }
-    [[nodiscard]] std::string log_path() const { return (dir_ / "turnserver.log").string(); }
-    /// The end of coturn's log, for failure messages.
-    [[nodiscard]] std::string tail(std::size_t lines = 40) const {
-        std::ifstream f(log_path());
-        std::vector<std::string> all;
-        for (std::string line; std::getline(f, line);) all.push_back(line);
-        std::string out = "--- end of coturn's log:\n";
-        for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
-            out += all[i] + "\n";
-        return out;
-    }
-
-  private:
-    // Until a STUN Binding request is answered: coturn listens.
-    void wait_until_ready() {
-        UdpSocket probe({0x7F000001u, 0});
-        const stun::TransactionId id = {'r', 'e', 'a', 'd', 'y'};
-        std::array<std::uint8_t, 64> request{};
-        stun::Writer w(request, stun::Method::binding, stun::Class::request, id);
-        const auto deadline = Clock::now() + 10s;
-        std::array<std::uint8_t, 1500> buffer{};
-        while (Clock::now() < deadline) {
-            probe.send_to(address_, w.bytes());
-            std::this_thread::sleep_for(50ms);
-            Address from;
-            while (const auto n = probe.receive(buffer, from)) {
-                stun::Message m;
-                if (stun::parse(std::span(buffer.data(), *n), m) == stun::ParseError::ok &&
-                    m.transaction() == id)
-                    return;
-            }
-        }
-        FAIL("coturn did not answer a Binding request within 10 s\n" << tail());
-    }
-
-    static inline int serial_ = 0;
-    std::filesystem::path dir_;
-    pid_t pid_ = -1;
-    Address address_;
-    std::uint16_t relay_min_ = 0;
-    std::uint16_t relay_max_ = 0;
-};
 
 // The session's side: one UDP socket and the TURN client on it, polled in a loop.
 class Client final : public detail::RawOutbox {
