@@ -1,0 +1,147 @@
+// The relay path end to end on loopback: a real rendezvous granting TURN-REST credentials, a
+// real coturn, and two netcore sessions (docs/RELAY.md). On loopback every direct path works,
+// so the relay alone is tested with Config::relay_only on both sides; the NAT lab
+// (tests/natlab) shows the relay winning where punching fails, and the move to a direct path.
+// Exits 77 (skipped) when coturn is not installed.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include "coturn.hpp"
+#include "loopback.hpp"
+
+using namespace netcore;
+using coturn_test::Coturn;
+using loopback::Lab;
+using loopback::Node;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+bool connected(const Node& n) {
+    return n.session->state() == State::connected;
+}
+
+// A rendezvous that grants relays on `coturn`.
+rendezvous::Config granting(const Coturn& coturn) {
+    rendezvous::Config c;
+    c.turn.servers = {coturn.address()};
+    c.turn.secret = "netcore-test-secret";  // Coturn's default
+    return c;
+}
+
+bool in_relay_range(const Coturn& coturn, Address a) {
+    return a.ip == 0x7F000001u && a.port >= coturn.relay_min() && a.port <= coturn.relay_max();
+}
+
+}  // namespace
+
+TEST_CASE("two sessions that use only the relay connect through coturn and talk both ways",
+          "[relay]") {
+    Coturn coturn({});
+    Lab lab(granting(coturn));
+    auto config = [&](const std::string& name) {
+        Config c = lab.config(name);
+        c.relay_only = true;
+        c.punch_timeout = Duration(8000);
+        c.connect_timeout = Duration(5000);
+        return c;
+    };
+    Node& alice = lab.add(config("alice"));
+    Node& bob = lab.add(config("bob"));
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    INFO(coturn.tail());
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 10000ms));
+
+    for (Node* n : {&alice, &bob}) {
+        const auto* e = n->last(EventType::connected);
+        REQUIRE(e != nullptr);
+        CHECK(e->path == Path::relay);
+        CHECK(n->session->path() == Path::relay);
+        // ENet knows the peer by its relayed address: a port of coturn's relay range.
+        CHECK(in_relay_range(coturn, e->address));
+        CHECK(n->session->stats().relay_allocated);
+    }
+    CHECK(alice.last(EventType::connected)->address != bob.last(EventType::connected)->address);
+    CHECK(lab.server().counters().relay_grants >= 2);
+
+    // Both channels, both ways, through the two allocations.
+    REQUIRE(alice.session->send(Channel::reliable, bytes("hello through the relay")));
+    REQUIRE(bob.session->send(Channel::unreliable, bytes("and back")));
+    REQUIRE(lab.run_until([&] { return !alice.received().empty() && !bob.received().empty(); }));
+    CHECK(bob.received() == std::vector<std::string>{"hello through the relay"});
+    CHECK(alice.received() == std::vector<std::string>{"and back"});
+
+    // Many packets, larger than a probe, reliable: all arrive, in order.
+    std::vector<std::string> sent;
+    for (int i = 0; i < 200; ++i) {
+        sent.push_back("packet " + std::to_string(i) + std::string(900, 'x'));
+        REQUIRE(alice.session->send(Channel::reliable, bytes(sent.back())));
+    }
+    REQUIRE(lab.run_until([&] { return bob.received().size() == 201; }, 10000ms));
+    const auto got = bob.received();
+    CHECK(std::vector<std::string>(got.begin() + 1, got.end()) == sent);
+
+    // A goodbye through the relay is a goodbye, not a timeout.
+    alice.session->disconnect();
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::disconnected) == 1; }));
+    CHECK(bob.last(EventType::disconnected)->error == Error::peer_disconnected);
+    CHECK_FALSE(bob.session->stats().relay_allocated);  // given back with the session
+}
+
+TEST_CASE("with a relay granted, sessions that can punch connect directly and give it back",
+          "[relay]") {
+    Coturn coturn({});
+    Lab lab(granting(coturn));
+    Node& alice = lab.add(lab.config("alice"));
+    Node& bob = lab.add(lab.config("bob"));
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+    for (Node* n : {&alice, &bob}) {
+        CHECK(n->session->path() != Path::relay);
+        CHECK_FALSE(in_relay_range(coturn, n->session->peer_address()));
+        CHECK_FALSE(n->session->stats().relay_allocated);
+    }
+    // Still talking after the allocation is gone.
+    REQUIRE(alice.session->send(Channel::reliable, bytes("direct")));
+    REQUIRE(lab.run_until([&] { return bob.received().size() == 1; }));
+}
+
+TEST_CASE(
+    "a session told not to relay never allocates, and relay-only pairs without a grant "
+    "fail to punch with a reason",
+    "[relay]") {
+    Coturn coturn({});
+    {
+        Lab lab(granting(coturn));
+        Config c = lab.config("alice");
+        c.use_relay = false;
+        Node& alice = lab.add(c);
+        Node& bob = lab.add(lab.config("bob"));
+        REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+        REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+        REQUIRE(lab.run_until([&] { return alice.count(EventType::introduced) == 1; }));
+        lab.run_for(300ms);
+        CHECK_FALSE(alice.session->stats().relay_allocated);
+    }
+    {
+        Lab lab;  // no TURN configured: no grant
+        auto config = [&](const std::string& name) {
+            Config c = lab.config(name);
+            c.relay_only = true;
+            c.punch_timeout = Duration(1000);
+            return c;
+        };
+        Node& alice = lab.add(config("alice"));
+        Node& bob = lab.add(config("bob"));
+        REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+        REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+        REQUIRE(lab.run_until([&] { return alice.count(EventType::error) == 1; }, 3000ms));
+        CHECK(alice.last(EventType::error)->error == Error::punch_failed);
+    }
+}
