@@ -63,6 +63,7 @@ done
 grep -q '^rendezvous_challenged_total 1$' "$tmp/metrics" || fail "expected challenged_total 1"
 grep -q '^rendezvous_names 0$' "$tmp/metrics" || fail "expected rendezvous_names 0 (no cookie)"
 grep -q '^rendezvous_registered_total 0$' "$tmp/metrics" || fail "expected registered_total 0"
+grep -q '^rendezvous_refreshed_fast_total 0$' "$tmp/metrics" || fail "expected refreshed_fast_total 0"
 grep -q '^rendezvous_packets_in_total 2$' "$tmp/metrics" || fail "expected packets_in_total 2"
 grep -q '^rendezvous_packets_out_total 1$' "$tmp/metrics" || fail "expected packets_out_total 1"
 grep -q '^rendezvous_dropped_total{reason="not_ours"} 1$' "$tmp/metrics" ||

@@ -25,6 +25,7 @@ std::string to_string(const Counters& c) {
     field(out, "bytes_out", c.bytes_out);
     field(out, "registered", c.registered);
     field(out, "refreshed", c.refreshed);
+    field(out, "refreshed_fast", c.refreshed_fast);
     field(out, "name_taken", c.name_taken);
     field(out, "server_full", c.server_full);
     field(out, "not_registered", c.not_registered);

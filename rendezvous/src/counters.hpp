@@ -25,6 +25,7 @@ struct Counters {
     // Outcomes of valid requests.
     std::uint64_t registered = 0;      ///< new names, and names that moved to a new address
     std::uint64_t refreshed = 0;       ///< Register from the same instance and address
+    std::uint64_t refreshed_fast = 0;  ///< of those, with the cookie last proved: no MAC
     std::uint64_t name_taken = 0;      ///< RegisterError name_taken sent
     std::uint64_t server_full = 0;     ///< RegisterError server_full sent
     std::uint64_t not_registered = 0;  ///< RegisterError not_registered sent

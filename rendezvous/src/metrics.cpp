@@ -63,6 +63,8 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     s.total(&Counters::bytes_out, "bytes_out", "Bytes of the datagrams sent");
     s.total(&Counters::registered, "registered", "New names, and names that moved address");
     s.total(&Counters::refreshed, "refreshed", "Registers from the same instance and address");
+    s.total(&Counters::refreshed_fast, "refreshed_fast",
+            "Of those, carrying the cookie last proved for the name: no MAC computed");
     s.total(&Counters::name_taken, "name_taken", "RegisterError name_taken sent");
     s.total(&Counters::server_full, "server_full", "RegisterError server_full sent");
     s.total(&Counters::not_registered, "not_registered", "RegisterError not_registered sent");

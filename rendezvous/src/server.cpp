@@ -146,8 +146,26 @@ void Server::on_stun(std::span<const std::uint8_t> datagram, Address from, Outbo
 
 void Server::on_register(const protocol::RegisterRequest& m, Address from, TimePoint now,
                          Outbox& out) {
+    const protocol::RegisterAck ack{m.instance, from,
+                                    static_cast<std::uint32_t>(config_.refresh.count()),
+                                    static_cast<std::uint32_t>(config_.expiry.count())};
+    // The common case, made cheap: a refresh from the entry's own address and instance carrying
+    // the very cookie that last proved that address (and still within its lifetime) needs no MAC.
+    // It changes exactly what add() would for a refresh: the expiry and the LAN list.
+    if (const Entry* e = registry_.find_at(from, now);
+        e != nullptr && e->instance == m.instance && e->name == m.name &&
+        cookies_.seen(e->cookie_tag, m.cookie, from, now)) {
+        proven_ = true;
+        registry_.refresh(*e, m.lan, now);
+        ++counters_.refreshed;
+        ++counters_.refreshed_fast;
+        log_.debug("refreshed ", m.name, " at ", from);
+        reply(out, from, ack);
+        return;
+    }
     // No state and no answer larger than the request until the source proves its address.
-    if (!cookies_.valid(m.cookie, from, now)) {
+    Cookies::Tag tag = 0;
+    if (!cookies_.valid(m.cookie, from, now, &tag)) {
         if (m.cookie != protocol::Cookie{}) ++counters_.bad_cookies;  // stale, or not for `from`
         ++counters_.challenged;
         log_.debug("challenged ", from, " for ", m.name);
@@ -155,7 +173,7 @@ void Server::on_register(const protocol::RegisterRequest& m, Address from, TimeP
         return;
     }
     proven_ = true;
-    const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now);
+    const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now, tag);
 
     if (r.replaced_expired) {
         ++counters_.expired;
@@ -172,9 +190,6 @@ void Server::on_register(const protocol::RegisterRequest& m, Address from, TimeP
         }
     }
 
-    const protocol::RegisterAck ack{m.instance, from,
-                                    static_cast<std::uint32_t>(config_.refresh.count()),
-                                    static_cast<std::uint32_t>(config_.expiry.count())};
     switch (r.admission) {
         case Admission::registered:
             ++counters_.registered;
