@@ -424,10 +424,19 @@ TEST_CASE("pending introductions are bounded: a new pair beyond the cap is dropp
     CHECK(h.send(at[4], IntroduceRequest{104, "n5"}).empty());
     CHECK(h.server.counters().introductions_full == 1);
     CHECK(h.server.counters().pending_introductions == 2);
-    // A pending pair is still served (same token), and room comes back once they go stale.
+    // A pending pair is still served (same token).
     CHECK(h.send(at[1], IntroduceRequest{101, "n0"}).size() == 2);
+    // Once its token is stale, a pair still remembered (for relay offers) gets a fresh one in the
+    // room it had; a new pair still finds none.
     h.advance(h.server.config().intro_ttl);
     h.server.tick(h.now);
+    CHECK(h.send(at[0], IntroduceRequest{100, "n1"}).size() == 2);
+    CHECK(h.server.counters().introduced == 3);
+    CHECK(h.send(at[4], IntroduceRequest{104, "n5"}).empty());
+    // Room comes back when they are forgotten.
+    h.advance(h.server.config().relay_offer_window);
+    h.server.tick(h.now);
+    CHECK(h.server.counters().pending_introductions == 0);
     CHECK(h.send(at[4], IntroduceRequest{104, "n5"}).size() == 2);
 }
 
