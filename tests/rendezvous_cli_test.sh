@@ -81,6 +81,61 @@ bad_limit)
     run --max-introductions 0
     expect_one_line_failure '^rendezvous: --max-introductions must be at least 1$'
     ;;
+bad_turn)
+    printf 'sekrit\n' >"$tmp/secret"
+    : >"$tmp/empty"
+    run --turn-server 203.0.113.1
+    expect_one_line_failure '^rendezvous: --turn-server needs --turn-secret-file \(the TURN server.s static-auth-secret\)$'
+    run --turn-secret-file "$tmp/secret"
+    expect_one_line_failure '^rendezvous: --turn-secret-file needs --turn-server$'
+    run --turn-ttl 3600
+    expect_one_line_failure '^rendezvous: --turn-ttl needs --turn-server$'
+    run --turn-server 203.0.113.1 --turn-secret-file "$tmp/missing"
+    expect_one_line_failure "^rendezvous: --turn-secret-file: cannot read $tmp/missing: No such file or directory\$"
+    run --turn-server 203.0.113.1 --turn-secret-file "$tmp/empty"
+    expect_one_line_failure "^rendezvous: --turn-secret-file: no secret in $tmp/empty: it is empty\$"
+    run --turn-server 203.0.113.1 --turn-secret-file "$tmp"
+    expect_one_line_failure "^rendezvous: --turn-secret-file: cannot read $tmp: Is a directory\$"
+    run --turn-server turn.example.org --turn-secret-file "$tmp/secret"
+    expect_one_line_failure '^rendezvous: --turn-server: not an IPv4 address with an optional port: turn\.example\.org$'
+    run --turn-server 203.0.113.1:0 --turn-secret-file "$tmp/secret"
+    expect_one_line_failure '^rendezvous: --turn-server: not an IPv4 address with an optional port: 203\.0\.113\.1:0$'
+    run --turn-server 0.0.0.0 --turn-secret-file "$tmp/secret"
+    expect_one_line_failure '^rendezvous: --turn-server: 0\.0\.0\.0:3478 is not an address clients can reach$'
+    run --turn-server 203.0.113.1 --turn-server 203.0.113.2 --turn-server 203.0.113.3 \
+        --turn-secret-file "$tmp/secret"
+    expect_one_line_failure '^rendezvous: --turn-server: at most 2 \(an Introduction carries no more\)$'
+    run --turn-server 203.0.113.1 203.0.113.2 --turn-secret-file "$tmp/secret"
+    expect_one_line_failure '^rendezvous: .*203\.0\.113\.2.*\(see --help\)$'
+    for ttl in 0 604801; do
+        run --turn-server 203.0.113.1 --turn-secret-file "$tmp/secret" --turn-ttl "$ttl"
+        expect_one_line_failure '^rendezvous: --turn-ttl must be between 1 and 604800 seconds$'
+    done
+    run --turn-server 203.0.113.1 --turn-secret-file "$tmp/secret" --turn-ttl abc
+    expect_one_line_failure '^rendezvous: .*--turn-ttl.*abc.*\(see --help\)$'
+    ;;
+turn)
+    # A coturn configuration file serves as the secret file; the default port is 3478.
+    printf 'listening-port=3478\nuse-auth-secret\nstatic-auth-secret=sekrit\nrealm=x\n' >"$tmp/turnserver.conf"
+    start --bind 127.0.0.1 --port 0 --turn-server 203.0.113.1 --turn-server 203.0.113.2:3479 \
+        --turn-secret-file "$tmp/turnserver.conf"
+    i=0
+    while [ "$(lines "$tmp/server.err")" -lt 2 ] && [ $i -lt 100 ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    sed -n 2p "$tmp/server.err" |
+        grep -Eq '^rendezvous: granting TURN relays on 203\.0\.113\.1:3478, 203\.0\.113\.2:3479 \(credentials valid 86400 s\)$' ||
+        fail "the second line does not say which TURN servers are granted"
+    grep -q sekrit "$tmp/server.err" && fail "the secret was printed"
+    kill -s TERM "$pid" || fail "cannot signal the server"
+    wait "$pid"
+    code=$?
+    pids=""
+    [ "$code" -eq 0 ] || fail "exit code $code after SIGTERM, expected 0"
+    tail -n 1 "$tmp/server.err" | grep -Eq ' relay_grants=0 relay_offers_forwarded=0 ' ||
+        fail "the stats line lacks the relay counters"
+    ;;
 port_in_use)
     start --bind 127.0.0.1 --port 0
     run --bind 127.0.0.1 --port "$port"
@@ -91,7 +146,7 @@ help)
     run --help
     [ "$rc" -eq 0 ] || fail "exit code $rc, expected 0"
     for opt in --bind --port --refresh-ms --expiry-ms --max-names --log-level --stats-interval \
-        --version; do
+        --turn-server --turn-secret-file --turn-ttl --version; do
         grep -q -- "$opt" "$tmp/out" || fail "help does not mention $opt"
     done
     [ -s "$tmp/err" ] && fail "expected nothing on stderr"

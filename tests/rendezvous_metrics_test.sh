@@ -1,6 +1,7 @@
 #!/bin/bash
-# The rendezvous server's --metrics-port: send junk and a Register without a cookie, then scrape
-# /metrics over plain bash /dev/tcp (no curl on CI) and check the values.
+# The rendezvous server's --metrics-port: send junk, a Register without a cookie and a RelayOffer
+# from an address holding no name, then scrape /metrics over plain bash /dev/tcp (no curl on CI)
+# and check the values.
 # Usage: rendezvous_metrics_test.sh PATH_TO_RENDEZVOUS
 # Exit 77 (skipped) when the binary was built without prometheus-cpp.
 set -u
@@ -54,20 +55,37 @@ printf 'junk' >"/dev/udp/127.0.0.1/$port"
 printf 'NCRV\x01\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x05alice\x00' \
     >"/dev/udp/127.0.0.1/$port" || fail "cannot send the Register"
 
+# RelayOffer (4.11): instance 1, token 2, peer "bob", relayed and mapped 127.0.0.1:9. From an
+# address that holds no name: dropped unanswered, counted by reason.
+printf 'NCRV\x01\x09\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x03bob\x7f\x00\x00\x01\x00\x09\x7f\x00\x00\x01\x00\x09' \
+    >"/dev/udp/127.0.0.1/$port" || fail "cannot send the RelayOffer"
+
 # The loop publishes every 100 ms; allow 5 s.
 for _ in $(seq 50); do
     scrape && grep -q '^rendezvous_challenged_total 1$' "$tmp/metrics" &&
-        grep -q '^rendezvous_packets_in_total 2$' "$tmp/metrics" && break
+        grep -q '^rendezvous_packets_in_total 3$' "$tmp/metrics" && break
     sleep 0.1
 done
 grep -q '^rendezvous_challenged_total 1$' "$tmp/metrics" || fail "expected challenged_total 1"
 grep -q '^rendezvous_names 0$' "$tmp/metrics" || fail "expected rendezvous_names 0 (no cookie)"
 grep -q '^rendezvous_registered_total 0$' "$tmp/metrics" || fail "expected registered_total 0"
-grep -q '^rendezvous_packets_in_total 2$' "$tmp/metrics" || fail "expected packets_in_total 2"
+grep -q '^rendezvous_refreshed_fast_total 0$' "$tmp/metrics" || fail "expected refreshed_fast_total 0"
+grep -q '^rendezvous_packets_in_total 3$' "$tmp/metrics" || fail "expected packets_in_total 3"
 grep -q '^rendezvous_packets_out_total 1$' "$tmp/metrics" || fail "expected packets_out_total 1"
 grep -q '^rendezvous_dropped_total{reason="not_ours"} 1$' "$tmp/metrics" ||
     fail "expected one drop with reason not_ours"
 grep -q '^# TYPE rendezvous_registered_total counter$' "$tmp/metrics" || fail "not a counter"
+# Relays: no grants (no --turn-server), nothing forwarded, the offer dropped as not registered.
+grep -q '^rendezvous_relay_grants_total 0$' "$tmp/metrics" || fail "expected relay_grants_total 0"
+grep -q '^rendezvous_relay_offers_forwarded_total 0$' "$tmp/metrics" ||
+    fail "expected relay_offers_forwarded_total 0"
+grep -q '^rendezvous_relay_offers_dropped_total{reason="not_registered"} 1$' "$tmp/metrics" ||
+    fail "expected one relay offer dropped with reason not_registered"
+for reason in unknown_introduction token_mismatch; do
+    grep -q "^rendezvous_relay_offers_dropped_total{reason=\"$reason\"} 0\$" "$tmp/metrics" ||
+        fail "expected relay_offers_dropped_total{reason=\"$reason\"} 0"
+done
+grep -q '^rendezvous_unexpected_total 0$' "$tmp/metrics" || fail "the RelayOffer counted as unexpected"
 
 kill -TERM "$pid"
 wait "$pid"

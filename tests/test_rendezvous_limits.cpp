@@ -81,6 +81,29 @@ TEST_CASE("another server's cookie is refused: the key is random per start", "[u
     CHECK_FALSE(other.valid(one.make(kAlice, kStart), kAlice, kStart));
 }
 
+TEST_CASE("a cookie's tag recognises that cookie from that address until the cookie expires",
+          "[unit][limits]") {
+    Cookies cookies(milliseconds(30000));
+    const auto c = cookies.make(kAlice, kStart);  // kStart is on a window boundary
+    Cookies::Tag tag = 0;
+    REQUIRE(cookies.valid(c, kAlice, kStart, &tag));
+    CHECK(cookies.seen(tag, c, kAlice, kStart));
+    auto flipped = c;
+    flipped[15] ^= 1;
+    CHECK_FALSE(cookies.seen(tag, flipped, kAlice, kStart));  // every byte counts, not a prefix
+    CHECK_FALSE(cookies.seen(tag, c, Address{kAlice.ip, 5001}, kStart));
+    CHECK_FALSE(cookies.seen(tag, c, kBob, kStart));
+
+    // In the next window the cookie is still valid, with the same tag (its window's key).
+    Cookies::Tag again = 0;
+    REQUIRE(cookies.valid(c, kAlice, kStart + milliseconds(30000), &again));
+    CHECK(again == tag);
+    CHECK(cookies.seen(tag, c, kAlice, kStart + milliseconds(59999)));
+    // Once the cookie expires, its tag matches nothing: the window's tag key went with it.
+    CHECK_FALSE(cookies.seen(tag, c, kAlice, kStart + milliseconds(60000)));
+    CHECK_FALSE(cookies.valid(c, kAlice, kStart + milliseconds(60000)));
+}
+
 // ---- token buckets -----------------------------------------------------------------------------
 
 TEST_CASE("a token bucket allows a burst, then the rate, never more than the burst saved",
@@ -168,6 +191,113 @@ TEST_CASE("a cookie made for another address or an expired window only earns a n
     CHECK(stale[0].as<Challenge>().cookie != cookie);
     CHECK(h.server.counters().names == 0);
     CHECK(h.server.counters().bad_cookies == 3);
+}
+
+TEST_CASE(
+    "a refresh carrying the cookie that last proved its address skips the MAC, and is counted",
+    "[unit][limits]") {
+    Harness h;
+    const auto first = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}));
+    const Cookie cookie = first.at(0).as<Challenge>().cookie;
+    const auto refresh = [&](const Cookie& c, const AddressList& l) {
+        return h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, c, "alice", l}));
+    };
+    CHECK(refresh(cookie, {}).at(0).as<RegisterAck>().observed == kAlice);  // the MAC: registered
+    CHECK(h.server.counters().registered == 1);
+    CHECK(h.server.counters().refreshed_fast == 0);
+
+    // Refreshes every 15 s with the same cookie: acknowledged, without a MAC, in its window and
+    // the next. The new LAN list is taken, as on the slow path.
+    AddressList alice_lan;
+    alice_lan.push(Address{0xC0A80002u, 5000});
+    for (int i = 1; i <= 3; ++i) {  // at 15, 30 and 45 s
+        h.advance(milliseconds(15000));
+        const auto sent = refresh(cookie, alice_lan);
+        REQUIRE(sent.size() == 1);
+        CHECK(sent[0].as<RegisterAck>() == RegisterAck{kAliceRun, kAlice, 15000, 45000});
+        CHECK(h.server.counters().refreshed_fast == static_cast<std::uint64_t>(i));
+    }
+    CHECK(h.server.counters().refreshed == 3);
+    CHECK(h.server.counters().challenged == 1);
+    h.registered(kBob, kBobRun, "bob");
+    const auto to_bob = h.send(kBob, IntroduceRequest{kBobRun, "alice"}).at(0).as<Introduction>();
+    CHECK(to_bob.peer_lan == alice_lan);
+
+    // At 60 s the cookie has expired: a Challenge, as without the fast path; the name is kept.
+    h.advance(milliseconds(15000));
+    const auto stale = refresh(cookie, alice_lan);
+    REQUIRE(stale.size() == 1);
+    const Cookie fresh = stale[0].as<Challenge>().cookie;
+    CHECK(h.server.counters().bad_cookies == 1);
+    CHECK(h.server.counters().refreshed_fast == 3);
+    // The new cookie proves the address through the MAC once, then takes the fast path.
+    CHECK(refresh(fresh, alice_lan).at(0).as<RegisterAck>().observed == kAlice);
+    CHECK(h.server.counters().refreshed == 4);
+    CHECK(h.server.counters().refreshed_fast == 3);
+    h.advance(milliseconds(15000));
+    CHECK(refresh(fresh, alice_lan).at(0).as<RegisterAck>().observed == kAlice);
+    CHECK(h.server.counters().refreshed_fast == 4);
+}
+
+TEST_CASE("a refresh with a forged cookie or from another address is refused, fast path or not",
+          "[unit][limits]") {
+    Harness h;
+    const Cookie cookie = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}))
+                              .at(0)
+                              .as<Challenge>()
+                              .cookie;
+    REQUIRE(h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, cookie, "alice", {}}))
+                .at(0)
+                .as<RegisterAck>()
+                .observed == kAlice);
+    h.registered(kBob, kBobRun, "bob");
+    h.advance(milliseconds(30000));
+
+    // Alice's instance and name, with her cookie altered, or with her cookie from elsewhere (a
+    // spoofer who saw it on the path, at another port or IP): Challenges only, to the sender.
+    auto forged = cookie;
+    forged[15] ^= 1;
+    const std::vector<std::pair<Address, Cookie>> attempts = {
+        {kAlice, forged}, {Address{kAlice.ip, 5001}, cookie}, {kCarol, cookie}};
+    for (const auto& [from, c] : attempts) {
+        INFO(from.to_string());
+        const auto sent = h.raw(from, bytes_of(RegisterRequest{kAliceRun, c, "alice", {}}));
+        REQUIRE(sent.size() == 1);
+        CHECK(sent[0].to == from);
+        CHECK(sent[0].as<Challenge>().instance == kAliceRun);
+    }
+    const auto c = h.server.counters();
+    CHECK(c.refreshed == 0);
+    CHECK(c.refreshed_fast == 0);
+    CHECK(c.bad_cookies == 3);
+    // None of them refreshed the name: it expires 45 s after the last real Register.
+    h.registered(kBob, kBobRun, "bob");  // Bob stays
+    h.advance(milliseconds(15000));
+    CHECK(h.send(kBob, IntroduceRequest{kBobRun, "alice"}).at(0).as<PeerUnknown>().peer == "alice");
+}
+
+TEST_CASE("only a refresh takes the fast path: a rename or a new instance goes through the MAC",
+          "[unit][limits]") {
+    Harness h;
+    const Cookie cookie = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}))
+                              .at(0)
+                              .as<Challenge>()
+                              .cookie;
+    h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, cookie, "alice", {}}));
+    // The same valid cookie, so the MAC accepts both; neither is a refresh.
+    CHECK(h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, cookie, "alicia", {}}))
+              .at(0)
+              .as<RegisterAck>()
+              .observed == kAlice);
+    CHECK(h.logged("released alice: renamed to alicia at 203.0.113.7:5000"));
+    CHECK(h.raw(kAlice, bytes_of(RegisterRequest{kCarolRun, cookie, "alicia", {}}))
+              .at(0)
+              .as<RegisterAck>()
+              .observed == kAlice);
+    CHECK(h.logged("released alicia: new instance at 203.0.113.7:5000"));
+    CHECK(h.server.counters().refreshed == 0);
+    CHECK(h.server.counters().refreshed_fast == 0);
+    CHECK(h.server.counters().registered == 3);
 }
 
 TEST_CASE("to an unproven source every answer is no larger than the request", "[unit][limits]") {
@@ -294,10 +424,19 @@ TEST_CASE("pending introductions are bounded: a new pair beyond the cap is dropp
     CHECK(h.send(at[4], IntroduceRequest{104, "n5"}).empty());
     CHECK(h.server.counters().introductions_full == 1);
     CHECK(h.server.counters().pending_introductions == 2);
-    // A pending pair is still served (same token), and room comes back once they go stale.
+    // A pending pair is still served (same token).
     CHECK(h.send(at[1], IntroduceRequest{101, "n0"}).size() == 2);
+    // Once its token is stale, a pair still remembered (for relay offers) gets a fresh one in the
+    // room it had; a new pair still finds none.
     h.advance(h.server.config().intro_ttl);
     h.server.tick(h.now);
+    CHECK(h.send(at[0], IntroduceRequest{100, "n1"}).size() == 2);
+    CHECK(h.server.counters().introduced == 3);
+    CHECK(h.send(at[4], IntroduceRequest{104, "n5"}).empty());
+    // Room comes back when they are forgotten.
+    h.advance(h.server.config().relay_offer_window);
+    h.server.tick(h.now);
+    CHECK(h.server.counters().pending_introductions == 0);
     CHECK(h.send(at[4], IntroduceRequest{104, "n5"}).size() == 2);
 }
 

@@ -479,6 +479,7 @@ TEST_CASE("messages only clients receive are dropped and counted as unexpected",
         PeerUnknown{"bob"},
         Introduction{7, Role::initiator, "bob", kBob, {}, {}},
         Challenge{1, {}},
+        PeerRelay{7, kAlice, kBob},
         Probe{7, 1},
         ProbeAck{7, 1, kAlice},
     };

@@ -1,4 +1,5 @@
-// Address-validation cookies: HMAC-SHA-512-256 (libsodium crypto_auth), truncated.
+// Address-validation cookies: HMAC-SHA-512-256 (libsodium crypto_auth), truncated; and their
+// tags, SipHash-2-4 (libsodium crypto_shorthash).
 #include "cookies.hpp"
 
 #include <sodium.h>
@@ -10,11 +11,29 @@ namespace rendezvous {
 
 static_assert(crypto_auth_KEYBYTES == 32, "Cookies::Key holds one crypto_auth key");
 static_assert(crypto_auth_BYTES >= netcore::protocol::kCookieSize, "a cookie is a truncated MAC");
+static_assert(crypto_shorthash_KEYBYTES == 16, "Cookies::TagKey holds one crypto_shorthash key");
+static_assert(crypto_shorthash_BYTES == sizeof(Cookies::Tag), "a tag is one SipHash output");
+
+namespace {
+
+// The address as the cookie binds it: ip (4) | port (2), big-endian.
+void put_address(std::uint8_t* out, netcore::Address from) {
+    for (std::size_t i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(from.ip >> (24 - 8 * i));
+    out[4] = static_cast<std::uint8_t>(from.port >> 8);
+    out[5] = static_cast<std::uint8_t>(from.port);
+}
+
+}  // namespace
 
 Cookies::Cookies(std::chrono::milliseconds window) : window_(window) {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-    crypto_auth_keygen(current_.data());
-    crypto_auth_keygen(previous_.data());
+    draw(current_);
+    draw(previous_);
+}
+
+void Cookies::draw(Keys& keys) {
+    crypto_auth_keygen(keys.mac.data());
+    crypto_shorthash_keygen(keys.tag.data());
 }
 
 std::uint64_t Cookies::window_of(TimePoint now) const {
@@ -27,31 +46,22 @@ std::uint64_t Cookies::rotate(TimePoint now) {
     // Time never goes back for cookies: a `now` before the current window counts as in it.
     const std::uint64_t w = window_of(now);
     if (w <= current_window_) return current_window_;
-    // The key that minted last window's cookies stays for one more window; older ones go.
+    // The keys of last window's cookies stay for one more window; older ones go.
     if (w == current_window_ + 1) {
         previous_ = current_;
     } else {
-        crypto_auth_keygen(previous_.data());  // nobody holds a cookie of that window
+        draw(previous_);  // nobody holds a cookie of that window
     }
-    crypto_auth_keygen(current_.data());
+    draw(current_);
     current_window_ = w;
     return w;
-}
-
-const Cookies::Key* Cookies::key_of(std::uint64_t window) const {
-    if (window == current_window_) return &current_;
-    if (window + 1 == current_window_) return &previous_;
-    return nullptr;
 }
 
 netcore::protocol::Cookie Cookies::mac(const Key& key, netcore::Address from,
                                        std::uint64_t window) {
     // ip (4) | port (2) | window (8), big-endian: everything the cookie binds.
     std::array<std::uint8_t, 14> input{};
-    for (std::size_t i = 0; i < 4; ++i)
-        input[i] = static_cast<std::uint8_t>(from.ip >> (24 - 8 * i));
-    input[4] = static_cast<std::uint8_t>(from.port >> 8);
-    input[5] = static_cast<std::uint8_t>(from.port);
+    put_address(input.data(), from);
     for (std::size_t i = 0; i < 8; ++i)
         input[6 + i] = static_cast<std::uint8_t>(window >> (56 - 8 * i));
     std::array<std::uint8_t, crypto_auth_BYTES> full{};
@@ -61,20 +71,42 @@ netcore::protocol::Cookie Cookies::mac(const Key& key, netcore::Address from,
     return out;
 }
 
-netcore::protocol::Cookie Cookies::make(netcore::Address from, TimePoint now) {
-    return mac(current_, from, rotate(now));
+Cookies::Tag Cookies::tag_of(const TagKey& key, const netcore::protocol::Cookie& cookie,
+                             netcore::Address from) {
+    // cookie (16) | ip (4) | port (2). The window is in the key: each window draws its own.
+    std::array<std::uint8_t, netcore::protocol::kCookieSize + 6> input{};
+    std::copy(cookie.begin(), cookie.end(), input.begin());
+    put_address(input.data() + cookie.size(), from);
+    std::array<std::uint8_t, crypto_shorthash_BYTES> out{};
+    crypto_shorthash(out.data(), input.data(), input.size(), key.data());
+    Tag tag = 0;
+    for (const auto b : out) tag = (tag << 8) | b;
+    return tag;
 }
 
-bool Cookies::valid(const netcore::protocol::Cookie& cookie, netcore::Address from, TimePoint now) {
+netcore::protocol::Cookie Cookies::make(netcore::Address from, TimePoint now) {
+    return mac(current_.mac, from, rotate(now));
+}
+
+bool Cookies::valid(const netcore::protocol::Cookie& cookie, netcore::Address from, TimePoint now,
+                    Tag* tag) {
     const std::uint64_t w = rotate(now);
     // Constant time, so the answer's timing tells an attacker nothing about a partial match.
-    const auto matches = [&](std::uint64_t window) {
-        const Key* key = key_of(window);
-        if (key == nullptr) return false;
-        const auto expected = mac(*key, from, window);
-        return sodium_memcmp(expected.data(), cookie.data(), cookie.size()) == 0;
+    const auto matches = [&](const Keys& keys, std::uint64_t window) {
+        const auto expected = mac(keys.mac, from, window);
+        if (sodium_memcmp(expected.data(), cookie.data(), cookie.size()) != 0) return false;
+        if (tag != nullptr) *tag = tag_of(keys.tag, cookie, from);
+        return true;
     };
-    return matches(w) || (w > 0 && matches(w - 1));
+    return matches(current_, w) || (w > 0 && matches(previous_, w - 1));
+}
+
+bool Cookies::seen(Tag tag, const netcore::protocol::Cookie& cookie, netcore::Address from,
+                   TimePoint now) {
+    rotate(now);
+    // Not constant time, and need not be: tags never leave the process, and a guess that fails
+    // here only falls through to valid(), whose MAC comparison is.
+    return tag_of(current_.tag, cookie, from) == tag || tag_of(previous_.tag, cookie, from) == tag;
 }
 
 }  // namespace rendezvous

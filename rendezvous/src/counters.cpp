@@ -25,6 +25,7 @@ std::string to_string(const Counters& c) {
     field(out, "bytes_out", c.bytes_out);
     field(out, "registered", c.registered);
     field(out, "refreshed", c.refreshed);
+    field(out, "refreshed_fast", c.refreshed_fast);
     field(out, "name_taken", c.name_taken);
     field(out, "server_full", c.server_full);
     field(out, "not_registered", c.not_registered);
@@ -50,6 +51,11 @@ std::string to_string(const Counters& c) {
     field(out, "amplification_refused", c.amplification_refused);
     field(out, "introductions_full", c.introductions_full);
     field(out, "sources_evicted", c.sources_evicted);
+    field(out, "relay_grants", c.relay_grants);
+    field(out, "relay_offers_forwarded", c.relay_offers_forwarded);
+    field(out, "relay_offer_drop_not_registered", c.relay_offers_not_registered);
+    field(out, "relay_offer_drop_unknown_introduction", c.relay_offers_unknown_introduction);
+    field(out, "relay_offer_drop_token_mismatch", c.relay_offers_token_mismatch);
     field(out, "stun_requests", c.stun_requests);
     field(out, "stun_malformed", c.stun_malformed);
     field(out, "stun_ignored", c.stun_ignored);

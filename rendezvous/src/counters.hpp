@@ -13,7 +13,7 @@ namespace rendezvous {
 struct Counters {
     // Gauges.
     std::uint64_t names = 0;                  ///< names in the table (expired ones until swept)
-    std::uint64_t pending_introductions = 0;  ///< pairings whose token is still reused
+    std::uint64_t pending_introductions = 0;  ///< introductions remembered (30 s)
     std::uint64_t sources = 0;                ///< source IPs in the rate limiter's table
 
     // Traffic. `in` counts every datagram handled; `out` counts datagrams actually sent.
@@ -25,6 +25,7 @@ struct Counters {
     // Outcomes of valid requests.
     std::uint64_t registered = 0;      ///< new names, and names that moved to a new address
     std::uint64_t refreshed = 0;       ///< Register from the same instance and address
+    std::uint64_t refreshed_fast = 0;  ///< of those, with the cookie last proved: no MAC
     std::uint64_t name_taken = 0;      ///< RegisterError name_taken sent
     std::uint64_t server_full = 0;     ///< RegisterError server_full sent
     std::uint64_t not_registered = 0;  ///< RegisterError not_registered sent
@@ -49,6 +50,12 @@ struct Counters {
     std::uint64_t amplification_refused = 0;  ///< larger answers to an unproven source (a bug)
     std::uint64_t introductions_full = 0;     ///< requests dropped at --max-introductions
     std::uint64_t sources_evicted = 0;        ///< IPs the rate limiter forgot to stay bounded
+    // Relays (PROTOCOL.md §4.11).
+    std::uint64_t relay_grants = 0;                 ///< Introductions sent with TURN credentials
+    std::uint64_t relay_offers_forwarded = 0;       ///< RelayOffers passed on as PeerRelay
+    std::uint64_t relay_offers_not_registered = 0;  ///< dropped: the sender holds no name there
+    std::uint64_t relay_offers_unknown_introduction = 0;  ///< dropped: no such introduction (now)
+    std::uint64_t relay_offers_token_mismatch = 0;  ///< dropped: another token than the pair's
     // STUN Binding on the same port (docs/PROTOCOL.md §10).
     std::uint64_t stun_requests = 0;   ///< Binding requests answered
     std::uint64_t stun_malformed = 0;  ///< STUN header, bad length/attributes/FINGERPRINT

@@ -10,10 +10,19 @@ Introductions::Key Introductions::key_of(std::string_view a, std::string_view b)
     return {std::string(a), std::string(b)};
 }
 
-const Pending* Introductions::find(std::string_view a, std::string_view b, TimePoint now) const {
+const Pending* Introductions::lookup(std::string_view a, std::string_view b) const {
     const auto it = pending_.find(key_of(a, b));
-    if (it == pending_.end() || !live(it->second, now)) return nullptr;
-    return &it->second;
+    return it == pending_.end() ? nullptr : &it->second;
+}
+
+const Pending* Introductions::find(std::string_view a, std::string_view b, TimePoint now) const {
+    const Pending* p = lookup(a, b);
+    return p != nullptr && now - p->created < ttl_ ? p : nullptr;
+}
+
+const Pending* Introductions::known(std::string_view a, std::string_view b, TimePoint now) const {
+    const Pending* p = lookup(a, b);
+    return p != nullptr && now - p->created < keep_ ? p : nullptr;
 }
 
 const Pending& Introductions::add(std::string_view initiator, std::string_view responder,
@@ -45,7 +54,7 @@ std::size_t Introductions::forget(std::string_view name) {
 std::size_t Introductions::sweep(TimePoint now) {
     std::vector<Key> gone;
     for (const auto& [key, p] : pending_) {
-        if (!live(p, now)) gone.push_back(key);
+        if (now - p.created >= keep_) gone.push_back(key);
     }
     for (const auto& key : gone) erase(key);
     return gone.size();

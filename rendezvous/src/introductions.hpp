@@ -4,8 +4,13 @@
 // or two clients naming each other at once, get the same token and the same roles: exactly one
 // session per pair. The time-to-live is counted from creation and not extended by resends, so a
 // client that keeps asking still gets a fresh token once the old one is stale.
+//
+// It is remembered for longer than it is reused (`keep` against `ttl`): its two sides may pass
+// relay offers through the server (PROTOCOL.md §4.11) for as long as either may still be setting
+// up the session it started, which can begin up to `ttl` after the introduction was made.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -30,10 +35,16 @@ struct Pending {
 /// Pending introductions keyed by the unordered pair of names.
 class Introductions {
   public:
-    explicit Introductions(std::chrono::milliseconds ttl) : ttl_(ttl) {}
+    /// `ttl`: how long an introduction is handed out again; `keep` (at least `ttl`): how long it
+    /// is remembered, for known().
+    Introductions(std::chrono::milliseconds ttl, std::chrono::milliseconds keep)
+        : ttl_(ttl), keep_(std::max(keep, ttl)) {}
+    explicit Introductions(std::chrono::milliseconds ttl) : Introductions(ttl, ttl) {}
 
-    /// The live pending introduction of `a` and `b` (in either order), or nullptr.
+    /// The pending introduction of `a` and `b` (in either order) to hand out again, or nullptr.
     [[nodiscard]] const Pending* find(std::string_view a, std::string_view b, TimePoint now) const;
+    /// The introduction of `a` and `b` still remembered (made less than `keep` ago), or nullptr.
+    [[nodiscard]] const Pending* known(std::string_view a, std::string_view b, TimePoint now) const;
 
     /// Records a new introduction, replacing any stale one of the same pair.
     const Pending& add(std::string_view initiator, std::string_view responder, std::uint64_t token,
@@ -43,20 +54,20 @@ class Introductions {
     /// Returns how many were dropped.
     std::size_t forget(std::string_view name);
 
-    /// Drops the introductions older than the time-to-live. Returns how many.
+    /// Drops the introductions older than `keep`. Returns how many.
     std::size_t sweep(TimePoint now);
 
+    /// Introductions remembered, counting those older than `keep` not yet swept.
     [[nodiscard]] std::size_t size() const { return pending_.size(); }
 
   private:
     using Key = std::pair<std::string, std::string>;  // first < second
     static Key key_of(std::string_view a, std::string_view b);
-    [[nodiscard]] bool live(const Pending& p, TimePoint now) const {
-        return now - p.created < ttl_;
-    }
+    [[nodiscard]] const Pending* lookup(std::string_view a, std::string_view b) const;
     void erase(const Key& key);
 
     std::chrono::milliseconds ttl_;
+    std::chrono::milliseconds keep_;
     std::map<Key, Pending> pending_;
     // (x, y) and (y, x) for every pending pair, so that forget(x) finds x's partners in log time.
     std::set<Key> partners_;

@@ -1,11 +1,15 @@
 // rendezvous — command line: parse options, open the socket, poll until SIGINT or SIGTERM.
 #include <CLI/CLI.hpp>
 
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "log.hpp"
 #if defined(RENDEZVOUS_HAVE_METRICS)
@@ -15,6 +19,7 @@
 #include "netcore/protocol.hpp"
 #include "netcore/version.hpp"
 #include "server.hpp"
+#include "turn_credentials.hpp"
 
 namespace {
 
@@ -37,6 +42,12 @@ constexpr auto kMetricsPublishInterval = std::chrono::milliseconds(100);
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;  // bad arguments, or the socket could not be opened
 
+// RFC 8656 §3.6 (TURN over UDP, the port coturn listens on unless told otherwise).
+constexpr std::uint16_t kTurnDefaultPort = 3478;
+// A secret file is a line, or a coturn configuration (Debian's is 29 KB): anything far larger is
+// the wrong file, and reading on (from /dev/zero, say) would never end.
+constexpr std::size_t kMaxSecretFileSize = 1 << 20;  // bytes
+
 // Prints "rendezvous: <message>" as exactly one line, whatever the message holds.
 void fail_line(std::string message) {
     for (auto& ch : message) {
@@ -44,6 +55,51 @@ void fail_line(std::string message) {
     }
     while (!message.empty() && message.back() == ' ') message.pop_back();
     std::fprintf(stderr, "rendezvous: %s\n", message.c_str());
+}
+
+// Reads all of `path` into `out`. Returns an empty string, or why it could not.
+std::string read_small_file(const std::string& path, std::string& out) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return std::strerror(errno);
+    std::array<char, 4096> buffer{};
+    std::string why;
+    for (;;) {
+        const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), f);
+        out.append(buffer.data(), n);
+        if (out.size() > kMaxSecretFileSize) {
+            why = "larger than 1 MB";
+            break;
+        }
+        if (n < buffer.size()) {
+            if (std::ferror(f) != 0) why = std::strerror(errno);  // a directory: EISDIR
+            break;
+        }
+    }
+    std::fclose(f);
+    return why;
+}
+
+// The TURN options into `turn`. Returns an empty string, or the one line to fail with.
+std::string turn_config(const std::vector<std::string>& servers, const CLI::Option& secret_option,
+                        const std::string& secret_file, const CLI::Option& ttl_option,
+                        std::uint32_t ttl_s, rendezvous::TurnConfig& turn) {
+    for (const auto& text : servers) {
+        const auto address = netcore::parse_address(text, kTurnDefaultPort);
+        if (!address) return "--turn-server: not an IPv4 address with an optional port: " + text;
+        turn.servers.push_back(*address);
+    }
+    if (secret_option.count() > 0) {
+        std::string text;
+        if (const auto why = read_small_file(secret_file, text); !why.empty())
+            return "--turn-secret-file: cannot read " + secret_file + ": " + why;
+        std::string why;
+        turn.secret = rendezvous::turn_secret_from(text, why);
+        if (turn.secret.empty())
+            return "--turn-secret-file: no secret in " + secret_file + ": " + why;
+    }
+    if (ttl_option.count() > 0 && servers.empty()) return "--turn-ttl needs --turn-server";
+    turn.ttl = std::chrono::seconds(ttl_s);
+    return {};
 }
 
 }  // namespace
@@ -88,6 +144,22 @@ int main(int argc, char** argv) {
     app.add_option("--max-sources", config.limits.max_sources,
                    "Source IPs the rate limiter remembers (the oldest is forgotten)")
         ->capture_default_str();
+    // TURN relays (docs/RENDEZVOUS.md, Options; docs/OPERATIONS.md). The secret is read from a
+    // file only: on the command line it would show in `ps` and in the unit file.
+    std::vector<std::string> turn_servers;
+    std::string turn_secret_file;
+    std::uint32_t turn_ttl_s = static_cast<std::uint32_t>(config.turn.ttl.count());
+    app.add_option("--turn-server", turn_servers,
+                   "A TURN server to grant relays on, IPv4[:PORT] (port 3478 if omitted); "
+                   "repeat for a second one")
+        ->allow_extra_args(false);
+    auto* secret_option =
+        app.add_option("--turn-secret-file", turn_secret_file,
+                       "File with the TURN servers' static-auth-secret: the secret alone, or a "
+                       "coturn config file (its static-auth-secret= line); read once at start");
+    auto* ttl_option = app.add_option("--turn-ttl", turn_ttl_s,
+                                      "How long the TURN credentials handed out are valid (s)")
+                           ->capture_default_str();
     app.add_option("--log-level", log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
         ->capture_default_str();
@@ -114,6 +186,12 @@ int main(int argc, char** argv) {
     config.refresh = std::chrono::milliseconds(refresh_ms);
     config.expiry = std::chrono::milliseconds(expiry_ms);
     config.max_names = max_names;
+    if (const auto why = turn_config(turn_servers, *secret_option, turn_secret_file, *ttl_option,
+                                     turn_ttl_s, config.turn);
+        !why.empty()) {
+        fail_line(why);
+        return kExitFailure;
+    }
     if (const auto why = rendezvous::validate(config); !why.empty()) {
         fail_line(why);
         return kExitFailure;
@@ -160,6 +238,13 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_stop_signal);
     std::fprintf(stderr, "rendezvous: listening on %s\n",
                  server.local_address().to_string().c_str());
+    if (!config.turn.servers.empty()) {
+        std::string servers;
+        for (const auto& a : config.turn.servers)
+            servers += (servers.empty() ? "" : ", ") + a.to_string();
+        std::fprintf(stderr, "rendezvous: granting TURN relays on %s (credentials valid %lld s)\n",
+                     servers.c_str(), static_cast<long long>(config.turn.ttl.count()));
+    }
 #if defined(RENDEZVOUS_HAVE_METRICS)
     if (want_metrics) {
         std::fprintf(stderr, "rendezvous: metrics on http://%s:%u/metrics\n", metrics_bind.c_str(),

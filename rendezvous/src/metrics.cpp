@@ -39,6 +39,7 @@ struct Metrics::State {
     prometheus::Gauge* pending = nullptr;
     std::vector<std::pair<std::uint64_t Counters::*, Total>> totals;
     std::vector<Total> dropped;  // by DecodeError; index 0 unused
+    std::vector<std::pair<std::uint64_t Counters::*, Total>> labelled;  // one family's members
 
     prometheus::Gauge& gauge(const std::string& name, const std::string& help) {
         return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
@@ -56,13 +57,15 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     auto& s = *state_;
     s.names = &s.gauge("rendezvous_names", "Names in the table (expired ones until swept)");
     s.pending = &s.gauge("rendezvous_pending_introductions",
-                         "Pairings whose token is still reused for retries");
+                         "Introductions remembered: token reused for 10 s, relay offers for 30 s");
     s.total(&Counters::packets_in, "packets_in", "Datagrams handled");
     s.total(&Counters::bytes_in, "bytes_in", "Bytes of the datagrams handled");
     s.total(&Counters::packets_out, "packets_out", "Datagrams sent");
     s.total(&Counters::bytes_out, "bytes_out", "Bytes of the datagrams sent");
     s.total(&Counters::registered, "registered", "New names, and names that moved address");
     s.total(&Counters::refreshed, "refreshed", "Registers from the same instance and address");
+    s.total(&Counters::refreshed_fast, "refreshed_fast",
+            "Of those, carrying the cookie last proved for the name: no MAC computed");
     s.total(&Counters::name_taken, "name_taken", "RegisterError name_taken sent");
     s.total(&Counters::server_full, "server_full", "RegisterError server_full sent");
     s.total(&Counters::not_registered, "not_registered", "RegisterError not_registered sent");
@@ -85,6 +88,10 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     s.total(&Counters::introductions_full, "introductions_full",
             "IntroduceRequests dropped at --max-introductions");
     s.total(&Counters::sources_evicted, "sources_evicted", "Source IPs the rate limiter forgot");
+    s.total(&Counters::relay_grants, "relay_grants",
+            "Introductions sent with TURN credentials (two per introduction)");
+    s.total(&Counters::relay_offers_forwarded, "relay_offers_forwarded",
+            "RelayOffers forwarded to the other side of their introduction as PeerRelay");
     s.total(&Counters::stun_requests, "stun_requests", "STUN Binding requests answered");
     s.total(&Counters::stun_malformed, "stun_malformed", "Malformed STUN datagrams dropped");
     s.total(&Counters::stun_ignored, "stun_ignored", "Valid STUN not answered");
@@ -99,6 +106,16 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     for (std::size_t i = 1; i < s.dropped.size(); ++i) {
         const auto reason = static_cast<netcore::protocol::DecodeError>(i);
         s.dropped[i].counter = &family.Add({{"reason", netcore::protocol::to_string(reason)}});
+    }
+    auto& offers = prometheus::BuildCounter()
+                       .Name("rendezvous_relay_offers_dropped_total")
+                       .Help("RelayOffers not forwarded, by reason")
+                       .Register(*s.registry);
+    for (const auto& [field, reason] :
+         {std::pair{&Counters::relay_offers_not_registered, "not_registered"},
+          std::pair{&Counters::relay_offers_unknown_introduction, "unknown_introduction"},
+          std::pair{&Counters::relay_offers_token_mismatch, "token_mismatch"}}) {
+        s.labelled.emplace_back(field, Total{&offers.Add({{"reason", reason}})});
     }
 }
 
@@ -126,6 +143,7 @@ void Metrics::publish(const Counters& c) {
     s.names->Set(static_cast<double>(c.names));
     s.pending->Set(static_cast<double>(c.pending_introductions));
     for (auto& [field, total] : s.totals) total.set(c.*field);
+    for (auto& [field, total] : s.labelled) total.set(c.*field);
     for (std::size_t i = 1; i < s.dropped.size(); ++i) s.dropped[i].set(c.dropped[i]);
 }
 

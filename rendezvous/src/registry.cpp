@@ -17,7 +17,8 @@ void Registry::erase(Entry* e) {
 }
 
 AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore::Address from,
-                         const netcore::protocol::AddressList& lan, TimePoint now) {
+                         const netcore::protocol::AddressList& lan, TimePoint now,
+                         std::uint64_t cookie_tag) {
     AddOutcome out;
 
     // What this address held before. Another instance on the same socket is a new run of the
@@ -64,7 +65,8 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     if (e == nullptr) {
         // `from` is free here: whatever it held was released above.
         const auto at =
-            by_address_.try_emplace(from, Entry{Name(name), instance, from, lan, now}).first;
+            by_address_.try_emplace(from, Entry{Name(name), lan, from, instance, now, cookie_tag})
+                .first;
         by_name_.insert(&at->second);
         out.admission = Admission::registered;
         return out;
@@ -82,7 +84,15 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     }
     e->lan = lan;
     e->last_seen = now;
+    e->cookie_tag = cookie_tag;
     return out;
+}
+
+void Registry::refresh(const Entry& e, const netcore::protocol::AddressList& lan, TimePoint now) {
+    // Every entry is a non-const object owned by by_address_; neither field changed here is a key.
+    auto& mutable_entry = const_cast<Entry&>(e);
+    mutable_entry.lan = lan;
+    mutable_entry.last_seen = now;
 }
 
 const Entry* Registry::find(std::string_view name, TimePoint now) const {

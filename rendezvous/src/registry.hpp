@@ -51,12 +51,18 @@ class Name {
 
 /// One registered name.
 struct Entry {
+    // Ordered so that nothing is padding but 3 bytes after the name: the entry stays 104 bytes,
+    // and its map node within the 128-byte allocation it always used (docs/PERFORMANCE.md).
     Name name;
-    std::uint64_t instance = 0;          ///< the client run that holds the name
-    netcore::Address address;            ///< where its last Register came from
     netcore::protocol::AddressList lan;  ///< the LAN candidates it reported
+    netcore::Address address;            ///< where its last Register came from
+    std::uint64_t instance = 0;          ///< the client run that holds the name
     TimePoint last_seen{};               ///< its last Register
+    /// Cookies::Tag of the cookie that last proved `address`: a refresh carrying that same
+    /// cookie skips the MAC (Cookies::seen).
+    std::uint64_t cookie_tag = 0;
 };
+static_assert(sizeof(Entry) <= 104, "an Entry grew: see the 1M-names figure in PERFORMANCE.md");
 
 /// What Registry::add did.
 enum class Admission : std::uint8_t {
@@ -92,8 +98,14 @@ class Registry {
     Registry(std::chrono::milliseconds expiry, std::size_t max_names);
 
     /// Registers (or refreshes) `name` for `instance` at `from`; see PROTOCOL.md for the rules.
+    /// `cookie_tag` is kept in the entry when it is stored (Entry::cookie_tag).
     AddOutcome add(std::string_view name, std::uint64_t instance, netcore::Address from,
-                   const netcore::protocol::AddressList& lan, TimePoint now);
+                   const netcore::protocol::AddressList& lan, TimePoint now,
+                   std::uint64_t cookie_tag = 0);
+
+    /// A refresh of the live entry `e` (from find_at) from its own address, by its own instance:
+    /// moves its expiry and takes its new LAN list, as add() would, without the lookups.
+    void refresh(const Entry& e, const netcore::protocol::AddressList& lan, TimePoint now);
 
     /// The live entry holding `name`, or nullptr. Valid until the next non-const call.
     [[nodiscard]] const Entry* find(std::string_view name, TimePoint now) const;

@@ -1,6 +1,7 @@
 // The rendezvous server: protocol logic, timers, and the socket loop.
 #include "server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <variant>
@@ -20,6 +21,12 @@ constexpr std::int64_t kMaxWireMs = std::numeric_limits<std::uint32_t>::max();  
 
 }  // namespace
 
+std::int64_t system_unix_time() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 std::string validate(const Config& c) {
     if (c.refresh.count() < 1) return "--refresh-ms must be at least 1";
     if (c.refresh.count() > kMaxWireMs) return "--refresh-ms must be at most 4294967295";
@@ -37,6 +44,26 @@ std::string validate(const Config& c) {
     if (!(c.limits.answer_rate > 0)) return "--answer-rate must be positive";
     if (!(c.limits.answer_burst >= 1)) return "--answer-burst must be at least 1";
     if (c.limits.max_sources < 1) return "--max-sources must be at least 1";
+    if (c.relay_offer_window < c.intro_ttl)
+        return "the relay offer window must be at least the introduction time-to-live";
+    return validate(c.turn);
+}
+
+std::string validate(const TurnConfig& t) {
+    if (t.servers.size() > protocol::kMaxRelayServers)
+        return "--turn-server: at most " + std::to_string(protocol::kMaxRelayServers) +
+               " (an Introduction carries no more)";
+    for (const auto& a : t.servers) {
+        if (a.ip == 0 || a.port == 0)
+            return "--turn-server: " + a.to_string() + " is not an address clients can reach";
+    }
+    if (!t.servers.empty() && t.secret.empty())
+        return "--turn-server needs --turn-secret-file (the TURN server's static-auth-secret)";
+    if (t.servers.empty() && !t.secret.empty()) return "--turn-secret-file needs --turn-server";
+    if (t.ttl.count() < 1 || t.ttl > kMaxTurnTtl)
+        return "--turn-ttl must be between 1 and " + std::to_string(kMaxTurnTtl.count()) +
+               " seconds";
+    if (!t.unix_clock) return "the TURN credentials need a clock";
     return {};
 }
 
@@ -44,9 +71,11 @@ Server::Server(Config config, Log log)
     : config_(config),
       log_(std::move(log)),
       registry_(config.expiry, config.max_names),
-      introductions_(config.intro_ttl),
+      introductions_(config.intro_ttl, config.relay_offer_window),
       cookies_(config.cookie_window),
-      limiter_(config.limits) {}
+      limiter_(config.limits) {
+    if (!config_.turn.servers.empty()) turn_.emplace(config_.turn.secret);
+}
 
 // ---- protocol logic ----------------------------------------------------------------------------
 
@@ -82,18 +111,22 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
     }
     const std::size_t first = out.size();
     proven_ = false;
+    grants_ = 0;
     if (const auto* m = std::get_if<protocol::RegisterRequest>(&msg)) {
         on_register(*m, from, now, out);
     } else if (const auto* i = std::get_if<protocol::IntroduceRequest>(&msg)) {
         on_introduce(*i, from, now, out);
     } else if (const auto* u = std::get_if<protocol::Unregister>(&msg)) {
         on_unregister(*u, from, now);
+    } else if (const auto* r = std::get_if<protocol::RelayOffer>(&msg)) {
+        on_relay_offer(*r, from, now, out);
     } else {
         ++counters_.unexpected;
         log_.debug("dropped unexpected ", protocol::to_string(protocol::type_of(msg)), " from ",
                    from);
     }
     limit_answers(datagram.size(), first, from, now, out);
+    if (out.size() > first) counters_.relay_grants += grants_;  // sent, not refused by a limit
 }
 
 void Server::limit_answers(std::size_t request_size, std::size_t first, Address from, TimePoint now,
@@ -146,8 +179,26 @@ void Server::on_stun(std::span<const std::uint8_t> datagram, Address from, Outbo
 
 void Server::on_register(const protocol::RegisterRequest& m, Address from, TimePoint now,
                          Outbox& out) {
+    const protocol::RegisterAck ack{m.instance, from,
+                                    static_cast<std::uint32_t>(config_.refresh.count()),
+                                    static_cast<std::uint32_t>(config_.expiry.count())};
+    // The common case, made cheap: a refresh from the entry's own address and instance carrying
+    // the very cookie that last proved that address (and still within its lifetime) needs no MAC.
+    // It changes exactly what add() would for a refresh: the expiry and the LAN list.
+    if (const Entry* e = registry_.find_at(from, now);
+        e != nullptr && e->instance == m.instance && e->name == m.name &&
+        cookies_.seen(e->cookie_tag, m.cookie, from, now)) {
+        proven_ = true;
+        registry_.refresh(*e, m.lan, now);
+        ++counters_.refreshed;
+        ++counters_.refreshed_fast;
+        log_.debug("refreshed ", m.name, " at ", from);
+        reply(out, from, ack);
+        return;
+    }
     // No state and no answer larger than the request until the source proves its address.
-    if (!cookies_.valid(m.cookie, from, now)) {
+    Cookies::Tag tag = 0;
+    if (!cookies_.valid(m.cookie, from, now, &tag)) {
         if (m.cookie != protocol::Cookie{}) ++counters_.bad_cookies;  // stale, or not for `from`
         ++counters_.challenged;
         log_.debug("challenged ", from, " for ", m.name);
@@ -155,7 +206,7 @@ void Server::on_register(const protocol::RegisterRequest& m, Address from, TimeP
         return;
     }
     proven_ = true;
-    const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now);
+    const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now, tag);
 
     if (r.replaced_expired) {
         ++counters_.expired;
@@ -172,9 +223,6 @@ void Server::on_register(const protocol::RegisterRequest& m, Address from, TimeP
         }
     }
 
-    const protocol::RegisterAck ack{m.instance, from,
-                                    static_cast<std::uint32_t>(config_.refresh.count()),
-                                    static_cast<std::uint32_t>(config_.expiry.count())};
     switch (r.admission) {
         case Admission::registered:
             ++counters_.registered;
@@ -232,8 +280,10 @@ void Server::on_introduce(const protocol::IntroduceRequest& m, Address from, Tim
         // A retry, or the peer asked for us first: same token and roles, so one session.
         ++counters_.reintroduced;
         log_.debug("reintroduced ", p->initiator, " (initiator) <-> ", p->responder);
-    } else if (introductions_.size() >= config_.max_introductions) {
+    } else if (introductions_.known(self->name, peer->name, now) == nullptr &&
+               introductions_.size() >= config_.max_introductions) {
         // Dropped, not refused: the requester retries in a second, when the sweep made room.
+        // (A pair still remembered is let through: its new introduction replaces the old one.)
         ++counters_.introductions_full;
         log_.warn("introductions full: dropped ", self->name, " -> ", peer->name);
         return;
@@ -246,14 +296,62 @@ void Server::on_introduce(const protocol::IntroduceRequest& m, Address from, Tim
 }
 
 void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out) {
+    // One expiry for both sides' credentials, counted from now: a re-sent introduction carries
+    // fresh ones, so a side whose first Introduction was lost never gets a shorter lifetime.
+    const std::int64_t expires =
+        turn_ ? config_.turn.unix_clock() + config_.turn.ttl.count() : std::int64_t{0};
     const auto tell = [&](const Entry& to, const Entry& about) {
         const auto role =
             to.name == p.initiator ? protocol::Role::initiator : protocol::Role::responder;
-        reply(out, to.address,
-              protocol::Introduction{p.token, role, about.name, about.address, about.lan, {}});
+        protocol::Introduction m{p.token, role, about.name, about.address, about.lan, {}};
+        TurnCredential credential;  // viewed by m.relay until it is encoded below
+        if (turn_) {
+            // Each side's own name: the TURN server's logs and quotas then tell the players apart.
+            credential = turn_->make(to.name, expires);
+            const auto& servers = config_.turn.servers;
+            std::copy(servers.begin(), servers.end(), m.relay.servers.begin());
+            m.relay.count = static_cast<std::uint8_t>(servers.size());
+            m.relay.username = credential.username;
+            m.relay.password = credential.password;
+            ++grants_;
+        }
+        reply(out, to.address, m);
     };
     tell(a, b);  // the requester first
     tell(b, a);
+}
+
+void Server::on_relay_offer(const protocol::RelayOffer& m, Address from, TimePoint now,
+                            Outbox& out) {
+    // The same proof as an IntroduceRequest: the exact address that holds a name under this
+    // instance, which took a valid cookie (PROTOCOL.md §9). Nothing is ever answered to the sender.
+    const Entry* self = registry_.find_at(from, now);
+    if (self == nullptr || self->instance != m.instance) {
+        ++counters_.relay_offers_not_registered;
+        log_.debug("dropped RelayOffer from ", from, ": not registered");
+        return;
+    }
+    // Only to the other side of an introduction the server made, still remembered, and with its
+    // token: never to an address the offer names, nor to anyone the sender merely knows the name
+    // of.
+    const Entry* peer = registry_.find(m.peer, now);
+    const Pending* p =
+        peer == nullptr ? nullptr : introductions_.known(self->name, peer->name, now);
+    if (p == nullptr) {
+        ++counters_.relay_offers_unknown_introduction;
+        log_.debug("dropped RelayOffer ", self->name, " -> ", m.peer, ": no introduction");
+        return;
+    }
+    if (p->token != m.token) {
+        ++counters_.relay_offers_token_mismatch;
+        log_.debug("dropped RelayOffer ", self->name, " -> ", m.peer, ": another token");
+        return;
+    }
+    // Re-sent every 250 ms by each side until the peer is heard through the relay: no state here,
+    // and logged only at debug. PeerRelay (26 bytes) is smaller than any RelayOffer (36 or more).
+    ++counters_.relay_offers_forwarded;
+    log_.debug("forwarded RelayOffer ", self->name, " -> ", peer->name);
+    reply(out, peer->address, protocol::PeerRelay{m.token, m.relayed, m.mapped});
 }
 
 void Server::on_unregister(const protocol::Unregister& m, Address from, TimePoint now) {

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -24,9 +26,30 @@
 #include "rate_limiter.hpp"
 #include "registry.hpp"
 #include "stun.hpp"
+#include "turn_credentials.hpp"
 #include "udp_socket.hpp"
 
 namespace rendezvous {
+
+/// Seconds since 1970 (UTC) from the system clock: what TURN-REST usernames count in.
+[[nodiscard]] std::int64_t system_unix_time();
+
+/// TURN relays granted in Introductions (PROTOCOL.md §4.11). No servers: no grant.
+struct TurnConfig {
+    /// At most protocol::kMaxRelayServers; clients try them in this order.
+    std::vector<netcore::Address> servers;
+    /// The servers' shared secret (coturn's static-auth-secret with use-auth-secret).
+    std::string secret;
+    /// How long a credential is valid. A TURN server refuses an Allocate under an expired one
+    /// (coturn 4.6.1 checks only the Allocate; other servers may check every request), so it must
+    /// outlive a whole game session: docs/PROTOCOL.md §4.11 says why a day.
+    std::chrono::seconds ttl{86400};
+    /// Read once per introduction. Tests fix it.
+    std::function<std::int64_t()> unix_clock = system_unix_time;
+};
+
+/// The most a credential may live: a week. Longer is near to a permanent password.
+inline constexpr std::chrono::seconds kMaxTurnTtl{7 * 24 * 3600};
 
 /// The server's tunables. Defaults are the command line's.
 struct Config {
@@ -39,21 +62,30 @@ struct Config {
     std::size_t max_names = 100000;
     /// How long an introduction's token and roles are reused for the same pair of names.
     std::chrono::milliseconds intro_ttl{10000};
+    /// How long after an introduction is made its two sides may pass relay offers through the
+    /// server: a session may start up to intro_ttl after it (a retry that reused the token), then
+    /// punch for 10 s (the client's punch_timeout), and under loss its Introduction may arrive a
+    /// few request retries (1 s each) late: 10 + 10 + margin.
+    std::chrono::milliseconds relay_offer_window{30000};
     /// How often tick() drops expired names and stale introductions.
     std::chrono::milliseconds sweep_interval{1000};
-    /// The most introductions pending at once; a request for a new pair beyond it is dropped.
+    /// The most introductions remembered at once; a request for a new pair beyond it is dropped.
     /// Each costs two names and a token (~150 bytes); 10 000 is far above what 100 000 names
-    /// asking at a sane pace keep pending for 10 s.
+    /// asking at a sane pace keep remembered for relay_offer_window (some 330 new pairs a second).
     std::size_t max_introductions = 10000;
     /// One window of the address-validation cookies: a cookie lives one to two windows. Twice
     /// the default refresh, so a registered client meets a Challenge at most every other refresh.
     std::chrono::milliseconds cookie_window{30000};
     /// Per-source-IP limits (PROTOCOL.md §7.1).
     RateLimits limits;
+    /// TURN relays to grant (none by default).
+    TurnConfig turn;
 };
 
 /// Checks a Config. Returns an empty string, or one sentence naming the bad option.
 [[nodiscard]] std::string validate(const Config& config);
+/// Checks the TURN part alone, the same way.
+[[nodiscard]] std::string validate(const TurnConfig& turn);
 
 class Server {
   public:
@@ -105,6 +137,8 @@ class Server {
                       TimePoint now, Outbox& out);
     void on_unregister(const netcore::protocol::Unregister& m, netcore::Address from,
                        TimePoint now);
+    void on_relay_offer(const netcore::protocol::RelayOffer& m, netcore::Address from,
+                        TimePoint now, Outbox& out);
     void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
     void limit_answers(std::size_t request_size, std::size_t first, netcore::Address from,
                        TimePoint now, Outbox& out);
@@ -118,7 +152,9 @@ class Server {
     Introductions introductions_;
     Cookies cookies_;
     RateLimiter limiter_;
-    bool proven_ = false;  // the datagram being handled carried a valid cookie
+    std::optional<TurnCredentials> turn_;  // when TurnConfig::servers is not empty
+    bool proven_ = false;                  // the datagram being handled carried a valid cookie
+    std::size_t grants_ = 0;  // relay grants in the answers to the datagram being handled
     Counters counters_;
     TimePoint next_sweep_{};
     std::random_device random_;

@@ -1,0 +1,406 @@
+// TURN relays at the rendezvous (PROTOCOL.md §4.11): TURN-REST credentials in Introductions, and
+// RelayOffers forwarded as PeerRelay between the two sides of an introduction, and nobody else.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "rendezvous_test_support.hpp"
+#include "turn_credentials.hpp"
+
+using namespace rendezvous;
+using namespace rendezvous::testing;
+using namespace netcore::protocol;
+using netcore::Address;
+using std::chrono::milliseconds;
+
+namespace {
+
+const Address kAlice{0xCB007107u, 5000};  // 203.0.113.7:5000
+const Address kBob{0xC6336409u, 6000};    // 198.51.100.9:6000
+const Address kCarol{0xCB007108u, 6000};  // 203.0.113.8:6000
+constexpr std::uint64_t kAliceRun = 0xA11CE;
+constexpr std::uint64_t kBobRun = 0xB0B;
+constexpr std::uint64_t kCarolRun = 0xCA201;
+
+const Address kTurn1{0xCB00710Au, 3478};  // 203.0.113.10:3478
+const Address kTurn2{0xCB00710Bu, 3479};  // 203.0.113.11:3479
+constexpr const char* kSecret = "netcore-turn-test-secret";
+// The credentials below expire at 1800000000 (2027-01-15): the clock reads a day before.
+constexpr std::int64_t kExpiry = 1800000000;
+constexpr std::int64_t kClock = kExpiry - 86400;
+// printf '%s' "1800000000:alice" | openssl dgst -sha1 -hmac "netcore-turn-test-secret" -binary |
+// base64
+constexpr const char* kAlicePassword = "3Y4OI3FaoV6v+DIEPHs64aST96A=";
+// printf '%s' "1800000000:bob" | openssl dgst -sha1 -hmac "netcore-turn-test-secret" -binary |
+// base64
+constexpr const char* kBobPassword = "OSxSJVySdHB9spiTZq/bY6qbQB8=";
+
+Config with_turn() {
+    Config c;
+    c.turn.servers = {kTurn1, kTurn2};
+    c.turn.secret = kSecret;
+    c.turn.unix_clock = [] { return kClock; };
+    return c;
+}
+
+// Alice and Bob registered, Alice asked for Bob: returns the two Introductions' datagrams.
+std::vector<Sent> introduced(Harness& h) {
+    h.registered(kAlice, kAliceRun, "alice");
+    h.registered(kBob, kBobRun, "bob");
+    auto sent = h.send(kAlice, IntroduceRequest{kAliceRun, "bob"});
+    REQUIRE(sent.size() == 2);
+    REQUIRE(sent[0].to == kAlice);
+    REQUIRE(sent[1].to == kBob);
+    return sent;
+}
+
+RelayOffer offer(std::uint64_t instance, std::uint64_t token, std::string_view peer) {
+    return RelayOffer{instance, token, peer, Address{kTurn1.ip, 49200}, Address{kAlice.ip, 5000}};
+}
+
+}  // namespace
+
+// ---- credentials
+// ---------------------------------------------------------------------------------
+
+TEST_CASE("a TURN-REST credential is expiry:user and base64(HMAC-SHA1(secret, username))",
+          "[unit][relay]") {
+    const TurnCredentials credentials(kSecret);
+    const auto alice = credentials.make("alice", kExpiry);
+    CHECK(alice.username == "1800000000:alice");
+    CHECK(alice.password == kAlicePassword);  // openssl's answer, above
+    CHECK(credentials.make("bob", kExpiry).password == kBobPassword);
+    CHECK(credentials.make("alice", kExpiry + 1).password != alice.password);
+    CHECK(TurnCredentials("another secret").make("alice", kExpiry).password != alice.password);
+    // The longest a name makes still fits a grant.
+    const auto longest = credentials.make(std::string(kMaxNameLength, 'x'), kExpiry);
+    CHECK(longest.username.size() <= kMaxCredentialLength);
+    CHECK(longest.password.size() == 28);
+}
+
+TEST_CASE("the TURN secret file holds the secret alone, or is a coturn configuration",
+          "[unit][relay]") {
+    std::string why;
+    CHECK(turn_secret_from("s3cret\n", why) == "s3cret");
+    CHECK(turn_secret_from("s3cret\r\n", why) == "s3cret");
+    CHECK(turn_secret_from("s3cret", why) == "s3cret");
+    CHECK(turn_secret_from(" spaces are the secret's ", why) == " spaces are the secret's ");
+    const std::string coturn =
+        "# /etc/turnserver.conf\n"
+        "listening-port=3478\n"
+        "use-auth-secret\n"
+        "static-auth-secret-something=no\n"
+        "  static-auth-secret = from-coturn  \r\n"
+        "static-auth-secret=second\n"
+        "realm=example.org\n";
+    CHECK(turn_secret_from(coturn, why) == "from-coturn");  // the first, trimmed as coturn does
+
+    for (const char* bad : {"", "\n", "one\ntwo\n", "# static-auth-secret=x\nrealm=y\n"}) {
+        INFO(bad);
+        why.clear();
+        CHECK(turn_secret_from(bad, why).empty());
+        CHECK_FALSE(why.empty());
+    }
+    why.clear();
+    CHECK(turn_secret_from("realm=x\nstatic-auth-secret=\n", why).empty());
+    CHECK(why == "its static-auth-secret line is empty");
+}
+
+TEST_CASE("a TURN configuration is valid only with one or two servers, a secret and a sane TTL",
+          "[unit][relay]") {
+    CHECK(validate(TurnConfig{}).empty());  // no relay
+    CHECK(validate(with_turn()).empty());
+    auto c = with_turn();
+    c.turn.secret.clear();
+    CHECK(validate(c) ==
+          "--turn-server needs --turn-secret-file (the TURN server's static-auth-secret)");
+    c = with_turn();
+    c.turn.servers.clear();
+    CHECK(validate(c) == "--turn-secret-file needs --turn-server");
+    c = with_turn();
+    c.turn.servers.push_back(kTurn1);
+    CHECK(validate(c) == "--turn-server: at most 2 (an Introduction carries no more)");
+    c = with_turn();
+    c.turn.servers[1] = Address{0, 3478};
+    CHECK(validate(c) == "--turn-server: 0.0.0.0:3478 is not an address clients can reach");
+    for (const auto ttl : {std::chrono::seconds(0), kMaxTurnTtl + std::chrono::seconds(1)}) {
+        c = with_turn();
+        c.turn.ttl = ttl;
+        CHECK(validate(c) == "--turn-ttl must be between 1 and 604800 seconds");
+    }
+}
+
+// ---- grants in Introductions
+// ---------------------------------------------------------------------
+
+TEST_CASE("with TURN configured each side's Introduction grants the servers and its own credential",
+          "[unit][relay]") {
+    Harness h(with_turn());
+    const auto sent = introduced(h);
+    const auto to_alice = sent[0].as<Introduction>();
+    const auto to_bob = sent[1].as<Introduction>();
+
+    CHECK(to_alice.relay.count == 2);
+    CHECK(to_alice.relay.servers[0] == kTurn1);  // in the operator's order
+    CHECK(to_alice.relay.servers[1] == kTurn2);
+    CHECK(to_alice.relay.username == "1800000000:alice");  // clock + the default TTL, a day
+    CHECK(to_alice.relay.password == kAlicePassword);
+    CHECK(to_bob.relay.view().size() == 2);
+    CHECK(to_bob.relay.username == "1800000000:bob");
+    CHECK(to_bob.relay.password == kBobPassword);
+    CHECK(h.server.counters().relay_grants == 2);
+
+    // The rest of the Introduction is as without TURN.
+    CHECK(to_alice.peer == "bob");
+    CHECK(to_alice.peer_public == kBob);
+    CHECK(to_alice.role == Role::initiator);
+    CHECK(to_bob.token == to_alice.token);
+
+    // The secret itself is never sent, and no credential is logged.
+    for (const auto& s : sent) {
+        const std::string bytes(s.bytes.begin(), s.bytes.end());
+        CHECK(bytes.find(kSecret) == std::string::npos);
+    }
+    for (const auto& line : h.log) {
+        INFO(line);
+        CHECK(line.find(kSecret) == std::string::npos);
+        CHECK(line.find(kAlicePassword) == std::string::npos);
+        CHECK(line.find("1800000000") == std::string::npos);
+    }
+}
+
+TEST_CASE("a credential's expiry is the clock when the Introduction is sent plus --turn-ttl",
+          "[unit][relay]") {
+    auto c = with_turn();
+    c.turn.ttl = std::chrono::seconds(3600);
+    std::int64_t clock = 1700000000;
+    c.turn.unix_clock = [&clock] { return clock; };
+    Harness h(c);
+    CHECK(introduced(h)[0].as<Introduction>().relay.username == "1700003600:alice");
+    // A re-sent introduction (same token) carries credentials counted from its own sending.
+    clock += 5;
+    const auto again = h.send(kBob, IntroduceRequest{kBobRun, "alice"});
+    REQUIRE(again.size() == 2);
+    CHECK(again[0].as<Introduction>().relay.username == "1700003605:bob");
+    CHECK(again[1].as<Introduction>().relay.username == "1700003605:alice");
+    CHECK(h.server.counters().relay_grants == 4);
+}
+
+TEST_CASE("without TURN configured an Introduction grants nothing", "[unit][relay]") {
+    Harness h;
+    const auto sent = introduced(h);
+    for (const auto& s : sent) {
+        const auto m = s.as<Introduction>();
+        CHECK(m.relay.count == 0);
+        CHECK(m.relay.username.empty());
+        CHECK(m.relay.password.empty());
+        CHECK(s.bytes.size() == 6 + 8 + 1 + 1 + m.peer.size() + 6 + 1 + 1);  // the grant: 1 byte
+    }
+    CHECK(h.server.counters().relay_grants == 0);
+}
+
+TEST_CASE("the largest Introduction with a grant fits a datagram", "[unit][relay]") {
+    Harness h(with_turn());
+    const std::string a(kMaxNameLength, 'a');
+    const std::string b(kMaxNameLength, 'b');
+    AddressList four;
+    for (std::uint16_t i = 1; i <= kMaxLanAddresses; ++i) four.push(Address{0x0A000001u, i});
+    h.registered(kAlice, kAliceRun, a, four);
+    h.registered(kBob, kBobRun, b, four);
+    const auto sent = h.send(kAlice, IntroduceRequest{kAliceRun, b});
+    REQUIRE(sent.size() == 2);
+    for (const auto& s : sent) {
+        CHECK(s.bytes.size() <= 222);  // PROTOCOL.md §4.11: at most 222 with 64-byte credentials
+        CHECK(s.as<Introduction>().relay.count == 2);
+    }
+}
+
+TEST_CASE("Introductions with grants stay under the per-IP cap on answers larger than the request",
+          "[unit][relay]") {
+    auto c = with_turn();
+    c.limits.rate = 1e9;  // only the answer cap acts here
+    c.limits.burst = 1e9;
+    Harness h(c);
+    introduced(h);  // one answer of the burst of 20
+    int answered = 0;
+    for (int i = 0; i < 100; ++i)
+        answered += !h.send(kAlice, IntroduceRequest{kAliceRun, "bob"}).empty();
+    CHECK(answered == 19);
+    CHECK(h.server.counters().answers_limited == 81);
+    CHECK(h.server.counters().relay_grants == 2 * 20);  // only the grants actually sent
+}
+
+// ---- RelayOffer -> PeerRelay
+// ---------------------------------------------------------------------
+
+TEST_CASE(
+    "a RelayOffer is forwarded as PeerRelay to the other side of the introduction, and only there",
+    "[unit][relay]") {
+    Harness h(with_turn());
+    const auto token = introduced(h)[0].as<Introduction>().token;
+
+    const RelayOffer from_alice{kAliceRun, token, "bob", Address{0xCB00710Au, 49152},
+                                Address{0xCB007107u, 61000}};
+    const auto request = bytes_of(from_alice);
+    const auto sent = h.raw(kAlice, request);
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].to == kBob);
+    CHECK(sent[0].as<PeerRelay>() == PeerRelay{token, from_alice.relayed, from_alice.mapped});
+    CHECK(sent[0].bytes.size() < request.size());  // no amplification, to anyone
+
+    // And the other way, responder to initiator.
+    const RelayOffer from_bob{kBobRun, token, "alice", Address{0xCB00710Au, 49153},
+                              Address{0xC6336409u, 6000}};
+    const auto back = h.send(kBob, from_bob);
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].to == kAlice);
+    CHECK(back[0].as<PeerRelay>() == PeerRelay{token, from_bob.relayed, from_bob.mapped});
+
+    // Re-sent offers are forwarded again: the server keeps no state for them.
+    CHECK(h.raw(kAlice, request).size() == 1);
+    const auto c = h.server.counters();
+    CHECK(c.relay_offers_forwarded == 3);
+    CHECK(c.relay_offers_not_registered + c.relay_offers_unknown_introduction +
+              c.relay_offers_token_mismatch ==
+          0);
+    CHECK(c.unexpected == 0);
+    CHECK(h.logged("forwarded RelayOffer alice -> bob"));
+}
+
+TEST_CASE("offers are forwarded without TURN configured too: the server only checks the pairing",
+          "[unit][relay]") {
+    Harness h;
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    const auto sent = h.send(kBob, offer(kBobRun, token, "alice"));
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].to == kAlice);
+}
+
+TEST_CASE(
+    "a RelayOffer from an address that holds no name under its instance is dropped and counted",
+    "[unit][relay]") {
+    Harness h(with_turn());
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    // Alice's instance and token, from an address that is not hers: a spoofer who saw them, or
+    // Alice after a NAT rebinding before she registered again. And her address with another run.
+    CHECK(h.send(Address{kAlice.ip, 5001}, offer(kAliceRun, token, "bob")).empty());
+    CHECK(h.send(kCarol, offer(kAliceRun, token, "bob")).empty());
+    CHECK(h.send(kAlice, offer(kAliceRun + 1, token, "bob")).empty());
+    const auto c = h.server.counters();
+    CHECK(c.relay_offers_not_registered == 3);
+    CHECK(c.relay_offers_forwarded == 0);
+    CHECK(h.logged("dropped RelayOffer from 203.0.113.7:5001: not registered"));
+}
+
+TEST_CASE("a RelayOffer from a source that never proved its address never causes a send",
+          "[unit][relay]") {
+    Harness h(with_turn());
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    // Carol got only a Challenge (her cookie never came back): unproven, and holds no name.
+    REQUIRE(h.raw(kCarol, bytes_of(RegisterRequest{kCarolRun, {}, "carol", {}})).size() == 1);
+    for (const auto& m : {offer(kCarolRun, token, "bob"), offer(kAliceRun, token, "bob"),
+                          offer(kBobRun, token, "alice"), offer(kCarolRun, 0, "carol")}) {
+        CHECK(h.send(kCarol, m).empty());
+    }
+    CHECK(h.server.counters().relay_offers_not_registered == 4);
+    CHECK(h.server.counters().relay_offers_forwarded == 0);
+}
+
+TEST_CASE("a RelayOffer naming no live introduction is dropped and counted", "[unit][relay]") {
+    Harness h(with_turn());
+    h.registered(kCarol, kCarolRun, "carol");
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    // Carol is registered but was never introduced to Alice: she cannot reach Alice this way,
+    // even with the token of Alice's introduction to Bob.
+    CHECK(h.send(kCarol, offer(kCarolRun, token, "alice")).empty());
+    CHECK(h.send(kAlice, offer(kAliceRun, token, "carol")).empty());  // the wrong peer
+    CHECK(h.send(kAlice, offer(kAliceRun, token, "dave")).empty());   // nobody
+    CHECK(h.send(kAlice, offer(kAliceRun, token, "alice")).empty());  // herself
+    CHECK(h.server.counters().relay_offers_unknown_introduction == 4);
+    CHECK(h.logged("dropped RelayOffer carol -> alice: no introduction"));
+
+    // Once Bob re-registers from elsewhere, the introduction is forgotten (as for a retry).
+    h.registered(Address{kBob.ip, 6001}, kBobRun, "bob");
+    CHECK(h.send(kAlice, offer(kAliceRun, token, "bob")).empty());
+    CHECK(h.server.counters().relay_offers_unknown_introduction == 5);
+    CHECK(h.server.counters().relay_offers_forwarded == 0);
+}
+
+TEST_CASE("a RelayOffer with another token than the pair's is dropped and counted",
+          "[unit][relay]") {
+    Harness h(with_turn());
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    CHECK(h.send(kAlice, offer(kAliceRun, token + 1, "bob")).empty());
+    CHECK(h.send(kBob, offer(kBobRun, 0, "alice")).empty());
+    CHECK(h.server.counters().relay_offers_token_mismatch == 2);
+    CHECK(h.server.counters().relay_offers_forwarded == 0);
+    CHECK(h.logged("dropped RelayOffer alice -> bob: another token"));
+}
+
+TEST_CASE("offers are forwarded for relay_offer_window after the introduction, past its reuse",
+          "[unit][relay]") {
+    Harness h(with_turn());
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    const auto window = h.server.config().relay_offer_window;
+    REQUIRE(window == milliseconds(30000));
+    REQUIRE(h.server.config().intro_ttl == milliseconds(10000));
+
+    // 20 s on: the token is no longer handed out, but a session set up with it may still be
+    // punching (it started from a retry up to 10 s in, and punches for 10 s).
+    h.advance(milliseconds(15000));
+    h.registered(kAlice, kAliceRun, "alice");  // both keep refreshing
+    h.registered(kBob, kBobRun, "bob");
+    h.advance(milliseconds(5000));
+    h.server.tick(h.now);
+    CHECK(h.send(kAlice, offer(kAliceRun, token, "bob")).size() == 1);
+    CHECK(h.send(kBob, offer(kBobRun, token, "alice")).size() == 1);
+
+    // 30 s on, it is forgotten.
+    h.advance(window - milliseconds(20000));
+    CHECK(h.send(kAlice, offer(kAliceRun, token, "bob")).empty());
+    CHECK(h.server.counters().relay_offers_unknown_introduction == 1);
+    h.server.tick(h.now);
+    CHECK(h.server.counters().pending_introductions == 0);
+}
+
+TEST_CASE("once a pair is introduced afresh, offers under the old token are dropped",
+          "[unit][relay]") {
+    Harness h(with_turn());
+    const auto old_token = introduced(h)[0].as<Introduction>().token;
+    h.advance(milliseconds(12000));  // past the token's reuse: a new request gets a new one
+    const auto again = h.send(kBob, IntroduceRequest{kBobRun, "alice"});
+    REQUIRE(again.size() == 2);
+    const auto new_token = again[0].as<Introduction>().token;
+    REQUIRE(new_token != old_token);
+    CHECK(h.send(kAlice, offer(kAliceRun, old_token, "bob")).empty());
+    CHECK(h.server.counters().relay_offers_token_mismatch == 1);
+    CHECK(h.send(kAlice, offer(kAliceRun, new_token, "bob")).size() == 1);
+}
+
+TEST_CASE("RelayOffers pass the per-IP token bucket like every datagram", "[unit][relay]") {
+    Harness h(with_turn());
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    const auto request = bytes_of(offer(kAliceRun, token, "bob"));
+    int forwarded = 0;
+    for (int i = 0; i < 100; ++i) forwarded += static_cast<int>(h.raw(kAlice, request).size());
+    // Alice's IP had spent 3 of its 40 on the cookie round trip and the request.
+    CHECK(forwarded == 40 - 3);
+    CHECK(h.server.counters().rate_limited == 100 - 37);
+}
+
+TEST_CASE("the stats line shows the relay counters", "[unit][relay]") {
+    Harness h(with_turn());
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    h.send(kAlice, offer(kAliceRun, token, "bob"));
+    h.send(kAlice, offer(kAliceRun, token + 1, "bob"));
+    h.send(kCarol, offer(kCarolRun, token, "bob"));
+    h.send(kAlice, offer(kAliceRun, token, "dave"));
+    const auto line = to_string(h.server.counters());
+    for (const char* key :
+         {" relay_grants=2", " relay_offers_forwarded=1", " relay_offer_drop_not_registered=1",
+          " relay_offer_drop_unknown_introduction=1", " relay_offer_drop_token_mismatch=1"}) {
+        INFO(key);
+        CHECK(line.find(key) != std::string::npos);
+    }
+}
