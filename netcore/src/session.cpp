@@ -27,6 +27,14 @@ constexpr Duration kOfferInterval{250};
 // How long a session that moved off the relay keeps its allocation: the peer may still send
 // through it until its own probes find the direct path (one upgrade round, normally).
 constexpr Duration kRelayLinger{5000};
+// How long a released allocation's client is kept to re-send its release until the server
+// confirms it. A release lost under loss would leave the allocation on the TURN server for its
+// whole lifetime, and a later client that the NAT happens to give the same port gets 437.
+constexpr Duration kReleaseWait{3000};
+// A goodbye (disconnect()) waits for the queued data and the peer's acknowledgement at most
+// this long. ENet would wait its whole peer timeout for an acknowledgement that got lost after
+// the peer had already gone (it does not answer a DISCONNECT for a peer it has reset).
+constexpr enet_uint32 kGoodbyeTimeoutMs = 3000;
 // The permissions a relay needs: the peer's public IP and the IP its TURN server saw.
 constexpr std::size_t kMaxPermits = 2;
 
@@ -73,6 +81,8 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     // The relay (docs/NAT.md, "Relay"): our TURN allocation receives what the peer sends to
     // our relayed address; we send to the peer's relayed address. Started with the punch.
     std::optional<detail::TurnClient> turn;
+    std::optional<detail::TurnClient> retiring;  // released, re-sending the release
+    TimePoint retire_until{};
     std::optional<Address> peer_relayed;               // from PeerRelay: where the peer's relay is
     std::array<std::uint32_t, kMaxPermits> permits{};  // peer IPs our relay must let in
     std::size_t permits_wanted = 0;
@@ -106,6 +116,14 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
 
     // ---- HostListener -------------------------------------------------------------------
     bool on_datagram(detail::Incoming& in) override {
+        if (retiring && retiring->is_server(in.from)) {
+            using Kind = detail::TurnClient::Received::Kind;
+            if (retiring->handle(in.data, now, *this).kind == Kind::consumed) return true;
+            if (!turn || !turn->is_server(in.from)) {
+                ++counters.datagrams_dropped;  // late relayed data: the session is over
+                return true;
+            }
+        }
         if (turn && turn->is_server(in.from)) {
             const auto r = turn->handle(in.data, now, *this);
             using Kind = detail::TurnClient::Received::Kind;
@@ -341,6 +359,10 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     }
 
     void update_relay() {
+        if (retiring) {
+            retiring->update(now, *this);
+            if (retiring->release_confirmed() || now >= retire_until) retiring.reset();
+        }
         if (!turn) return;
         turn->update(now, *this);
         if (release_at && now >= *release_at) {
@@ -361,7 +383,11 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     }
 
     void stop_relay() {
-        if (turn) turn->release(*this);
+        if (turn) {
+            turn->release(*this);
+            retiring = std::move(turn);
+            retire_until = now + kReleaseWait;
+        }
         turn.reset();
         peer_relayed.reset();
         permits_wanted = permits_sent = 0;
@@ -638,7 +664,10 @@ bool Session::send(Channel channel, std::span<const std::uint8_t> data) {
 void Session::disconnect() {
     Impl& s = *impl_;
     if (s.state == State::connected && s.peer != nullptr) {
-        if (!s.leaving) enet_peer_disconnect_later(s.peer, kGoodbye);  // after queued data
+        if (!s.leaving) {
+            enet_peer_disconnect_later(s.peer, kGoodbye);  // after queued data
+            enet_peer_timeout(s.peer, 0, kGoodbyeTimeoutMs, kGoodbyeTimeoutMs);
+        }
         s.leaving = true;
         return;
     }
