@@ -145,3 +145,26 @@ TEST_CASE(
         CHECK(alice.last(EventType::error)->error == Error::punch_failed);
     }
 }
+
+TEST_CASE("when the grant's first TURN server does not answer, the second one is used", "[relay]") {
+    Coturn coturn({});
+    rendezvous::Config server = granting(coturn);
+    // A port nobody listens on: the first server's Allocate goes unanswered until the TURN
+    // client gives up (about 10 s: docs/TURN.md), then the session allocates on the second.
+    const Address silent{0x7F000001u, static_cast<std::uint16_t>(coturn.relay_max() + 1)};
+    server.turn.servers = {silent, coturn.address()};
+    Lab lab(server);
+    auto config = [&](const std::string& name) {
+        Config c = lab.config(name);
+        c.relay_only = true;
+        c.punch_timeout = Duration(20000);
+        return c;
+    };
+    Node& alice = lab.add(config("alice"));
+    Node& bob = lab.add(config("bob"));
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 18000ms));
+    CHECK(alice.session->path() == Path::relay);
+    CHECK(in_relay_range(coturn, alice.session->peer_address()));
+}

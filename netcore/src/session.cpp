@@ -82,6 +82,10 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     // our relayed address; we send to the peer's relayed address. Started with the punch.
     std::optional<detail::TurnClient> turn;
     std::optional<detail::TurnClient> retiring;  // released, re-sending the release
+    std::array<Address, protocol::kMaxRelayServers> relay_servers{};  // from the grant, in order
+    std::size_t relay_server_count = 0;
+    std::size_t relay_server_next = 0;  // the next to try when the current one fails
+    detail::TurnCredentials relay_credentials;
     TimePoint retire_until{};
     std::optional<Address> peer_relayed;               // from PeerRelay: where the peer's relay is
     std::array<std::uint32_t, kMaxPermits> permits{};  // peer IPs our relay must let in
@@ -281,10 +285,12 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         state = State::punching;
         if (config.use_relay && intro.relay.count > 0) {
             // In parallel with punching, so a failed punch costs little time.
-            turn.emplace();
-            turn->start(intro.relay.servers[0],
-                        {std::string(intro.relay.username), std::string(intro.relay.password)}, now,
-                        *this);
+            relay_server_count = intro.relay.count;
+            std::copy_n(intro.relay.servers.begin(), relay_server_count, relay_servers.begin());
+            relay_server_next = 0;
+            relay_credentials = {std::string(intro.relay.username),
+                                 std::string(intro.relay.password)};
+            start_turn();
             want_permit(intro.peer_public.ip);
         }
         Event e;
@@ -344,6 +350,13 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     }
 
     // ---- the relay ----------------------------------------------------------------------
+    // Allocates on the next TURN server of the grant.
+    void start_turn() {
+        turn.emplace();
+        turn->start(relay_servers[relay_server_next++], relay_credentials, now, *this);
+        permits_sent = 0;  // a new allocation needs its permissions anew
+    }
+
     void want_permit(std::uint32_t ip) {
         if (ip == 0 || permits_wanted == permits.size()) return;
         for (std::size_t i = 0; i < permits_wanted; ++i)
@@ -365,6 +378,10 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         }
         if (!turn) return;
         turn->update(now, *this);
+        const bool setting_up = state == State::punching || state == State::connecting;
+        if (turn->state() == detail::TurnClient::State::failed && setting_up &&
+            relay_server_next < relay_server_count)
+            start_turn();  // the grant's next server
         if (release_at && now >= *release_at) {
             stop_relay();
             return;
@@ -374,7 +391,6 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             turn->permit(Address{permits[permits_sent], 0}, now, *this);
         // Offer our relay to the peer (through the rendezvous) until the peer is heard
         // through it: then it has the offer.
-        const bool setting_up = state == State::punching || state == State::connecting;
         if (setting_up && !heard_via_relay && now >= next_offer) {
             send(config.server, protocol::RelayOffer{rendezvous->instance(), puncher.token(),
                                                      peer_name, turn->relayed(), turn->mapped()});

@@ -26,7 +26,11 @@ std::string printable(std::string_view reason) {
 
 std::string code_and_reason(const stun::ErrorCode& e) {
     std::string s = std::to_string(e.code);
-    if (!e.reason.empty()) s += " " + printable(e.reason);
+    if (!e.reason.empty()) {
+        // Appended in two steps: `s += " " + ...` trips GCC 12's -Wrestrict at -O3.
+        s += ' ';
+        s += printable(e.reason);
+    }
     return s;
 }
 
