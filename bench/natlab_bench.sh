@@ -213,6 +213,27 @@ overhead_session() {
     nl_wait_exit "$bn" 20
 }
 
+# bench_path_session MODE: the same pair measured by bench_path (bench/path_bench.cpp), which
+# updates every 0.1 ms: ENet's round trip of the path itself, not of punch's 10 ms frame, and
+# the throughput of ENet's reliable window over it. One line per run into $out/bench_path.tsv.
+bench_path_session() {
+    local mode=$1 i=$2 tool=${NATLAB_BENCH_PATH:-$build/bench/bench_path} line
+    [[ -x $tool ]] || return 0
+    lab_exec b timeout 60 "$tool" --timeout 55 "$NL_SERVER" "bp${mode:0:1}b$i" \
+        >"$NL_LOGDIR/bench_path_b_$mode$i.out" 2>&1 &
+    local responder=$!
+    sleep 0.3
+    lab_exec a timeout 60 "$tool" --timeout 55 "$NL_SERVER" "bp${mode:0:1}a$i" "bp${mode:0:1}b$i" \
+        >"$NL_LOGDIR/bench_path_a_$mode$i.out" 2>&1
+    wait "$responder"
+    line=$(grep -h '^bench_path:' "$NL_LOGDIR/bench_path_a_$mode$i.out" | head -n1)
+    [[ -n $line ]] || { echo "natlab_bench: bench_path ($mode) gave no result: $(tail -n1 "$NL_LOGDIR/bench_path_a_$mode$i.out")" >&2; return 0; }
+    # path=relay pings=200 rtt_ms_median=... rtt_ms_p90=... enet_rtt_ms=... bytes=... seconds=... throughput_mbit_s=...
+    awk -v m="$mode" '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "%s\t%s\t%s\t%s\t%s\n", m, v["path"], v["rtt_ms_median"], v["rtt_ms_p90"], v["throughput_mbit_s"] }' \
+        <<<"$line" >>"$out/bench_path.tsv"
+}
+
 # bench_overhead: one lab, port-restricted both sides; sessions direct, then (with a relay)
 # with the direct path blocked in the internet, so that only coturn carries them.
 bench_overhead() {
@@ -233,6 +254,7 @@ bench_overhead() {
         for mode in "${modes[@]}"; do
             [[ $mode == relay ]] && lab_block_direct a b
             for ((i = 0; i < overhead_runs; i++)); do overhead_session "$mode" "$i" "$payload"; done
+            for ((i = 0; i < overhead_runs; i++)); do bench_path_session "$mode" "$i"; done
             [[ $mode == relay ]] && lab_unblock_direct
         done
     )
@@ -303,12 +325,32 @@ overhead_table() {
     done
 }
 
+# bench_path's figures: the round trip of the path and ENet's reliable throughput over it.
+bench_path_table() {
+    local t="$out/bench_path.tsv" mode n
+    [[ -s $t ]] || return 0
+    echo "| path (port-restricted ↔ port-restricted), bench_path | runs | round trip, median | p90 | ENet reliable throughput, median |"
+    echo "|---|---|---|---|---|"
+    for mode in direct relay; do
+        n=$(awk -F'\t' -v m="$mode" '$1 == m' "$t" | wc -l)
+        ((n > 0)) || continue
+        local paths med p90 tput
+        paths=$(awk -F'\t' -v m="$mode" '$1 == m { c[$2]++ } END { for (p in c) printf "%s%d %s", (s++ ? ", " : ""), c[p], p }' "$t")
+        med=$(awk -F'\t' -v m="$mode" '$1 == m { print $3 }' "$t" | percentile 0.5)
+        p90=$(awk -F'\t' -v m="$mode" '$1 == m { print $4 }' "$t" | percentile 0.5)
+        tput=$(awk -F'\t' -v m="$mode" '$1 == m { print $5 }' "$t" | percentile 0.5)
+        echo "| $mode$([[ $mode == relay ]] && echo " (direct blocked)") | $paths | $med ms | $p90 ms | $tput Mbit/s |"
+    done
+}
+
 echo
 pair_table
 echo
 path_table
 echo
 overhead_table
+echo
+bench_path_table
 echo
 echo "natlab_bench: logs in $out" >&2
 
@@ -339,6 +381,12 @@ if ((write_doc)) && [[ -z $only ]]; then
         echo "direct, then with the direct path blocked in the internet so that coturn carries it."
         echo
         overhead_table
+        echo
+        echo "The same pair measured by \`bench_path\` (built with the tools; it updates every 0.1 ms, so"
+        echo "its round trip is the path's and not a 10 ms frame's): unreliable pings one at a time, then"
+        echo "4 MB of 1200-byte reliable packets."
+        echo
+        bench_path_table
         echo "$end"
     } >"$block"
     awk -v b="$begin" -v e="$end" -v f="$block" '
