@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,14 @@ struct Node {
         return out;
     }
 };
+
+inline std::span<const std::uint8_t> bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+inline bool connected(const Node& n) {
+    return n.session->state() == netcore::State::connected;
+}
 
 class Lab {
   public:

@@ -8,19 +8,13 @@
 #include "netcore/protocol.hpp"
 
 using namespace netcore;
+using loopback::bytes;
+using loopback::connected;
 using loopback::Lab;
 using loopback::Node;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::span<const std::uint8_t> bytes(const std::string& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-bool connected(const Node& n) {
-    return n.session->state() == State::connected;
-}
 
 // Connects alice (asking) and bob (waiting) and returns when both are connected.
 void connect_pair(Lab& lab, Node& alice, Node& bob) {

@@ -11,19 +11,13 @@
 
 using namespace netcore;
 using coturn_test::Coturn;
+using loopback::bytes;
+using loopback::connected;
 using loopback::Lab;
 using loopback::Node;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::span<const std::uint8_t> bytes(const std::string& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-bool connected(const Node& n) {
-    return n.session->state() == State::connected;
-}
 
 // A rendezvous that grants relays on `coturn`.
 rendezvous::Config granting(const Coturn& coturn) {

@@ -341,8 +341,13 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         peer_address = to.address;
         path = to.kind;
         release_at = now + kRelayLinger;
+        emit_path(EventType::path_changed);
+    }
+
+    // connected and path_changed: where the peer is now, and over which kind of path.
+    void emit_path(EventType type) {
         Event e;
-        e.type = EventType::path_changed;
+        e.type = type;
         e.peer = peer_name;
         e.address = peer_address;
         e.path = path;
@@ -463,12 +468,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         state = State::connected;
         const auto timeout = static_cast<enet_uint32>(config.peer_timeout.count());
         enet_peer_timeout(peer, 0, timeout / 2, timeout);
-        Event e;
-        e.type = EventType::connected;
-        e.peer = peer_name;
-        e.address = peer_address;
-        e.path = path;
-        emit(std::move(e));
+        emit_path(EventType::connected);
         if (path == Path::relay && upgrade) {
             const Puncher::Candidate direct{*upgrade, puncher.path_of(*upgrade), true, true, {}};
             upgrade.reset();
