@@ -21,15 +21,15 @@ scripts/setup.sh --with-sample --with-lab --with-interop --with-fuzz --with-metr
 jobs=$(nproc)
 cmake --preset default
 cmake --build --preset default -j "$jobs"
-ctest --preset default -j "$jobs" -LE long --output-junit junit.xml  # build/default/junit.xml
-
-# Tests labelled `long` mostly wait (the NAT lab's 10-minute idle relayed session): they run in
-# the background while the sanitizer build and the fuzzers keep the CPUs busy, and are waited
-# for at the end. Their lab has its own fixture run (self-check first, leftover check last).
+# Tests labelled `long` mostly wait (the NAT lab's 10-minute idle relayed session): they start
+# now, in the background, beside the rest of the suite, the sanitizer build and the fuzzers, and
+# are waited for at the end. Their lab has its own namespace prefix and leftover check.
 long_log=build/default/long-tests.log
-ctest --preset default -j "$jobs" -L long --output-junit junit-long.xml >"$long_log" 2>&1 &
+ctest --preset default -L long --output-junit junit-long.xml >"$long_log" 2>&1 &
 long_pid=$!
 trap 'kill "$long_pid" 2>/dev/null || true' EXIT
+
+ctest --preset default -j "$jobs" -LE long --output-junit junit.xml  # build/default/junit.xml
 
 if ((asan)); then
   cmake --preset asan

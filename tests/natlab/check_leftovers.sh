@@ -44,6 +44,11 @@ for dir in /proc/[0-9]*; do
     [[ $pid == "$$" ]] && continue
     [[ $(readlink "$dir/ns/net" 2>/dev/null) == "$own_netns" ]] && continue
     exe=$(readlink "$dir/exe" 2>/dev/null) || continue
+    # A process in a live namespace of another prefix belongs to another run going on now (the
+    # long tests run beside the others with their own prefix); one whose namespace is gone, or
+    # is ours, is a leftover.
+    ns_name=$(ip netns identify "$pid" 2>/dev/null || true)
+    [[ -n $ns_name && $ns_name != "$base"* ]] && continue
     for bin in "$@"; do
         if [[ $exe == "$(readlink -f "$bin")" ]]; then stray+=("$pid"); fi
     done
