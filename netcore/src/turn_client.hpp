@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -34,6 +35,8 @@ class RawOutbox {
 
 class TurnClient {
   public:
+    /// idle until start(); allocating until the Allocate succeeds; failed (error() says why)
+    /// and released are final until the next start().
     enum class State { idle, allocating, allocated, failed, released };
 
     /// What one datagram from the TURN server was.
