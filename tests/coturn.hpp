@@ -9,12 +9,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,8 +33,6 @@
 #include "netcore/address.hpp"
 #include "netcore/session.hpp"
 #include "stun_message.hpp"
-
-extern char** environ;
 
 namespace coturn_test {
 
@@ -172,14 +171,23 @@ class Coturn {
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
         const std::string log = log_path();
-        posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                         0644);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        const int rc = posix_spawnp(&pid_, "turnserver", &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
+        const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        REQUIRE(log_fd >= 0);
+        const pid_t parent = ::getpid();
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            // coturn dies with the test, even when a timeout kills the test: no server is left
+            // behind holding its ports.
+            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (::getppid() != parent) ::_exit(1);
+            ::dup2(log_fd, 1);
+            ::dup2(log_fd, 2);
+            ::execvp("turnserver", argv.data());
+            ::_exit(127);
+        }
+        ::close(log_fd);
+        const int rc = pid_ > 0 ? 0 : errno;
         REQUIRE(rc == 0);
         wait_until_ready();
     }

@@ -10,7 +10,7 @@
 #include <nettle/base64.h>
 #include <nettle/hmac.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,8 +35,6 @@
 #include "coturn.hpp"
 #include "stun_message.hpp"
 #include "turn_client.hpp"
-
-extern char** environ;
 
 using namespace netcore;
 using namespace std::chrono_literals;
@@ -571,6 +569,9 @@ class Client final : public detail::RawOutbox {
         while (const auto n = socket_.receive(buffer_, from)) {
             if (!turn.is_server(from)) continue;
             const std::span<const std::uint8_t> datagram(buffer_.data(), *n);
+            stun::Message m;
+            if (stun::parse(datagram, m) == stun::ParseError::ok && m.has_integrity())
+                ++(m.cls() == stun::Class::success ? signed_successes : signed_errors);
             const auto r = turn.handle(datagram, now, *this);
             if (r.kind == Kind::peer_data)
                 delivered.push_back({r.peer, string_of(r.payload), (buffer_[0] & 0xC0) == 0x40});
@@ -589,6 +590,8 @@ class Client final : public detail::RawOutbox {
 
     TurnClient turn;
     std::vector<Delivery> delivered;
+    std::size_t signed_successes = 0;  // answers from the server carrying MESSAGE-INTEGRITY
+    std::size_t signed_errors = 0;
 
   private:
     UdpSocket socket_;
@@ -650,6 +653,9 @@ TEST_CASE("coturn: TURN REST credentials allocate a relayed address on 127.0.0.1
     // The unauthenticated Allocate, then the signed one; nothing dropped.
     CHECK(client.turn.counters().requests_sent == 2);
     CHECK(client.turn.counters().dropped == 0);
+    // coturn signs its success answer, and the signature verified.
+    CHECK(client.signed_successes == 1);
+    CHECK(client.turn.counters().integrity_failures == 0);
 }
 
 TEST_CASE("coturn: a wrong password fails with a sentence naming the server and 401", "[coturn]") {
@@ -750,6 +756,7 @@ TEST_CASE("coturn: refreshes keep the allocation past its lifetime, through stal
     REQUIRE(allocated(client));
     CHECK(client.turn.counters().refreshes >= 1);
     CHECK(client.turn.counters().stale_nonces >= 1);
+    CHECK(client.signed_errors == 0);  // coturn does not sign its 438s
     // coturn 4.6 raises a Refresh's lifetime to its 600 s minimum, whatever was asked and
     // whatever --max-allocate-lifetime says (only the Allocate is capped by it).
     CHECK(client.turn.lifetime() == 600s);

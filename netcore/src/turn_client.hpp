@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -34,6 +35,8 @@ class RawOutbox {
 
 class TurnClient {
   public:
+    /// idle until start(); allocating until the Allocate succeeds; failed (error() says why)
+    /// and released are final until the next start().
     enum class State { idle, allocating, allocated, failed, released };
 
     /// What one datagram from the TURN server was.
@@ -53,7 +56,7 @@ class TurnClient {
         std::uint32_t stale_nonces = 0;         ///< 438 answers, each resent with the new nonce
         std::uint32_t refreshes = 0;            ///< successful Refreshes of the allocation
         std::uint32_t permission_failures = 0;  ///< CreatePermission refused (403 ...), or no slot
-        std::uint32_t channel_failures = 0;     ///< ChannelBind refused, or no channel left
+        std::uint32_t channel_failures = 0;     ///< ChannelBind refused, or no channel free
         std::uint32_t integrity_failures = 0;   ///< responses whose MESSAGE-INTEGRITY was wrong
         std::uint64_t dropped = 0;              ///< datagrams handle() returned as dropped
         std::uint64_t data_indications = 0;     ///< peer datagrams that came in Data indications
@@ -105,7 +108,8 @@ class TurnClient {
     /// Frames `payload` for `peer` through the relay: ChannelData when a channel to that exact
     /// address is bound, else a Send indication. Returns the size written into `out` (send it
     /// to the server), or 0 when not allocated, the peer's IP has no permission yet, or `out`
-    /// is too small (ChannelData needs 4 bytes more than the payload, a Send indication 36).
+    /// is too small (ChannelData needs 4 bytes more than the payload, a Send indication 36 plus
+    /// the padding to 4 bytes).
     [[nodiscard]] std::size_t wrap(Address peer, std::span<const std::uint8_t> payload,
                                    std::span<std::uint8_t> out);
 
