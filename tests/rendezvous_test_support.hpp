@@ -102,4 +102,13 @@ struct Harness {
     TimePoint now = TimePoint{} + std::chrono::hours(1);
 };
 
+// The cast of the server tests: three clients at documentation addresses, each with the
+// instance number of its run.
+inline const netcore::Address kAlice{0xCB007107u, 5000};  // 203.0.113.7:5000
+inline const netcore::Address kBob{0xC6336409u, 6000};    // 198.51.100.9:6000
+inline const netcore::Address kCarol{0xCB007108u, 6000};  // 203.0.113.8:6000
+inline constexpr std::uint64_t kAliceRun = 0xA11CE;
+inline constexpr std::uint64_t kBobRun = 0xB0B;
+inline constexpr std::uint64_t kCarolRun = 0xCA201;
+
 }  // namespace rendezvous::testing

@@ -17,13 +17,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-const Address kAlice{0xCB007107u, 5000};         // 203.0.113.7:5000
-const Address kBob{0xC6336409u, 6000};           // 198.51.100.9:6000
-const Address kCarol{0xCB007108u, 6000};         // 203.0.113.8:6000
 constexpr std::uint32_t kMallory = 0xC0000201u;  // 192.0.2.1
-constexpr std::uint64_t kAliceRun = 0xA11CE;
-constexpr std::uint64_t kBobRun = 0xB0B;
-constexpr std::uint64_t kCarolRun = 0xCA201;
 
 const TimePoint kStart = TimePoint{} + std::chrono::hours(1);
 
