@@ -190,7 +190,6 @@ class Writer {
 
 void write_body(Writer& w, const RegisterRequest& m) {
     w.u64(m.instance);
-    w.bytes(m.cookie);
     w.name(m.name);
     w.address_list(m.lan);
 }
@@ -218,13 +217,10 @@ void write_body(Writer& w, const Introduction& m) {
     w.address(m.peer_public);
     w.address_list(m.peer_lan);
     w.relay_grant(m.relay);
+    w.bytes(m.peer_key);
 }
 void write_body(Writer& w, const Unregister& m) {
     w.u64(m.instance);
-}
-void write_body(Writer& w, const Challenge& m) {
-    w.u64(m.instance);
-    w.bytes(m.cookie);
 }
 void write_body(Writer& w, const RelayOffer& m) {
     w.u64(m.instance);
@@ -263,7 +259,6 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
         case MessageType::register_request: {
             RegisterRequest m;
             m.instance = r.u64();
-            r.bytes(m.cookie);
             if (checked_name(r, m.name, err)) r.address_list(m.lan);
             out = m;
             break;
@@ -308,19 +303,13 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
             if (err == DecodeError::ok && checked_name(r, m.peer, err)) {
                 m.peer_public = r.address();
                 if (r.address_list(m.peer_lan)) r.relay_grant(m.relay);
+                r.bytes(m.peer_key);
             }
             out = m;
             break;
         }
         case MessageType::unregister: {
             out = Unregister{r.u64()};
-            break;
-        }
-        case MessageType::challenge: {
-            Challenge m;
-            m.instance = r.u64();
-            r.bytes(m.cookie);
-            out = m;
             break;
         }
         case MessageType::relay_offer: {
@@ -422,8 +411,6 @@ const char* to_string(MessageType t) {
             return "Introduction";
         case MessageType::unregister:
             return "Unregister";
-        case MessageType::challenge:
-            return "Challenge";
         case MessageType::relay_offer:
             return "RelayOffer";
         case MessageType::peer_relay:
@@ -464,7 +451,6 @@ MessageType type_of(const Message& msg) {
         MessageType operator()(const PeerUnknown&) const { return MessageType::peer_unknown; }
         MessageType operator()(const Introduction&) const { return MessageType::introduction; }
         MessageType operator()(const Unregister&) const { return MessageType::unregister; }
-        MessageType operator()(const Challenge&) const { return MessageType::challenge; }
         MessageType operator()(const RelayOffer&) const { return MessageType::relay_offer; }
         MessageType operator()(const PeerRelay&) const { return MessageType::peer_relay; }
         MessageType operator()(const Probe&) const { return MessageType::probe; }
@@ -473,18 +459,169 @@ MessageType type_of(const Message& msg) {
     return std::visit(Visitor{}, msg);
 }
 
-DecodeError decode(std::span<const std::uint8_t> datagram, Message& out) {
+const char* to_string(EnvelopeType t) {
+    switch (t) {
+        case EnvelopeType::hello:
+            return "Hello";
+        case EnvelopeType::challenge:
+            return "Challenge";
+        case EnvelopeType::client_sealed:
+            return "ClientSealed";
+        case EnvelopeType::server_sealed:
+            return "ServerSealed";
+        case EnvelopeType::version_refused:
+            return "VersionRefused";
+        case EnvelopeType::peer_probe:
+            return "PeerProbe";
+        case EnvelopeType::peer_data:
+            return "PeerData";
+    }
+    return "?";
+}
+
+std::uint8_t wire_version(std::span<const std::uint8_t> datagram) {
+    if (!has_magic(datagram) || datagram.size() < kHeaderSize) return 0;
+    return datagram[4];
+}
+
+DecodeError decode_envelope(std::span<const std::uint8_t> datagram, Envelope& out) {
     if (!has_magic(datagram)) return DecodeError::not_ours;
     if (datagram.size() < kHeaderSize) return DecodeError::truncated;
     if (datagram[4] != kVersion) return DecodeError::bad_version;
+    out = Envelope{};
+    out.type = static_cast<EnvelopeType>(datagram[5]);
     Reader r(datagram.subspan(kHeaderSize));
-    return read_body(r, static_cast<MessageType>(datagram[5]), out);
+    // The clear head of each type; `head` is where the box starts (0: no box, clear envelope).
+    std::size_t head = 0;
+    switch (out.type) {
+        case EnvelopeType::hello: {
+            r.bytes(out.client_key);
+            std::array<std::uint8_t, kHelloSize - kHeaderSize - kKeySize> padding{};
+            r.bytes(padding);
+            if (std::any_of(padding.begin(), padding.end(), [](std::uint8_t b) { return b != 0; }))
+                return DecodeError::bad_field;
+            break;
+        }
+        case EnvelopeType::challenge:
+            r.bytes(out.server_key);
+            r.bytes(out.salt);
+            r.bytes(out.cookie);
+            break;
+        case EnvelopeType::version_refused:
+            out.min_version = r.u8();
+            out.max_version = r.u8();
+            break;
+        case EnvelopeType::client_sealed:
+            r.bytes(out.client_key);
+            r.bytes(out.cookie);
+            out.counter = r.u64();
+            head = kClientSealedHead;
+            break;
+        case EnvelopeType::server_sealed:
+            out.counter = r.u64();
+            head = kServerSealedHead;
+            break;
+        case EnvelopeType::peer_probe:
+            r.bytes(out.probe_nonce);
+            head = kProbeHead;
+            break;
+        case EnvelopeType::peer_data:
+            out.channel = r.u32();
+            out.counter = r.u64();
+            head = kDataHead;
+            break;
+        default:
+            return DecodeError::unknown_type;
+    }
+    if (r.truncated()) return DecodeError::truncated;
+    if (head == 0) return r.at_end() ? DecodeError::ok : DecodeError::trailing_bytes;
+    // A box holds at least its tag (and a peer_data box at least one ENet header byte, but
+    // that is ENet's to judge, after the box opened).
+    if (datagram.size() < head + kTagSize) return DecodeError::truncated;
+    out.ad = datagram.first(head);
+    out.box = datagram.subspan(head);
+    return DecodeError::ok;
 }
 
-std::size_t encode(const Message& msg, std::span<std::uint8_t> out) {
-    Writer w(out);
+namespace {
+
+void write_header(Writer& w, EnvelopeType type) {
     for (const auto b : kMagic) w.u8(b);
     w.u8(kVersion);
+    w.u8(static_cast<std::uint8_t>(type));
+}
+
+}  // namespace
+
+std::size_t encode_hello(const PublicKey& client_key, std::span<std::uint8_t> out) {
+    Writer w(out);
+    write_header(w, EnvelopeType::hello);
+    w.bytes(client_key);
+    const std::array<std::uint8_t, kHelloSize - kHeaderSize - kKeySize> padding{};
+    w.bytes(padding);
+    return w.result();
+}
+
+std::size_t encode_challenge(const PublicKey& server_key, const Salt& salt, const Cookie& cookie,
+                             std::span<std::uint8_t> out) {
+    Writer w(out);
+    write_header(w, EnvelopeType::challenge);
+    w.bytes(server_key);
+    w.bytes(salt);
+    w.bytes(cookie);
+    return w.result();
+}
+
+std::size_t encode_version_refused(std::span<std::uint8_t> out) {
+    Writer w(out);
+    write_header(w, EnvelopeType::version_refused);
+    w.u8(kVersion);  // the oldest this build speaks
+    w.u8(kVersion);  // the newest
+    return w.result();
+}
+
+std::size_t encode_client_sealed_head(const PublicKey& client_key, const Cookie& cookie,
+                                      std::uint64_t counter, std::span<std::uint8_t> out) {
+    Writer w(out);
+    write_header(w, EnvelopeType::client_sealed);
+    w.bytes(client_key);
+    w.bytes(cookie);
+    w.u64(counter);
+    return w.result();
+}
+
+std::size_t encode_server_sealed_head(std::uint64_t counter, std::span<std::uint8_t> out) {
+    Writer w(out);
+    write_header(w, EnvelopeType::server_sealed);
+    w.u64(counter);
+    return w.result();
+}
+
+std::size_t encode_probe_head(const std::array<std::uint8_t, kProbeNonceSize>& nonce,
+                              std::span<std::uint8_t> out) {
+    Writer w(out);
+    write_header(w, EnvelopeType::peer_probe);
+    w.bytes(nonce);
+    return w.result();
+}
+
+std::size_t encode_data_head(std::uint32_t channel, std::uint64_t counter,
+                             std::span<std::uint8_t> out) {
+    Writer w(out);
+    write_header(w, EnvelopeType::peer_data);
+    w.u32(channel);
+    w.u64(counter);
+    return w.result();
+}
+
+DecodeError decode_inner(std::span<const std::uint8_t> plaintext, Message& out) {
+    if (plaintext.empty()) return DecodeError::truncated;
+    Reader r(plaintext.subspan(1));
+    return read_body(r, static_cast<MessageType>(plaintext[0]), out);
+}
+
+std::size_t encode_inner(const Message& msg, std::span<std::uint8_t> out) {
+    Writer w(out);
     w.u8(static_cast<std::uint8_t>(type_of(msg)));
     std::visit([&w](const auto& m) { write_body(w, m); }, msg);
     return w.result();

@@ -6,30 +6,43 @@ using namespace protocol;
 using Kind = RendezvousClient::Signal::Kind;
 
 RendezvousClient::RendezvousClient(const Config& config, std::uint64_t instance, AddressList lan)
-    : config_(config), instance_(instance), lan_(lan) {}
+    : config_(config), instance_(instance), lan_(lan), channel_(config.server_key) {}
 
-void RendezvousClient::start(TimePoint now, Outbox& out) {
+void RendezvousClient::start(TimePoint now, RawOutbox& out) {
     phase_ = Phase::registering;
     first_register_ = now;
     send_register(now, out);
 }
 
-void RendezvousClient::send_register(TimePoint now, Outbox& out) {
-    last_register_ = now;
-    ++registrations_sent_;
-    out.send(config_.server, RegisterRequest{instance_, cookie_, config_.name, lan_});
+bool RendezvousClient::send(const Message& message, RawOutbox& out) {
+    std::array<std::uint8_t, kMaxDatagramSize> buf{};
+    const std::size_t n = channel_.seal(message, buf);
+    if (n == 0) return false;
+    out.send_raw(config_.server, std::span(buf.data(), n));
+    return true;
 }
 
-void RendezvousClient::send_request(TimePoint now, Outbox& out) {
+// Without a key yet (no Challenge so far) a Register cannot be sealed: a Hello asks for the
+// Challenge that brings the salt, and the cookie with it (PROTOCOL.md §6.1).
+void RendezvousClient::send_register(TimePoint now, RawOutbox& out) {
+    last_register_ = now;
+    register_answered_ = false;
+    ++registrations_sent_;
+    if (send(RegisterRequest{instance_, config_.name, lan_}, out)) return;
+    std::array<std::uint8_t, kHelloSize> hello{};
+    if (channel_.hello(hello) > 0) out.send_raw(config_.server, hello);
+}
+
+void RendezvousClient::send_request(TimePoint now, RawOutbox& out) {
     last_request_ = now;
     request_sent_ = true;
-    out.send(config_.server, IntroduceRequest{instance_, wanted_});
+    send(IntroduceRequest{instance_, wanted_}, out);
 }
 
-void RendezvousClient::remind(std::string_view peer, TimePoint now, Outbox& out) {
+void RendezvousClient::remind(std::string_view peer, TimePoint now, RawOutbox& out) {
     if (phase_ != Phase::registered || now - last_request_ < config_.request_retry) return;
     last_request_ = now;
-    out.send(config_.server, IntroduceRequest{instance_, peer});
+    send(IntroduceRequest{instance_, peer}, out);
 }
 
 void RendezvousClient::request(std::string_view peer, Duration wait, TimePoint now) {
@@ -39,18 +52,29 @@ void RendezvousClient::request(std::string_view peer, Duration wait, TimePoint n
     offline_reported_ = false;
 }
 
-RendezvousClient::Signal RendezvousClient::update(TimePoint now, Outbox& out) {
+RendezvousClient::Signal RendezvousClient::update(TimePoint now, RawOutbox& out) {
     switch (phase_) {
         case Phase::registering:
             if (now - first_register_ >= config_.register_timeout) {
                 phase_ = Phase::failed;
-                return {Kind::failed, Error::server_unreachable};
+                return {Kind::failed, foreign_challenges_ > 0 ? Error::server_unauthenticated
+                                                              : Error::server_unreachable};
             }
             if (now - last_register_ >= config_.register_retry) send_register(now, out);
             return {};
         case Phase::registered:
-            // The refresh doubles as the keepalive of our NAT mapping towards the server.
-            if (now - last_register_ >= refresh_) send_register(now, out);
+            // The refresh doubles as the keepalive of our NAT mapping towards the server. One
+            // that goes unanswered is sent again, under a new salt if a Challenge brought one
+            // meanwhile (the server restarted).
+            if (!register_answered_ && now - last_register_ >= config_.register_retry) {
+                if (held_challenge_) {
+                    channel_.on_challenge(*held_challenge_, true);
+                    held_challenge_.reset();
+                }
+                send_register(now, out);
+            } else if (now - last_register_ >= refresh_) {
+                send_register(now, out);
+            }
             break;
         case Phase::idle:
         case Phase::failed:
@@ -65,20 +89,81 @@ RendezvousClient::Signal RendezvousClient::update(TimePoint now, Outbox& out) {
     return {};
 }
 
-RendezvousClient::Signal RendezvousClient::handle(const Message& message, TimePoint now,
-                                                  Outbox& out) {
-    if (const auto* ack = std::get_if<RegisterAck>(&message)) {
-        if (ack->instance != instance_ || phase_ == Phase::failed || phase_ == Phase::idle)
+RendezvousClient::Signal RendezvousClient::handle(const Envelope& envelope, TimePoint now,
+                                                  RawOutbox& out) {
+    last_drop_ = Drop::none;
+    if (phase_ == Phase::idle || phase_ == Phase::failed) {
+        last_drop_ = Drop::unexpected;
+        return {};
+    }
+    switch (envelope.type) {
+        case EnvelopeType::challenge: {
+            // PROTOCOL.md §6.1: register again at once with the new cookie (and salt). Only for a
+            // new one: a server that keeps refusing the same cookie is answered by the retry
+            // timer, never in a tight loop.
+            if (channel_.server_key() &&
+                !crypto::equal(envelope.server_key, *channel_.server_key())) {
+                ++foreign_challenges_;  // not the server we pinned (or first met)
+                last_drop_ = Drop::unauthenticated;
+                return {};
+            }
+            const bool registering = phase_ == Phase::registering;
+            const auto outcome = channel_.on_challenge(envelope, registering);
+            if (outcome == SignalChannel::ChallengeOutcome::ignored) {
+                if (!registering) held_challenge_ = envelope;  // taken if our refresh stays unanswered
+                return {};
+            }
+            send_register(now, out);
             return {};
+        }
+        case EnvelopeType::version_refused:
+            // The server speaks another version: nothing we send will be understood.
+            phase_ = Phase::failed;
+            return {Kind::failed, Error::version_mismatch};
+        case EnvelopeType::server_sealed: {
+            Message message;
+            switch (channel_.open(envelope, scratch_, message)) {
+                case SignalChannel::OpenError::none:
+                    return on_message(message, now, out);
+                case SignalChannel::OpenError::unauthenticated:
+                    last_drop_ = Drop::unauthenticated;
+                    return {};
+                case SignalChannel::OpenError::replayed:
+                    last_drop_ = Drop::replayed;
+                    return {};
+                case SignalChannel::OpenError::malformed:
+                    last_drop_ = Drop::malformed;
+                    return {};
+            }
+            return {};
+        }
+        default:
+            last_drop_ = Drop::unexpected;
+            return {};
+    }
+}
+
+RendezvousClient::Signal RendezvousClient::on_message(const Message& message, TimePoint now,
+                                                      RawOutbox& out) {
+    if (const auto* ack = std::get_if<RegisterAck>(&message)) {
+        if (ack->instance != instance_) {
+            last_drop_ = Drop::unexpected;
+            return {};
+        }
         public_ = ack->observed;
         if (ack->refresh_ms > 0) refresh_ = Duration(ack->refresh_ms);
+        register_answered_ = true;
+        held_challenge_.reset();
         const bool first = phase_ == Phase::registering;
         phase_ = Phase::registered;
         if (first && !wanted_.empty()) send_request(now, out);  // don't wait for the next retry
         return {first ? Kind::registered : Kind::none, Error::none};
     }
     if (const auto* err = std::get_if<RegisterError>(&message)) {
-        if (err->instance != instance_ || phase_ == Phase::failed) return {};
+        if (err->instance != instance_) {
+            last_drop_ = Drop::unexpected;
+            return {};
+        }
         switch (err->code) {
             case RegisterErrorCode::not_registered:
                 // The server forgot us (restart or expiry): register again at once.
@@ -96,33 +181,30 @@ RendezvousClient::Signal RendezvousClient::handle(const Message& message, TimePo
         }
         return {};
     }
-    if (const auto* challenge = std::get_if<Challenge>(&message)) {
-        // PROTOCOL.md §6.1: resend at once with the cookie. Only for a new cookie: a server that
-        // keeps refusing the same one is answered by the retry timer, never in a tight loop.
-        if (challenge->instance != instance_ ||
-            (phase_ != Phase::registering && phase_ != Phase::registered) ||
-            challenge->cookie == cookie_)
-            return {};
-        cookie_ = challenge->cookie;
-        send_register(now, out);
-        return {};
-    }
     if (const auto* unknown = std::get_if<PeerUnknown>(&message)) {
         if (wanted_.empty() || unknown->peer != wanted_ || offline_reported_) return {};
         offline_reported_ = true;
         return {Kind::peer_offline, Error::none};
     }
     if (const auto* intro = std::get_if<Introduction>(&message)) {
-        if (phase_ != Phase::registered) return {};
+        if (phase_ != Phase::registered) {
+            last_drop_ = Drop::unexpected;
+            return {};
+        }
         intro_ = *intro;
         return {Kind::introduced, Error::none};
     }
+    if (const auto* relay = std::get_if<PeerRelay>(&message)) {
+        relay_ = *relay;
+        return {Kind::peer_relay, Error::none};
+    }
+    last_drop_ = Drop::unexpected;
     return {};
 }
 
-void RendezvousClient::unregister(Outbox& out) {
+void RendezvousClient::unregister(RawOutbox& out) {
     if (phase_ == Phase::registered || phase_ == Phase::registering)
-        out.send(config_.server, Unregister{instance_});
+        send(Unregister{instance_}, out);
     phase_ = Phase::idle;
 }
 

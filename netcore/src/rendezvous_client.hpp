@@ -1,5 +1,7 @@
 // The client side of the rendezvous protocol (PROTOCOL.md §6): register with retries, refresh
-// inside the NAT's UDP timeout, ask for a peer until it comes online or the wait runs out.
+// inside the NAT's UDP timeout, ask for a peer until it comes online or the wait runs out. All of
+// it over the sealed signal channel (§11.2): only Hello goes out in clear, and only a Challenge
+// or VersionRefused is read in clear; everything else from the server must open first.
 #pragma once
 
 #include <optional>
@@ -8,6 +10,7 @@
 #include "netcore/protocol.hpp"
 #include "netcore/session.hpp"
 #include "outbox.hpp"
+#include "signal_channel.hpp"
 
 namespace netcore::detail {
 
@@ -22,6 +25,7 @@ class RendezvousClient {
             registered,      ///< first RegisterAck: public_address() is known
             peer_offline,    ///< first PeerUnknown for the current request
             introduced,      ///< an Introduction (see introduction())
+            peer_relay,      ///< a PeerRelay (see peer_relay())
             failed,          ///< registration failed for good: error
             request_failed,  ///< the wait for the peer ran out
         };
@@ -29,44 +33,64 @@ class RendezvousClient {
         Error error = Error::none;
     };
 
+    /// Why a datagram from the server's address was dropped (counted by the session).
+    enum class Drop { none, unauthenticated, replayed, malformed, unexpected };
+
     RendezvousClient(const Config& config, std::uint64_t instance, protocol::AddressList lan);
 
-    void start(TimePoint now, Outbox& out);
-    Signal update(TimePoint now, Outbox& out);
-    /// `from` must be the server's address; the session checks that before calling.
-    Signal handle(const protocol::Message& message, TimePoint now, Outbox& out);
+    void start(TimePoint now, RawOutbox& out);
+    Signal update(TimePoint now, RawOutbox& out);
+    /// An envelope that came from the server's address (the session checks that first).
+    Signal handle(const protocol::Envelope& envelope, TimePoint now, RawOutbox& out);
+    /// Why the last handle() dropped what it was given, if it did.
+    [[nodiscard]] Drop last_drop() const { return last_drop_; }
+
+    /// Sends one signal to the server, sealed (IntroduceRequest, RelayOffer...). False when the
+    /// channel has no key yet.
+    bool send(const protocol::Message& message, RawOutbox& out);
 
     /// Starts asking for `peer` (sent as soon as we are registered).
     void request(std::string_view peer, Duration wait, TimePoint now);
     void cancel_request() { wanted_.clear(); }
     /// Asks for `peer` again (at most every request_retry) after the introduction arrived, so
     /// that the server re-sends it to a peer that may have lost its copy.
-    void remind(std::string_view peer, TimePoint now, Outbox& out);
+    void remind(std::string_view peer, TimePoint now, RawOutbox& out);
     [[nodiscard]] const std::string& wanted() const { return wanted_; }
 
-    void unregister(Outbox& out);
+    void unregister(RawOutbox& out);
 
     [[nodiscard]] Phase phase() const { return phase_; }
     [[nodiscard]] std::uint64_t instance() const { return instance_; }
     [[nodiscard]] Address public_address() const { return public_; }
     [[nodiscard]] std::uint32_t registrations_sent() const { return registrations_sent_; }
+    [[nodiscard]] const SignalChannel& channel() const { return channel_; }
+    /// Challenges whose server key was not the pinned one (a sign of the wrong server key).
+    [[nodiscard]] std::uint32_t foreign_challenges() const { return foreign_challenges_; }
     /// Valid after a Signal::Kind::introduced, until the next handle(); names view the datagram.
     [[nodiscard]] const protocol::Introduction& introduction() const { return intro_; }
+    /// Valid after a Signal::Kind::peer_relay, until the next handle().
+    [[nodiscard]] const protocol::PeerRelay& peer_relay() const { return relay_; }
 
   private:
-    void send_register(TimePoint now, Outbox& out);
-    void send_request(TimePoint now, Outbox& out);
+    void send_register(TimePoint now, RawOutbox& out);
+    void send_request(TimePoint now, RawOutbox& out);
+    Signal on_message(const protocol::Message& message, TimePoint now, RawOutbox& out);
 
     const Config& config_;
     std::uint64_t instance_;
     protocol::AddressList lan_;
-    protocol::Cookie cookie_{};  // from the server's last Challenge; zeros until the first
+    SignalChannel channel_;
     Phase phase_ = Phase::idle;
     Address public_;
     TimePoint first_register_{};
     TimePoint last_register_{};
+    bool register_answered_ = false;  // the last Register got its RegisterAck
+    // A Challenge with a new salt that came while we held a working key: taken only if our own
+    // Register then stays unanswered (a forged Challenge must not move us off a working key).
+    std::optional<protocol::Envelope> held_challenge_;
     Duration refresh_{15000};  // until the server says otherwise in RegisterAck
     std::uint32_t registrations_sent_ = 0;
+    std::uint32_t foreign_challenges_ = 0;
 
     std::string wanted_;
     TimePoint wait_deadline_{};
@@ -74,7 +98,10 @@ class RendezvousClient {
     bool request_sent_ = false;
     bool offline_reported_ = false;
 
+    Drop last_drop_ = Drop::none;
+    std::array<std::uint8_t, protocol::kMaxDatagramSize> scratch_{};  // opened signals live here
     protocol::Introduction intro_;
+    protocol::PeerRelay relay_;
 };
 
 }  // namespace netcore::detail

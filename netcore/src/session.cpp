@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <deque>
-#include <random>
 
+#include "crypto.hpp"
 #include "enet_host.hpp"
+#include "enet_tap.hpp"
+#include "peer_channel.hpp"
 #include "puncher.hpp"
 #include "rendezvous_client.hpp"
 #include "turn_client.hpp"
@@ -38,10 +40,6 @@ constexpr enet_uint32 kGoodbyeTimeoutMs = 3000;
 // The permissions a relay needs: the peer's public IP and the IP its TURN server saw.
 constexpr std::size_t kMaxPermits = 2;
 
-std::uint64_t random_u64() {
-    std::random_device rd;
-    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-}
 
 // The 32 bits of the token that ride in ENet's connect data, so the responder accepts an ENet
 // connection only from whoever was introduced to it.
@@ -58,6 +56,9 @@ using SignalKind = RendezvousClient::Signal::Kind;
 struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOutbox {
     explicit Impl(Config c) : config(std::move(c)) {}
 
+    // ENet's datagrams are sealed unless a benchmark turned that off on both sides.
+    [[nodiscard]] bool sealed() const { return !config.insecure_plaintext_enet; }
+
     Config config;
     State state = State::idle;
     detail::EnetHost host;
@@ -65,6 +66,13 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     Puncher puncher;
     std::deque<Event> events;
     Stats counters;
+
+    // The peer's sealed channel (keys, nonces, replay window) and the loopback tap where ENet
+    // sends what is for the peer, to be sealed (docs/SECURITY.md, "Sealing ENet").
+    detail::PeerChannel channel;
+    std::optional<detail::EnetTap> tap;
+    Address data_from;  // where the peer's last sealed ENet datagram came from
+    std::array<std::uint8_t, protocol::kMaxDatagramSize> scratch{};  // opened probes live here
 
     ENetPeer* peer = nullptr;  // connecting or connected
     Address peer_address;
@@ -109,9 +117,10 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     }
 
     // ---- Outbox, RawOutbox -------------------------------------------------------------
+    // The puncher's probes and acknowledgements, sealed for the peer.
     void send(Address to, const protocol::Message& message) override {
         std::array<std::uint8_t, protocol::kMaxDatagramSize> buf;
-        const std::size_t n = protocol::encode(message, buf);
+        const std::size_t n = channel.seal_probe(message, buf);
         if (n > 0) host.send_raw(to, std::span(buf.data(), n));
     }
     void send_raw(Address to, std::span<const std::uint8_t> bytes) override {
@@ -142,12 +151,148 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             in.data = r.payload;
             in.from = *peer_relayed;
         }
-        if (protocol::has_magic(in.data)) {
-            on_ours(in.data, in.from);
+        protocol::Envelope envelope;
+        const auto err = protocol::decode_envelope(in.data, envelope);
+        if (err == protocol::DecodeError::not_ours) {
+            if (!sealed()) {
+                in.from = enet_source(in.from);
+                return false;  // the benchmark's plaintext ENet
+            }
+            drop_unauthenticated();  // nothing unsealed reaches ENet
             return true;
         }
-        in.from = enet_source(in.from);
-        return false;
+        if (err != protocol::DecodeError::ok) {
+            if (err == protocol::DecodeError::bad_version && in.from == config.server && rendezvous)
+                on_version_refused(protocol::wire_version(in.data));
+            ++counters.datagrams_dropped;
+            return true;
+        }
+        switch (envelope.type) {
+            case protocol::EnvelopeType::peer_probe:
+                on_probe(envelope, in.from);
+                return true;
+            case protocol::EnvelopeType::peer_data:
+                return !on_data(envelope, in);
+            default:
+                on_server(envelope, in.from);
+                return true;
+        }
+    }
+
+    void drop_unauthenticated() {
+        ++counters.datagrams_dropped;
+        ++counters.unauthenticated;
+    }
+
+    // From the rendezvous: only from its address, and only what the signal channel opens.
+    void on_server(const protocol::Envelope& envelope, Address from) {
+        if (from != config.server || !rendezvous) {
+            ++counters.datagrams_dropped;
+            return;
+        }
+        const auto signal = rendezvous->handle(envelope, now, *this);
+        switch (rendezvous->last_drop()) {
+            case RendezvousClient::Drop::none:
+                break;
+            case RendezvousClient::Drop::unauthenticated:
+                drop_unauthenticated();
+                break;
+            default:
+                ++counters.datagrams_dropped;
+                break;
+        }
+        on_signal(signal);
+    }
+
+    void on_version_refused(std::uint8_t version) {
+        if (state != State::registering) return;
+        rendezvous->unregister(*this);
+        end_peer_session();
+        state = State::failed;
+        emit_error(Error::version_mismatch,
+                   "upgrade needed: the rendezvous at " + config.server.to_string() +
+                       " speaks wire version " + std::to_string(version) +
+                       ", this build speaks " + std::to_string(protocol::kVersion));
+    }
+
+    // A probe or its acknowledgement: it must open under this introduction's key.
+    void on_probe(const protocol::Envelope& envelope, Address from) {
+        if (!channel.active() || !puncher.active()) {
+            drop_unauthenticated();
+            return;
+        }
+        if (config.relay_only && (!peer_relayed || from != *peer_relayed)) {
+            ++counters.datagrams_dropped;
+            return;
+        }
+        protocol::Message message;
+        const auto drop = channel.open_probe(envelope, scratch, message);
+        if (drop != detail::PeerChannel::Drop::none) {
+            if (drop == detail::PeerChannel::Drop::unauthenticated) drop_unauthenticated();
+            else ++counters.datagrams_dropped;
+            return;
+        }
+        if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
+            if (!puncher.handle_probe(*probe, from, *this)) ++counters.datagrams_dropped;
+            return;
+        }
+        const auto& ack = std::get<protocol::ProbeAck>(message);
+        if (ack.token != puncher.token()) {
+            ++counters.datagrams_dropped;
+            return;
+        }
+        if (const auto open = puncher.handle_ack(ack, from, now)) on_path_open(*open);
+    }
+
+    // One sealed ENet datagram: opened in place inside ENet's buffer, and handed to ENet as
+    // coming from the tap, the address ENet knows the peer by. True when ENet should parse it.
+    bool on_data(const protocol::Envelope& envelope, detail::Incoming& in) {
+        if (!tap || !channel.active() || envelope.channel != channel.channel()) {
+            drop_unauthenticated();
+            return false;
+        }
+        if (config.relay_only && (!peer_relayed || in.from != *peer_relayed)) {
+            ++counters.datagrams_dropped;
+            return false;
+        }
+        // The view is into ENet's own receive buffer, which is writable: open in place.
+        auto* base = const_cast<std::uint8_t*>(envelope.box.data());
+        std::span<const std::uint8_t> plain;
+        const auto drop = channel.open_data(envelope, {base, envelope.box.size()}, plain);
+        if (drop != detail::PeerChannel::Drop::none) {
+            if (drop == detail::PeerChannel::Drop::unauthenticated) drop_unauthenticated();
+            else ++counters.datagrams_dropped;
+            return false;
+        }
+        data_from = in.from;
+        in.data = plain;
+        in.from = tap->address();
+        return true;
+    }
+
+    // Where what ENet sends the peer goes: the path in use once connected; before that, the
+    // path the initiator's handshake takes, and for the responder, where that handshake came from.
+    [[nodiscard]] Address send_path() const {
+        if (state == State::connected) return peer_address;
+        if (puncher.role() == protocol::Role::responder && !data_from.empty()) return data_from;
+        return connect_via;
+    }
+
+    // Seals what ENet sent to the tap and sends it on ENet's socket to the peer's real address.
+    void pump_tap() {
+        if (!tap) return;
+        tap->drain([this](std::span<const std::uint8_t> datagram) {
+            std::array<std::uint8_t, ENET_PROTOCOL_MAXIMUM_MTU + protocol::kDataOverhead> buf;
+            const Address to = send_path();
+            const std::size_t n = channel.seal_data(datagram, buf);
+            if (n > 0 && !to.empty()) host.send_raw(to, std::span(buf.data(), n));
+        });
+    }
+
+    // The address ENet knows the introduced peer by: the tap, or (plaintext) a candidate.
+    [[nodiscard]] bool is_peer_address(Address a) const {
+        if (sealed()) return tap && a == tap->address();
+        return puncher.knows(a) && (!config.relay_only || a == peer_relayed);
     }
 
     // ENet drops what does not come from peer->address. While a session moves between the
@@ -158,42 +303,6 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         const Address current = detail::from_enet(peer->address);
         if (from != current && puncher.active() && puncher.verified(from)) return current;
         return from;
-    }
-
-    void on_ours(std::span<const std::uint8_t> datagram, Address from) {
-        protocol::Message message;
-        if (protocol::decode(datagram, message) != protocol::DecodeError::ok) {
-            ++counters.datagrams_dropped;
-            return;
-        }
-        const bool excluded = config.relay_only && (!peer_relayed || from != *peer_relayed);
-        if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
-            if (excluded || !puncher.handle_probe(*probe, from, *this))
-                ++counters.datagrams_dropped;
-            return;
-        }
-        if (const auto* ack = std::get_if<protocol::ProbeAck>(&message)) {
-            if (excluded || !puncher.active() || ack->token != puncher.token()) {
-                ++counters.datagrams_dropped;
-                return;
-            }
-            if (const auto open = puncher.handle_ack(*ack, from, now)) on_path_open(*open);
-            return;
-        }
-        if (const auto* relay = std::get_if<protocol::PeerRelay>(&message)) {
-            if (from != config.server || !turn || !puncher.active() ||
-                relay->token != puncher.token()) {
-                ++counters.datagrams_dropped;
-                return;
-            }
-            on_peer_relay(*relay);
-            return;
-        }
-        if (from != config.server || !rendezvous) {
-            ++counters.datagrams_dropped;  // only the server speaks the rendezvous messages
-            return;
-        }
-        on_signal(rendezvous->handle(message, now, *this));
     }
 
     void on_enet_event(ENetEvent& event) override {
@@ -246,14 +355,19 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             case SignalKind::introduced:
                 on_introduction(rendezvous->introduction());
                 return;
+            case SignalKind::peer_relay: {
+                const auto& relay = rendezvous->peer_relay();
+                if (!turn || !puncher.active() || relay.token != puncher.token()) {
+                    ++counters.datagrams_dropped;
+                    return;
+                }
+                on_peer_relay(relay);
+                return;
+            }
             case SignalKind::failed:
                 end_peer_session();
                 state = State::failed;
-                emit_error(s.error,
-                           s.error == Error::server_unreachable
-                               ? "no answer from the rendezvous at " + config.server.to_string()
-                               : std::string("the rendezvous refused the name '") + config.name +
-                                     "': " + to_string(s.error));
+                emit_error(s.error, failure_sentence(s.error));
                 return;
             case SignalKind::request_failed:
                 if (state == State::waiting) state = State::registered;
@@ -264,6 +378,22 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     }
 
     std::string pending_peer;  // the name given to connect(), for messages
+
+    std::string failure_sentence(Error e) const {
+        const std::string at = "the rendezvous at " + config.server.to_string();
+        switch (e) {
+            case Error::server_unreachable:
+                return "no answer from " + at;
+            case Error::server_unauthenticated:
+                return at + " answered, but not with the pinned server key: wrong key, or "
+                            "someone else answers in its name";
+            case Error::version_mismatch:
+                return "upgrade needed: " + at + " speaks another wire version than this build (" +
+                       std::to_string(protocol::kVersion) + ")";
+            default:
+                return "the rendezvous refused the name '" + config.name + "': " + to_string(e);
+        }
+    }
 
     void on_introduction(const protocol::Introduction& intro) {
         if (puncher.active() || peer != nullptr) {
@@ -277,6 +407,20 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         if (!asked_for && !config.accept_introductions) {
             ++counters.datagrams_dropped;
             return;
+        }
+        if (!channel.begin(rendezvous->channel().key_pair(), config.name, intro)) {
+            ++counters.datagrams_dropped;  // the peer's key is unusable: nothing can be sealed
+            return;
+        }
+        if (sealed()) {
+            tap.emplace();
+            if (!tap->open(host.local_address().port)) {
+                tap.reset();
+                channel.end();
+                emit_error(Error::socket_error, "could not open the loopback socket ENet's "
+                                                "datagrams to the peer are sealed through");
+                return;
+            }
         }
         rendezvous->cancel_request();
         asked = asked_for;
@@ -337,7 +481,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     // when its own probes get through; until then what it sends through the relay is still
     // accepted (enet_source).
     void move_to(const Puncher::Candidate& to) {
-        peer->address = detail::to_enet(to.address);
+        if (!sealed()) peer->address = detail::to_enet(to.address);
         peer_address = to.address;
         path = to.kind;
         release_at = now + kRelayLinger;
@@ -397,8 +541,9 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         // Offer our relay to the peer (through the rendezvous) until the peer is heard
         // through it: then it has the offer.
         if (setting_up && !heard_via_relay && now >= next_offer) {
-            send(config.server, protocol::RelayOffer{rendezvous->instance(), puncher.token(),
-                                                     peer_name, turn->relayed(), turn->mapped()});
+            rendezvous->send(protocol::RelayOffer{rendezvous->instance(), puncher.token(),
+                                                  peer_name, turn->relayed(), turn->mapped()},
+                             *this);
             next_offer = now + kOfferInterval;
         }
     }
@@ -445,8 +590,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         const Address from = detail::from_enet(event.peer->address);
         const bool expected = peer == nullptr && puncher.active() &&
                               puncher.role() == protocol::Role::responder &&
-                              event.data == connect_data(puncher.token()) && puncher.knows(from) &&
-                              (!config.relay_only || from == peer_relayed);
+                              event.data == connect_data(puncher.token()) && is_peer_address(from);
         if (!expected) {
             ++counters.datagrams_dropped;
             enet_peer_disconnect_now(event.peer, 0);
@@ -457,7 +601,10 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     }
 
     void become_connected() {
-        peer_address = detail::from_enet(peer->address);
+        peer_address = !sealed() ? detail::from_enet(peer->address)
+                       : puncher.role() == protocol::Role::initiator || data_from.empty()
+                           ? connect_via
+                           : data_from;
         path = puncher.path_of(peer_address);
         counters.punch_elapsed = std::chrono::duration_cast<Duration>(now - puncher.started());
         // A relayed session keeps probing for a direct path; any other needs neither.
@@ -507,6 +654,9 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             peer = nullptr;
         }
         puncher.end();
+        channel.end();
+        tap.reset();
+        data_from = {};
         stop_relay();
         pending_connect.reset();
         leaving = false;
@@ -542,7 +692,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
 
     void do_pending_connect() {
         if (!pending_connect || state != State::connecting) return;
-        const ENetAddress to = detail::to_enet(*pending_connect);
+        const ENetAddress to = detail::to_enet(sealed() ? tap->address() : *pending_connect);
         pending_connect.reset();
         peer = enet_host_connect(host.get(), &to, kChannelCount, connect_data(puncher.token()));
         if (peer == nullptr) {
@@ -572,7 +722,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             ENetHost* h = host.get();
             for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p) {
                 if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT &&
-                    puncher.knows(detail::from_enet(p->address))) {
+                    is_peer_address(detail::from_enet(p->address))) {
                     detail::seed_round_trip(p, handshake_rtt());
                     seeded = p;
                     break;
@@ -607,7 +757,13 @@ Error Session::start(TimePoint now) {
         s.state = State::failed;
         return Error::invalid_argument;
     }
-    if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, kPeerSlots, kChannelCount)) {
+    if (!crypto::init()) {
+        s.state = State::failed;
+        return Error::socket_error;
+    }
+    const detail::EnetLimits limits{s.config.max_packet_size, s.config.max_waiting_data};
+    if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, kPeerSlots, kChannelCount,
+                     limits)) {
         s.state = State::failed;
         return Error::socket_error;
     }
@@ -619,8 +775,16 @@ Error Session::start(TimePoint now) {
     } else {
         for (const auto& a : s.config.lan_addresses) lan.push(a);
     }
-    s.rendezvous.emplace(s.config, random_u64(), lan);
+    s.rendezvous.emplace(s.config, crypto::random_u64(), lan);
     s.state = State::registering;
+    if (!s.config.server_key) {
+        Event e;
+        e.type = EventType::warning;
+        e.detail = "no server key pinned: trusting the key the rendezvous at " +
+                   s.config.server.to_string() +
+                   " shows first (an attacker who answers first could impersonate it)";
+        s.emit(std::move(e));
+    }
     s.rendezvous->start(now, s);
     return Error::none;
 }
@@ -655,6 +819,7 @@ void Session::update(TimePoint now) {
         s.puncher.update(now, s.config.upgrade_interval, s, Targets::no_relay);
     s.check_timers();
     s.host.flush();
+    s.pump_tap();
 }
 
 bool Session::poll(Event& event) {
@@ -709,6 +874,7 @@ void Session::close() {
     if (s.peer != nullptr) {
         enet_peer_disconnect_now(s.peer, kGoodbye);  // one unreliable goodbye, then reset
         s.peer = nullptr;
+        s.pump_tap();  // sealed and sent now: the session ends with this call
     }
     s.stop_relay();
     if (s.rendezvous) s.rendezvous->unregister(s);
@@ -752,7 +918,8 @@ Stats Session::stats() const {
                          static_cast<float>(ENET_PEER_PACKET_LOSS_SCALE);
     }
     if (const ENetHost* h = s.host.get()) {
-        st.bytes_sent = h->totalSentData + s.host.raw_bytes_sent();
+        // Sealed, ENet's own sends only reach the tap: everything on the wire went out raw.
+        st.bytes_sent = (s.sealed() ? 0 : h->totalSentData) + s.host.raw_bytes_sent();
         st.bytes_received = h->totalReceivedData;
     }
     st.relay_allocated = s.turn && s.turn->state() == detail::TurnClient::State::allocated;
@@ -785,6 +952,10 @@ const char* to_string(Error e) {
             return "peer_disconnected";
         case Error::peer_timed_out:
             return "peer_timed_out";
+        case Error::version_mismatch:
+            return "version_mismatch";
+        case Error::server_unauthenticated:
+            return "server_unauthenticated";
     }
     return "?";
 }
@@ -845,6 +1016,8 @@ const char* to_string(EventType t) {
             return "disconnected";
         case EventType::error:
             return "error";
+        case EventType::warning:
+            return "warning";
     }
     return "?";
 }

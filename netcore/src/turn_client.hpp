@@ -13,6 +13,7 @@
 
 #include "netcore/address.hpp"
 #include "netcore/session.hpp"
+#include "outbox.hpp"
 #include "stun_message.hpp"
 
 namespace netcore::detail {
@@ -25,14 +26,6 @@ struct TurnCredentials {
 };
 
 /// Where the TURN client's datagrams go: the session sends them from the one ENet socket.
-class RawOutbox {
-  public:
-    virtual void send_raw(Address to, std::span<const std::uint8_t> bytes) = 0;
-
-  protected:
-    ~RawOutbox() = default;
-};
-
 class TurnClient {
   public:
     /// idle until start(); allocating until the Allocate succeeds; failed (error() says why)

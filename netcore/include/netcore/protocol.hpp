@@ -1,21 +1,22 @@
 // netcore — the wire protocol, as specified in docs/PROTOCOL.md (the single source of truth).
 //
 //   client                      rendezvous                      client
-//     |-- Register (no cookie) ---->|                              |
-//     |<---------- Challenge(cookie)|   (§4.10: proves the address) |
-//     |-- Register (cookie) ------->|                              |
-//     |<-------------- RegisterAck--|                              |
-//     |-- IntroduceRequest(peer) -->|                              |
-//     |<- Introduction(initiator) --|-- Introduction(responder) -->|
-//     |<================ Probe / ProbeAck (token) ================>|
-//     |==================== ENet connect (initiator) ============>|
-//     |-- RelayOffer (our TURN relay) ->|-- PeerRelay --------------->|   (§4.11, only when
-//     |<------------------- PeerRelay --|<--------------- RelayOffer --|    the server grants
-//     |<============ Probe / ENet through the peers' relays ==========>|    a TURN relay)
+//     |-- Hello (client key) ------>|                              |   clear (§4.10)
+//     |<------- Challenge(salt, cookie)   (proves the address)     |   clear
+//     |== Register (cookie) =======>|        == : sealed under the signal key (§11.2)
+//     |<============== RegisterAck==|                              |
+//     |== IntroduceRequest(peer) ==>|                              |
+//     |<= Introduction(initiator) ==|== Introduction(responder) ==>|   with the peer's key
+//     |<=========== Probe / ProbeAck (introduction key, §11.3) ===>|
+//     |<=========== ENet datagrams (session data key, §11.3) =====>|
+//     |== RelayOffer ==============>|== PeerRelay ================>|   (§4.11, when the server
+//     |<================ PeerRelay ==|<================ RelayOffer ==|    grants a TURN relay)
 //
-// Every datagram starts with a 6-byte header: magic "NCRV" (4), version (1), type (1).
-// Integers are big-endian (network byte order). Decoding is bounds-checked, never trusts a
-// length field, and never allocates: names in decoded messages are views into the datagram.
+// Every datagram starts with a 6-byte header: magic "NCRV" (4), version (1), type (1); the type
+// names an envelope (§2.2). Only Hello, Challenge and VersionRefused travel in clear; every
+// Message is sealed, and nothing inside a box is parsed before the box opened. Integers are
+// big-endian (network byte order). Decoding is bounds-checked, never trusts a length field, and
+// never allocates: names in decoded messages are views into the datagram.
 #pragma once
 
 #include <algorithm>
@@ -27,20 +28,23 @@
 #include <variant>
 
 #include "netcore/address.hpp"
+#include "netcore/keys.hpp"
 
 namespace netcore::protocol {
 
 // PROTOCOL.md §2: the header.
 inline constexpr std::array<std::uint8_t, 4> kMagic = {'N', 'C', 'R', 'V'};
-inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::uint8_t kVersion = 2;
 inline constexpr std::size_t kHeaderSize = 6;  // bytes: magic + version + type
 
 // PROTOCOL.md §3: limits.
 inline constexpr std::size_t kMaxNameLength = 32;        // bytes
 inline constexpr std::size_t kMaxLanAddresses = 4;       // LAN candidates a client may report
-inline constexpr std::size_t kMaxDatagramSize = 256;     // bytes; our largest message is 222
+inline constexpr std::size_t kMaxDatagramSize = 512;     // bytes; our largest signal is 301
 inline constexpr std::uint16_t kDefaultPort = 7777;      // the rendezvous' default UDP port
 inline constexpr std::size_t kCookieSize = 16;           // bytes; a truncated MAC (§4.10)
+inline constexpr std::size_t kSaltSize = 16;             // bytes; the server's per-run salt (§11.2)
+inline constexpr std::size_t kPeerNonceSize = 16;        // bytes; a side's per-session nonce (§11.3)
 inline constexpr std::size_t kMaxRelayServers = 2;       // TURN servers in one RelayGrant (§4.11)
 inline constexpr std::size_t kMaxCredentialLength = 64;  // bytes of a TURN username or password
 
@@ -52,7 +56,6 @@ enum class MessageType : std::uint8_t {
     peer_unknown = 0x05,
     introduction = 0x06,
     unregister = 0x07,
-    challenge = 0x08,
     relay_offer = 0x09,
     peer_relay = 0x0A,
     probe = 0x10,
@@ -87,11 +90,14 @@ struct AddressList {
 
 /// A stateless address-validation cookie (PROTOCOL.md §4.10); all zeros means "none yet".
 using Cookie = std::array<std::uint8_t, kCookieSize>;
+/// The rendezvous' random salt for one run of the server: part of every signal key (§11.2).
+using Salt = std::array<std::uint8_t, kSaltSize>;
+/// A side's random nonce for one peer session: part of the session's data keys (§11.3).
+using PeerNonce = std::array<std::uint8_t, kPeerNonceSize>;
 
 struct RegisterRequest {
     /// Random per client run, and the secret that owns the name (PROTOCOL.md §9).
     std::uint64_t instance = 0;
-    Cookie cookie{};  ///< from the last Challenge, or zeros
     std::string_view name;
     AddressList lan;
     friend bool operator==(const RegisterRequest&, const RegisterRequest&) = default;
@@ -138,16 +144,12 @@ struct Introduction {
     Address peer_public;   ///< server-reflexive address of the peer
     AddressList peer_lan;  ///< the peer's own LAN addresses
     RelayGrant relay;      ///< where and how this client may allocate a TURN relay
+    PublicKey peer_key{};  ///< the peer's per-run public key: the session's keys come from it
     friend bool operator==(const Introduction&, const Introduction&) = default;
 };
 struct Unregister {
     std::uint64_t instance = 0;
     friend bool operator==(const Unregister&, const Unregister&) = default;
-};
-struct Challenge {
-    std::uint64_t instance = 0;  ///< echoed from the Register, so the client can match it
-    Cookie cookie{};             ///< send it back in the next Register
-    friend bool operator==(const Challenge&, const Challenge&) = default;
 };
 /// A client's own TURN relay, for the server to pass to the peer it was introduced to.
 struct RelayOffer {
@@ -177,9 +179,11 @@ struct ProbeAck {
     friend bool operator==(const ProbeAck&, const ProbeAck&) = default;
 };
 
+/// What travels inside a sealed envelope (§2.3): the signals between a client and the server,
+/// and the probes between peers.
 using Message =
     std::variant<RegisterRequest, RegisterAck, RegisterError, IntroduceRequest, PeerUnknown,
-                 Introduction, Unregister, Challenge, RelayOffer, PeerRelay, Probe, ProbeAck>;
+                 Introduction, Unregister, RelayOffer, PeerRelay, Probe, ProbeAck>;
 
 /// Why a datagram was dropped (PROTOCOL.md §5). Counted by reason.
 enum class DecodeError : std::uint8_t {
@@ -194,22 +198,93 @@ enum class DecodeError : std::uint8_t {
 };
 inline constexpr std::size_t kDecodeErrorCount = 8;
 
+// ---- PROTOCOL.md §2.2: envelopes, what the wire carries ---------------------------------------
+
+/// The envelope types (the header's type byte). Inner messages only travel sealed.
+enum class EnvelopeType : std::uint8_t {
+    hello = 0x30,            ///< client -> server, clear: the client's key; asks for a Challenge
+    challenge = 0x31,        ///< server -> client, clear: the server's salt and a cookie
+    client_sealed = 0x32,    ///< client -> server: a Message sealed under the signal key
+    server_sealed = 0x33,    ///< server -> client: a Message sealed under the signal key
+    version_refused = 0x3F,  ///< server -> client, clear: the versions the server speaks
+    peer_probe = 0x40,       ///< peer -> peer: a Probe or ProbeAck under the introduction key
+    peer_data = 0x41,        ///< peer -> peer: one ENet datagram under the session's data key
+};
+
+inline constexpr std::size_t kTagSize = 16;                        // bytes: Poly1305
+inline constexpr std::size_t kProbeNonceSize = 24;                 // bytes: XChaCha20 nonce
+/// A Challenge: header, the server's key, salt, cookie. A Hello is padded to the same size, so
+/// the server never answers a source nobody proved with more than it sent (§9).
+inline constexpr std::size_t kChallengeSize =
+    kHeaderSize + kKeySize + kSaltSize + kCookieSize;        // 70
+inline constexpr std::size_t kHelloSize = kChallengeSize;  // 70: header, key, 32 zero bytes
+inline constexpr std::size_t kVersionRefusedSize = kHeaderSize + 2;                  // 8
+/// The clear part of a client_sealed envelope: header, key, cookie, counter.
+inline constexpr std::size_t kClientSealedHead = kHeaderSize + kKeySize + kCookieSize + 8;  // 62
+/// The clear part of a server_sealed envelope: header, counter.
+inline constexpr std::size_t kServerSealedHead = kHeaderSize + 8;  // 14
+/// The clear part of a peer_probe envelope: header, nonce.
+inline constexpr std::size_t kProbeHead = kHeaderSize + kProbeNonceSize;  // 30
+/// What a peer_probe's plaintext carries before its Message: channel, nonce, echo (§4.8).
+inline constexpr std::size_t kProbePreamble = 4 + 2 * kPeerNonceSize;  // 36
+/// The clear part of a peer_data envelope: header, channel, counter.
+inline constexpr std::size_t kDataHead = kHeaderSize + 4 + 8;  // 18
+/// Bytes a peer_data envelope adds to the ENet datagram it carries.
+inline constexpr std::size_t kDataOverhead = kDataHead + kTagSize;  // 34
+
+/// A decoded envelope: the clear fields of its type, and views of its authenticated header
+/// (`ad`) and its box (ciphertext + tag) inside the datagram. Only its type's fields are set.
+struct Envelope {
+    EnvelopeType type = EnvelopeType::hello;
+    PublicKey client_key{};      ///< hello, client_sealed
+    PublicKey server_key{};      ///< challenge
+    Cookie cookie{};             ///< challenge, client_sealed
+    Salt salt{};                 ///< challenge
+    std::uint64_t counter = 0;   ///< client_sealed, server_sealed, peer_data: the nonce's counter
+    std::uint32_t channel = 0;   ///< peer_data: which of the receiver's sessions it is for
+    std::array<std::uint8_t, kProbeNonceSize> probe_nonce{};  ///< peer_probe
+    std::uint8_t min_version = 0;  ///< version_refused
+    std::uint8_t max_version = 0;  ///< version_refused
+    std::span<const std::uint8_t> ad;   ///< the clear bytes the box authenticates
+    std::span<const std::uint8_t> box;  ///< ciphertext + tag (empty for clear envelopes)
+};
+
+/// The version byte of a datagram with our magic, or 0 if it has none.
+[[nodiscard]] std::uint8_t wire_version(std::span<const std::uint8_t> datagram);
+
+/// Decodes an envelope's clear part, bounds-checked. Opening the box is the caller's (with its
+/// key); nothing in the box is parsed before it opened.
+[[nodiscard]] DecodeError decode_envelope(std::span<const std::uint8_t> datagram, Envelope& out);
+
+/// Writes a clear envelope; each returns its size, or 0 when `out` is too small.
+std::size_t encode_hello(const PublicKey& client_key, std::span<std::uint8_t> out);
+std::size_t encode_challenge(const PublicKey& server_key, const Salt& salt, const Cookie& cookie,
+                             std::span<std::uint8_t> out);
+std::size_t encode_version_refused(std::span<std::uint8_t> out);
+/// Writes the clear head of a sealed envelope; the box follows it. Returns the head's size, or 0.
+std::size_t encode_client_sealed_head(const PublicKey& client_key, const Cookie& cookie,
+                                      std::uint64_t counter, std::span<std::uint8_t> out);
+std::size_t encode_server_sealed_head(std::uint64_t counter, std::span<std::uint8_t> out);
+std::size_t encode_probe_head(const std::array<std::uint8_t, kProbeNonceSize>& nonce,
+                              std::span<std::uint8_t> out);
+std::size_t encode_data_head(std::uint32_t channel, std::uint64_t counter,
+                             std::span<std::uint8_t> out);
+
+/// Decodes a Message from an opened box: type byte, then the body (§4). Names view `plaintext`.
+[[nodiscard]] DecodeError decode_inner(std::span<const std::uint8_t> plaintext, Message& out);
+/// Encodes a Message for a box: type byte, then the body. Returns the size, or 0.
+[[nodiscard]] std::size_t encode_inner(const Message& msg, std::span<std::uint8_t> out);
+
 [[nodiscard]] const char* to_string(DecodeError e);
 [[nodiscard]] const char* to_string(RegisterErrorCode c);
 [[nodiscard]] const char* to_string(MessageType t);
+[[nodiscard]] const char* to_string(EnvelopeType t);
 
 /// True when the datagram starts with our magic: it is ours to consume (even if invalid).
 [[nodiscard]] bool has_magic(std::span<const std::uint8_t> datagram);
 
 /// A valid name: 1..kMaxNameLength bytes of [A-Za-z0-9_.-]. Names are case-sensitive.
 [[nodiscard]] bool valid_name(std::string_view name);
-
-/// Decodes one datagram. On success `out` holds the message, whose names view `datagram`.
-[[nodiscard]] DecodeError decode(std::span<const std::uint8_t> datagram, Message& out);
-
-/// Encodes `msg` into `out`. Returns the size written, or 0 if `out` is too small or a field
-/// is out of range (an invalid name, say).
-[[nodiscard]] std::size_t encode(const Message& msg, std::span<std::uint8_t> out);
 
 /// The type a message encodes as.
 [[nodiscard]] MessageType type_of(const Message& msg);

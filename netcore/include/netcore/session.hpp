@@ -10,12 +10,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "netcore/address.hpp"
+#include "netcore/keys.hpp"
 
 namespace netcore {
 
@@ -37,6 +39,8 @@ enum class Error : std::uint8_t {
     connect_failed,      ///< a probe got through but ENet did not connect
     peer_disconnected,   ///< the peer closed the connection
     peer_timed_out,      ///< the path broke: ENet stopped hearing from the peer
+    version_mismatch,    ///< the rendezvous speaks another wire version: upgrade needed
+    server_unauthenticated,  ///< the rendezvous did not prove the pinned Config::server_key
 };
 [[nodiscard]] const char* to_string(Error e);
 
@@ -75,6 +79,7 @@ enum class EventType : std::uint8_t {
     received,          ///< channel, data
     disconnected,      ///< error = peer_disconnected, peer_timed_out, or none after disconnect()
     error,             ///< error + detail; see state() for whether the session can go on
+    warning,           ///< detail: something the player or developer should know; nothing failed
 };
 [[nodiscard]] const char* to_string(EventType t);
 
@@ -92,6 +97,11 @@ struct Event {
 
 struct Config {
     Address server;                ///< the rendezvous (see resolve_address())
+    /// The rendezvous' public key (`rendezvous --print-public-key`), pinned in the game build.
+    /// Without it the key is learned from the first answer (trust on first use: a warning event
+    /// says so): that keeps out passive and off-path attackers, not an active man in the middle
+    /// at first contact. docs/SECURITY.md.
+    std::optional<PublicKey> server_key;
     std::string name;              ///< our name: 1..32 of [A-Za-z0-9_.-]
     std::uint16_t local_port = 0;  ///< 0: any free port
     std::uint32_t local_ip = 0;    ///< host order; 0: all interfaces
@@ -117,6 +127,13 @@ struct Config {
     /// testing the relay path, and for networks where only a relay is allowed. Both sides
     /// must set it, or the other side's probes will not be answered.
     bool relay_only = false;
+    /// The largest message ENet accepts from the peer, and the most it buffers for us undelivered
+    /// (bytes): a peer can make us allocate this much. Game messages are small.
+    std::size_t max_packet_size = std::size_t{1} << 20;
+    std::size_t max_waiting_data = std::size_t{4} << 20;
+    /// DEBUG ONLY, for benchmarks: ENet's datagrams go unsealed (probes and signals stay
+    /// sealed). Both sides must set it. Anyone on the path reads and forges the game's traffic.
+    bool insecure_plaintext_enet = false;
 };
 
 /// Counters for overlays and diagnostics.
@@ -124,7 +141,8 @@ struct Stats {
     std::uint32_t registrations_sent = 0;
     std::uint32_t probes_sent = 0;
     std::uint32_t probes_received = 0;
-    std::uint32_t datagrams_dropped = 0;  ///< ours but malformed, wrong token, or unexpected
+    std::uint32_t datagrams_dropped = 0;  ///< malformed, unauthenticated, replayed, or unexpected
+    std::uint32_t unauthenticated = 0;    ///< of those: sealed but did not open, or not sealed
     Duration punch_elapsed{0};            ///< since the introduction (or until connected)
     std::uint32_t rtt_ms = 0;             ///< ENet's smoothed round-trip time
     float packet_loss = 0.0f;             ///< ENet's estimate, 0..1

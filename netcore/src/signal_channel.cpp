@@ -1,0 +1,70 @@
+#include "signal_channel.hpp"
+
+namespace netcore::detail {
+
+using namespace protocol;
+
+SignalChannel::SignalChannel(std::optional<PublicKey> server_key)
+    : keys_(crypto::generate_key_pair()), server_key_(server_key) {
+    if (server_key_ && !crypto::agree(keys_.secret_key, *server_key_, shared_))
+        server_key_.reset();  // a low-order key is no key: every Challenge will be ignored
+}
+
+std::size_t SignalChannel::hello(std::span<std::uint8_t> out) const {
+    return encode_hello(keys_.public_key, out);
+}
+
+SignalChannel::ChallengeOutcome SignalChannel::on_challenge(const Envelope& challenge,
+                                                            bool accept_salt) {
+    if (server_key_) {
+        // A pinned (or already learned) key: a Challenge naming another is not our server's.
+        if (!crypto::equal(challenge.server_key, *server_key_)) return ChallengeOutcome::ignored;
+    } else {
+        // Trust on first use (§11.2): the first Challenge names the key for this run.
+        if (!crypto::agree(keys_.secret_key, challenge.server_key, shared_))
+            return ChallengeOutcome::ignored;
+        server_key_ = challenge.server_key;
+    }
+    const bool same_salt = keyed_ && crypto::equal(challenge.salt, salt_);
+    if (!same_salt) {
+        if (keyed_ && !accept_salt) return ChallengeOutcome::ignored;
+        salt_ = challenge.salt;
+        key_ = crypto::signal_key(shared_, keys_.public_key, *server_key_, salt_);
+        keyed_ = true;
+        sent_ = 0;
+        window_ = {};
+        cookie_ = challenge.cookie;
+        return ChallengeOutcome::new_salt;
+    }
+    if (crypto::equal(challenge.cookie, cookie_)) return ChallengeOutcome::ignored;
+    cookie_ = challenge.cookie;
+    return ChallengeOutcome::new_cookie;
+}
+
+std::size_t SignalChannel::seal(const Message& message, std::span<std::uint8_t> out) {
+    if (!keyed_) return 0;
+    const std::uint64_t counter = ++sent_;
+    const std::size_t head = encode_client_sealed_head(keys_.public_key, cookie_, counter, out);
+    if (head == 0) return 0;
+    std::array<std::uint8_t, kMaxDatagramSize> plain{};
+    const std::size_t n = encode_inner(message, plain);
+    if (n == 0) return 0;
+    const std::size_t box = crypto::seal(key_, crypto::kFromClient, counter, out.first(head),
+                                         std::span(plain.data(), n), out.subspan(head));
+    return box == 0 ? 0 : head + box;
+}
+
+SignalChannel::OpenError SignalChannel::open(const Envelope& sealed,
+                                             std::span<std::uint8_t> scratch, Message& out) {
+    if (!keyed_ || sealed.type != EnvelopeType::server_sealed) return OpenError::unauthenticated;
+    if (!window_.fresh(sealed.counter)) return OpenError::replayed;
+    const auto n =
+        crypto::open(key_, crypto::kFromServer, sealed.counter, sealed.ad, sealed.box, scratch);
+    if (n < 0) return OpenError::unauthenticated;
+    window_.accept(sealed.counter);
+    if (decode_inner(scratch.first(static_cast<std::size_t>(n)), out) != DecodeError::ok)
+        return OpenError::malformed;
+    return OpenError::none;
+}
+
+}  // namespace netcore::detail

@@ -1,0 +1,63 @@
+// The client's end of its sealed channel to the rendezvous (PROTOCOL.md §11.2): a key pair for
+// this run, the server's pinned (or first-seen) key, the server's salt and cookie from its last
+// Challenge, and the signal key they make. Seals what the client sends and opens what the server
+// sends; a server datagram that does not open is dropped before anything parses it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "crypto.hpp"
+#include "netcore/protocol.hpp"
+
+namespace netcore::detail {
+
+class SignalChannel {
+  public:
+    /// `server_key`: the key the game pinned; nothing to learn it from the first Challenge.
+    explicit SignalChannel(std::optional<PublicKey> server_key);
+
+    /// This run's key pair: registered with the server, and the base of every peer session's keys.
+    [[nodiscard]] const crypto::KeyPair& key_pair() const { return keys_; }
+    /// True once a Challenge gave us a salt: seal() works.
+    [[nodiscard]] bool keyed() const { return keyed_; }
+
+    /// Writes a Hello (clear: our key; it asks for a Challenge). Returns its size.
+    std::size_t hello(std::span<std::uint8_t> out) const;
+
+    enum class ChallengeOutcome {
+        ignored,     ///< the same cookie and salt again, or a salt we may not take now
+        new_cookie,  ///< same salt, new cookie: send the Register again with it
+        new_salt,    ///< a new server run (or our first Challenge): keys made anew; register
+    };
+    /// Takes a Challenge's cookie, and its salt when `accept_salt` (the caller allows it only
+    /// while registering, or once its own signals went unanswered: a forged Challenge must not
+    /// move a registered client off a working key).
+    ChallengeOutcome on_challenge(const protocol::Envelope& challenge, bool accept_salt);
+
+    /// Seals `message` into a client_sealed envelope. Returns its size, 0 if not keyed yet.
+    std::size_t seal(const protocol::Message& message, std::span<std::uint8_t> out);
+
+    /// Opens a server_sealed envelope into `scratch` and decodes it. False (and nothing parsed)
+    /// when it does not open, is a replay, or its plaintext is malformed (`error` says which).
+    enum class OpenError { none, unauthenticated, replayed, malformed };
+    OpenError open(const protocol::Envelope& sealed, std::span<std::uint8_t> scratch,
+                   protocol::Message& out);
+
+    /// The server key in use: pinned, or learned from the first Challenge (trust on first use).
+    [[nodiscard]] const std::optional<PublicKey>& server_key() const { return server_key_; }
+
+  private:
+    crypto::KeyPair keys_;
+    std::optional<PublicKey> server_key_;
+    crypto::SymmetricKey shared_{};  // X25519(ours, server's): computed once per server key
+    crypto::SymmetricKey key_{};     // the signal key (§11.2)
+    protocol::Salt salt_{};
+    protocol::Cookie cookie_{};
+    bool keyed_ = false;
+    std::uint64_t sent_ = 0;  // the last counter we sealed under key_
+    crypto::ReplayWindow window_;
+};
+
+}  // namespace netcore::detail
