@@ -38,12 +38,15 @@ EnetHost::~EnetHost() {
     if (host_ != nullptr) enet_host_destroy(host_);
 }
 
-bool EnetHost::open(Address bind, std::size_t peer_count, std::size_t channel_count) {
+bool EnetHost::open(Address bind, std::size_t peer_count, std::size_t channel_count,
+                    EnetLimits limits) {
     ensure_enet_initialized();
     const ENetAddress addr = to_enet(bind);
     host_ = enet_host_create(&addr, peer_count, channel_count, 0, 0);
     if (host_ == nullptr) return false;
     host_->intercept = &EnetHost::intercept;
+    host_->maximumPacketSize = limits.max_packet_size;
+    host_->maximumWaitingData = limits.max_waiting_data;
     ENetAddress bound{};
     if (enet_socket_get_address(host_->socket, &bound) == 0) local_ = from_enet(bound);
     return true;
@@ -78,8 +81,31 @@ void EnetHost::service(HostListener& listener) {
     HostListener* const outer = t_listener;
     t_listener = &listener;
     ENetEvent event;
-    // Each call drains the socket; it returns > 0 while ENet has events to hand out.
-    while (enet_host_service(host_, &event, 0) > 0) listener.on_enet_event(event);
+    // enet_host_service sends, receives (up to 256 datagrams), sends again and hands out one
+    // event. It returns > 0 with an event; 0 when its receive found nothing; -1 when a receive
+    // or a send failed. ENet 1.3.17 also returns -1 for a datagram larger than its 4096-byte
+    // buffer (MSG_TRUNC), which the kernel has consumed: calling again carries on with the next
+    // one. And enet_socket_receive returns 0 for an empty datagram as for an empty socket, so
+    // one empty datagram ends ENet's receive too: carry on while the socket still has data.
+    // Stopping at either would let anyone who can send us a datagram hold back the peer's.
+    int errors = 0;
+    int restarts = 0;
+    for (;;) {
+        const int result = enet_host_service(host_, &event, 0);
+        if (result > 0) {
+            listener.on_enet_event(event);
+        } else if (result < 0) {
+            ++service_errors_;
+            if (++errors >= kMaxServiceErrors) break;
+        } else {
+            enet_uint32 condition = ENET_SOCKET_WAIT_RECEIVE;
+            if (enet_socket_wait(host_->socket, &condition, 0) != 0 ||
+                (condition & ENET_SOCKET_WAIT_RECEIVE) == 0)
+                break;
+            ++receive_restarts_;
+            if (++restarts >= kMaxReceiveRestarts) break;
+        }
+    }
     t_listener = outer;
 }
 
