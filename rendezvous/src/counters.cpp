@@ -44,6 +44,9 @@ std::string to_string(const Counters& c) {
     }
     field(out, "drop_unexpected", c.unexpected);
     field(out, "ignored", c.ignored);
+    field(out, "unauthenticated", c.unauthenticated);
+    field(out, "replayed", c.replayed);
+    field(out, "version_refused", c.version_refused);
     field(out, "challenged", c.challenged);
     field(out, "bad_cookies", c.bad_cookies);
     field(out, "rate_limited", c.rate_limited);

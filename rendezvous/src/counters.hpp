@@ -25,7 +25,7 @@ struct Counters {
     // Outcomes of valid requests.
     std::uint64_t registered = 0;      ///< new names, and names that moved to a new address
     std::uint64_t refreshed = 0;       ///< Register from the same instance and address
-    std::uint64_t refreshed_fast = 0;  ///< of those, with the cookie last proved: no MAC
+    std::uint64_t refreshed_fast = 0;  ///< of those, opened with the entry's key: no X25519
     std::uint64_t name_taken = 0;      ///< RegisterError name_taken sent
     std::uint64_t server_full = 0;     ///< RegisterError server_full sent
     std::uint64_t not_registered = 0;  ///< RegisterError not_registered sent
@@ -41,9 +41,12 @@ struct Counters {
     std::uint64_t unexpected =
         0;                      ///< valid messages a server never receives (RegisterAck, Probe...)
     std::uint64_t ignored = 0;  ///< valid requests with no effect (Unregister by a non-holder)
+    std::uint64_t unauthenticated = 0;  ///< sealed signals that did not open (or a bad key)
+    std::uint64_t replayed = 0;         ///< sealed signals that opened but were seen already
+    std::uint64_t version_refused = 0;  ///< datagrams of an older wire version: told so
 
     // Address validation and limits (PROTOCOL.md §7.1, §9).
-    std::uint64_t challenged = 0;   ///< Challenge sent: a Register without a valid cookie
+    std::uint64_t challenged = 0;   ///< Challenge sent: a Hello, or a signal without a valid cookie
     std::uint64_t bad_cookies = 0;  ///< of those, a cookie was sent but stale or not for the source
     std::uint64_t rate_limited = 0;           ///< datagrams dropped by the per-IP token bucket
     std::uint64_t answers_limited = 0;        ///< answers larger than the request, over the cap

@@ -24,10 +24,8 @@ struct Datagram {
 /// Collects what Server::handle wants sent. Server::poll sends it; unit tests read it.
 class Outbox {
   public:
-    /// Encodes `msg` for `to`. Returns false, keeping nothing, if it does not encode.
-    bool push(netcore::Address to, const netcore::protocol::Message& msg);
-    /// Queues bytes already encoded (a STUN response). Returns false, keeping nothing, if they
-    /// are longer than a Datagram holds.
+    /// Queues bytes already encoded (a sealed signal, a STUN response). Returns false, keeping
+    /// nothing, if they are longer than a Datagram holds.
     bool push_bytes(netcore::Address to, std::span<const std::uint8_t> bytes);
 
     [[nodiscard]] std::span<const Datagram> datagrams() const { return items_; }

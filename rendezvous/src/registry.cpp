@@ -18,7 +18,7 @@ void Registry::erase(Entry* e) {
 
 AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore::Address from,
                          const netcore::protocol::AddressList& lan, TimePoint now,
-                         std::uint64_t cookie_tag) {
+                         const ClientKeys& keys, std::uint64_t counter) {
     AddOutcome out;
 
     // What this address held before. Another instance on the same socket is a new run of the
@@ -65,7 +65,8 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     if (e == nullptr) {
         // `from` is free here: whatever it held was released above.
         const auto at =
-            by_address_.try_emplace(from, Entry{Name(name), lan, from, instance, now, cookie_tag})
+            by_address_
+                .try_emplace(from, Entry{Name(name), lan, from, instance, now, counter, keys})
                 .first;
         by_name_.insert(&at->second);
         out.admission = Admission::registered;
@@ -84,7 +85,8 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     }
     e->lan = lan;
     e->last_seen = now;
-    e->cookie_tag = cookie_tag;
+    e->received = counter;
+    e->keys = keys;
     return out;
 }
 
@@ -93,6 +95,10 @@ void Registry::refresh(const Entry& e, const netcore::protocol::AddressList& lan
     auto& mutable_entry = const_cast<Entry&>(e);
     mutable_entry.lan = lan;
     mutable_entry.last_seen = now;
+}
+
+void Registry::note_received(const Entry& e, std::uint64_t counter) {
+    const_cast<Entry&>(e).received = counter;  // as refresh(): not a key of either index
 }
 
 const Entry* Registry::find(std::string_view name, TimePoint now) const {

@@ -49,20 +49,25 @@ class Name {
     std::uint8_t size_ = 0;
 };
 
+/// What a client's signals are sealed under (PROTOCOL.md §11.2), kept with its name so that a
+/// refresh opens with one AEAD and no X25519, and so that its peers learn its key.
+struct ClientKeys {
+    netcore::PublicKey client_key{};           ///< its run's public key: peers get it
+    std::array<std::uint8_t, 32> signal_key{};  ///< the key both derived (§11.2)
+};
+
 /// One registered name.
 struct Entry {
-    // Ordered so that nothing is padding but 3 bytes after the name: the entry stays 104 bytes,
-    // and its map node within the 128-byte allocation it always used (docs/PERFORMANCE.md).
+    // Ordered so that nothing is padding but 3 bytes after the name (docs/PERFORMANCE.md).
     Name name;
     netcore::protocol::AddressList lan;  ///< the LAN candidates it reported
     netcore::Address address;            ///< where its last Register came from
     std::uint64_t instance = 0;          ///< the client run that holds the name
     TimePoint last_seen{};               ///< its last Register
-    /// Cookies::Tag of the cookie that last proved `address`: a refresh carrying that same
-    /// cookie skips the MAC (Cookies::seen).
-    std::uint64_t cookie_tag = 0;
+    std::uint64_t received = 0;          ///< the highest signal counter it sealed: older replays
+    ClientKeys keys;                     ///< its key and the signal key
 };
-static_assert(sizeof(Entry) <= 104, "an Entry grew: see the 1M-names figure in PERFORMANCE.md");
+static_assert(sizeof(Entry) <= 176, "an Entry grew: see the 1M-names figure in PERFORMANCE.md");
 
 /// What Registry::add did.
 enum class Admission : std::uint8_t {
@@ -98,14 +103,17 @@ class Registry {
     Registry(std::chrono::milliseconds expiry, std::size_t max_names);
 
     /// Registers (or refreshes) `name` for `instance` at `from`; see PROTOCOL.md for the rules.
-    /// `cookie_tag` is kept in the entry when it is stored (Entry::cookie_tag).
+    /// `keys` and `counter` (the Register's signal counter) are kept in the entry it stores or
+    /// refreshes.
     AddOutcome add(std::string_view name, std::uint64_t instance, netcore::Address from,
                    const netcore::protocol::AddressList& lan, TimePoint now,
-                   std::uint64_t cookie_tag = 0);
+                   const ClientKeys& keys = {}, std::uint64_t counter = 0);
 
     /// A refresh of the live entry `e` (from find_at) from its own address, by its own instance:
     /// moves its expiry and takes its new LAN list, as add() would, without the lookups.
     void refresh(const Entry& e, const netcore::protocol::AddressList& lan, TimePoint now);
+    /// Records that `e`'s client sealed a signal under `counter` (higher than Entry::received).
+    void note_received(const Entry& e, std::uint64_t counter);
 
     /// The live entry holding `name`, or nullptr. Valid until the next non-const call.
     [[nodiscard]] const Entry* find(std::string_view name, TimePoint now) const;
@@ -125,7 +133,7 @@ class Registry {
     // Memory: one allocation per entry for the entry itself (a node of by_address_, which owns
     // it; nodes never move, so pointers to entries stay valid) and one small node in by_name_,
     // which only points at it. Names live inline in the entry (no allocation).
-    // About 185 bytes a name in all, whatever its length: docs/PERFORMANCE.md.
+    // About 250 bytes a name in all, whatever its length: docs/PERFORMANCE.md.
     struct AddressHash {
         // noexcept and cheap: the table then stores no hash per node.
         std::size_t operator()(netcore::Address a) const noexcept {

@@ -6,6 +6,8 @@
 #include <limits>
 #include <variant>
 
+#include "crypto.hpp"  // netcore's libsodium wrappers and the §11 key derivations
+
 namespace rendezvous {
 
 namespace protocol = netcore::protocol;
@@ -75,6 +77,17 @@ Server::Server(Config config, Log log)
       cookies_(config.cookie_window),
       limiter_(config.limits) {
     if (!config_.turn.servers.empty()) turn_.emplace(config_.turn.secret);
+    netcore::crypto::init();
+    if (config_.secret_key) {
+        secret_key_ = *config_.secret_key;
+        public_key_ = netcore::crypto::public_key_of(secret_key_);
+    } else {
+        const auto pair = netcore::crypto::generate_key_pair();
+        secret_key_ = pair.secret_key;
+        public_key_ = pair.public_key;
+    }
+    config_.secret_key.reset();  // kept once, in secret_key_
+    netcore::crypto::random_bytes(salt_);
 }
 
 // ---- protocol logic ----------------------------------------------------------------------------
@@ -100,8 +113,20 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
         }
         return;
     }
-    protocol::Message msg;
-    const auto err = protocol::decode(datagram, msg);
+    protocol::Envelope envelope;
+    const auto err = protocol::decode_envelope(datagram, envelope);
+    const std::size_t first = out.size();
+    proven_ = false;
+    grants_ = 0;
+    if (err == protocol::DecodeError::bad_version && protocol::wire_version(datagram) < 2) {
+        // An older client: tell it, in 8 bytes (every version-1 request is 14 or more), so it
+        // can say "upgrade needed" instead of timing out.
+        ++counters_.version_refused;
+        std::array<std::uint8_t, protocol::kVersionRefusedSize> refusal{};
+        if (protocol::encode_version_refused(refusal) > 0) out.push_bytes(from, refusal);
+        limit_answers(datagram.size(), first, from, now, out);
+        return;
+    }
     if (err != protocol::DecodeError::ok) {
         // Never answered: a reply to a forged source would make us a reflector.
         counters_.count_drop(err);
@@ -109,24 +134,102 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
                    protocol::to_string(err));
         return;
     }
-    const std::size_t first = out.size();
-    proven_ = false;
-    grants_ = 0;
+    switch (envelope.type) {
+        case protocol::EnvelopeType::hello:
+            on_hello(from, now, out);
+            break;
+        case protocol::EnvelopeType::client_sealed:
+            on_sealed(envelope, from, now, out);
+            break;
+        default:
+            ++counters_.unexpected;
+            log_.debug("dropped unexpected ", protocol::to_string(envelope.type), " from ", from);
+            break;
+    }
+    limit_answers(datagram.size(), first, from, now, out);
+    if (out.size() > first) counters_.relay_grants += grants_;  // sent, not refused by a limit
+}
+
+void Server::on_hello(Address from, TimePoint now, Outbox& out) {
+    log_.debug("hello from ", from);
+    challenge(from, now, out);
+}
+
+// A Challenge: our key, this run's salt and a cookie for `from`. In clear and no larger than
+// the Hello (or sealed Register) it answers, so it amplifies nothing (§9).
+void Server::challenge(Address from, TimePoint now, Outbox& out) {
+    ++counters_.challenged;
+    std::array<std::uint8_t, protocol::kChallengeSize> c{};
+    if (protocol::encode_challenge(public_key_, salt_, cookies_.make(from, now), c) > 0)
+        out.push_bytes(from, c);
+}
+
+// A client's sealed signal (PROTOCOL.md §11.2). The common case first: the name held at this
+// address opens it with the key kept in its entry (one AEAD, no X25519). Otherwise the source
+// must prove its address with a cookie before the server spends an X25519 on it.
+void Server::on_sealed(const protocol::Envelope& envelope, Address from, TimePoint now,
+                       Outbox& out) {
+    namespace crypto = netcore::crypto;
+    std::array<std::uint8_t, protocol::kMaxDatagramSize> plain{};
+    Sender sender{from, {}, envelope.counter};
+    std::ptrdiff_t n = -1;
+    const Entry* held = registry_.find_at(from, now);
+    if (held != nullptr) {
+        n = crypto::open(held->keys.signal_key, crypto::kFromClient, envelope.counter,
+                         envelope.ad, envelope.box, plain);
+        if (n >= 0 && envelope.counter <= held->received) {
+            ++counters_.replayed;  // opened, so it is the holder's, but we saw it already
+            log_.debug("dropped a replayed signal from ", from);
+            return;
+        }
+        if (n >= 0) sender.keys = held->keys;
+    }
+    if (n < 0) {
+        if (!cookies_.valid(envelope.cookie, from, now)) {
+            if (envelope.cookie != protocol::Cookie{}) ++counters_.bad_cookies;
+            log_.debug("challenged ", from);
+            challenge(from, now, out);
+            return;
+        }
+        crypto::SymmetricKey shared{};
+        if (!crypto::agree(secret_key_, envelope.client_key, shared)) {
+            ++counters_.unauthenticated;
+            return;
+        }
+        sender.keys.client_key = envelope.client_key;
+        sender.keys.signal_key =
+            crypto::signal_key(shared, envelope.client_key, public_key_, salt_);
+        n = crypto::open(sender.keys.signal_key, crypto::kFromClient, envelope.counter,
+                         envelope.ad, envelope.box, plain);
+        if (n < 0) {
+            ++counters_.unauthenticated;
+            log_.debug("dropped a signal from ", from, " that did not open");
+            return;
+        }
+    }
+    proven_ = true;  // it opened: its sender holds the key, and the address is proved
+    protocol::Message msg;
+    const auto err = protocol::decode_inner({plain.data(), static_cast<std::size_t>(n)}, msg);
+    if (err != protocol::DecodeError::ok) {
+        counters_.count_drop(err);
+        log_.debug("dropped a malformed signal from ", from, ": ", protocol::to_string(err));
+        return;
+    }
+    if (held != nullptr && crypto::equal(held->keys.signal_key, sender.keys.signal_key))
+        registry_.note_received(*held, envelope.counter);
     if (const auto* m = std::get_if<protocol::RegisterRequest>(&msg)) {
-        on_register(*m, from, now, out);
+        on_register(*m, sender, now, out);
     } else if (const auto* i = std::get_if<protocol::IntroduceRequest>(&msg)) {
-        on_introduce(*i, from, now, out);
+        on_introduce(*i, sender, now, out);
     } else if (const auto* u = std::get_if<protocol::Unregister>(&msg)) {
-        on_unregister(*u, from, now);
+        on_unregister(*u, sender, now);
     } else if (const auto* r = std::get_if<protocol::RelayOffer>(&msg)) {
-        on_relay_offer(*r, from, now, out);
+        on_relay_offer(*r, sender, now, out);
     } else {
         ++counters_.unexpected;
         log_.debug("dropped unexpected ", protocol::to_string(protocol::type_of(msg)), " from ",
                    from);
     }
-    limit_answers(datagram.size(), first, from, now, out);
-    if (out.size() > first) counters_.relay_grants += grants_;  // sent, not refused by a limit
 }
 
 void Server::limit_answers(std::size_t request_size, std::size_t first, Address from, TimePoint now,
@@ -177,36 +280,25 @@ void Server::on_stun(std::span<const std::uint8_t> datagram, Address from, Outbo
     log_.debug("dropped STUN from ", from, ": ", stun::to_string(result));
 }
 
-void Server::on_register(const protocol::RegisterRequest& m, Address from, TimePoint now,
+void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, TimePoint now,
                          Outbox& out) {
+    const Address from = s.from;
     const protocol::RegisterAck ack{m.instance, from,
                                     static_cast<std::uint32_t>(config_.refresh.count()),
                                     static_cast<std::uint32_t>(config_.expiry.count())};
-    // The common case, made cheap: a refresh from the entry's own address and instance carrying
-    // the very cookie that last proved that address (and still within its lifetime) needs no MAC.
+    // The common case, made cheap: a refresh from the entry's own address, instance and key.
     // It changes exactly what add() would for a refresh: the expiry and the LAN list.
     if (const Entry* e = registry_.find_at(from, now);
         e != nullptr && e->instance == m.instance && e->name == m.name &&
-        cookies_.seen(e->cookie_tag, m.cookie, from, now)) {
-        proven_ = true;
+        netcore::crypto::equal(e->keys.signal_key, s.keys.signal_key)) {
         registry_.refresh(*e, m.lan, now);
         ++counters_.refreshed;
         ++counters_.refreshed_fast;
         log_.debug("refreshed ", m.name, " at ", from);
-        reply(out, from, ack);
+        reply(out, from, s.keys.signal_key, ack);
         return;
     }
-    // No state and no answer larger than the request until the source proves its address.
-    Cookies::Tag tag = 0;
-    if (!cookies_.valid(m.cookie, from, now, &tag)) {
-        if (m.cookie != protocol::Cookie{}) ++counters_.bad_cookies;  // stale, or not for `from`
-        ++counters_.challenged;
-        log_.debug("challenged ", from, " for ", m.name);
-        reply(out, from, protocol::Challenge{m.instance, cookies_.make(from, now)});
-        return;
-    }
-    proven_ = true;
-    const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now, tag);
+    const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now, s.keys, s.counter);
 
     if (r.replaced_expired) {
         ++counters_.expired;
@@ -228,42 +320,49 @@ void Server::on_register(const protocol::RegisterRequest& m, Address from, TimeP
             ++counters_.registered;
             introductions_.forget(m.name);  // a new holder must not inherit the old one's token
             log_.info("registered ", m.name, " at ", from);
-            reply(out, from, ack);
+            reply(out, from, s.keys.signal_key, ack);
             break;
         case Admission::moved:
             // The peer of a pending introduction would probe the old address: start over.
             ++counters_.registered;
             introductions_.forget(m.name);
             log_.info("registered ", m.name, " at ", from, " (moved from ", r.other, ")");
-            reply(out, from, ack);
+            reply(out, from, s.keys.signal_key, ack);
             break;
         case Admission::refreshed:
             ++counters_.refreshed;
             log_.debug("refreshed ", m.name, " at ", from);
-            reply(out, from, ack);
+            reply(out, from, s.keys.signal_key, ack);
             break;
         case Admission::name_taken:
             ++counters_.name_taken;
             log_.info("name taken: ", m.name, " (held by ", r.other, ")");
-            reply(out, from,
+            reply(out, from, s.keys.signal_key,
                   protocol::RegisterError{m.instance, protocol::RegisterErrorCode::name_taken});
             break;
         case Admission::server_full:
             ++counters_.server_full;
             log_.warn("server full: refused ", m.name, " from ", from);
-            reply(out, from,
+            reply(out, from, s.keys.signal_key,
                   protocol::RegisterError{m.instance, protocol::RegisterErrorCode::server_full});
             break;
     }
 }
 
-void Server::on_introduce(const protocol::IntroduceRequest& m, Address from, TimePoint now,
+// True when `e` is the name `s` holds: its address, its instance and its key.
+static bool holds(const Entry* e, std::uint64_t instance, const ClientKeys& keys) {
+    return e != nullptr && e->instance == instance &&
+           netcore::crypto::equal(e->keys.signal_key, keys.signal_key);
+}
+
+void Server::on_introduce(const protocol::IntroduceRequest& m, const Sender& s, TimePoint now,
                           Outbox& out) {
+    const Address from = s.from;
     const Entry* self = registry_.find_at(from, now);
-    if (self == nullptr || self->instance != m.instance) {
+    if (!holds(self, m.instance, s.keys)) {
         ++counters_.not_registered;
         log_.info("not registered: ", from, " asked for ", m.peer);
-        reply(out, from,
+        reply(out, from, s.keys.signal_key,
               protocol::RegisterError{m.instance, protocol::RegisterErrorCode::not_registered});
         return;
     }
@@ -271,7 +370,7 @@ void Server::on_introduce(const protocol::IntroduceRequest& m, Address from, Tim
     if (peer == nullptr) {
         ++counters_.peer_unknown;
         log_.info("unknown peer ", m.peer, " asked by ", self->name);
-        reply(out, from, protocol::PeerUnknown{m.peer});
+        reply(out, from, s.keys.signal_key, protocol::PeerUnknown{m.peer});
         return;
     }
 
@@ -303,7 +402,8 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
     const auto tell = [&](const Entry& to, const Entry& about) {
         const auto role =
             to.name == p.initiator ? protocol::Role::initiator : protocol::Role::responder;
-        protocol::Introduction m{p.token, role, about.name, about.address, about.lan, {}};
+        protocol::Introduction m{p.token, role,      about.name, about.address,
+                                 about.lan, {},        about.keys.client_key};
         TurnCredential credential;  // viewed by m.relay until it is encoded below
         if (turn_) {
             // Each side's own name: the TURN server's logs and quotas then tell the players apart.
@@ -315,18 +415,19 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
             m.relay.password = credential.password;
             ++grants_;
         }
-        reply(out, to.address, m);
+        reply(out, to.address, to.keys.signal_key, m);
     };
     tell(a, b);  // the requester first
     tell(b, a);
 }
 
-void Server::on_relay_offer(const protocol::RelayOffer& m, Address from, TimePoint now,
+void Server::on_relay_offer(const protocol::RelayOffer& m, const Sender& s, TimePoint now,
                             Outbox& out) {
     // The same proof as an IntroduceRequest: the exact address that holds a name under this
-    // instance, which took a valid cookie (PROTOCOL.md §9). Nothing is ever answered to the sender.
+    // instance and key (PROTOCOL.md §9). Nothing is ever answered to the sender.
+    const Address from = s.from;
     const Entry* self = registry_.find_at(from, now);
-    if (self == nullptr || self->instance != m.instance) {
+    if (!holds(self, m.instance, s.keys)) {
         ++counters_.relay_offers_not_registered;
         log_.debug("dropped RelayOffer from ", from, ": not registered");
         return;
@@ -351,12 +452,14 @@ void Server::on_relay_offer(const protocol::RelayOffer& m, Address from, TimePoi
     // and logged only at debug. PeerRelay (26 bytes) is smaller than any RelayOffer (36 or more).
     ++counters_.relay_offers_forwarded;
     log_.debug("forwarded RelayOffer ", self->name, " -> ", peer->name);
-    reply(out, peer->address, protocol::PeerRelay{m.token, m.relayed, m.mapped});
+    reply(out, peer->address, peer->keys.signal_key,
+          protocol::PeerRelay{m.token, m.relayed, m.mapped});
 }
 
-void Server::on_unregister(const protocol::Unregister& m, Address from, TimePoint now) {
+void Server::on_unregister(const protocol::Unregister& m, const Sender& s, TimePoint now) {
+    const Address from = s.from;
     const Entry* self = registry_.find_at(from, now);
-    if (self == nullptr || self->instance != m.instance) {
+    if (!holds(self, m.instance, s.keys)) {
         ++counters_.ignored;
         log_.debug("ignored Unregister from ", from, ": holds no name under that instance");
         return;
@@ -368,8 +471,20 @@ void Server::on_unregister(const protocol::Unregister& m, Address from, TimePoin
     log_.info("unregistered ", name);
 }
 
-void Server::reply(Outbox& out, Address to, const protocol::Message& m) {
-    if (!out.push(to, m)) {
+void Server::reply(Outbox& out, Address to, const std::array<std::uint8_t, 32>& key,
+                   const protocol::Message& m) {
+    namespace crypto = netcore::crypto;
+    std::array<std::uint8_t, protocol::kMaxDatagramSize> plain{};
+    std::array<std::uint8_t, protocol::kMaxDatagramSize> sealed{};
+    const std::uint64_t counter = ++sealed_;
+    const std::size_t n = protocol::encode_inner(m, plain);
+    const std::size_t head = protocol::encode_server_sealed_head(counter, sealed);
+    const std::size_t box =
+        n == 0 || head == 0
+            ? 0
+            : crypto::seal(key, crypto::kFromServer, counter, std::span(sealed).first(head),
+                           std::span(plain).first(n), std::span(sealed).subspan(head));
+    if (box == 0 || !out.push_bytes(to, std::span(sealed).first(head + box))) {
         // Only names that decoded as valid reach a reply, so this is a bug, not bad input.
         log_.error("cannot encode ", protocol::to_string(protocol::type_of(m)), " for ", to);
     }

@@ -21,6 +21,7 @@
 #include "introductions.hpp"
 #include "log.hpp"
 #include "netcore/address.hpp"
+#include "netcore/keys.hpp"
 #include "netcore/protocol.hpp"
 #include "outbox.hpp"
 #include "rate_limiter.hpp"
@@ -80,6 +81,8 @@ struct Config {
     RateLimits limits;
     /// TURN relays to grant (none by default).
     TurnConfig turn;
+    /// The server's long-term X25519 secret key (--key-file). None: a fresh one for this run.
+    std::optional<netcore::SecretKey> secret_key;
 };
 
 /// Checks a Config. Returns an empty string, or one sentence naming the bad option.
@@ -128,21 +131,35 @@ class Server {
     /// Totals since construction, with the gauges sampled now.
     [[nodiscard]] Counters counters() const;
     [[nodiscard]] const Config& config() const { return config_; }
+    /// The key clients pin (`rendezvous --print-public-key`).
+    [[nodiscard]] const netcore::PublicKey& public_key() const { return public_key_; }
 
   private:
+    /// The signal a client sealed, once opened: who sent it, under which keys, and its counter.
+    struct Sender {
+        netcore::Address from;
+        ClientKeys keys;
+        std::uint64_t counter = 0;
+    };
+
     void on_stun(std::span<const std::uint8_t> datagram, netcore::Address from, Outbox& out);
-    void on_register(const netcore::protocol::RegisterRequest& m, netcore::Address from,
-                     TimePoint now, Outbox& out);
-    void on_introduce(const netcore::protocol::IntroduceRequest& m, netcore::Address from,
+    void on_hello(netcore::Address from, TimePoint now, Outbox& out);
+    void on_sealed(const netcore::protocol::Envelope& envelope, netcore::Address from,
+                   TimePoint now, Outbox& out);
+    void challenge(netcore::Address from, TimePoint now, Outbox& out);
+    void on_register(const netcore::protocol::RegisterRequest& m, const Sender& s, TimePoint now,
+                     Outbox& out);
+    void on_introduce(const netcore::protocol::IntroduceRequest& m, const Sender& s,
                       TimePoint now, Outbox& out);
-    void on_unregister(const netcore::protocol::Unregister& m, netcore::Address from,
-                       TimePoint now);
-    void on_relay_offer(const netcore::protocol::RelayOffer& m, netcore::Address from,
-                        TimePoint now, Outbox& out);
+    void on_unregister(const netcore::protocol::Unregister& m, const Sender& s, TimePoint now);
+    void on_relay_offer(const netcore::protocol::RelayOffer& m, const Sender& s, TimePoint now,
+                        Outbox& out);
     void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
     void limit_answers(std::size_t request_size, std::size_t first, netcore::Address from,
                        TimePoint now, Outbox& out);
-    void reply(Outbox& out, netcore::Address to, const netcore::protocol::Message& m);
+    /// Seals `m` under `key` (the recipient's signal key) and queues it for `to`.
+    void reply(Outbox& out, netcore::Address to, const std::array<std::uint8_t, 32>& key,
+               const netcore::protocol::Message& m);
     void send_outbox();
     std::uint64_t fresh_token();
 
@@ -152,6 +169,11 @@ class Server {
     Introductions introductions_;
     Cookies cookies_;
     RateLimiter limiter_;
+    netcore::SecretKey secret_key_{};
+    netcore::PublicKey public_key_{};
+    netcore::protocol::Salt salt_{};  // this run's: part of every signal key (§11.2)
+    std::uint64_t sealed_ = 0;        // the last counter sealed under any signal key: this run's
+                                      // keys are its own (the salt), so one counter serves all
     std::optional<TurnCredentials> turn_;  // when TurnConfig::servers is not empty
     bool proven_ = false;                  // the datagram being handled carried a valid cookie
     std::size_t grants_ = 0;  // relay grants in the answers to the datagram being handled
