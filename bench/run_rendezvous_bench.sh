@@ -36,7 +36,7 @@ start() {
     pid=$!
     port=""
     for _ in $(seq 100); do
-        port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/server.err")
+        port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9][0-9]*\).*/\1/p' "$tmp/server.err")
         [ -n "$port" ] && return 0
         sleep 0.05
     done

@@ -35,7 +35,8 @@ expect_one_line_failure() {
 }
 
 # Starts a server in the background, logging to $tmp/server.err, and waits for its
-# listening line (20 s at most: a loaded CI machine can be slow to start it). Sets pid and port.
+# listening line (20 s at most: a loaded CI machine can be slow to start it). Sets pid, port and
+# key (the public key the banner "rendezvous: listening on ADDRESS:PORT key HEX" carries).
 start() {
     # The last run's log goes first: the background shell truncates it only when it gets to
     # run, and until then the wait below would read the old listening line.
@@ -48,8 +49,9 @@ start() {
         sleep 0.05
         i=$((i + 1))
     done
-    port=$(sed -n 's/^rendezvous: listening on [0-9.]*:\([0-9]*\)$/\1/p' "$tmp/server.err")
+    port=$(sed -n 's/^rendezvous: listening on [0-9.]*:\([0-9]*\) key [0-9a-f]\{64\}$/\1/p' "$tmp/server.err")
     [ -n "$port" ] || fail "no listening line"
+    key=$(sed -n 's/^rendezvous: listening on [0-9.:]* key \([0-9a-f]\{64\}\)$/\1/p' "$tmp/server.err")
 }
 
 # Sends signal $1 to the server and requires exit 0 with a final stats line.
@@ -59,7 +61,8 @@ stop_with() {
     code=$?
     pids=""
     [ "$code" -eq 0 ] || fail "exit code $code after SIG$1, expected 0"
-    [ "$(lines "$tmp/server.err")" -eq 2 ] || fail "expected the listening line and one stats line"
+    [ "$(grep -vc '^rendezvous: ' "$tmp/server.err")" -eq 1 ] ||
+        fail "expected the start-up lines and one stats line"
     tail -n 1 "$tmp/server.err" | grep -Eq '^stats: names=0 .*packets_in=0 ' ||
         fail "the last line is not a stats line"
     tail -n 1 "$tmp/server.err" | grep -Eq ' challenged=0 .*rate_limited=0 ' ||
@@ -120,13 +123,13 @@ turn)
     start --bind 127.0.0.1 --port 0 --turn-server 203.0.113.1 --turn-server 203.0.113.2:3479 \
         --turn-secret-file "$tmp/turnserver.conf"
     i=0
-    while [ "$(lines "$tmp/server.err")" -lt 2 ] && [ $i -lt 100 ]; do
+    while ! grep -q "granting" "$tmp/server.err" && [ $i -lt 100 ]; do
         sleep 0.05
         i=$((i + 1))
     done
-    sed -n 2p "$tmp/server.err" |
+    grep -A1 'listening on' "$tmp/server.err" | sed -n 2p |
         grep -Eq '^rendezvous: granting TURN relays on 203\.0\.113\.1:3478, 203\.0\.113\.2:3479 \(credentials valid 86400 s\)$' ||
-        fail "the second line does not say which TURN servers are granted"
+        fail "the line after the banner does not say which TURN servers are granted"
     grep -q sekrit "$tmp/server.err" && fail "the secret was printed"
     kill -s TERM "$pid" || fail "cannot signal the server"
     wait "$pid"
@@ -146,7 +149,7 @@ help)
     run --help
     [ "$rc" -eq 0 ] || fail "exit code $rc, expected 0"
     for opt in --bind --port --refresh-ms --expiry-ms --max-names --log-level --stats-interval \
-        --turn-server --turn-secret-file --turn-ttl --version; do
+        --turn-server --turn-secret-file --turn-ttl --key-file --print-public-key --version; do
         grep -q -- "$opt" "$tmp/out" || fail "help does not mention $opt"
     done
     [ -s "$tmp/err" ] && fail "expected nothing on stderr"
@@ -157,11 +160,102 @@ version)
     grep -Eq '^rendezvous [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" || fail "no version line"
     ;;
 listen_default)
+    # Without --key-file: a warning that the key is this run's alone, then the banner.
     start --port 0
-    [ "$(lines "$tmp/server.err")" -eq 1 ] || fail "expected exactly one line at start"
-    grep -Eq '^rendezvous: listening on 0\.0\.0\.0:[1-9][0-9]*$' "$tmp/server.err" ||
-        fail "the listening line is not 'rendezvous: listening on 0.0.0.0:PORT'"
+    [ "$(lines "$tmp/server.err")" -eq 2 ] || fail "expected exactly two lines at start"
+    sed -n 1p "$tmp/server.err" |
+        grep -Eq '^rendezvous: warning: no --key-file: .*ephemeral.*every restart$' ||
+        fail "the first line does not warn that the key changes on every restart"
+    sed -n 2p "$tmp/server.err" |
+        grep -Eq '^rendezvous: listening on 0\.0\.0\.0:[1-9][0-9]* key [0-9a-f]{64}$' ||
+        fail "the listening line is not 'rendezvous: listening on 0.0.0.0:PORT key HEX'"
+    first=$key
     stop_with TERM
+    start --bind 127.0.0.1 --port 0
+    [ "$key" != "$first" ] || fail "two runs without --key-file announced the same key"
+    stop_with TERM
+    ;;
+key_file)
+    # Created on the first start (mode 0600), then the same key on every start and when printed.
+    # Key files live in $tmp/keys, which fail() does not print.
+    mkdir "$tmp/keys"
+    file=$tmp/keys/rendezvous.key
+    start --bind 127.0.0.1 --port 0 --key-file "$file"
+    [ "$(lines "$tmp/server.err")" -eq 2 ] || fail "expected exactly two lines at start"
+    sed -n 1p "$tmp/server.err" | grep -Fxq "rendezvous: created key file $file" ||
+        fail "the first line does not say the key file was created"
+    [ "$(stat -c %a "$file")" = 600 ] || fail "the key file's mode is $(stat -c %a "$file"), not 600"
+    grep -Eqx '[0-9a-f]{64}' "$file" || fail "the key file is not 64 hex digits"
+    [ "$(ls -A "$tmp/keys")" = rendezvous.key ] || fail "files left beside the key: $(ls -A "$tmp/keys")"
+    grep -qf "$file" "$tmp/server.err" && fail "the secret key was printed"
+    first=$key
+    stop_with TERM
+    start --bind 127.0.0.1 --port 0 --key-file "$file"
+    [ "$(lines "$tmp/server.err")" -eq 1 ] || fail "expected only the banner on the second start"
+    [ "$key" = "$first" ] || fail "the second start announced another key: $key, not $first"
+    stop_with INT
+    run --key-file "$file" --print-public-key
+    [ "$rc" -eq 0 ] || fail "--print-public-key: exit code $rc, expected 0"
+    [ "$(cat "$tmp/out")" = "$first" ] || fail "--print-public-key printed another key than the banner"
+    [ "$(lines "$tmp/out")" -eq 1 ] || fail "--print-public-key: expected one line on stdout"
+    [ -s "$tmp/err" ] && fail "--print-public-key: expected nothing on stderr"
+    ;;
+key_print)
+    # Before the first start: --print-public-key creates the file, opens no socket, and the
+    # server then announces that key.
+    mkdir "$tmp/keys"
+    file=$tmp/keys/rendezvous.key
+    start --bind 127.0.0.1 --port 0
+    # The port is taken: had it tried to bind it, it would fail.
+    run --key-file "$file" --bind 127.0.0.1 --port "$port" --print-public-key
+    [ "$rc" -eq 0 ] || fail "--print-public-key: exit code $rc, expected 0"
+    stop_with TERM
+    [ "$(lines "$tmp/out")" -eq 1 ] || fail "--print-public-key: expected one line on stdout"
+    grep -Eqx '[0-9a-f]{64}' "$tmp/out" || fail "--print-public-key did not print 64 hex digits"
+    [ "$(lines "$tmp/err")" -eq 1 ] || fail "--print-public-key: expected one line on stderr"
+    grep -Fxq "rendezvous: created key file $file" "$tmp/err" ||
+        fail "--print-public-key did not say that it created the key file"
+    [ "$(stat -c %a "$file")" = 600 ] || fail "the key file's mode is $(stat -c %a "$file"), not 600"
+    printed=$(cat "$tmp/out")
+    run --key-file "$file" --print-public-key
+    [ "$rc" -eq 0 ] || fail "--print-public-key: exit code $rc the second time, expected 0"
+    [ "$(cat "$tmp/out")" = "$printed" ] || fail "--print-public-key printed another key the second time"
+    start --bind 127.0.0.1 --port 0 --key-file "$file"
+    [ "$key" = "$printed" ] || fail "the banner's key $key is not the printed $printed"
+    stop_with TERM
+    ;;
+key_print_needs_file)
+    run --print-public-key
+    expect_one_line_failure '^rendezvous: --print-public-key needs --key-file$'
+    ;;
+key_group_readable)
+    mkdir "$tmp/keys"
+    file=$tmp/keys/rendezvous.key
+    run --key-file "$file" --print-public-key
+    [ "$rc" -eq 0 ] || fail "cannot create the key file"
+    for mode in 640 604 660; do
+        chmod "$mode" "$file"
+        run --bind 127.0.0.1 --port 0 --key-file "$file"
+        expect_one_line_failure "^rendezvous: --key-file: $file: permissions 0$mode .*: run chmod 600 $file\$"
+        grep -qf "$file" "$tmp/err" && fail "the secret key was printed"
+    done
+    chmod 600 "$file"
+    run --key-file "$file" --print-public-key
+    [ "$rc" -eq 0 ] || fail "exit code $rc after chmod 600, expected 0"
+    ;;
+key_corrupt)
+    mkdir "$tmp/keys"
+    file=$tmp/keys/rendezvous.key
+    for content in '' 'not a key' "$(printf '%063d' 0)" "$(printf '%065d' 0)" \
+        "$(printf '%064d' 0) extra" "-----BEGIN OPENSSH PRIVATE KEY-----"; do
+        printf '%s\n' "$content" >"$file"
+        chmod 600 "$file"
+        run --bind 127.0.0.1 --port 0 --key-file "$file"
+        expect_one_line_failure "^rendezvous: --key-file: $file: not a key file \\(expected 64 hex digits\\)\$"
+        [ "$(cat "$file")" = "$content" ] || fail "the corrupt key file was changed"
+    done
+    run --port 0 --key-file "$tmp/keys/missing/rendezvous.key"
+    expect_one_line_failure "^rendezvous: --key-file: cannot create $tmp/keys/missing/rendezvous\\.key: No such file or directory\$"
     ;;
 stop_on_signal)
     start --bind 127.0.0.1 --port 0

@@ -30,7 +30,7 @@ for _ in $(seq 100); do
     fi
     sleep 0.05
 done
-port=$(sed -n 's/^rendezvous: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/server.err")
+port=$(sed -n 's/^rendezvous: listening on 127.0.0.1:\([0-9][0-9]*\) .*/\1/p' "$tmp/server.err")
 mport=$(sed -n 's|^rendezvous: metrics on http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$tmp/server.err")
 [ -n "$port" ] || fail "no listening line"
 [ -n "$mport" ] && [ "$mport" != 0 ] || fail "no metrics line with a real port"

@@ -16,9 +16,11 @@
 #include "metrics.hpp"
 #endif
 #include "netcore/address.hpp"
+#include "netcore/keys.hpp"
 #include "netcore/protocol.hpp"
 #include "netcore/version.hpp"
 #include "server.hpp"
+#include "server_key.hpp"
 #include "turn_credentials.hpp"
 
 namespace {
@@ -40,7 +42,7 @@ constexpr auto kMetricsPublishInterval = std::chrono::milliseconds(100);
 
 // Exit codes (docs/RENDEZVOUS.md).
 constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // bad arguments, or the socket could not be opened
+constexpr int kExitFailure = 1;  // bad arguments, a bad key file, or the socket could not be opened
 
 // RFC 8656 §3.6 (TURN over UDP, the port coturn listens on unless told otherwise).
 constexpr std::uint16_t kTurnDefaultPort = 3478;
@@ -160,6 +162,17 @@ int main(int argc, char** argv) {
     auto* ttl_option = app.add_option("--turn-ttl", turn_ttl_s,
                                       "How long the TURN credentials handed out are valid (s)")
                            ->capture_default_str();
+    // The server's long-term key (docs/RENDEZVOUS.md "The key file"): game builds pin its public
+    // half, so it must outlive restarts; without a file, each run makes a new one.
+    std::string key_file;
+    auto* key_file_option = app.add_option(
+        "--key-file", key_file,
+        "File holding the server's secret key (created, mode 0600, if missing); game builds pin "
+        "its public key. Without it the key changes on every start");
+    bool print_public_key = false;
+    app.add_flag("--print-public-key", print_public_key,
+                 "With --key-file: print the public key (64 hex digits) on stdout and exit, "
+                 "creating the file if missing");
     app.add_option("--log-level", log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
         ->capture_default_str();
@@ -204,6 +217,33 @@ int main(int argc, char** argv) {
         return kExitFailure;
     }
 
+    // The key before anything is opened: --print-public-key opens nothing, and a bad key file
+    // fails the start before the port is taken.
+    if (print_public_key && key_file_option->count() == 0) {
+        fail_line("--print-public-key needs --key-file");
+        return kExitFailure;
+    }
+    rendezvous::ServerKey server_key;
+    bool key_created = false;
+    if (key_file_option->count() > 0) {
+        std::string why;
+        auto loaded = rendezvous::load_or_create_key(key_file, &key_created, &why);
+        if (!loaded) {
+            fail_line("--key-file: " + why);
+            return kExitFailure;
+        }
+        server_key = *loaded;
+        if (key_created)
+            std::fprintf(stderr, "rendezvous: created key file %s\n", key_file.c_str());
+    } else {
+        server_key = rendezvous::make_ephemeral_key();
+    }
+    const std::string public_key_hex = netcore::to_hex(server_key.public_key);
+    if (print_public_key) {
+        std::printf("%s\n", public_key_hex.c_str());
+        return kExitOk;
+    }
+
     const auto level = rendezvous::parse_log_level(log_level).value_or(rendezvous::LogLevel::info);
     const rendezvous::Log log(level, rendezvous::stderr_sink());
     // Stats lines are printed whatever the level: asking for them is asking to see them.
@@ -227,6 +267,8 @@ int main(int argc, char** argv) {
     }
 #endif
 
+    // TODO(issue 10): hand the key to Server (server_key.public_key, server_key.secret_key) once
+    // it speaks the sealed protocol; until then the key is only announced.
     rendezvous::Server server(config, log);
     std::string error;
     if (!server.open(netcore::Address{bind_address->ip, port}, &error)) {
@@ -236,8 +278,14 @@ int main(int argc, char** argv) {
     // Before announcing the port, so that whoever read the line can already stop us cleanly.
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
-    std::fprintf(stderr, "rendezvous: listening on %s\n",
-                 server.local_address().to_string().c_str());
+    if (key_file_option->count() == 0) {
+        std::fprintf(stderr,
+                     "rendezvous: warning: no --key-file: this run's key is ephemeral, so clients "
+                     "pinning it must pin a new key after every restart\n");
+    }
+    // The banner: scripts read the port (the number after the last ':') and the key after "key".
+    std::fprintf(stderr, "rendezvous: listening on %s key %s\n",
+                 server.local_address().to_string().c_str(), public_key_hex.c_str());
     if (!config.turn.servers.empty()) {
         std::string servers;
         for (const auto& a : config.turn.servers)

@@ -34,7 +34,7 @@ while ! grep -q "listening on" "$tmp/server.err" && [ $i -lt 100 ]; do
     sleep 0.05
     i=$((i + 1))
 done
-port=$(sed -n 's/^rendezvous: listening on [0-9.]*:\([0-9]*\)$/\1/p' "$tmp/server.err")
+port=$(sed -n 's/^rendezvous: listening on [0-9.]*:\([0-9][0-9]*\) .*/\1/p' "$tmp/server.err")
 [ -n "$port" ] || fail "no listening line"
 
 case $2 in

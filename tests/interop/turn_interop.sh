@@ -76,7 +76,7 @@ start_rendezvous() {
     pids+=($!)
     port=""
     for _ in $(seq 200); do
-        port=$(sed -n 's/^rendezvous: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/rendezvous.err" 2>/dev/null)
+        port=$(sed -n 's/^rendezvous: listening on 127.0.0.1:\([0-9][0-9]*\) .*/\1/p' "$tmp/rendezvous.err" 2>/dev/null)
         [ -n "$port" ] && return 0
         sleep 0.05
     done

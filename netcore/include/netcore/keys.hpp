@@ -1,4 +1,4 @@
-// netcore — the X25519 public keys a game pins (the rendezvous server's, PROTOCOL.md §11).
+// netcore — the public key a game build pins to trust its rendezvous server (issue 10).
 #pragma once
 
 #include <array>
@@ -11,15 +11,19 @@
 
 namespace netcore {
 
-inline constexpr std::size_t kKeySize = 32;  // bytes: an X25519 key
-/// An X25519 public key.
+/// Bytes in a key: an X25519 (Curve25519) public or secret key, RFC 7748 §5.
+inline constexpr std::size_t kKeySize = 32;
+
+/// An X25519 public key, such as the rendezvous server's (`rendezvous --print-public-key`).
 using PublicKey = std::array<std::uint8_t, kKeySize>;
-/// An X25519 secret key.
+/// An X25519 secret key. Only the server holds one; netcore never prints or logs it.
 using SecretKey = std::array<std::uint8_t, kKeySize>;
 
-/// 64 hex digits (either case; surrounding whitespace trimmed) -> key; anything else: nothing.
+/// 64 hex digits (either case) and nothing else, once surrounding whitespace is trimmed: the key.
+/// Anything else (another length, a non-hex character, inner whitespace): nothing.
 [[nodiscard]] std::optional<PublicKey> parse_key(std::string_view hex);
-/// 64 lowercase hex digits.
+
+/// The key as 64 lowercase hex digits, the form parse_key reads back.
 [[nodiscard]] std::string to_hex(std::span<const std::uint8_t, kKeySize> key);
 
 }  // namespace netcore

@@ -2,5 +2,6 @@
 #pragma once
 
 #include "netcore/address.hpp"  // IWYU pragma: export
+#include "netcore/keys.hpp"     // IWYU pragma: export
 #include "netcore/session.hpp"  // IWYU pragma: export
 #include "netcore/version.hpp"  // IWYU pragma: export
