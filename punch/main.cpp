@@ -184,6 +184,7 @@ netcore::Config Chat::make_config() const {
     config.accept_introductions = !options_.peer.has_value();
     if (options_.punch_timeout) config.punch_timeout = *options_.punch_timeout;
     config.use_relay = options_.use_relay;
+    config.server_key = options_.server_key;
     return config;
 }
 
@@ -344,6 +345,9 @@ void Chat::handle(const netcore::Event& event) {
         case EventType::error:
             handle_error(event);
             break;
+        case EventType::warning:
+            progress("warning: " + event.detail);
+            break;
     }
 }
 
@@ -391,6 +395,10 @@ std::string Chat::failure_sentence(Error e) const {
             return "lost " + peer_text();
         case Error::invalid_argument:
             return "netcore refused the request";
+        case Error::version_mismatch:
+            return "upgrade needed: the rendezvous server speaks another protocol version";
+        case Error::server_unauthenticated:
+            return "the rendezvous server did not prove the key given with --server-key";
         case Error::none:
             break;
     }

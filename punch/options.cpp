@@ -76,6 +76,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     bool quiet = false;
     bool exit_on_eof = false;
     bool no_relay = false;
+    std::string server_key;
 
     app.add_option("server", server, "Rendezvous server, host[:port] (port 7777 by default)")
         ->required();
@@ -100,6 +101,10 @@ ParseResult parse_options(int argc, const char* const* argv) {
         ->check(CLI::Range(0, 65535).description(""))
         ->type_name("PORT")
         ->capture_default_str();
+    app.add_option("--server-key", server_key,
+                   "The rendezvous' public key (rendezvous --print-public-key), 64 hex digits; "
+                   "without it, the key the server shows first is trusted")
+        ->type_name("HEX");
     app.add_flag("--no-relay", no_relay,
                  "Do not use a TURN relay even when the rendezvous grants one (direct or lan "
                  "paths only)");
@@ -123,6 +128,11 @@ ParseResult parse_options(int argc, const char* const* argv) {
         return usage_error("bad server address '" + server +
                            "': expected host[:port] with a host that resolves");
     options.server = *address;
+    if (app.count("--server-key") > 0) {
+        options.server_key = netcore::parse_key(server_key);
+        if (!options.server_key)
+            return usage_error("bad --server-key '" + server_key + "': expected 64 hex digits");
+    }
 
     if (!netcore::protocol::valid_name(name))
         return usage_error("invalid name '" + name + "': use 1 to 32 of A-Z a-z 0-9 _ . -");

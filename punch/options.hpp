@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "netcore/address.hpp"
+#include "netcore/keys.hpp"
 
 namespace punch {
 
@@ -33,6 +34,7 @@ struct Options {
     bool quiet = false;
     bool exit_on_eof = false;  ///< leave at EOF without waiting for the peer's end
     bool use_relay = true;     ///< Config::use_relay (--no-relay)
+    std::optional<netcore::PublicKey> server_key;  ///< --server-key; none: trust on first use
 };
 
 /// What the command line asked for: run with Options, or exit now with a code (help and

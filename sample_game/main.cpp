@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
 
     app.add_option("--server", net_options.server, "Rendezvous server, HOST[:PORT]")
         ->capture_default_str();
+    std::string server_key;
+    app.add_option("--server-key", server_key,
+                   "The rendezvous' public key, 64 hex digits (rendezvous --print-public-key)");
     app.add_option("--name", net_options.name, "Your name (prefills the lobby)");
     app.add_option("--peer", net_options.peer,
                    "Your friend's name (prefills the lobby); none: wait to be reached");
@@ -73,6 +76,14 @@ int main(int argc, char** argv) {
     app.add_flag("--verbose,-v", net_options.verbose, "Log netcore events on stderr");
     CLI11_PARSE(app, argc, argv);
 
+    if (!server_key.empty()) {
+        net_options.server_key = netcore::parse_key(server_key);
+        if (!net_options.server_key) {
+            std::fprintf(stderr, "sample_game: --server-key wants 64 hex digits, got \"%s\"\n",
+                         server_key.c_str());
+            return 2;
+        }
+    }
     if (!color.empty()) {
         squares_options.color = parse_color(color);
         if (!squares_options.color) {

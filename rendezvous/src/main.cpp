@@ -267,8 +267,7 @@ int main(int argc, char** argv) {
     }
 #endif
 
-    // TODO(issue 10): hand the key to Server (server_key.public_key, server_key.secret_key) once
-    // it speaks the sealed protocol; until then the key is only announced.
+    config.secret_key = server_key.secret_key;
     rendezvous::Server server(config, log);
     std::string error;
     if (!server.open(netcore::Address{bind_address->ip, port}, &error)) {

@@ -113,6 +113,7 @@ void NetModule::press_connect(netcore::TimePoint now) {
         session_.reset();  // unregisters the old name at once
         netcore::Config config;
         config.server = *server;
+        config.server_key = options_.server_key;
         config.name = name;
         session_ = std::make_unique<netcore::Session>(std::move(config));
         public_address_ = {};
@@ -205,6 +206,9 @@ void NetModule::handle(const netcore::Event& event, netcore::TimePoint now) {
             host_->bus().publish(host::PeerJoined{session_->config().name, event.peer});
             break;
         }
+        case EventType::warning:
+            log("warning: " + event.detail);
+            break;
         case EventType::path_changed:
             peer_address_ = event.address;
             path_ = event.path;

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <netcore/netcore.hpp>
@@ -20,6 +21,8 @@ namespace net {
 
 struct NetOptions {
     std::string server = "127.0.0.1:7777";  ///< rendezvous, "a.b.c.d[:port]" or "host[:port]"
+    /// The rendezvous' public key, pinned (a shipped game has it built in); none: trust on first use.
+    std::optional<netcore::PublicKey> server_key;
     std::string name;                       ///< our name, prefilled in the lobby
     std::string peer;                       ///< friend's name; empty: wait to be reached
     bool autoconnect = false;               ///< press Connect at start
