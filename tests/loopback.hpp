@@ -68,6 +68,7 @@ class Lab {
     netcore::Config config(const std::string& name) const {
         netcore::Config c;
         c.server = server_address();
+        c.server_key = server_.public_key();  // pinned, as a shipped game does
         c.name = name;
         c.register_retry = netcore::Duration(100);
         c.register_timeout = netcore::Duration(1500);

@@ -654,6 +654,10 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             peer = nullptr;
         }
         puncher.end();
+        // What ENet still owes the peer (the acknowledgement of its goodbye, say) is sealed and
+        // sent before the channel and the tap go.
+        host.flush();
+        pump_tap();
         channel.end();
         tap.reset();
         data_from = {};
