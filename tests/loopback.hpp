@@ -85,10 +85,14 @@ class Lab {
         return *n;
     }
 
+    /// Called at every step, before the sessions (an attacker's socket, a relay in the middle).
+    std::vector<std::function<void()>> each_step;
+
     /// One frame: the server, then every session that is not frozen.
     void step() {
         const auto now = netcore::Clock::now();
         server_.poll(0, now);
+        for (const auto& f : each_step) f();
         for (auto& n : nodes_) {
             if (n->frozen) continue;
             n->session->update(now);
