@@ -56,6 +56,7 @@ class SignalChannel {
     protocol::Salt salt_{};
     protocol::Cookie cookie_{};
     bool keyed_ = false;
+    bool unusable_ = false;  // the pinned key is of low order: nothing can be keyed
     std::uint64_t sent_ = 0;  // the last counter we sealed under key_
     crypto::ReplayWindow window_;
 };
