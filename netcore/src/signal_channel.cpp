@@ -33,7 +33,6 @@ SignalChannel::ChallengeOutcome SignalChannel::on_challenge(const Envelope& chal
         salt_ = challenge.salt;
         key_ = crypto::signal_key(shared_, keys_.public_key, *server_key_, salt_);
         keyed_ = true;
-        sent_ = 0;
         window_ = {};
         cookie_ = challenge.cookie;
         return ChallengeOutcome::new_salt;
