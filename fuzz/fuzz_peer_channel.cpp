@@ -83,7 +83,8 @@ void receive(PeerChannel& at, std::span<const std::uint8_t> datagram) {
     if (e.type == protocol::EnvelopeType::peer_probe) {
         std::array<std::uint8_t, protocol::kMaxDatagramSize> scratch{};
         protocol::Message m;
-        if (at.open_probe(e, scratch, m) == PeerChannel::Drop::none) std::abort();
+        // Not only none: stale and malformed also mean the box opened.
+        if (at.open_probe(e, scratch, m) != PeerChannel::Drop::unauthenticated) std::abort();
     } else if (e.type == protocol::EnvelopeType::peer_data) {
         const std::span<std::uint8_t> box(copy.data() + e.ad.size(), e.box.size());
         std::span<const std::uint8_t> plain;
