@@ -1,6 +1,9 @@
-// Writes the seed corpus: one file per valid message of each kind, so the fuzzers start from
-// inputs that get past the magic and the cookie. Usage: fuzz_seeds OUTPUT_DIRECTORY
-// Creates OUTPUT_DIRECTORY/{protocol,stun,handle,turn}/seed_N.
+// Writes the seed corpora: valid datagrams of each kind, so the fuzzers start from inputs that
+// get past the magic, the version and the envelope's head. Usage: fuzz_seeds OUTPUT_DIRECTORY
+// Creates OUTPUT_DIRECTORY/{protocol,peer,signal,stun,handle,turn}/seed_N.
+//
+// Nothing here links the rendezvous server: its STUN FINGERPRINT is computed with a CRC-32 of
+// our own below (RFC 8489 §14.7), so the seeds build while the server is being ported.
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -10,21 +13,17 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto.hpp"
 #include "netcore/protocol.hpp"
-#include "stun.hpp"
+#include "peer_channel.hpp"
+#include "signal_channel.hpp"
 #include "stun_message.hpp"
 
 namespace {
 
 namespace protocol = netcore::protocol;
-namespace stun = rendezvous::stun;
+namespace crypto = netcore::crypto;
 using Bytes = std::vector<std::uint8_t>;
-
-Bytes encoded(const protocol::Message& m) {
-    Bytes out(protocol::kMaxDatagramSize);
-    out.resize(protocol::encode(m, out));
-    return out;
-}
 
 void write(const std::filesystem::path& dir, const std::vector<Bytes>& seeds) {
     std::filesystem::create_directories(dir);
@@ -35,11 +34,76 @@ void write(const std::filesystem::path& dir, const std::vector<Bytes>& seeds) {
     }
 }
 
-// A handle record: sender index and time step packed in one byte, then length and datagram.
-void record(Bytes& out, std::uint8_t sender, std::uint8_t steps, const Bytes& datagram) {
-    out.push_back(static_cast<std::uint8_t>((steps << 2) | (sender & 3)));
+// A record of the handle and signal fuzzers: one leading byte (handle: sender index and time
+// step; signal: flags), then length and datagram.
+void record(Bytes& out, std::uint8_t lead, const Bytes& datagram) {
+    out.push_back(lead);
     out.push_back(static_cast<std::uint8_t>(datagram.size()));
     out.insert(out.end(), datagram.begin(), datagram.end());
+}
+std::uint8_t sender(std::uint8_t index, std::uint8_t steps) {
+    return static_cast<std::uint8_t>((steps << 2) | (index & 3));
+}
+
+// The CRC-32 of STUN's FINGERPRINT (RFC 8489 §14.7: ISO HDLC, reflected, 0xEDB88320).
+std::uint32_t crc32(std::span<const std::uint8_t> data) {
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (const auto b : data) {
+        crc ^= b;
+        for (int i = 0; i < 8; ++i) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+constexpr std::uint32_t kFingerprintXor = 0x5354554e;
+
+crypto::KeyPair fixed_keys(std::uint8_t seed, std::size_t step) {
+    crypto::KeyPair k;
+    for (std::size_t i = 0; i < k.secret_key.size(); ++i)
+        k.secret_key[i] = static_cast<std::uint8_t>(seed + step * i);
+    k.public_key = crypto::public_key_of(k.secret_key);
+    return k;
+}
+
+Bytes inner(const protocol::Message& m) {
+    Bytes out(protocol::kMaxDatagramSize);
+    out.resize(protocol::encode_inner(m, out));
+    return out;
+}
+Bytes hello(const netcore::PublicKey& key) {
+    Bytes b(protocol::kHelloSize);
+    b.resize(protocol::encode_hello(key, b));
+    return b;
+}
+Bytes challenge(const netcore::PublicKey& key, std::uint8_t salt, std::uint8_t cookie) {
+    protocol::Salt s{};
+    s.fill(salt);
+    protocol::Cookie c{};
+    c.fill(cookie);
+    Bytes b(protocol::kChallengeSize);
+    b.resize(protocol::encode_challenge(key, s, c, b));
+    return b;
+}
+// A server_sealed envelope sealed the way the server does (§11.2), for `client`'s key.
+Bytes server_sealed(const crypto::KeyPair& server, const netcore::PublicKey& client,
+                    std::uint8_t salt, std::uint64_t counter, const protocol::Message& m) {
+    crypto::SymmetricKey shared{};
+    if (!crypto::agree(server.secret_key, client, shared)) return {};
+    protocol::Salt s{};
+    s.fill(salt);
+    const auto key = crypto::signal_key(shared, client, server.public_key, s);
+    Bytes b(protocol::kMaxDatagramSize);
+    const auto head = protocol::encode_server_sealed_head(counter, b);
+    const auto plain = inner(m);
+    const auto box = crypto::seal(key, crypto::kFromServer, counter, std::span(b).first(head),
+                                  plain, std::span(b).subspan(head));
+    b.resize(head + box);
+    return b;
+}
+template <typename Seal>
+Bytes sealed_by(Seal&& seal) {
+    Bytes b(protocol::kMaxDatagramSize);
+    b.resize(seal(std::span(b)));
+    return b;
 }
 
 }  // namespace
@@ -50,33 +114,131 @@ int main(int argc, char** argv) {
         return 1;
     }
     const std::filesystem::path root = argv[1];
+    if (!crypto::init()) {
+        std::fprintf(stderr, "fuzz_seeds: libsodium cannot be used\n");
+        return 1;
+    }
 
     protocol::AddressList lan;
     lan.push({0x0A000002u, 5000});
     const netcore::Address pub{0xCB007107u, 5000};
-    const std::vector<Bytes> messages = {
-        encoded(protocol::RegisterRequest{1, {}, "alice", lan}),
-        encoded(protocol::RegisterRequest{2, protocol::Cookie{1, 2, 3}, "bob", {}}),
-        encoded(protocol::Challenge{2, protocol::Cookie{4, 5, 6}}),
-        encoded(protocol::RegisterAck{1, pub, 15000, 45000}),
-        encoded(protocol::RegisterError{1, protocol::RegisterErrorCode::name_taken}),
-        encoded(protocol::IntroduceRequest{1, "bob"}),
-        encoded(protocol::PeerUnknown{"carol"}),
-        encoded(protocol::Introduction{7, protocol::Role::initiator, "bob", pub, lan, {}}),
-        encoded(protocol::Unregister{1}),
-        encoded(protocol::Probe{7, 1}),
-        encoded(protocol::ProbeAck{7, 1, pub}),
-    };
-    write(root / "protocol", messages);
+    const auto server = fixed_keys(0x5E, 3);  // fuzz_signal_channel pins this key
+    const auto peer_key = fixed_keys(0x33, 5).public_key;
 
-    // STUN: a bare Binding request, and one with SOFTWARE and FINGERPRINT (RFC 8489 §14).
+    // ---- protocol: every inner message, and every envelope (with real boxes) ----
+    protocol::RelayGrant grant;
+    grant.servers[grant.count++] = {0xCB00710Au, 3478};
+    grant.username = "1767225600:bob";
+    grant.password = "c2VjcmV0";
+    const std::vector<Bytes> messages = {
+        inner(protocol::RegisterRequest{1, "alice", lan}),
+        inner(protocol::RegisterAck{1, pub, 15000, 45000}),
+        inner(protocol::RegisterError{1, protocol::RegisterErrorCode::name_taken}),
+        inner(protocol::IntroduceRequest{1, "bob"}),
+        inner(protocol::PeerUnknown{"carol"}),
+        inner(protocol::Introduction{7, protocol::Role::initiator, "bob", pub, lan, {}, peer_key}),
+        inner(
+            protocol::Introduction{8, protocol::Role::responder, "bob", pub, {}, grant, peer_key}),
+        inner(protocol::Unregister{1}),
+        inner(protocol::RelayOffer{1, 7, "bob", {0xCB00710Au, 50000}, pub}),
+        inner(protocol::PeerRelay{7, {0xCB00710Au, 50000}, pub}),
+        inner(protocol::Probe{7, 1}),
+        inner(protocol::ProbeAck{7, 1, pub}),
+    };
+
+    // A client keyed by the fixed server's Challenge (its own key pair is random).
+    netcore::detail::SignalChannel client(server.public_key);
+    {
+        const auto c = challenge(server.public_key, 0x5A, 0xC0);
+        protocol::Envelope e;
+        if (protocol::decode_envelope(c, e) != protocol::DecodeError::ok) return 1;
+        client.on_challenge(e, true);
+    }
+    const auto client_key = client.key_pair().public_key;
+    const auto client_sealed = [&](const protocol::Message& m) {
+        return sealed_by([&](std::span<std::uint8_t> o) { return client.seal(m, o); });
+    };
+    const auto reg = client_sealed(protocol::RegisterRequest{1, "alice", lan});
+    const auto intro_request = client_sealed(protocol::IntroduceRequest{1, "bob"});
+
+    // A pair of peers of another introduction than fuzz_peer_channel's (whose probes would
+    // open there): probes and data with real boxes that must not open.
+    netcore::detail::PeerChannel alice, bob;
+    {
+        const auto a = fixed_keys(0x11, 7);
+        const auto b = fixed_keys(0x22, 7);
+        protocol::Introduction to_alice{
+            0x0123456789ABCDEFull + 1, protocol::Role::initiator, "bob", pub, {}, {}, b.public_key};
+        protocol::Introduction to_bob = to_alice;
+        to_bob.role = protocol::Role::responder;
+        to_bob.peer = "alice";
+        to_bob.peer_key = a.public_key;
+        if (!alice.begin(a, "alice", to_alice) || !bob.begin(b, "bob", to_bob)) return 1;
+    }
+    const auto probe = sealed_by([&](std::span<std::uint8_t> o) {
+        return alice.seal_probe(protocol::Probe{7, 1}, o);
+    });
+    {
+        protocol::Envelope e;
+        std::array<std::uint8_t, protocol::kMaxDatagramSize> scratch{};
+        protocol::Message m;
+        if (protocol::decode_envelope(probe, e) != protocol::DecodeError::ok ||
+            bob.open_probe(e, scratch, m) != netcore::detail::PeerChannel::Drop::none)
+            return 1;
+    }
+    const auto ack = sealed_by([&](std::span<std::uint8_t> o) {
+        return bob.seal_probe(protocol::ProbeAck{7, 1, pub}, o);
+    });
+    const Bytes enet = {0x80, 0x00, 0x12, 0x34, 0x82, 0xFF, 0x00, 0x01};
+    const auto data = sealed_by([&](std::span<std::uint8_t> o) { return bob.seal_data(enet, o); });
+
+    Bytes refused(protocol::kVersionRefusedSize);
+    refused.resize(protocol::encode_version_refused(refused));
+    const auto from_server =
+        server_sealed(server, client_key, 0x5A, 1, protocol::RegisterAck{1, pub, 15000, 45000});
+
+    std::vector<Bytes> envelopes = {hello(client_key),
+                                    challenge(server.public_key, 0x5A, 0xC0),
+                                    refused,
+                                    reg,
+                                    intro_request,
+                                    from_server,
+                                    probe,
+                                    ack,
+                                    data};
+    std::vector<Bytes> protocol_seeds = envelopes;
+    protocol_seeds.insert(protocol_seeds.end(), messages.begin(), messages.end());
+    write(root / "protocol", protocol_seeds);
+
+    // ---- peer: probes and data of another introduction, one datagram each ----
+    write(root / "peer", {probe, ack, data});
+
+    // ---- signal: records [flags][length][datagram] ----
+    const auto other_server = fixed_keys(0x77, 3);
+    Bytes restart;  // the server restarted: a new salt, taken
+    record(restart, 1, challenge(server.public_key, 0x5B, 0xC1));
+    record(restart, 0, server_sealed(server, client_key, 0x5B, 1, protocol::PeerUnknown{"bob"}));
+    Bytes cookie;  // a new cookie, then a new salt that may not be taken, then an impostor
+    record(cookie, 0, challenge(server.public_key, 0x5A, 0xC2));
+    record(cookie, 0, challenge(server.public_key, 0x5C, 0xC3));
+    record(cookie, 1, challenge(other_server.public_key, 0x5A, 0xC0));
+    Bytes sealed;  // what the server seals (for a client key this run never has)
+    record(sealed, 0, from_server);
+    record(sealed, 0,
+           server_sealed(server, client_key, 0x5A, 2,
+                         protocol::Introduction{7, protocol::Role::initiator, "bob", pub, lan,
+                                                grant, peer_key}));
+    write(root / "signal", {restart, cookie, sealed});
+
+    // ---- stun: a bare Binding request, and one with SOFTWARE and FINGERPRINT (RFC 8489 §14) ----
+    constexpr std::size_t kStunHeader = netcore::detail::stun::kHeaderSize;
     Bytes binding = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1,  2,
                      3,    4,    5,    6,    7,    8,    9,    10,   11, 12};
     Bytes full = binding;
     full.insert(full.end(), {0x80, 0x22, 0x00, 0x03, 'f', 'u', 'z', 0x00});  // SOFTWARE
     full.insert(full.end(), {0x80, 0x28, 0x00, 0x04, 0, 0, 0, 0});           // FINGERPRINT
-    full[3] = static_cast<std::uint8_t>(full.size() - stun::kHeaderSize);
-    const auto crc = stun::crc32(std::span(full.data(), full.size() - 8)) ^ stun::kFingerprintXor;
+    full[3] = static_cast<std::uint8_t>(full.size() - kStunHeader);
+    const auto crc = crc32(std::span(full.data(), full.size() - 8)) ^ kFingerprintXor;
     for (std::size_t i = 0; i < 4; ++i)
         full[full.size() - 4 + i] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
     Bytes classic = binding;  // RFC 3489: no cookie, CHANGE-REQUEST with no change asked
@@ -85,18 +247,34 @@ int main(int argc, char** argv) {
     classic[3] = 8;
     write(root / "stun", {binding, full, classic});
 
-    // The server: two clients register, are introduced, one refreshes late, one leaves.
+    // ---- handle: the server's input (records [sender/steps][length][datagram]) ----
+    // Two clients say Hello and seal Registers (under the fixed server key, salt 0x5A: they open
+    // only at a server with that key and salt), one asks for the other; STUN beside them, and a
+    // version-1 Register (answered with VersionRefused).
+    netcore::detail::SignalChannel bob_client(server.public_key);
+    {
+        const auto c = challenge(server.public_key, 0x5A, 0xC0);
+        protocol::Envelope e;
+        if (protocol::decode_envelope(c, e) != protocol::DecodeError::ok) return 1;
+        bob_client.on_challenge(e, true);
+    }
+    const auto bob_reg = sealed_by([&](std::span<std::uint8_t> o) {
+        return bob_client.seal(protocol::RegisterRequest{2, "bob", {}}, o);
+    });
+    Bytes v1 = {'N', 'C', 'R', 'V', 1, 0x01, 0, 0, 0, 0, 0, 0, 0, 1};
+    v1.insert(v1.end(), protocol::kCookieSize, 0);
+    v1.insert(v1.end(), {5, 'a', 'l', 'i', 'c', 'e', 0});
     Bytes session;
-    record(session, 0, 0, messages[0]);
-    record(session, 2, 1, messages[1]);
-    record(session, 0, 1, messages[4]);
-    record(session, 2, 1, encoded(protocol::IntroduceRequest{2, "alice"}));
-    record(session, 1, 8, messages[0]);
-    record(session, 3, 0, full);
-    record(session, 2, 20, messages[7]);
-    write(root / "handle", {session, messages[0], binding});
+    record(session, sender(0, 0), hello(client_key));
+    record(session, sender(2, 1), hello(bob_client.key_pair().public_key));
+    record(session, sender(0, 1), reg);
+    record(session, sender(2, 1), bob_reg);
+    record(session, sender(0, 1), intro_request);
+    record(session, sender(3, 0), full);
+    record(session, sender(1, 8), v1);
+    write(root / "handle", {session, hello(client_key), binding});
 
-    // The TURN client's input: what a TURN server sends (fuzz_stun_message).
+    // ---- turn: what a TURN server sends the TURN client (fuzz_stun_message) ----
     namespace turn = netcore::detail::stun;
     const auto key = turn::IntegrityKey::long_term("user", "netcore.test", "pass");
     const auto message = [](turn::Method method, turn::Class cls, const auto& add) {

@@ -1,3 +1,5 @@
+// Wire version 2 (PROTOCOL.md §2, §4): the inner messages' codec, and the envelopes that are all
+// the wire carries.
 #include <catch2/catch.hpp>
 
 #include <vector>
@@ -9,9 +11,11 @@ using namespace netcore::protocol;
 
 namespace {
 
-std::vector<std::uint8_t> encoded(const Message& m) {
-    std::vector<std::uint8_t> buf(kMaxDatagramSize);
-    const auto n = encode(m, buf);
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes inner(const Message& m) {
+    Bytes buf(kMaxDatagramSize);
+    const auto n = encode_inner(m, buf);
     REQUIRE(n > 0);
     buf.resize(n);
     return buf;
@@ -32,12 +36,16 @@ RelayGrant grant(std::initializer_list<Address> servers, std::string_view user,
     return g;
 }
 
+PublicKey key_of(std::uint8_t first) {
+    PublicKey k{};
+    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(first + i);
+    return k;
+}
+
 // One of each message, with every field set to something other than its default.
 std::vector<Message> samples() {
     return {
-        RegisterRequest{0x0102030405060708ull,
-                        {0xF0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0x0F},
-                        "alice",
+        RegisterRequest{0x0102030405060708ull, "alice",
                         lan({{0xC0A80102u, 40000}, {0x0A000005u, 1}})},
         RegisterAck{42, {0xCB007107u, 61000}, 15000, 45000},
         RegisterError{7, RegisterErrorCode::name_taken},
@@ -48,16 +56,17 @@ std::vector<Message> samples() {
                      "dave",
                      {0xC6336401u, 5000},
                      lan({{0xC0A80002u, 5001}}),
-                     {}},
+                     {},
+                     key_of(0x40)},
         Introduction{0x0102030405060708ull,
                      Role::responder,
                      "erin",
                      {0xC6336403u, 5002},
                      {},
                      grant({{0xCB00710Au, 3478}, {0xCB00710Bu, 3479}}, "1767225600:erin",
-                           "c2VjcmV0IHBhc3N3b3JkIGhlcmU=")},
+                           "c2VjcmV0IHBhc3N3b3JkIGhlcmU="),
+                     key_of(0x80)},
         Unregister{77},
-        Challenge{0x0A0B0C0D0E0F1011ull, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
         RelayOffer{5, 0x0102030405060708ull, "frank", {0xCB00710Au, 50000}, {0xC6336404u, 7000}},
         PeerRelay{0x0102030405060708ull, {0xCB00710Au, 50001}, {0xC6336405u, 7001}},
         Probe{0x1122334455667788ull, 3},
@@ -65,74 +74,133 @@ std::vector<Message> samples() {
     };
 }
 
+const Salt kSalt{0xA0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xAF};
+const Cookie kCookie{0xC0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xCF};
+const std::array<std::uint8_t, kProbeNonceSize> kProbeNonce{
+    0x50, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 0x5F};
+
+// A sealed envelope: its head, then a "box" of `box` bytes (any bytes: decoding never opens it).
+Bytes sealed(std::size_t (*head)(std::span<std::uint8_t>), std::size_t box) {
+    Bytes b(kMaxDatagramSize);
+    const auto n = head(b);
+    REQUIRE(n > 0);
+    b.resize(n);
+    for (std::size_t i = 0; i < box; ++i) b.push_back(static_cast<std::uint8_t>(0xB0 + i));
+    return b;
+}
+Bytes client_sealed(std::size_t box = kTagSize + 5) {
+    return sealed(
+        [](std::span<std::uint8_t> o) {
+            return encode_client_sealed_head(key_of(1), kCookie, 0x0102030405060708ull, o);
+        },
+        box);
+}
+Bytes server_sealed(std::size_t box = kTagSize + 5) {
+    return sealed([](std::span<std::uint8_t> o) { return encode_server_sealed_head(77, o); }, box);
+}
+Bytes peer_probe(std::size_t box = kTagSize + 5) {
+    return sealed([](std::span<std::uint8_t> o) { return encode_probe_head(kProbeNonce, o); }, box);
+}
+Bytes peer_data(std::size_t box = kTagSize + 5) {
+    return sealed(
+        [](std::span<std::uint8_t> o) { return encode_data_head(0xA1B2C3D4u, 0xFFull << 40, o); },
+        box);
+}
+Bytes hello() {
+    Bytes b(kMaxDatagramSize);
+    b.resize(encode_hello(key_of(1), b));
+    return b;
+}
+Bytes challenge() {
+    Bytes b(kMaxDatagramSize);
+    b.resize(encode_challenge(key_of(2), kSalt, kCookie, b));
+    return b;
+}
+Bytes version_refused() {
+    Bytes b(kMaxDatagramSize);
+    b.resize(encode_version_refused(b));
+    return b;
+}
+
+Envelope decoded(const Bytes& b) {
+    Envelope e;
+    REQUIRE(decode_envelope(b, e) == DecodeError::ok);
+    return e;
+}
+
 }  // namespace
 
-TEST_CASE("every message survives an encode/decode round trip", "[protocol]") {
+// ---- inner messages --------------------------------------------------------------------------
+
+TEST_CASE("every inner message survives an encode_inner/decode_inner round trip", "[protocol]") {
     for (const auto& m : samples()) {
-        const auto bytes = encoded(m);
-        Message back;
+        const auto bytes = inner(m);
         INFO(to_string(type_of(m)));
-        REQUIRE(decode(bytes, back) == DecodeError::ok);
+        CHECK(bytes[0] == static_cast<std::uint8_t>(type_of(m)));
+        Message back;
+        REQUIRE(decode_inner(bytes, back) == DecodeError::ok);
         CHECK(back == m);
-        CHECK(bytes.size() <= kMaxDatagramSize);
     }
 }
 
-TEST_CASE("the header is magic, version and type, and integers are big-endian", "[protocol]") {
-    const auto bytes = encoded(Probe{0x0102030405060708ull, 0x0A0B0C0Du});
-    const std::vector<std::uint8_t> expected = {'N', 'C', 'R', 'V', 1, 0x10, 1,    2,    3,
-                                                4,   5,   6,   7,   8, 0x0A, 0x0B, 0x0C, 0x0D};
+TEST_CASE("an inner message is its type byte, then big-endian fields", "[protocol]") {
+    const auto bytes = inner(Probe{0x0102030405060708ull, 0x0A0B0C0Du});
+    const Bytes expected = {0x10, 1, 2, 3, 4, 5, 6, 7, 8, 0x0A, 0x0B, 0x0C, 0x0D};
     CHECK(bytes == expected);
+    // A Register has no cookie any more (it is in the envelope): instance, name, LAN list.
+    const Bytes reg = {0x01, 1, 2, 3, 4, 5, 6, 7, 8, 1, 'a', 0};
+    CHECK(inner(RegisterRequest{0x0102030405060708ull, "a", {}}) == reg);
 }
 
-TEST_CASE("every truncation of every message is refused as truncated", "[protocol]") {
+TEST_CASE("an Introduction ends with the peer's public key", "[protocol]") {
+    const auto bytes = inner(Introduction{1, Role::responder, "x", {1, 2}, {}, {}, key_of(0x10)});
+    const auto key = key_of(0x10);
+    REQUIRE(bytes.size() > kKeySize);
+    CHECK(std::equal(key.begin(), key.end(), bytes.end() - kKeySize));
+    CHECK(bytes[bytes.size() - kKeySize - 1] == 0);  // the relay grant's count: no credentials
+    CHECK(bytes[bytes.size() - kKeySize - 2] == 0);  // the LAN list's count
+}
+
+TEST_CASE("every truncation of every inner message is refused as truncated", "[protocol]") {
     for (const auto& m : samples()) {
-        const auto bytes = encoded(m);
-        for (std::size_t len = kMagic.size(); len < bytes.size(); ++len) {
+        const auto bytes = inner(m);
+        for (std::size_t len = 0; len < bytes.size(); ++len) {
             Message back;
             INFO(to_string(type_of(m)) << " cut to " << len);
-            CHECK(decode(std::span(bytes.data(), len), back) == DecodeError::truncated);
+            CHECK(decode_inner(std::span(bytes.data(), len), back) == DecodeError::truncated);
         }
     }
 }
 
-TEST_CASE("datagrams without our magic are not ours", "[protocol]") {
-    auto bytes = encoded(Unregister{1});
+TEST_CASE("an unknown inner type is refused, and envelope types are not inner types",
+          "[protocol]") {
+    auto bytes = inner(Unregister{1});
     Message back;
-    CHECK(decode(std::span(bytes.data(), 3), back) == DecodeError::not_ours);
-    bytes[0] = 'X';
-    CHECK_FALSE(has_magic(bytes));
-    CHECK(decode(bytes, back) == DecodeError::not_ours);
-    CHECK(decode({}, back) == DecodeError::not_ours);
+    for (const std::uint8_t t :
+         std::initializer_list<std::uint8_t>{0x00, 0x08, 0x12, 0x30, 0x32, 0x41, 0xFF}) {
+        bytes[0] = t;
+        INFO(int(t));
+        CHECK(decode_inner(bytes, back) == DecodeError::unknown_type);
+    }
 }
 
-TEST_CASE("another version or an unknown type is refused", "[protocol]") {
-    auto bytes = encoded(Unregister{1});
-    Message back;
-    bytes[4] = 2;
-    CHECK(decode(bytes, back) == DecodeError::bad_version);
-    bytes[4] = kVersion;
-    bytes[5] = 0x7F;
-    CHECK(decode(bytes, back) == DecodeError::unknown_type);
-}
-
-TEST_CASE("bytes after the last field are refused", "[protocol]") {
+TEST_CASE("bytes after the last field of an inner message are refused", "[protocol]") {
     for (const auto& m : samples()) {
-        auto bytes = encoded(m);
+        auto bytes = inner(m);
         bytes.push_back(0);
         Message back;
         INFO(to_string(type_of(m)));
-        CHECK(decode(bytes, back) == DecodeError::trailing_bytes);
+        CHECK(decode_inner(bytes, back) == DecodeError::trailing_bytes);
     }
 }
 
 TEST_CASE("a name length that lies is refused, never read past the end", "[protocol]") {
-    auto bytes = encoded(PeerUnknown{"carol"});
+    auto bytes = inner(PeerUnknown{"carol"});
     Message back;
-    bytes[kHeaderSize] = 200;  // claims 200 bytes, 5 follow
-    CHECK(decode(bytes, back) == DecodeError::truncated);
-    bytes[kHeaderSize] = 0;  // an empty name, then 5 stray bytes
-    CHECK(decode(bytes, back) == DecodeError::bad_name);
+    bytes[1] = 200;  // claims 200 bytes, 5 follow
+    CHECK(decode_inner(bytes, back) == DecodeError::truncated);
+    bytes[1] = 0;  // an empty name, then 5 stray bytes
+    CHECK(decode_inner(bytes, back) == DecodeError::bad_name);
 }
 
 TEST_CASE("names outside the alphabet or over the limit are refused both ways", "[protocol]") {
@@ -145,119 +213,344 @@ TEST_CASE("names outside the alphabet or over the limit are refused both ways", 
         INFO(bad);
         CHECK_FALSE(valid_name(bad));
     }
-    std::vector<std::uint8_t> buf(kMaxDatagramSize);
-    CHECK(encode(PeerUnknown{"has space"}, buf) == 0);
-    CHECK(encode(PeerUnknown{std::string(40, 'x')}, buf) == 0);
+    Bytes buf(kMaxDatagramSize);
+    CHECK(encode_inner(PeerUnknown{"has space"}, buf) == 0);
+    const std::string long_name(40, 'x');
+    CHECK(encode_inner(PeerUnknown{long_name}, buf) == 0);
+    CHECK(encode_inner(RegisterRequest{1, "", {}}, buf) == 0);
 
-    auto bytes = encoded(PeerUnknown{"carol"});
-    bytes[kHeaderSize + 2] = ' ';
+    auto bytes = inner(PeerUnknown{"carol"});
+    bytes[3] = ' ';
     Message back;
-    CHECK(decode(bytes, back) == DecodeError::bad_name);
+    CHECK(decode_inner(bytes, back) == DecodeError::bad_name);
+    // A bad name is reported as such even when bytes follow it.
+    bytes.push_back(0);
+    CHECK(decode_inner(bytes, back) == DecodeError::bad_name);
 }
 
 TEST_CASE("an address count over the limit is a bad field", "[protocol]") {
-    auto bytes = encoded(RegisterRequest{1, {}, "eve", {}});
+    auto bytes = inner(RegisterRequest{1, "eve", {}});
     bytes.back() = static_cast<std::uint8_t>(kMaxLanAddresses + 1);
     for (std::size_t i = 0; i <= kMaxLanAddresses; ++i)
         for (int j = 0; j < 6; ++j) bytes.push_back(1);
     Message back;
-    CHECK(decode(bytes, back) == DecodeError::bad_field);
+    CHECK(decode_inner(bytes, back) == DecodeError::bad_field);
 }
 
 TEST_CASE("out-of-range enums are bad fields", "[protocol]") {
-    auto err = encoded(RegisterError{1, RegisterErrorCode::server_full});
+    auto err = inner(RegisterError{1, RegisterErrorCode::server_full});
     err.back() = 9;
     Message back;
-    CHECK(decode(err, back) == DecodeError::bad_field);
+    CHECK(decode_inner(err, back) == DecodeError::bad_field);
     err.back() = 0;
-    CHECK(decode(err, back) == DecodeError::bad_field);
+    CHECK(decode_inner(err, back) == DecodeError::bad_field);
 
-    auto intro = encoded(Introduction{1, Role::responder, "x", {1, 2}, {}, {}});
-    intro[kHeaderSize + 8] = 2;  // the role byte
-    CHECK(decode(intro, back) == DecodeError::bad_field);
+    auto intro = inner(Introduction{1, Role::responder, "x", {1, 2}, {}, {}, key_of(3)});
+    intro[1 + 8] = 2;  // the role byte
+    CHECK(decode_inner(intro, back) == DecodeError::bad_field);
 }
 
 TEST_CASE("encoding into a buffer that is too small writes nothing", "[protocol]") {
-    const Message m = Introduction{1, Role::responder, "somebody", {1, 2}, lan({{3, 4}}), {}};
-    const auto full = encoded(m);
-    std::vector<std::uint8_t> small(full.size() - 1);
-    CHECK(encode(m, small) == 0);
-    std::vector<std::uint8_t> exact(full.size());
-    CHECK(encode(m, exact) == full.size());
+    const Message m =
+        Introduction{1, Role::responder, "somebody", {1, 2}, lan({{3, 4}}), {}, key_of(5)};
+    const auto full = inner(m);
+    Bytes small(full.size() - 1);
+    CHECK(encode_inner(m, small) == 0);
+    Bytes exact(full.size());
+    CHECK(encode_inner(m, exact) == full.size());
+    CHECK(exact == full);
 }
 
-TEST_CASE("a Register carries its cookie after the instance, and a Challenge is instance + cookie",
-          "[protocol]") {
-    const Cookie cookie{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-    const auto reg = encoded(RegisterRequest{0x0102030405060708ull, cookie, "a", {}});
-    std::vector<std::uint8_t> expected = {'N', 'C', 'R', 'V', 1, 0x01, 1, 2, 3, 4, 5, 6, 7, 8};
-    expected.insert(expected.end(), cookie.begin(), cookie.end());
-    expected.insert(expected.end(), {1, 'a', 0});
-    CHECK(reg == expected);
+TEST_CASE("a relay grant is refused with too many servers or a bad credential", "[protocol]") {
+    Message back;
+    // The grant's count sits right before the key.
+    auto bytes = inner(Introduction{1, Role::responder, "x", {1, 2}, {}, {}, key_of(6)});
+    bytes[bytes.size() - kKeySize - 1] = static_cast<std::uint8_t>(kMaxRelayServers + 1);
+    CHECK(decode_inner(bytes, back) == DecodeError::bad_field);
 
-    const auto challenge = encoded(Challenge{0x0102030405060708ull, cookie});
-    CHECK(challenge.size() == kHeaderSize + 8 + kCookieSize);
-    CHECK(challenge[5] == 0x08);
+    // A space (or any byte outside printable ASCII) in a credential: the password "abcd" is the
+    // last thing before the key.
+    auto with_space = inner(Introduction{
+        1, Role::responder, "x", {1, 2}, {}, grant({{3, 4}}, "1:x", "abcd"), key_of(7)});
+    with_space[with_space.size() - kKeySize - 2] = ' ';
+    CHECK(decode_inner(with_space, back) == DecodeError::bad_field);
+    with_space[with_space.size() - kKeySize - 2] = 0x7F;
+    CHECK(decode_inner(with_space, back) == DecodeError::bad_field);
+
+    // Encoding refuses what decoding would refuse.
+    Bytes buf(kMaxDatagramSize);
+    CHECK(
+        encode_inner(
+            Introduction{1, Role::responder, "x", {1, 2}, {}, grant({{3, 4}}, "", "p"), key_of(8)},
+            buf) == 0);
+    const std::string too_long(kMaxCredentialLength + 1, 'p');
+    CHECK(encode_inner(
+              Introduction{
+                  1, Role::responder, "x", {1, 2}, {}, grant({{3, 4}}, "u", too_long), key_of(9)},
+              buf) == 0);
 }
 
-TEST_CASE("a Challenge is never larger than the smallest Register it answers", "[protocol]") {
-    // The smallest valid Register: a one-byte name, no LAN address. PROTOCOL.md §9.
-    const auto smallest = encoded(RegisterRequest{1, {}, "a", {}});
-    const auto challenge = encoded(Challenge{1, {}});
-    CHECK(challenge.size() <= smallest.size());
+TEST_CASE("a PeerRelay is never larger than the RelayOffer it forwards", "[protocol]") {
+    // PROTOCOL.md §9: the server forwards an offer; it must not amplify. Both are sealed the same
+    // way, so comparing the inner messages compares the datagrams (a server_sealed head is
+    // smaller than a client_sealed one, too).
+    const auto offer = inner(RelayOffer{1, 2, "a", {3, 4}, {5, 6}});
+    const auto forwarded = inner(PeerRelay{2, {3, 4}, {5, 6}});
+    CHECK(forwarded.size() < offer.size());
+    CHECK(kServerSealedHead < kClientSealedHead);
 }
 
-TEST_CASE("an Introduction without a relay ends with a zero server count", "[protocol]") {
-    const auto bytes = encoded(Introduction{1, Role::responder, "x", {1, 2}, {}, {}});
-    CHECK(bytes.back() == 0);             // the relay grant's count; no credentials follow
-    CHECK(bytes[bytes.size() - 2] == 0);  // the LAN list's count
-}
-
-TEST_CASE("the largest message still fits kMaxDatagramSize", "[protocol]") {
+TEST_CASE("the largest Introduction, sealed, still fits kMaxDatagramSize", "[protocol]") {
     const std::string name(kMaxNameLength, 'n');
     const std::string credential(kMaxCredentialLength, 'c');
     AddressList full_lan;
     while (full_lan.push({1, 1})) {
     }
-    const auto bytes = encoded(Introduction{1,
-                                            Role::initiator,
-                                            name,
-                                            {1, 2},
-                                            full_lan,
-                                            grant({{3, 4}, {5, 6}}, credential, credential)});
-    CHECK(bytes.size() == 222);
-    CHECK(bytes.size() <= kMaxDatagramSize);
+    const auto bytes = inner(Introduction{1,
+                                          Role::initiator,
+                                          name,
+                                          {1, 2},
+                                          full_lan,
+                                          grant({{3, 4}, {5, 6}}, credential, credential),
+                                          key_of(1)});
+    // type 1, token 8, role 1, name 1+32, public 6, LAN 1+4*6, grant 1+2*6+1+64+1+64, key 32.
+    CHECK(bytes.size() == 249);
+    // It travels server -> client: a server_sealed head, the box, the tag.
+    const std::size_t datagram = kServerSealedHead + bytes.size() + kTagSize;
+    CHECK(datagram == 279);
+    CHECK(datagram <= kMaxDatagramSize);
 }
 
-TEST_CASE("a relay grant is refused with too many servers or a bad credential", "[protocol]") {
-    Message back;
-    auto bytes = encoded(Introduction{1, Role::responder, "x", {1, 2}, {}, {}});
-    bytes.back() = static_cast<std::uint8_t>(kMaxRelayServers + 1);
-    for (std::size_t i = 0; i < 6 * (kMaxRelayServers + 1) + 4; ++i) bytes.push_back('a');
-    CHECK(decode(bytes, back) == DecodeError::bad_field);
-
-    // A space (or any byte outside printable ASCII) in a credential.
-    auto with_space =
-        encoded(Introduction{1, Role::responder, "x", {1, 2}, {}, grant({{3, 4}}, "1:x", "abcd")});
-    with_space[with_space.size() - 2] = ' ';
-    CHECK(decode(with_space, back) == DecodeError::bad_field);
-
-    // Encoding refuses what decoding would refuse.
-    std::vector<std::uint8_t> buf(kMaxDatagramSize);
-    CHECK(encode(Introduction{1, Role::responder, "x", {1, 2}, {}, grant({{3, 4}}, "", "p")},
-                 buf) == 0);
-    CHECK(encode(Introduction{1,
-                              Role::responder,
-                              "x",
-                              {1, 2},
-                              {},
-                              grant({{3, 4}}, "u", std::string(kMaxCredentialLength + 1, 'p'))},
-                 buf) == 0);
+TEST_CASE("the largest signals a client seals still fit kMaxDatagramSize", "[protocol]") {
+    const std::string name(kMaxNameLength, 'n');
+    AddressList full_lan;
+    while (full_lan.push({1, 1})) {
+    }
+    const auto reg = inner(RegisterRequest{1, name, full_lan});
+    CHECK(reg.size() == 67);
+    CHECK(kClientSealedHead + reg.size() + kTagSize == 145);
+    const auto offer = inner(RelayOffer{1, 2, name, {3, 4}, {5, 6}});
+    CHECK(kClientSealedHead + offer.size() + kTagSize == 140);
+    // The largest probe: a ProbeAck after its preamble.
+    const auto ack = inner(ProbeAck{1, 2, {3, 4}});
+    CHECK(kProbeHead + kProbePreamble + ack.size() + kTagSize == 101);
 }
 
-TEST_CASE("a PeerRelay is never larger than the RelayOffer it forwards", "[protocol]") {
-    // PROTOCOL.md §9: the server forwards an offer; it must not amplify.
-    const auto offer = encoded(RelayOffer{1, 2, "a", {3, 4}, {5, 6}});
-    const auto forwarded = encoded(PeerRelay{2, {3, 4}, {5, 6}});
-    CHECK(forwarded.size() < offer.size());
+// ---- envelopes -------------------------------------------------------------------------------
+
+TEST_CASE("the envelope sizes are the ones the protocol names", "[protocol]") {
+    CHECK(hello().size() == 70);
+    CHECK(challenge().size() == 70);
+    CHECK(kHelloSize == kChallengeSize);  // the server never answers with more than it got
+    CHECK(version_refused().size() == 8);
+    CHECK(kClientSealedHead == 62);
+    CHECK(kServerSealedHead == 14);
+    CHECK(kProbeHead == 30);
+    CHECK(kDataHead == 18);
+    CHECK(kDataOverhead == 34);
+    CHECK(client_sealed(0).size() == 62);
+    CHECK(server_sealed(0).size() == 14);
+    CHECK(peer_probe(0).size() == 30);
+    CHECK(peer_data(0).size() == 18);
+}
+
+TEST_CASE("every envelope starts with magic, version 2 and its type", "[protocol]") {
+    const std::vector<std::pair<Bytes, EnvelopeType>> all = {
+        {hello(), EnvelopeType::hello},
+        {challenge(), EnvelopeType::challenge},
+        {version_refused(), EnvelopeType::version_refused},
+        {client_sealed(), EnvelopeType::client_sealed},
+        {server_sealed(), EnvelopeType::server_sealed},
+        {peer_probe(), EnvelopeType::peer_probe},
+        {peer_data(), EnvelopeType::peer_data},
+    };
+    for (const auto& [bytes, type] : all) {
+        INFO(to_string(type));
+        const Bytes head(bytes.begin(), bytes.begin() + kHeaderSize);
+        CHECK(head == Bytes{'N', 'C', 'R', 'V', 2, static_cast<std::uint8_t>(type)});
+        CHECK(has_magic(bytes));
+        CHECK(wire_version(bytes) == kVersion);
+        CHECK(decoded(bytes).type == type);
+    }
+}
+
+TEST_CASE("a Hello carries the client's key and 32 zero bytes of padding", "[protocol]") {
+    const auto bytes = hello();
+    const auto e = decoded(bytes);
+    CHECK(e.client_key == key_of(1));
+    CHECK(std::all_of(bytes.begin() + kHeaderSize + kKeySize, bytes.end(),
+                      [](std::uint8_t b) { return b == 0; }));
+    CHECK(e.box.empty());
+}
+
+TEST_CASE("a Hello whose padding is not zero is a bad field", "[protocol]") {
+    for (std::size_t i = kHeaderSize + kKeySize; i < kHelloSize; ++i) {
+        auto bytes = hello();
+        bytes[i] = 1;
+        Envelope e;
+        INFO("byte " << i);
+        CHECK(decode_envelope(bytes, e) == DecodeError::bad_field);
+    }
+}
+
+TEST_CASE("a Challenge carries the server's key, salt and cookie", "[protocol]") {
+    const auto e = decoded(challenge());
+    CHECK(e.server_key == key_of(2));
+    CHECK(e.salt == kSalt);
+    CHECK(e.cookie == kCookie);
+    CHECK(e.box.empty());
+}
+
+TEST_CASE("a VersionRefused carries the versions the sender speaks", "[protocol]") {
+    const auto e = decoded(version_refused());
+    CHECK(e.min_version == kVersion);
+    CHECK(e.max_version == kVersion);
+}
+
+TEST_CASE("a sealed envelope's head is its authenticated data, and the rest its box",
+          "[protocol]") {
+    SECTION("client_sealed") {
+        const auto bytes = client_sealed();
+        const auto e = decoded(bytes);
+        CHECK(e.client_key == key_of(1));
+        CHECK(e.cookie == kCookie);
+        CHECK(e.counter == 0x0102030405060708ull);
+        CHECK(e.ad.data() == bytes.data());
+        CHECK(e.ad.size() == kClientSealedHead);
+        CHECK(e.box.data() == bytes.data() + kClientSealedHead);
+        CHECK(e.box.size() == kTagSize + 5);
+    }
+    SECTION("server_sealed") {
+        const auto bytes = server_sealed();
+        const auto e = decoded(bytes);
+        CHECK(e.counter == 77);
+        CHECK(e.ad.size() == kServerSealedHead);
+        CHECK(e.box.size() == bytes.size() - kServerSealedHead);
+    }
+    SECTION("peer_probe") {
+        const auto bytes = peer_probe();
+        const auto e = decoded(bytes);
+        CHECK(e.probe_nonce == kProbeNonce);
+        CHECK(e.ad.size() == kProbeHead);
+        CHECK(e.box.size() == bytes.size() - kProbeHead);
+    }
+    SECTION("peer_data") {
+        const auto bytes = peer_data();
+        const auto e = decoded(bytes);
+        CHECK(e.channel == 0xA1B2C3D4u);
+        CHECK(e.counter == 0xFFull << 40);
+        CHECK(e.ad.size() == kDataHead);
+        CHECK(e.box.size() == bytes.size() - kDataHead);
+        // The head is big-endian: channel then counter.
+        CHECK(Bytes(bytes.begin() + kHeaderSize, bytes.begin() + kDataHead) ==
+              Bytes{0xA1, 0xB2, 0xC3, 0xD4, 0, 0, 0xFF, 0, 0, 0, 0, 0});
+    }
+}
+
+TEST_CASE("every truncation of every envelope is refused as truncated", "[protocol]") {
+    // Clear envelopes: every cut. Sealed ones: every cut that leaves less than a tag of box.
+    const std::vector<std::pair<Bytes, std::size_t>> all = {
+        {hello(), kHelloSize},
+        {challenge(), kChallengeSize},
+        {version_refused(), kVersionRefusedSize},
+        {client_sealed(kTagSize), kClientSealedHead + kTagSize},
+        {server_sealed(kTagSize), kServerSealedHead + kTagSize},
+        {peer_probe(kTagSize), kProbeHead + kTagSize},
+        {peer_data(kTagSize), kDataHead + kTagSize},
+    };
+    for (const auto& [bytes, smallest] : all) {
+        REQUIRE(bytes.size() == smallest);
+        for (std::size_t len = kMagic.size(); len < bytes.size(); ++len) {
+            Envelope e;
+            INFO(to_string(static_cast<EnvelopeType>(bytes[5])) << " cut to " << len);
+            CHECK(decode_envelope(std::span(bytes.data(), len), e) == DecodeError::truncated);
+        }
+        Envelope e;
+        CHECK(decode_envelope(bytes, e) == DecodeError::ok);
+    }
+}
+
+TEST_CASE("a box shorter than a tag is truncated, and one of exactly a tag is accepted",
+          "[protocol]") {
+    for (const auto& make : {client_sealed, server_sealed, peer_probe, peer_data}) {
+        Envelope e;
+        CHECK(decode_envelope(make(0), e) == DecodeError::truncated);
+        CHECK(decode_envelope(make(kTagSize - 1), e) == DecodeError::truncated);
+        REQUIRE(decode_envelope(make(kTagSize), e) == DecodeError::ok);
+        CHECK(e.box.size() == kTagSize);
+    }
+}
+
+TEST_CASE("bytes after a clear envelope are refused", "[protocol]") {
+    for (auto bytes : {hello(), challenge(), version_refused()}) {
+        bytes.push_back(0);
+        Envelope e;
+        INFO(to_string(static_cast<EnvelopeType>(bytes[5])));
+        CHECK(decode_envelope(bytes, e) == DecodeError::trailing_bytes);
+    }
+}
+
+TEST_CASE("datagrams without our magic are not ours", "[protocol]") {
+    auto bytes = hello();
+    Envelope e;
+    CHECK(decode_envelope(std::span(bytes.data(), 3), e) == DecodeError::not_ours);
+    CHECK(decode_envelope({}, e) == DecodeError::not_ours);
+    CHECK(wire_version(std::span(bytes.data(), 3)) == 0);
+    bytes[0] = 'X';
+    CHECK_FALSE(has_magic(bytes));
+    CHECK(decode_envelope(bytes, e) == DecodeError::not_ours);
+    CHECK(wire_version(bytes) == 0);
+}
+
+TEST_CASE("a version-1 datagram is refused as bad_version, and wire_version says 1", "[protocol]") {
+    // A version-1 Register: header with version 1 and type 0x01, instance, cookie, name, LAN.
+    Bytes v1 = {'N', 'C', 'R', 'V', 1, 0x01, 0, 0, 0, 0, 0, 0, 0, 42};
+    v1.insert(v1.end(), kCookieSize, 0);
+    v1.insert(v1.end(), {5, 'a', 'l', 'i', 'c', 'e', 0});
+    Envelope e;
+    CHECK(decode_envelope(v1, e) == DecodeError::bad_version);
+    CHECK(wire_version(v1) == 1);
+    // Any other version, too, and already with a bare header.
+    auto bytes = hello();
+    bytes[4] = 3;
+    CHECK(decode_envelope(bytes, e) == DecodeError::bad_version);
+    CHECK(wire_version(bytes) == 3);
+    CHECK(wire_version(std::span(bytes.data(), kHeaderSize - 1)) == 0);
+}
+
+TEST_CASE("an unknown envelope type is refused, inner types included", "[protocol]") {
+    auto bytes = client_sealed();
+    Envelope e;
+    for (const std::uint8_t t : std::initializer_list<std::uint8_t>{0x00, 0x01, 0x06, 0x10, 0x11,
+                                                                    0x2F, 0x34, 0x3E, 0x42, 0xFF}) {
+        bytes[5] = t;
+        INFO(int(t));
+        CHECK(decode_envelope(bytes, e) == DecodeError::unknown_type);
+    }
+    // A bare header of an unknown type is unknown too, not truncated.
+    bytes.resize(kHeaderSize);
+    CHECK(decode_envelope(bytes, e) == DecodeError::unknown_type);
+}
+
+TEST_CASE("envelope encoders write nothing into a buffer that is too small", "[protocol]") {
+    std::array<std::uint8_t, kHelloSize - 1> small{};
+    CHECK(encode_hello(key_of(1), small) == 0);
+    CHECK(encode_challenge(key_of(1), kSalt, kCookie, small) == 0);
+    std::array<std::uint8_t, kVersionRefusedSize - 1> tiny{};
+    CHECK(encode_version_refused(tiny) == 0);
+    CHECK(encode_server_sealed_head(1, tiny) == 0);
+    CHECK(encode_client_sealed_head(key_of(1), kCookie, 1, std::span(small).first(61)) == 0);
+    CHECK(encode_probe_head(kProbeNonce, std::span(small).first(29)) == 0);
+    CHECK(encode_data_head(1, 1, std::span(small).first(17)) == 0);
+    CHECK(encode_data_head(1, 1, std::span(small).first(18)) == 18);
+}
+
+TEST_CASE("every drop reason and type has a name", "[protocol]") {
+    for (std::size_t i = 0; i < kDecodeErrorCount; ++i)
+        CHECK(std::string_view(to_string(static_cast<DecodeError>(i))) != "?");
+    for (const auto t : {EnvelopeType::hello, EnvelopeType::challenge, EnvelopeType::client_sealed,
+                         EnvelopeType::server_sealed, EnvelopeType::version_refused,
+                         EnvelopeType::peer_probe, EnvelopeType::peer_data})
+        CHECK(std::string_view(to_string(t)) != "?");
+    for (const auto& m : samples()) CHECK(std::string_view(to_string(type_of(m))) != "?");
 }

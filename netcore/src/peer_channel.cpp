@@ -57,8 +57,7 @@ void PeerChannel::learn(const PeerNonce& nonce, std::uint32_t channel) {
     data_send_ = initiator ? keys.initiator_to_responder : keys.responder_to_initiator;
     data_receive_ = initiator ? keys.responder_to_initiator : keys.initiator_to_responder;
     data_ready_ = true;
-    sent_ = 0;
-    window_ = {};
+    window_ = {};  // sent_ goes on: these keys may be ones we sealed under before (see .hpp)
 }
 
 std::size_t PeerChannel::seal_probe(const Message& message, std::span<std::uint8_t> out) {

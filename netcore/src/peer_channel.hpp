@@ -74,7 +74,10 @@ class PeerChannel {
     std::uint32_t peer_channel_ = 0;    // the peer's: we put it in what we send
     bool data_ready_ = false;
     bool confirmed_ = false;  // the peer's nonce is proven current: later probes may not move it
-    std::uint64_t sent_ = 0;  // the last data counter we sealed
+    // The last data counter we sealed, this session. Not reset when the peer's nonce changes:
+    // until it is confirmed, a replayed probe of an earlier session can move it away and back,
+    // back to data keys we already sealed under, and a counter must never repeat under a key.
+    std::uint64_t sent_ = 0;
     crypto::ReplayWindow window_;
 };
 

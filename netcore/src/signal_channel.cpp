@@ -6,8 +6,9 @@ using namespace protocol;
 
 SignalChannel::SignalChannel(std::optional<PublicKey> server_key)
     : keys_(crypto::generate_key_pair()), server_key_(server_key) {
-    if (server_key_ && !crypto::agree(keys_.secret_key, *server_key_, shared_))
-        server_key_.reset();  // a low-order key is no key: every Challenge will be ignored
+    // A low-order key is no key: every Challenge will be ignored. (Not server_key_.reset():
+    // that would trust whichever server answers first, the opposite of pinning.)
+    if (server_key_ && !crypto::agree(keys_.secret_key, *server_key_, shared_)) unusable_ = true;
 }
 
 std::size_t SignalChannel::hello(std::span<std::uint8_t> out) const {
@@ -16,6 +17,7 @@ std::size_t SignalChannel::hello(std::span<std::uint8_t> out) const {
 
 SignalChannel::ChallengeOutcome SignalChannel::on_challenge(const Envelope& challenge,
                                                             bool accept_salt) {
+    if (unusable_) return ChallengeOutcome::ignored;
     if (server_key_) {
         // A pinned (or already learned) key: a Challenge naming another is not our server's.
         if (!crypto::equal(challenge.server_key, *server_key_)) return ChallengeOutcome::ignored;
@@ -31,7 +33,6 @@ SignalChannel::ChallengeOutcome SignalChannel::on_challenge(const Envelope& chal
         salt_ = challenge.salt;
         key_ = crypto::signal_key(shared_, keys_.public_key, *server_key_, salt_);
         keyed_ = true;
-        sent_ = 0;
         window_ = {};
         cookie_ = challenge.cookie;
         return ChallengeOutcome::new_salt;

@@ -56,7 +56,10 @@ class SignalChannel {
     protocol::Salt salt_{};
     protocol::Cookie cookie_{};
     bool keyed_ = false;
-    std::uint64_t sent_ = 0;  // the last counter we sealed under key_
+    bool unusable_ = false;  // the pinned key is of low order: nothing can be keyed
+    // The last counter we sealed. Never reset: a Challenge is clear, so an earlier salt (and
+    // with it an earlier key) can come back, and a counter must never repeat under a key.
+    std::uint64_t sent_ = 0;
     crypto::ReplayWindow window_;
 };
 

@@ -40,7 +40,7 @@ inline constexpr std::size_t kHeaderSize = 6;  // bytes: magic + version + type
 // PROTOCOL.md §3: limits.
 inline constexpr std::size_t kMaxNameLength = 32;        // bytes
 inline constexpr std::size_t kMaxLanAddresses = 4;       // LAN candidates a client may report
-inline constexpr std::size_t kMaxDatagramSize = 512;     // bytes; our largest signal is 301
+inline constexpr std::size_t kMaxDatagramSize = 512;     // bytes; our largest signal is 279
 inline constexpr std::uint16_t kDefaultPort = 7777;      // the rendezvous' default UDP port
 inline constexpr std::size_t kCookieSize = 16;           // bytes; a truncated MAC (§4.10)
 inline constexpr std::size_t kSaltSize = 16;             // bytes; the server's per-run salt (§11.2)
