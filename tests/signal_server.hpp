@@ -26,11 +26,14 @@ class SignalServer {
     SignalServer() : keys_(crypto::generate_key_pair()) { new_run(); }
     explicit SignalServer(const crypto::KeyPair& keys) : keys_(keys) { new_run(); }
 
-    /// A restart: a new salt (so new signal keys) and cookie, counters from 1 again.
+    /// A restart: a new salt (so new signal keys) and cookie. Counters go on from above the
+    /// last run's, as the real server's do (they start from its clock, PROTOCOL.md §11.2).
     void new_run() {
+        static std::uint64_t next_run = std::uint64_t{1} << 40;
         crypto::random_bytes(salt_);
         new_cookie();
-        sent_ = 0;
+        sent_ = next_run;
+        next_run += std::uint64_t{1} << 20;
     }
     void new_cookie() { crypto::random_bytes(cookie_); }
 

@@ -208,7 +208,8 @@ TEST_CASE("a new salt is refused unless the caller accepts one, and the channel 
     CHECK(restarted.last_cookie() == restarted.cookie());
     CHECK_FALSE(before.open(sealed_by(client, kRegister)));
     CHECK(give(client, restarted.seal(me, kAck), m) == OpenError::none);
-    CHECK(give(client, before.seal(me, kAck), m) == OpenError::unauthenticated);
+    // The old run's counters are below the new run's: refused before any open is tried.
+    CHECK(give(client, before.seal(me, kAck), m) == OpenError::replayed);
 }
 
 TEST_CASE("a new cookie with the same salt is taken; the same one again is ignored", "[channel]") {
@@ -243,6 +244,25 @@ TEST_CASE("the client's counters never repeat under a key, even when an earlier 
     const auto again = sealed_by(client, kRegister);
     CHECK(a.open(again));
     CHECK(std::find(used.begin(), used.end(), envelope_of(again).counter) == used.end());
+}
+
+TEST_CASE("a server datagram replayed after its salt came back is still refused", "[channel]") {
+    // Salt A, then B (the server restarted, or a forged Challenge), then A's Challenge replayed:
+    // the key of A is back, but the replay window was kept, so A's old datagrams stay refused.
+    const auto keys = crypto::generate_key_pair();
+    SignalServer a(keys);
+    SignalServer b(keys);
+    SignalChannel client(keys.public_key);
+    REQUIRE(client.on_challenge(envelope_of(a.challenge()), true) == Outcome::new_salt);
+    const auto old = a.seal(client.key_pair().public_key, kAck);
+    protocol::Message m;
+    std::array<std::uint8_t, protocol::kMaxDatagramSize> scratch{};
+    REQUIRE(client.open(envelope_of(old), scratch, m) == SignalChannel::OpenError::none);
+    REQUIRE(client.on_challenge(envelope_of(b.challenge()), true) == Outcome::new_salt);
+    REQUIRE(client.open(envelope_of(b.seal(client.key_pair().public_key, kAck)), scratch, m) ==
+            SignalChannel::OpenError::none);
+    REQUIRE(client.on_challenge(envelope_of(a.challenge()), true) == Outcome::new_salt);
+    CHECK(client.open(envelope_of(old), scratch, m) == SignalChannel::OpenError::replayed);
 }
 
 // ---- PeerChannel -----------------------------------------------------------------------------

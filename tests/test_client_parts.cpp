@@ -195,15 +195,30 @@ TEST_CASE("a pinned key registers with the server that holds it", "[client]") {
     CHECK(r.client->foreign_challenges() == 0);
 }
 
-TEST_CASE("a VersionRefused fails registration with version_mismatch", "[client]") {
+TEST_CASE("a VersionRefused fails registration with version_mismatch when no Challenge came",
+          "[client]") {
     Rig r;
     r.client->start(t0, r.out);
     Bytes refused(kVersionRefusedSize);
     REQUIRE(encode_version_refused(refused) == kVersionRefusedSize);
-    const auto s = r.give(refused, t0 + 10ms);
+    // In clear, so anyone could send it: noted, and it explains the failure at the timeout.
+    CHECK(r.give(refused, t0 + 10ms).kind == Kind::none);
+    CHECK(r.client->phase() == Client::Phase::registering);
+    const auto s = r.client->update(t0 + r.config.register_timeout, r.out);
     CHECK(s.kind == Kind::failed);
     CHECK(s.error == Error::version_mismatch);
     CHECK(r.client->phase() == Client::Phase::failed);
+}
+
+TEST_CASE("a VersionRefused sent to a registered client changes nothing", "[client]") {
+    Rig r;
+    r.register_at(t0);
+    Bytes refused(kVersionRefusedSize);
+    REQUIRE(encode_version_refused(refused) == kVersionRefusedSize);
+    CHECK(r.give(refused, t0 + 10ms).kind == Kind::none);
+    CHECK(r.client->phase() == Client::Phase::registered);
+    CHECK(r.client->update(t0 + 10s, r.out).kind == Kind::none);
+    CHECK(r.client->phase() == Client::Phase::registered);
 }
 
 TEST_CASE("name_taken fails registration; not_registered registers again at once", "[client]") {

@@ -57,6 +57,7 @@ RendezvousClient::Signal RendezvousClient::update(TimePoint now, RawOutbox& out)
         case Phase::registering:
             if (now - first_register_ >= config_.register_timeout) {
                 phase_ = Phase::failed;
+                if (version_refused_) return {Kind::failed, Error::version_mismatch};
                 return {Kind::failed, foreign_challenges_ > 0 ? Error::server_unauthenticated
                                                               : Error::server_unreachable};
             }
@@ -117,9 +118,10 @@ RendezvousClient::Signal RendezvousClient::handle(const Envelope& envelope, Time
             return {};
         }
         case EnvelopeType::version_refused:
-            // The server speaks another version: nothing we send will be understood.
-            phase_ = Phase::failed;
-            return {Kind::failed, Error::version_mismatch};
+            // The server speaks another version. It travels in clear, so anyone could send it:
+            // it is noted while registering and explains the failure if no Challenge comes.
+            note_version_refused();
+            return {};
         case EnvelopeType::server_sealed: {
             Message message;
             switch (channel_.open(envelope, scratch_, message)) {

@@ -45,6 +45,14 @@ class RendezvousClient {
     /// Why the last handle() dropped what it was given, if it did.
     [[nodiscard]] Drop last_drop() const { return last_drop_; }
 
+    /// A datagram of another wire version came from the server's address, or it refused ours:
+    /// while registering, registration then fails with version_mismatch (not at once: anyone
+    /// can send one in clear).
+    void note_version_refused() {
+        if (phase_ == Phase::registering) version_refused_ = true;
+        else last_drop_ = Drop::unexpected;
+    }
+
     /// Sends one signal to the server, sealed (IntroduceRequest, RelayOffer...). False when the
     /// channel has no key yet.
     bool send(const protocol::Message& message, RawOutbox& out);
@@ -91,6 +99,7 @@ class RendezvousClient {
     Duration refresh_{15000};  // until the server says otherwise in RegisterAck
     std::uint32_t registrations_sent_ = 0;
     std::uint32_t foreign_challenges_ = 0;
+    bool version_refused_ = false;
 
     std::string wanted_;
     TimePoint wait_deadline_{};

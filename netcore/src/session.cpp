@@ -163,7 +163,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         }
         if (err != protocol::DecodeError::ok) {
             if (err == protocol::DecodeError::bad_version && in.from == config.server && rendezvous)
-                on_version_refused(protocol::wire_version(in.data));
+                rendezvous->note_version_refused();
             ++counters.datagrams_dropped;
             return true;
         }
@@ -202,17 +202,6 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
                 break;
         }
         on_signal(signal);
-    }
-
-    void on_version_refused(std::uint8_t version) {
-        if (state != State::registering) return;
-        rendezvous->unregister(*this);
-        end_peer_session();
-        state = State::failed;
-        emit_error(Error::version_mismatch,
-                   "upgrade needed: the rendezvous at " + config.server.to_string() +
-                       " speaks wire version " + std::to_string(version) +
-                       ", this build speaks " + std::to_string(protocol::kVersion));
     }
 
     // A probe or its acknowledgement: it must open under this introduction's key.

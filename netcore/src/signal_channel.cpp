@@ -33,7 +33,9 @@ SignalChannel::ChallengeOutcome SignalChannel::on_challenge(const Envelope& chal
         salt_ = challenge.salt;
         key_ = crypto::signal_key(shared_, keys_.public_key, *server_key_, salt_);
         keyed_ = true;
-        window_ = {};
+        // The replay window is kept across salts: a server's counters start from its clock
+        // (§11.2), so a new run's are above the old run's, and an old run's datagrams replayed
+        // under a salt that came back (a replayed Challenge) are still refused.
         cookie_ = challenge.cookie;
         return ChallengeOutcome::new_salt;
     }

@@ -88,6 +88,13 @@ Server::Server(Config config, Log log)
     }
     config_.secret_key.reset();  // kept once, in secret_key_
     netcore::crypto::random_bytes(salt_);
+    // Counters start from the clock (milliseconds << 20): a later run's are above an earlier
+    // run's, so a client's replay window outlives a restart (PROTOCOL.md §11.2). A million
+    // signals a millisecond would be needed to catch up with the clock.
+    sealed_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count())
+              << 20;
 }
 
 // ---- protocol logic ----------------------------------------------------------------------------
