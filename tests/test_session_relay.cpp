@@ -6,6 +6,7 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include "attacker.hpp"
 #include "coturn.hpp"
 #include "loopback.hpp"
 
@@ -161,4 +162,48 @@ TEST_CASE("when the grant's first TURN server does not answer, the second one is
     REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 18000ms));
     CHECK(alice.session->path() == Path::relay);
     CHECK(in_relay_range(coturn, alice.session->peer_address()));
+}
+
+TEST_CASE("what anyone at the peer's IP sends to a relayed session's relay is dropped unopened",
+          "[relay]") {
+    // A TURN permission lets in a whole IP (RFC 8656 §9), so any port there reaches the peer's
+    // allocation: here, a forged ENet goodbye for every slot and session id, and junk. The
+    // control runs the same against plaintext ENet, where the goodbye ends the session.
+    const bool plaintext = GENERATE(false, true);
+    INFO((plaintext ? "control: plaintext ENet" : "sealed"));
+    Coturn coturn({});
+    Lab lab(granting(coturn));
+    auto config = [&](const std::string& name) {
+        Config c = lab.config(name);
+        c.relay_only = true;
+        c.punch_timeout = Duration(8000);
+        c.connect_timeout = Duration(5000);
+        c.insecure_plaintext_enet = plaintext;
+        return c;
+    };
+    Node& alice = lab.add(config("alice"));
+    Node& bob = lab.add(config("bob"));
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    INFO(coturn.tail());
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 10000ms));
+    REQUIRE(alice.session->path() == Path::relay);
+    const Address bobs_relay = alice.session->peer_address();  // where alice sends bob's traffic
+    REQUIRE(in_relay_range(coturn, bobs_relay));
+    const auto before = bob.session->stats().unauthenticated;
+
+    attacker::Udp intruder;  // 127.0.0.1, another port than alice's: inside the permission
+    auto forged = attacker::forged_disconnects(2);
+    forged.push_back(std::vector<std::uint8_t>(64, 0x00));
+    for (const auto& d : forged) intruder.send(bobs_relay, d);
+    if (plaintext) {
+        REQUIRE(lab.run_until([&] { return bob.count(EventType::disconnected) == 1; }));
+        return;  // the attack is real
+    }
+    REQUIRE(lab.run_until(
+        [&] { return bob.session->stats().unauthenticated >= before + forged.size(); }));
+    REQUIRE(alice.session->send(Channel::reliable, bytes("still relayed")));
+    REQUIRE(lab.run_until([&] { return bob.received().size() == 1; }));
+    CHECK(bob.count(EventType::disconnected) == 0);
+    CHECK(connected(bob));
 }
