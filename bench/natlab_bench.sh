@@ -228,7 +228,7 @@ bench_path_session() {
     wait "$responder"
     line=$(grep -h '^bench_path:' "$NL_LOGDIR/bench_path_a_$mode$i.out" | head -n1)
     [[ -n $line ]] || { echo "natlab_bench: bench_path ($mode) gave no result: $(tail -n1 "$NL_LOGDIR/bench_path_a_$mode$i.out")" >&2; return 0; }
-    # path=relay pings=200 rtt_ms_median=... rtt_ms_p90=... enet_rtt_ms=... bytes=... seconds=... throughput_mbit_s=...
+    # path=relay sealed=1 pings=200 rtt_ms_median=... rtt_ms_p90=... enet_rtt_ms=... bytes=... seconds=... throughput_mbit_s=...
     awk -v m="$mode" '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         printf "%s\t%s\t%s\t%s\t%s\n", m, v["path"], v["rtt_ms_median"], v["rtt_ms_p90"], v["throughput_mbit_s"] }' \
         <<<"$line" >>"$out/bench_path.tsv"

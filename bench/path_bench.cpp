@@ -8,9 +8,11 @@
 // its echo: the application-level round trip through ENet), then queues --bytes of reliable
 // data in --size packets and a final marker, and waits for the responder's count: throughput is
 // bytes over the time from the first packet queued to the count's arrival. It prints
-//   bench_path: path=relay pings=200 rtt_ms_median=0.61 rtt_ms_p90=0.80 enet_rtt_ms=1
+//   bench_path: path=relay sealed=1 pings=200 rtt_ms_median=0.61 rtt_ms_p90=0.80 enet_rtt_ms=1
 //               bytes=4000000 seconds=0.512 throughput_mbit_s=62.5
-// (one line) and exits 0; 2 when it cannot connect or the peer stops answering.
+// (one line) and exits 0; 2 when it cannot connect or the peer stops answering. sealed=0 with
+// --plaintext: ENet's datagrams go unsealed (Config::insecure_plaintext_enet, debug only; both
+// sides must pass it), for measuring what sealing costs (bench/sealing_bench.sh).
 // Both sides update every 0.1 ms and right after queueing, so the figures are the path's, not
 // a frame rate's.
 #include <CLI/CLI.hpp>
@@ -24,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "netcore/keys.hpp"
 #include "netcore/session.hpp"
 
 namespace {
@@ -48,6 +51,8 @@ struct Options {
     double timeout_s = 30.0;
     bool no_relay = false;
     bool relay_only = false;
+    bool plaintext = false;
+    std::optional<netcore::PublicKey> server_key;
 };
 
 std::vector<std::uint8_t> message(std::uint8_t type, std::uint64_t value, std::size_t size = 9) {
@@ -99,6 +104,8 @@ class Bench {
         c.accept_introductions = o.peer.empty();
         c.use_relay = !o.no_relay;
         c.relay_only = o.relay_only;
+        c.server_key = o.server_key;
+        c.insecure_plaintext_enet = o.plaintext;
         return c;
     }
 
@@ -189,9 +196,9 @@ class Bench {
                        : rtts_[static_cast<std::size_t>(q * static_cast<double>(rtts_.size() - 1))];
         };
         std::printf(
-            "bench_path: path=%s pings=%zu rtt_ms_median=%.3f rtt_ms_p90=%.3f enet_rtt_ms=%u "
-            "bytes=%llu seconds=%.3f throughput_mbit_s=%.1f\n",
-            netcore::to_string(path_), rtts_.size(), at(0.5), at(0.9), session_.stats().rtt_ms,
+            "bench_path: path=%s sealed=%d pings=%zu rtt_ms_median=%.3f rtt_ms_p90=%.3f "
+            "enet_rtt_ms=%u bytes=%llu seconds=%.3f throughput_mbit_s=%.1f\n",
+            netcore::to_string(path_), options_.plaintext ? 0 : 1, rtts_.size(), at(0.5), at(0.9), session_.stats().rtt_ms,
             static_cast<unsigned long long>(bytes), seconds,
             seconds > 0 ? static_cast<double>(bytes) * 8.0 / seconds / 1e6 : 0.0);
         std::fflush(stdout);
@@ -239,6 +246,13 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.1, 3600.0));
     app.add_flag("--no-relay", o.no_relay, "lan or direct paths only");
     app.add_flag("--relay-only", o.relay_only, "the relay only (both sides must say so)");
+    app.add_flag("--plaintext", o.plaintext,
+                 "DEBUG ONLY: ENet's datagrams unsealed, to measure sealing's cost (both sides "
+                 "must say so)");
+    std::string server_key;
+    app.add_option("--server-key", server_key,
+                   "The rendezvous' public key, 64 hex digits (without it: trust on first use)")
+        ->type_name("HEX");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -250,5 +264,13 @@ int main(int argc, char** argv) {
         return 1;
     }
     o.server = *address;
+    if (app.count("--server-key") > 0) {
+        o.server_key = netcore::parse_key(server_key);
+        if (!o.server_key) {
+            std::fprintf(stderr, "bench_path: bad --server-key '%s': expected 64 hex digits\n",
+                         server_key.c_str());
+            return 1;
+        }
+    }
     return Bench(o).run();
 }
