@@ -31,6 +31,13 @@ type it claims to be (RFC 4787 terms: mapping and filtering behaviour). Standard
   natprobe.py burst --port P --reflector ADDR --count N [--interval-ms MS] [--wait S]
       Send N numbered requests; print "sent N answered K".
 
+  natprobe.py sniff --iface IF --stop FILE --forbid TEXT... [--forbid-ours TEXT...] [--max S]
+      A sniffer on the wire (AF_PACKET, root): read every IPv4 UDP datagram crossing IF until FILE
+      exists (or S seconds pass). TEXT given to --forbid must appear in no payload; TEXT given to
+      --forbid-ours in no payload of ours (starting with the magic "NCRV"). Prints one line:
+        sniffed=N ours=M hosts=IP,IP,... found=TEXT@IP:PORT>IP:PORT,...
+      and exits 1 when anything forbidden was found or nothing of ours was seen.
+
 Exit status: 0 on success, 1 when a reflector never answered, 2 on a usage error.
 """
 
@@ -198,6 +205,46 @@ def cmd_burst(args):
     return 0
 
 
+def cmd_sniff(args):
+    import os
+    import struct
+    import time
+
+    eth_p_all = 0x0003
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(eth_p_all))
+    sock.bind((args.iface, 0))
+    sock.settimeout(0.1)
+    sniffed = ours = 0
+    hosts = set()
+    found = []
+    deadline = time.monotonic() + args.max
+    print("ready", flush=True)
+    while not os.path.exists(args.stop) and time.monotonic() < deadline:
+        try:
+            frame, meta = sock.recvfrom(65536)
+        except socket.timeout:
+            continue
+        if len(frame) < 14 + 20 + 8 or frame[12:14] != b"\x08\x00":
+            continue  # not IPv4 over Ethernet
+        ip = frame[14:]
+        ihl = (ip[0] & 0x0F) * 4
+        if ip[9] != 17 or len(ip) < ihl + 8:
+            continue  # not UDP
+        src = socket.inet_ntoa(ip[12:16])
+        dst = socket.inet_ntoa(ip[16:20])
+        sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
+        payload = ip[ihl + 8:]
+        sniffed += 1
+        hosts.update((src, dst))
+        mine = payload.startswith(b"NCRV")
+        ours += mine
+        for text in args.forbid + (args.forbid_ours if mine else []):
+            if text.encode() in payload:
+                found.append(f"{text}@{src}:{sport}>{dst}:{dport}")
+    print(f"sniffed={sniffed} ours={ours} hosts={','.join(sorted(hosts))} found={','.join(found)}")
+    return 1 if found or ours == 0 else 0
+
+
 def main():
     p = argparse.ArgumentParser(description="UDP probes for the NAT lab")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -243,6 +290,14 @@ def main():
     b.add_argument("--interval-ms", type=float, default=2.0)
     b.add_argument("--wait", type=float, default=0.3)
     b.set_defaults(fn=cmd_burst)
+
+    sn = sub.add_parser("sniff")
+    sn.add_argument("--iface", required=True)
+    sn.add_argument("--stop", required=True)
+    sn.add_argument("--forbid", nargs="*", default=[])
+    sn.add_argument("--forbid-ours", nargs="*", default=[])
+    sn.add_argument("--max", type=float, default=120.0)
+    sn.set_defaults(fn=cmd_sniff)
 
     args = p.parse_args()
     return args.fn(args)

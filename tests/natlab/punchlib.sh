@@ -67,6 +67,10 @@ nl_start_rendezvous() {
     NL_PID[$tag]=$!
     lab_wait_for "$NL_LOGDIR/$tag.err" "rendezvous: listening on $LAB_SERVER_IP:$NL_PORT" 5 ||
         nl_fail "the rendezvous server did not start"
+    # Its public key, from the banner: every punch pins it, as a shipped game would.
+    NL_SERVER_KEY=$(sed -n 's/.*listening on [0-9.]*:[0-9]* key \([0-9a-f]\{64\}\).*/\1/p' \
+        "$NL_LOGDIR/$tag.err" | head -n1)
+    [[ -n $NL_SERVER_KEY ]] || nl_fail "the rendezvous banner carries no key"
 }
 
 # nl_punch TAG NODE ARGS...: start punch in NODE with ARGS (server, names, options).
@@ -79,7 +83,7 @@ nl_punch() {
     : >"$NL_LOGDIR/$tag.err"
     (
         _nl_close_fds
-        exec ip netns exec "$(lab_ns "$node")" "$NL_PUNCH" "$@" \
+        exec ip netns exec "$(lab_ns "$node")" "$NL_PUNCH" ${NL_SERVER_KEY:+--server-key "$NL_SERVER_KEY"} "$@" \
             <"$fifo" >"$NL_LOGDIR/$tag.out" 2> >(_nl_stamp >"$NL_LOGDIR/$tag.err")
     ) &
     NL_PID[$tag]=$!

@@ -153,6 +153,41 @@ case $1 in
         nl_fail "$type_a asks $type_b, expected $expect: $NL_WHY"
         ;;
 
+    sniff)
+        # A sniffer on router a's WAN link (everything alice sends to or gets from the internet:
+        # the rendezvous, coturn, bob) while two players connect and talk: no game line, and no name inside a datagram of
+        # ours, may cross it in clear (issue 10). TURN's own requests carry the TURN-REST
+        # username in clear by design (RFC 8656), so names are checked in our datagrams only.
+        lab_up a:port-restricted b:port-restricted
+        start_servers
+        start_capture
+        stop="$NL_LOGDIR/sniff.stop"
+        rm -f "$stop"
+        secret="the treasure is under the old oak $RANDOM"
+        lab_spawn sniffer a-r "$NL_LOGDIR/sniff.out" "$NL_LOGDIR/sniff.err" "${LAB_PROBE[@]}" sniff \
+            --iface wan --stop "$stop" --max 60 --forbid "$secret" "reply from bob" \
+            --forbid-ours alice bob
+        lab_wait_for "$NL_LOGDIR/sniff.out" "^ready" 5 || nl_fail "the sniffer did not start"
+        nl_punch bob b --timeout 20 "$NL_SERVER" bob
+        lab_wait_for "$NL_LOGDIR/bob.err" "punch: registered as bob" 8 || nl_fail "bob did not register"
+        nl_punch alice a --timeout 20 "$NL_SERVER" alice bob
+        lab_wait_for "$NL_LOGDIR/alice.err" "punch: connected to bob at" 15 || nl_fail "alice did not connect"
+        nl_send alice "$secret"
+        nl_send bob "reply from bob"
+        lab_wait_for "$NL_LOGDIR/bob.out" "^$secret\$" 5 || nl_fail "alice's line did not reach bob"
+        lab_wait_for "$NL_LOGDIR/alice.out" "^reply from bob\$" 5 || nl_fail "bob's line did not reach alice"
+        touch "$stop"
+        wait "$sniffer" && rc=0 || rc=$?
+        result=$(cat "$NL_LOGDIR/sniff.out" | tail -n1)
+        lab_say "sniffer on router a's WAN link: $result"
+        ((rc == 0)) || nl_fail "the sniffer saw what it must not (or nothing of ours): $result"
+        # It did see the players' traffic: both routers' public addresses are among its hosts.
+        for node in a b; do
+            grep -q "${LAB_PUBLIC_IP[$node]:-unknown}" <<<"$result" ||
+                nl_fail "the sniffer never saw router $node's traffic: $result"
+        done
+        finish 0
+        ;;
     keepalive)
         idle=${NATLAB_KEEPALIVE_IDLE:-60}
         # Every router forgets an idle UDP mapping after 10 s (RFC 4787 asks for 2 min; some
