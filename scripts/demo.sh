@@ -42,16 +42,16 @@ echo "demo.sh: rendezvous on $server"
 
 if [[ -n ${DISPLAY:-} ]]; then
   echo "demo.sh: two windows, alice and bob; move with WASD or the arrow keys; close both to end"
-  "$game" --server "$server" --name alice --peer bob --autoconnect &
+  "$game" --server "$server" --server-key "$RENDEZVOUS_KEY" --name alice --peer bob --autoconnect &
   alice=$!
-  "$game" --server "$server" --name bob --peer alice --autoconnect &
+  "$game" --server "$server" --server-key "$RENDEZVOUS_KEY" --name bob --peer alice --autoconnect &
   bob=$!
 else
   seconds=${DEMO_SECONDS:-10}
   echo "demo.sh: no \$DISPLAY: the headless pair, $seconds s, moving in circles"
-  "$game" --headless --server "$server" --name alice --peer bob --seconds "$seconds" &
+  "$game" --headless --server "$server" --server-key "$RENDEZVOUS_KEY" --name alice --peer bob --seconds "$seconds" &
   alice=$!
-  "$game" --headless --server "$server" --name bob --peer alice --seconds "$seconds" &
+  "$game" --headless --server "$server" --server-key "$RENDEZVOUS_KEY" --name bob --peer alice --seconds "$seconds" &
   bob=$!
 fi
 pids+=("$alice" "$bob")  # Ctrl-C ends the players too

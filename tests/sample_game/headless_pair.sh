@@ -27,10 +27,10 @@ echo "rendezvous on 127.0.0.1:$port"
 
 bob_peer=(--peer alice)
 [[ $mode == waits ]] && bob_peer=()
-"$game" --headless --server "127.0.0.1:$port" --name alice --peer bob --seconds "$seconds" \
+"$game" --headless --server "127.0.0.1:$port" --server-key "$RENDEZVOUS_KEY" --name alice --peer bob --seconds "$seconds" \
   >"$work/alice.out" 2>"$work/alice.err" &
 alice=$!
-"$game" --headless --server "127.0.0.1:$port" --name bob "${bob_peer[@]}" --seconds "$seconds" \
+"$game" --headless --server "127.0.0.1:$port" --server-key "$RENDEZVOUS_KEY" --name bob "${bob_peer[@]}" --seconds "$seconds" \
   >"$work/bob.out" 2>"$work/bob.err" &
 bob=$!
 wait "$alice"; alice_status=$?

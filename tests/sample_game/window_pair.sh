@@ -42,7 +42,7 @@ port=$RENDEZVOUS_PORT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
 alice_color=00c8ff
 bob_color=ff8000
-common=(--server "127.0.0.1:$port" --autoconnect --autopilot --seconds 9 --verbose)
+common=(--server "127.0.0.1:$port" --server-key "$RENDEZVOUS_KEY" --autoconnect --autopilot --seconds 9 --verbose)
 "$game" "${common[@]}" --name alice --peer bob --color $alice_color \
   --screenshot-after 6 "$work/alice1.bmp" --screenshot-after 7 "$work/alice2.bmp" \
   >"$work/alice.out" 2>"$work/alice.err" &
