@@ -118,9 +118,11 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
     const std::size_t first = out.size();
     proven_ = false;
     grants_ = 0;
-    if (err == protocol::DecodeError::bad_version && protocol::wire_version(datagram) < 2) {
+    if (err == protocol::DecodeError::bad_version && protocol::wire_version(datagram) < 2 &&
+        datagram.size() >= protocol::kVersionRefusedSize) {
         // An older client: tell it, in 8 bytes (every version-1 request is 14 or more), so it
-        // can say "upgrade needed" instead of timing out.
+        // can say "upgrade needed" instead of timing out. Anything shorter is no request of any
+        // version: dropped below, not answered with more than it sent.
         ++counters_.version_refused;
         std::array<std::uint8_t, protocol::kVersionRefusedSize> refusal{};
         if (protocol::encode_version_refused(refusal) > 0) out.push_bytes(from, refusal);
