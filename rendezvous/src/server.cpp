@@ -300,6 +300,16 @@ void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, Ti
         reply(out, from, s.keys.signal_key, ack);
         return;
     }
+    // A Register under the key of its name's entry, but no newer than the last signal that
+    // entry sealed, is a replay: from the address the name left, say, whose cookie is still
+    // valid. The fast path's check in on_sealed() only covers the entry's own address.
+    if (const Entry* e = registry_.find(m.name, now);
+        e != nullptr && netcore::crypto::equal(e->keys.signal_key, s.keys.signal_key) &&
+        s.counter <= e->received) {
+        ++counters_.replayed;
+        log_.debug("dropped a replayed Register for ", m.name, " from ", from);
+        return;
+    }
     const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now, s.keys, s.counter);
 
     if (r.replaced_expired) {
