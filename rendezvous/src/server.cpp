@@ -177,8 +177,8 @@ void Server::on_sealed(const protocol::Envelope& envelope, Address from, TimePoi
     std::ptrdiff_t n = -1;
     const Entry* held = registry_.find_at(from, now);
     if (held != nullptr) {
-        n = crypto::open(held->keys.signal_key, crypto::kFromClient, envelope.counter,
-                         envelope.ad, envelope.box, plain);
+        n = crypto::open(held->keys.signal_key, crypto::kFromClient, envelope.counter, envelope.ad,
+                         envelope.box, plain);
         if (n >= 0 && envelope.counter <= held->received) {
             ++counters_.replayed;  // opened, so it is the holder's, but we saw it already
             log_.debug("dropped a replayed signal from ", from);
@@ -201,8 +201,8 @@ void Server::on_sealed(const protocol::Envelope& envelope, Address from, TimePoi
         sender.keys.client_key = envelope.client_key;
         sender.keys.signal_key =
             crypto::signal_key(shared, envelope.client_key, public_key_, salt_);
-        n = crypto::open(sender.keys.signal_key, crypto::kFromClient, envelope.counter,
-                         envelope.ad, envelope.box, plain);
+        n = crypto::open(sender.keys.signal_key, crypto::kFromClient, envelope.counter, envelope.ad,
+                         envelope.box, plain);
         if (n < 0) {
             ++counters_.unauthenticated;
             log_.debug("dropped a signal from ", from, " that did not open");
@@ -414,8 +414,8 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
     const auto tell = [&](const Entry& to, const Entry& about) {
         const auto role =
             to.name == p.initiator ? protocol::Role::initiator : protocol::Role::responder;
-        protocol::Introduction m{p.token, role,      about.name, about.address,
-                                 about.lan, {},        about.keys.client_key};
+        protocol::Introduction m{p.token,   role, about.name,           about.address,
+                                 about.lan, {},   about.keys.client_key};
         TurnCredential credential;  // viewed by m.relay until it is encoded below
         if (turn_) {
             // Each side's own name: the TURN server's logs and quotas then tell the players apart.
