@@ -5,14 +5,21 @@
 // readable. At most `--window` requests are unanswered at once, so the generator measures what
 // the server answers rather than how fast the kernel drops what it cannot take.
 //
+// Every client speaks wire version 2 through netcore's SignalChannel (PROTOCOL.md §11.2): before
+// the run, all clients send a Hello at once and take the Challenge; each request is then sealed
+// anew (a datagram sent twice is a replay, dropped). A client that got no Challenge (the echo
+// server) sends datagrams of the size its sealed request would have.
+//
 // Mixes (--mix):
 //   refresh    Register with the same name, instance and address: the server's common case
+//              (the first one registers, every later one is a refresh on the fast path)
 //   register   Register alternating two names per client: a rename each time (new name + release)
 //   introduce  IntroduceRequest for a registered neighbour: two Introductions per request
 //   stun       STUN Binding request (RFC 8489): 20-byte header, no attributes
 //
 // Prints one line: `loadgen: mix=M seconds=S requests=R replies=A answered_per_s=X lost=L`.
-// Usage: bench_loadgen --port P [--mix M] [--seconds S] [--clients N] [--batch B] [--window W]
+// Usage: bench_loadgen --port P [--server-key HEX] [--mix M] [--seconds S] [--clients N]
+//        [--batch B] [--window W]      (no --server-key: trust the key of the first Challenge)
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -23,21 +30,26 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "netcore/keys.hpp"
 #include "netcore/protocol.hpp"
+#include "signal_channel.hpp"
 #include "udp_batch.hpp"
 
 namespace protocol = netcore::protocol;
 using Clock = std::chrono::steady_clock;
+using netcore::detail::SignalChannel;
 
 namespace {
 
 constexpr unsigned kMaxBatch = 256;
-constexpr std::size_t kSlotSize = 2048;  // bytes: replies are under 100
+constexpr std::size_t kSlotSize = 2048;  // bytes: replies are under 200
 // No reply for this long while the window is full: count what is outstanding as lost.
 constexpr auto kLossTimeout = std::chrono::milliseconds(20);
 // Traffic before this is not counted: the server's table and the caches warm up.
@@ -50,6 +62,7 @@ constexpr std::size_t kStunHeaderSize = 20;  // bytes
 
 struct Options {
     std::uint16_t port = 0;
+    std::optional<netcore::PublicKey> server_key;
     std::string mix = "refresh";
     double seconds = 3.0;
     unsigned clients = 256;
@@ -59,7 +72,7 @@ struct Options {
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
-                 "bench_loadgen: %s\nusage: bench_loadgen --port P [--mix "
+                 "bench_loadgen: %s\nusage: bench_loadgen --port P [--server-key HEX] [--mix "
                  "refresh|register|introduce|stun] [--seconds S] [--clients N] [--batch B] "
                  "[--window W]\n",
                  why);
@@ -74,6 +87,9 @@ Options parse(int argc, char** argv) {
         const char* v = argv[++i];
         if (a == "--port") {
             o.port = static_cast<std::uint16_t>(std::atoi(v));
+        } else if (a == "--server-key") {
+            o.server_key = netcore::parse_key(v);
+            if (!o.server_key) usage("--server-key needs 64 hex digits");
         } else if (a == "--mix") {
             o.mix = v;
         } else if (a == "--seconds") {
@@ -99,13 +115,6 @@ Options parse(int argc, char** argv) {
 
 using Payload = std::vector<std::uint8_t>;
 
-Payload encode(const protocol::Message& m) {
-    Payload p(protocol::kMaxDatagramSize);
-    p.resize(protocol::encode(m, p));
-    if (p.empty()) usage("a request does not encode");
-    return p;
-}
-
 std::string client_name(unsigned i, char suffix) {
     return "client" + std::to_string(i) + suffix;
 }
@@ -122,13 +131,38 @@ Payload stun_binding_request(std::mt19937_64& random) {
     return p;
 }
 
-// One client: a socket and the requests it cycles through.
+// One client: a socket, its channel to the server, and the requests it cycles through.
 struct Client {
     int fd = -1;
-    std::vector<Payload> requests;
+    std::unique_ptr<SignalChannel> channel;
+    std::vector<std::string> names;          // what `signals` view
+    std::vector<protocol::Message> signals;  // sealed anew at every send
+    std::vector<Payload> requests;           // sent as they are (STUN)
     std::size_t next = 0;
-    protocol::Cookie cookie{};  // from the server's Challenge (PROTOCOL.md §4.1)
+    std::array<Payload, kMaxBatch> sealed;  // this batch's datagrams
 };
+
+// The size `m` has once sealed: what a client with no key sends in its place.
+std::size_t sealed_size(const protocol::Message& m) {
+    std::array<std::uint8_t, protocol::kMaxDatagramSize> inner{};
+    return protocol::kClientSealedHead + protocol::encode_inner(m, inner) + protocol::kTagSize;
+}
+
+// The next request of `c` into `out`: a signal sealed under its channel (or, unkeyed, as many
+// zeros), or a STUN request as it is.
+void next_request(Client& c, Payload& out) {
+    if (c.signals.empty()) {
+        out = c.requests[c.next];
+        c.next = (c.next + 1) % c.requests.size();
+        return;
+    }
+    const protocol::Message& m = c.signals[c.next];
+    c.next = (c.next + 1) % c.signals.size();
+    out.resize(protocol::kMaxDatagramSize);
+    const std::size_t n = c.channel->keyed() ? c.channel->seal(m, out) : 0;
+    out.resize(n > 0 ? n : sealed_size(m));
+    if (n == 0) std::fill(out.begin(), out.end(), 0);
+}
 
 // Reads every datagram waiting on `fd`; returns how many.
 std::uint64_t drain(int fd) {
@@ -154,8 +188,8 @@ unsigned send_batch(Client& c, const sockaddr_in& server, unsigned count) {
     std::array<iovec, kMaxBatch> iov{};
     std::array<mmsghdr, kMaxBatch> msgs{};
     for (unsigned i = 0; i < count; ++i) {
-        Payload& p = c.requests[c.next];
-        c.next = (c.next + 1) % c.requests.size();
+        Payload& p = c.sealed[i];
+        next_request(c, p);
         iov[i] = {p.data(), p.size()};
         msgs[i].msg_hdr.msg_name = const_cast<sockaddr_in*>(&server);
         msgs[i].msg_hdr.msg_namelen = sizeof server;
@@ -166,27 +200,37 @@ unsigned send_batch(Client& c, const sockaddr_in& server, unsigned count) {
     return n > 0 ? static_cast<unsigned>(n) : 0;
 }
 
-// The address validation round trip (PROTOCOL.md §4.1): a Register without a cookie is answered
-// with a Challenge; later Registers from this socket carry its cookie (valid 30 to 60 s, longer
-// than a run). Zeros if no Challenge came back within a second.
-protocol::Cookie obtain_cookie(int fd, const sockaddr_in& server, std::uint64_t instance,
-                               const std::string& name) {
-    const Payload hello = encode(protocol::RegisterRequest{instance, {}, name, {}});
-    ::sendto(fd, hello.data(), hello.size(), 0, reinterpret_cast<const sockaddr*>(&server),
-             sizeof server);
-    std::array<std::uint8_t, 512> buf{};
-    pollfd pfd{fd, POLLIN, 0};
-    const auto until = Clock::now() + std::chrono::seconds(1);
-    while (Clock::now() < until && ::poll(&pfd, 1, 100) >= 0) {
-        const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-        if (n <= 0) continue;
-        protocol::Message m;
-        if (protocol::decode(std::span(buf.data(), static_cast<std::size_t>(n)), m) ==
-            protocol::DecodeError::ok) {
-            if (const auto* ch = std::get_if<protocol::Challenge>(&m)) return ch->cookie;
-        }
+// The address validation round trip (PROTOCOL.md §4.10), for every client at once: each sends
+// a Hello, and takes the Challenge that comes back (the server's key, salt and a cookie for its
+// socket, valid 30 to 60 s; refreshes from a registered socket need none). Gives up after a
+// second: a client with no Challenge (the echo server's) stays unkeyed. Returns how many keyed.
+unsigned handshake(std::vector<Client>& clients, const sockaddr_in& server) {
+    std::array<std::uint8_t, protocol::kHelloSize> hello{};
+    for (auto& c : clients) {
+        const std::size_t n = c.channel->hello(hello);
+        ::sendto(c.fd, hello.data(), n, 0, reinterpret_cast<const sockaddr*>(&server),
+                 sizeof server);
     }
-    return {};
+    unsigned keyed = 0;
+    std::array<std::uint8_t, kSlotSize> buf{};
+    const auto until = Clock::now() + std::chrono::seconds(1);
+    while (keyed < clients.size() && Clock::now() < until) {
+        bool any = false;
+        for (auto& c : clients) {
+            if (c.channel->keyed()) continue;
+            const ssize_t n = ::recv(c.fd, buf.data(), buf.size(), MSG_DONTWAIT);
+            if (n <= 0) continue;
+            any = true;
+            protocol::Envelope e;
+            if (protocol::decode_envelope(std::span(buf.data(), static_cast<std::size_t>(n)), e) ==
+                    protocol::DecodeError::ok &&
+                e.type == protocol::EnvelopeType::challenge &&
+                c.channel->on_challenge(e, true) == SignalChannel::ChallengeOutcome::new_salt)
+                ++keyed;
+        }
+        if (!any) ::poll(nullptr, 0, 1);
+    }
+    return keyed;
 }
 
 }  // namespace
@@ -198,6 +242,7 @@ int main(int argc, char** argv) {
 
     const int ep = ::epoll_create1(0);
     std::vector<Client> clients(o.clients);
+    const bool signals = o.mix != "stun";
     for (unsigned i = 0; i < o.clients; ++i) {
         Client& c = clients[i];
         c.fd = bench::bound_socket(0, true);
@@ -205,36 +250,35 @@ int main(int argc, char** argv) {
         ev.events = EPOLLIN;
         ev.data.u32 = i;
         ::epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+        c.channel = std::make_unique<SignalChannel>(o.server_key);
+    }
+    const unsigned keyed = signals ? handshake(clients, server) : 0;
+    for (unsigned i = 0; i < o.clients; ++i) {
+        Client& c = clients[i];
         const std::uint64_t instance = i + 1;
-        const std::string a = client_name(i, 'a');
-        const std::string b = client_name(i, 'b');
-        const bool registers = o.mix == "refresh" || o.mix == "register" || o.mix == "introduce";
-        const protocol::Cookie cookie =
-            registers ? obtain_cookie(c.fd, server, instance, a) : protocol::Cookie{};
+        c.names = {client_name(i, 'a'), client_name(i, 'b'), client_name(i ^ 1U, 'a')};
         if (o.mix == "refresh") {
-            c.requests.push_back(encode(protocol::RegisterRequest{instance, cookie, a, {}}));
+            c.signals.push_back(protocol::RegisterRequest{instance, c.names[0], {}});
         } else if (o.mix == "register") {
-            c.requests.push_back(encode(protocol::RegisterRequest{instance, cookie, a, {}}));
-            c.requests.push_back(encode(protocol::RegisterRequest{instance, cookie, b, {}}));
+            c.signals.push_back(protocol::RegisterRequest{instance, c.names[0], {}});
+            c.signals.push_back(protocol::RegisterRequest{instance, c.names[1], {}});
         } else if (o.mix == "introduce") {
-            c.cookie = cookie;
-            const std::string peer = client_name(i ^ 1U, 'a');  // neighbours pair up
-            c.requests.push_back(encode(protocol::IntroduceRequest{instance, peer}));
+            // Every client registers first (its neighbour exists: --clients is rounded to even).
+            c.signals.push_back(protocol::RegisterRequest{instance, c.names[0], {}});
+            send_batch(c, server, 1);
+            c.signals = {protocol::IntroduceRequest{instance, c.names[2]}};  // neighbours pair up
+            c.next = 0;
         } else {
             for (int k = 0; k < 16; ++k) c.requests.push_back(stun_binding_request(random));
         }
     }
+    if (signals && keyed < o.clients)
+        std::fprintf(stderr,
+                     "bench_loadgen: %u of %u clients got no Challenge (not a rendezvous?)\n",
+                     o.clients - keyed, o.clients);
     const std::uint64_t replies_per_request = o.mix == "introduce" ? 2 : 1;
 
     if (o.mix == "introduce") {
-        // Every client registers first (and its neighbour exists: --clients is rounded to even).
-        for (unsigned i = 0; i < o.clients; ++i) {
-            Client c = clients[i];
-            c.requests = {
-                encode(protocol::RegisterRequest{i + 1, c.cookie, client_name(i, 'a'), {}})};
-            c.next = 0;
-            send_batch(c, server, 1);
-        }
         const auto until = Clock::now() + std::chrono::milliseconds(500);
         while (Clock::now() < until) {
             for (auto& c : clients) drain(c.fd);

@@ -1,8 +1,10 @@
 // bench_names_memory — resident memory of one million names in the rendezvous server.
 //
 // Registers names straight through Server::handle (the full path a Register takes, without a
-// socket), each from its own address, and prints how much the resident set grew over the
-// process before the server existed (/proc/self/statm). Goal: at most 200 MB for 1 000 000.
+// socket), each from its own address and its own client run (netcore's SignalChannel: a Hello, the
+// Challenge, then the sealed Register, which costs the server an X25519), and prints how much the
+// resident set grew over the process before the server existed (/proc/self/statm). Each entry
+// keeps the client's keys and its last counter (registry.hpp). Goal: at most 200 MB for 1 000 000.
 // Usage: bench_names_memory [COUNT] [NAME_LENGTH]   (defaults 1000000, 16; length 1 to 32)
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "netcore/protocol.hpp"
 #include "outbox.hpp"
 #include "server.hpp"
+#include "signal_channel.hpp"
 
 namespace protocol = netcore::protocol;
 
@@ -63,20 +66,24 @@ int main(int argc, char** argv) {
             // Every client behind its own address: 10.0.0.0/8, one port each.
             const netcore::Address from{0x0A000000U + (i >> 4),
                                         static_cast<std::uint16_t>(40000 + (i & 15))};
-            // As a client does: a Register without a cookie earns a Challenge, whose cookie
-            // the second Register carries (PROTOCOL.md §4.1).
-            protocol::RegisterRequest request{i + 1ULL, {}, name, {}};
-            for (int attempt = 0; attempt < 2; ++attempt) {
-                const std::size_t n = protocol::encode(request, datagram);
-                out.clear();
-                server.handle({datagram.data(), n}, from, now, out);
-                protocol::Message reply;
-                if (out.size() == 1 && protocol::decode(out.datagrams()[0].view(), reply) ==
-                                           protocol::DecodeError::ok) {
-                    if (const auto* ch = std::get_if<protocol::Challenge>(&reply))
-                        request.cookie = ch->cookie;
-                }
+            // As a client does: a Hello earns a Challenge (the server's key, salt and a cookie
+            // for this address); then the Register, sealed with the cookie in its head. The
+            // channel lives only for this name: the client's memory is not the server's.
+            netcore::detail::SignalChannel client(server.public_key());
+            out.clear();
+            server.handle({datagram.data(), client.hello(datagram)}, from, now, out);
+            protocol::Envelope challenge;
+            if (out.size() != 1 ||
+                protocol::decode_envelope(out.datagrams()[0].view(), challenge) !=
+                    protocol::DecodeError::ok ||
+                client.on_challenge(challenge, true) !=
+                    netcore::detail::SignalChannel::ChallengeOutcome::new_salt) {
+                std::fprintf(stderr, "bench_names_memory: no Challenge for name %u\n", i);
+                return 1;
             }
+            const protocol::RegisterRequest request{i + 1ULL, name, {}};
+            out.clear();
+            server.handle({datagram.data(), client.seal(request, datagram)}, from, now, out);
         }
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

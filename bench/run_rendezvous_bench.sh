@@ -29,7 +29,8 @@ stop() {
 }
 trap 'stop; rm -rf "$tmp"' EXIT
 
-# Starts "$@" pinned to the server core and waits for "listening on 127.0.0.1:PORT"; sets port.
+# Starts "$@" pinned to the server core and waits for "listening on 127.0.0.1:PORT"; sets port
+# (and key, when the banner ends with one).
 start() {
     : >"$tmp/server.err"
     taskset -c "$server_core" "$@" >/dev/null 2>"$tmp/server.err" &
@@ -37,6 +38,8 @@ start() {
     port=""
     for _ in $(seq 100); do
         port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9][0-9]*\).*/\1/p' "$tmp/server.err")
+        # The rendezvous' key, which the load generator pins (none for the echo server).
+        key=$(sed -n 's/.*listening on 127.0.0.1:[0-9]* key \([0-9a-f]\{64\}\)$/\1/p' "$tmp/server.err")
         [ -n "$port" ] && return 0
         sleep 0.05
     done
@@ -48,7 +51,8 @@ start() {
 # Runs the load generator against $port with mix $1; prints its line, sets rate.
 measure() {
     local line
-    line=$(taskset -c "$loadgen_core" "$loadgen" --port "$port" --mix "$1" --seconds "$seconds")
+    line=$(taskset -c "$loadgen_core" "$loadgen" --port "$port" ${key:+--server-key "$key"} \
+        --mix "$1" --seconds "$seconds")
     echo "  $line"
     rate=$(sed -n 's/.*answered_per_s=\([0-9]*\).*/\1/p' <<<"$line")
 }

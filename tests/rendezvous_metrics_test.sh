@@ -1,7 +1,7 @@
 #!/bin/bash
-# The rendezvous server's --metrics-port: send junk, a Register without a cookie and a RelayOffer
-# from an address holding no name, then scrape /metrics over plain bash /dev/tcp (no curl on CI)
-# and check the values.
+# The rendezvous server's --metrics-port: send junk, a Hello, a version-1 Register and a sealed
+# datagram without a cookie, then scrape /metrics over plain bash /dev/tcp (no curl on CI) and
+# check the values.
 # Usage: rendezvous_metrics_test.sh PATH_TO_RENDEZVOUS
 # Exit 77 (skipped) when the binary was built without prometheus-cpp.
 set -u
@@ -49,43 +49,50 @@ grep -q '^rendezvous_names 0$' "$tmp/metrics" || fail "expected rendezvous_names
 # A datagram that is not ours: counted as a drop by reason. Sent first, so that once the
 # Register shows, the junk (ahead of it in the socket's queue) is counted too.
 printf 'junk' >"/dev/udp/127.0.0.1/$port"
-# Register (docs/PROTOCOL.md 4.1): "NCRV", version 1, type 1, instance 1, no cookie (16 zero
-# bytes), name "alice", no LAN. Without a cookie it stores nothing and is answered with a
-# Challenge (which this script does not read back).
+# A Hello (docs/PROTOCOL.md 2.2): "NCRV", version 2, type 0x30, a 32-byte client key, 32 zero
+# bytes. Answered with a Challenge of the same size (which this script does not read back).
+zeros() { printf '\\x00%.0s' $(seq "$1"); }
+key=$(printf '\\x09%.0s' $(seq 32))
+printf "NCRV\x02\x30$key$(zeros 32)" >"/dev/udp/127.0.0.1/$port" || fail "cannot send the Hello"
+# A version-1 Register: "NCRV", version 1, type 1, instance 1, no cookie (16 zero bytes), name
+# "alice", no LAN. Answered with an 8-byte VersionRefused, and nothing stored.
 printf 'NCRV\x01\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x05alice\x00' \
-    >"/dev/udp/127.0.0.1/$port" || fail "cannot send the Register"
-
-# RelayOffer (4.11): instance 1, token 2, peer "bob", relayed and mapped 127.0.0.1:9. From an
-# address that holds no name: dropped unanswered, counted by reason.
-printf 'NCRV\x01\x09\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x03bob\x7f\x00\x00\x01\x00\x09\x7f\x00\x00\x01\x00\x09' \
-    >"/dev/udp/127.0.0.1/$port" || fail "cannot send the RelayOffer"
+    >"/dev/udp/127.0.0.1/$port" || fail "cannot send the version-1 Register"
+# A ClientSealed: version 2, type 0x32, the key, no cookie (16 zero bytes), counter 1, and a box
+# of 16 bytes (a tag alone). Without a cookie nothing opens it: a Challenge, no larger.
+printf "NCRV\x02\x32$key$(zeros 16)$(zeros 7)\x01$(zeros 16)" >"/dev/udp/127.0.0.1/$port" ||
+    fail "cannot send the sealed datagram"
 
 # The loop publishes every 100 ms; allow 5 s.
 for _ in $(seq 50); do
-    scrape && grep -q '^rendezvous_challenged_total 1$' "$tmp/metrics" &&
-        grep -q '^rendezvous_packets_in_total 3$' "$tmp/metrics" && break
+    scrape && grep -q '^rendezvous_challenged_total 2$' "$tmp/metrics" &&
+        grep -q '^rendezvous_packets_in_total 4$' "$tmp/metrics" && break
     sleep 0.1
 done
-grep -q '^rendezvous_challenged_total 1$' "$tmp/metrics" || fail "expected challenged_total 1"
+grep -q '^rendezvous_challenged_total 2$' "$tmp/metrics" || fail "expected challenged_total 2"
+grep -q '^rendezvous_bad_cookies_total 0$' "$tmp/metrics" || fail "expected bad_cookies_total 0"
+grep -q '^rendezvous_version_refused_total 1$' "$tmp/metrics" || fail "expected version_refused_total 1"
+grep -q '^rendezvous_unauthenticated_total 0$' "$tmp/metrics" || fail "expected unauthenticated_total 0"
+grep -q '^rendezvous_replayed_total 0$' "$tmp/metrics" || fail "expected replayed_total 0"
 grep -q '^rendezvous_names 0$' "$tmp/metrics" || fail "expected rendezvous_names 0 (no cookie)"
 grep -q '^rendezvous_registered_total 0$' "$tmp/metrics" || fail "expected registered_total 0"
 grep -q '^rendezvous_refreshed_fast_total 0$' "$tmp/metrics" || fail "expected refreshed_fast_total 0"
-grep -q '^rendezvous_packets_in_total 3$' "$tmp/metrics" || fail "expected packets_in_total 3"
-grep -q '^rendezvous_packets_out_total 1$' "$tmp/metrics" || fail "expected packets_out_total 1"
+grep -q '^rendezvous_packets_in_total 4$' "$tmp/metrics" || fail "expected packets_in_total 4"
+grep -q '^rendezvous_packets_out_total 3$' "$tmp/metrics" || fail "expected packets_out_total 3"
+# Two 70-byte Challenges and the 8-byte VersionRefused: never more than was sent.
+grep -q '^rendezvous_bytes_out_total 148$' "$tmp/metrics" || fail "expected bytes_out_total 148"
 grep -q '^rendezvous_dropped_total{reason="not_ours"} 1$' "$tmp/metrics" ||
     fail "expected one drop with reason not_ours"
 grep -q '^# TYPE rendezvous_registered_total counter$' "$tmp/metrics" || fail "not a counter"
-# Relays: no grants (no --turn-server), nothing forwarded, the offer dropped as not registered.
+# Relays: no grants (no --turn-server), nothing forwarded or dropped.
 grep -q '^rendezvous_relay_grants_total 0$' "$tmp/metrics" || fail "expected relay_grants_total 0"
 grep -q '^rendezvous_relay_offers_forwarded_total 0$' "$tmp/metrics" ||
     fail "expected relay_offers_forwarded_total 0"
-grep -q '^rendezvous_relay_offers_dropped_total{reason="not_registered"} 1$' "$tmp/metrics" ||
-    fail "expected one relay offer dropped with reason not_registered"
-for reason in unknown_introduction token_mismatch; do
+for reason in not_registered unknown_introduction token_mismatch; do
     grep -q "^rendezvous_relay_offers_dropped_total{reason=\"$reason\"} 0\$" "$tmp/metrics" ||
         fail "expected relay_offers_dropped_total{reason=\"$reason\"} 0"
 done
-grep -q '^rendezvous_unexpected_total 0$' "$tmp/metrics" || fail "the RelayOffer counted as unexpected"
+grep -q '^rendezvous_unexpected_total 0$' "$tmp/metrics" || fail "expected unexpected_total 0"
 
 kill -TERM "$pid"
 wait "$pid"

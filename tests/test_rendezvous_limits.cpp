@@ -143,22 +143,30 @@ TEST_CASE("the rate limiter's table is bounded and forgets the least recently se
 
 // ---- address validation at the server ---------------------------------------------------------
 
-TEST_CASE("a Register without a cookie gets a Challenge no larger than itself and stores nothing",
-          "[unit][limits]") {
+TEST_CASE(
+    "a sealed Register without a cookie gets a Challenge no larger than itself, stores nothing",
+    "[unit][limits]") {
     Harness h;
-    const auto request = bytes_of(RegisterRequest{kAliceRun, {}, "a", {}});
+    const auto challenge = h.hello(kAlice, kAliceRun).challenge();
+    CHECK(h.server.counters().challenged == 1);
+    // Sealed under the right key, but with no cookie in its head: the server spends no X25519 on
+    // a source that has not proved its address (server.cpp, on_sealed: cookies_.valid()).
+    const auto key = h.signal_key(kAliceRun, challenge.salt);
+    const auto& client_key = h.channel(kAliceRun).key_pair().public_key;
+    const auto request =
+        hand_sealed(key, client_key, Cookie{}, 1, inner_bytes(RegisterRequest{kAliceRun, "a", {}}));
     const auto sent = h.raw(kAlice, request);
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].to == kAlice);
-    const auto challenge = sent[0].as<Challenge>();
-    CHECK(challenge.instance == kAliceRun);
+    CHECK(sent[0].challenge().cookie == challenge.cookie);  // the same window: the same cookie
     CHECK(sent[0].bytes.size() <= request.size());
     CHECK(h.server.counters().names == 0);
-    CHECK(h.server.counters().challenged == 1);
+    CHECK(h.server.counters().challenged == 2);
     CHECK(h.server.counters().bad_cookies == 0);
 
-    // Echoing it registers the name.
-    const auto ack = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, challenge.cookie, "a", {}}));
+    // Echoing the cookie registers the name.
+    const auto ack = h.raw(kAlice, hand_sealed(key, client_key, challenge.cookie, 2,
+                                               inner_bytes(RegisterRequest{kAliceRun, "a", {}})));
     REQUIRE(ack.size() == 1);
     CHECK(ack[0].as<RegisterAck>().observed == kAlice);
     CHECK(h.server.counters().names == 1);
@@ -167,98 +175,90 @@ TEST_CASE("a Register without a cookie gets a Challenge no larger than itself an
 TEST_CASE("a cookie made for another address or an expired window only earns a new Challenge",
           "[unit][limits]") {
     Harness h;
-    const auto cookie = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}))[0]
-                            .as<Challenge>()
-                            .cookie;
+    const auto cookie = h.hello(kAlice, kAliceRun).challenge().cookie;
 
-    // A spoofer who saw Alice's cookie cannot use it from elsewhere (another port, another IP).
+    // Alice's own sealed Register, carrying her cookie, arriving from elsewhere (another port,
+    // another IP): nothing opens it before the cookie proves the source.
     for (const Address elsewhere : {Address{kAlice.ip, 5001}, kBob}) {
         const auto sent =
-            h.raw(elsewhere, bytes_of(RegisterRequest{kAliceRun, cookie, "alice", {}}));
+            h.raw(elsewhere, h.sealed(kAlice, RegisterRequest{kAliceRun, "alice", {}}));
         REQUIRE(sent.size() == 1);
         CHECK(sent[0].to == elsewhere);
-        CHECK(sent[0].as<Challenge>().cookie != cookie);
+        CHECK(sent[0].challenge().cookie != cookie);
     }
     h.advance(h.server.config().cookie_window * 2);
-    const auto stale = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, cookie, "alice", {}}));
+    const auto stale = h.raw(kAlice, h.sealed(kAlice, RegisterRequest{kAliceRun, "alice", {}}));
     REQUIRE(stale.size() == 1);
-    CHECK(stale[0].as<Challenge>().cookie != cookie);
+    CHECK(stale[0].challenge().cookie != cookie);
     CHECK(h.server.counters().names == 0);
     CHECK(h.server.counters().bad_cookies == 3);
+    CHECK(h.server.counters().unauthenticated == 0);
 }
 
 TEST_CASE(
-    "a refresh carrying the cookie that last proved its address skips the MAC, and is counted",
+    "a refresh from the entry's own address opens with the entry's key, without any cookie check",
     "[unit][limits]") {
     Harness h;
-    const auto first = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}));
-    const Cookie cookie = first.at(0).as<Challenge>().cookie;
-    const auto refresh = [&](const Cookie& c, const AddressList& l) {
-        return h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, c, "alice", l}));
-    };
-    CHECK(refresh(cookie, {}).at(0).as<RegisterAck>().observed == kAlice);  // the MAC: registered
+    CHECK(h.registered(kAlice, kAliceRun, "alice").observed == kAlice);  // the X25519: registered
     CHECK(h.server.counters().registered == 1);
     CHECK(h.server.counters().refreshed_fast == 0);
 
-    // Refreshes every 15 s with the same cookie: acknowledged, without a MAC, in its window and
-    // the next. The new LAN list is taken, as on the slow path.
+    // Refreshes every 15 s: acknowledged on the fast path, long past the cookie's two windows
+    // (30 to 60 s), since the key kept in the entry proves the sender. The new LAN list is taken.
     AddressList alice_lan;
     alice_lan.push(Address{0xC0A80002u, 5000});
-    for (int i = 1; i <= 3; ++i) {  // at 15, 30 and 45 s
+    for (int i = 1; i <= 6; ++i) {  // at 15, 30, ... 90 s
         h.advance(milliseconds(15000));
-        const auto sent = refresh(cookie, alice_lan);
+        const auto sent = h.send(kAlice, RegisterRequest{kAliceRun, "alice", alice_lan});
         REQUIRE(sent.size() == 1);
         CHECK(sent[0].as<RegisterAck>() == RegisterAck{kAliceRun, kAlice, 15000, 45000});
         CHECK(h.server.counters().refreshed_fast == static_cast<std::uint64_t>(i));
     }
-    CHECK(h.server.counters().refreshed == 3);
-    CHECK(h.server.counters().challenged == 1);
+    CHECK(h.server.counters().refreshed == 6);
+    CHECK(h.server.counters().challenged == 1);  // only the first Hello
+    CHECK(h.rechallenged == 0);
     h.registered(kBob, kBobRun, "bob");
     const auto to_bob = h.send(kBob, IntroduceRequest{kBobRun, "alice"}).at(0).as<Introduction>();
     CHECK(to_bob.peer_lan == alice_lan);
 
-    // At 60 s the cookie has expired: a Challenge, as without the fast path; the name is kept.
-    h.advance(milliseconds(15000));
-    const auto stale = refresh(cookie, alice_lan);
-    REQUIRE(stale.size() == 1);
-    const Cookie fresh = stale[0].as<Challenge>().cookie;
-    CHECK(h.server.counters().bad_cookies == 1);
-    CHECK(h.server.counters().refreshed_fast == 3);
-    // The new cookie proves the address through the MAC once, then takes the fast path.
-    CHECK(refresh(fresh, alice_lan).at(0).as<RegisterAck>().observed == kAlice);
-    CHECK(h.server.counters().refreshed == 4);
-    CHECK(h.server.counters().refreshed_fast == 3);
-    h.advance(milliseconds(15000));
-    CHECK(refresh(fresh, alice_lan).at(0).as<RegisterAck>().observed == kAlice);
-    CHECK(h.server.counters().refreshed_fast == 4);
+    // Even a head whose cookie is garbage: it is not read on the fast path (the box is the proof).
+    const auto challenge_salt = h.hello(Address{1, 1}, kCarolRun).challenge().salt;
+    const auto key = h.signal_key(kAliceRun, challenge_salt);
+    const Cookie garbage{1, 2, 3};
+    const auto sent =
+        h.raw(kAlice, hand_sealed(key, h.channel(kAliceRun).key_pair().public_key, garbage, 1000,
+                                  inner_bytes(RegisterRequest{kAliceRun, "alice", alice_lan})));
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].as<RegisterAck>().observed == kAlice);
+    CHECK(h.server.counters().refreshed_fast == 7);
+    CHECK(h.server.counters().bad_cookies == 0);
 }
 
 TEST_CASE("a refresh with a forged cookie or from another address is refused, fast path or not",
           "[unit][limits]") {
     Harness h;
-    const Cookie cookie = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}))
-                              .at(0)
-                              .as<Challenge>()
-                              .cookie;
-    REQUIRE(h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, cookie, "alice", {}}))
-                .at(0)
-                .as<RegisterAck>()
-                .observed == kAlice);
+    h.registered(kAlice, kAliceRun, "alice");
     h.registered(kBob, kBobRun, "bob");
     h.advance(milliseconds(30000));
 
-    // Alice's instance and name, with her cookie altered, or with her cookie from elsewhere (a
-    // spoofer who saw it on the path, at another port or IP): Challenges only, to the sender.
-    auto forged = cookie;
-    forged[15] ^= 1;
-    const std::vector<std::pair<Address, Cookie>> attempts = {
-        {kAlice, forged}, {Address{kAlice.ip, 5001}, cookie}, {kCarol, cookie}};
-    for (const auto& [from, c] : attempts) {
+    // Alice's sealed refresh, captured on the path and sent from elsewhere (another port, another
+    // IP); and one sealed from her address under another key with a forged cookie: Challenges
+    // only, to the sender.
+    const auto captured = h.sealed(kAlice, RegisterRequest{kAliceRun, "alice", {}});
+    const auto challenge = h.hello(kCarol, kCarolRun).challenge();
+    auto cookie = challenge.cookie;
+    cookie[15] ^= 1;
+    const auto forged = hand_sealed(h.signal_key(kCarolRun, challenge.salt),
+                                    h.channel(kAliceRun).key_pair().public_key, cookie, 99,
+                                    inner_bytes(RegisterRequest{kAliceRun, "alice", {}}));
+    const std::vector<std::pair<Address, std::vector<std::uint8_t>>> attempts = {
+        {kAlice, forged}, {Address{kAlice.ip, 5001}, captured}, {kCarol, captured}};
+    for (const auto& [from, bytes] : attempts) {
         INFO(from.to_string());
-        const auto sent = h.raw(from, bytes_of(RegisterRequest{kAliceRun, c, "alice", {}}));
+        const auto sent = h.raw(from, bytes);
         REQUIRE(sent.size() == 1);
         CHECK(sent[0].to == from);
-        CHECK(sent[0].as<Challenge>().instance == kAliceRun);
+        CHECK(sent[0].is_challenge());
     }
     const auto c = h.server.counters();
     CHECK(c.refreshed == 0);
@@ -270,24 +270,15 @@ TEST_CASE("a refresh with a forged cookie or from another address is refused, fa
     CHECK(h.send(kBob, IntroduceRequest{kBobRun, "alice"}).at(0).as<PeerUnknown>().peer == "alice");
 }
 
-TEST_CASE("only a refresh takes the fast path: a rename or a new instance goes through the MAC",
+TEST_CASE("only a refresh takes the fast path: a rename or a new run goes through the registry",
           "[unit][limits]") {
     Harness h;
-    const Cookie cookie = h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}))
-                              .at(0)
-                              .as<Challenge>()
-                              .cookie;
-    h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, cookie, "alice", {}}));
-    // The same valid cookie, so the MAC accepts both; neither is a refresh.
-    CHECK(h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, cookie, "alicia", {}}))
-              .at(0)
-              .as<RegisterAck>()
-              .observed == kAlice);
+    h.registered(kAlice, kAliceRun, "alice");
+    // The same run renames: its key opens on the fast path, but it is no refresh.
+    CHECK(h.registered(kAlice, kAliceRun, "alicia").observed == kAlice);
     CHECK(h.logged("released alice: renamed to alicia at 203.0.113.7:5000"));
-    CHECK(h.raw(kAlice, bytes_of(RegisterRequest{kCarolRun, cookie, "alicia", {}}))
-              .at(0)
-              .as<RegisterAck>()
-              .observed == kAlice);
+    // A new run on the same socket: another key, so a Hello, a cookie and an X25519.
+    CHECK(h.registered(kAlice, kCarolRun, "alicia").observed == kAlice);
     CHECK(h.logged("released alicia: new instance at 203.0.113.7:5000"));
     CHECK(h.server.counters().refreshed == 0);
     CHECK(h.server.counters().refreshed_fast == 0);
@@ -297,45 +288,57 @@ TEST_CASE("only a refresh takes the fast path: a rename or a new instance goes t
 TEST_CASE("to an unproven source every answer is no larger than the request", "[unit][limits]") {
     Harness h;
     h.registered(kBob, kBobRun, "bob");  // a real peer, so a request could be worth answering
+    // Carol's Hello: answered with a Challenge of the same size, which proves nothing yet.
+    const auto hello = hello_bytes(h.channel(kCarolRun));
+    const auto challenged = h.raw(kCarol, hello);
+    REQUIRE(challenged.size() == 1);
+    CHECK(challenged[0].bytes.size() == hello.size());
+    const auto salt = challenged[0].challenge().salt;
+
     const std::string longest(kMaxNameLength, 'x');
     AddressList four;
     for (std::uint16_t i = 1; i <= kMaxLanAddresses; ++i) four.push(Address{0x0A000001u, i});
-    const Cookie forged{1, 2, 3};
     const std::vector<Message> requests = {
-        RegisterRequest{kCarolRun, {}, "a", {}},        // the smallest Register
-        RegisterRequest{kCarolRun, forged, "a", {}},    // with a forged cookie
-        RegisterRequest{kCarolRun, {}, longest, four},  // the largest
-        IntroduceRequest{kCarolRun, "b"},               // the smallest, not registered
-        IntroduceRequest{kCarolRun, "bob"},             // for a real peer
-        IntroduceRequest{kBobRun, "bob"},               // with Bob's instance, from elsewhere
+        RegisterRequest{kCarolRun, "a", {}},        // the smallest Register
+        RegisterRequest{kCarolRun, longest, four},  // the largest
+        IntroduceRequest{kCarolRun, "b"},           // the smallest, not registered
+        IntroduceRequest{kCarolRun, "bob"},         // for a real peer
+        IntroduceRequest{kBobRun, "bob"},           // with Bob's instance, from elsewhere
         Unregister{kBobRun},
         Unregister{kCarolRun},
     };
-    for (const auto& m : requests) {
-        INFO(to_string(type_of(m)));
-        const auto request = bytes_of(m);
-        const auto sent = h.raw(kCarol, request);
-        CHECK(total_size(sent) <= request.size());
-        for (const auto& s : sent) CHECK(s.to == kCarol);  // and never to anyone else
+    // Each sealed under Carol's real signal key, without a cookie and with a forged one.
+    std::uint64_t counter = 0;
+    for (const Cookie& cookie : {Cookie{}, Cookie{1, 2, 3}}) {
+        for (const auto& m : requests) {
+            INFO(to_string(type_of(m)));
+            const auto request = hand_sealed(h.signal_key(kCarolRun, salt),
+                                             h.channel(kCarolRun).key_pair().public_key, cookie,
+                                             ++counter, inner_bytes(m));
+            const auto sent = h.raw(kCarol, request);
+            CHECK(total_size(sent) <= request.size());
+            for (const auto& s : sent) CHECK(s.to == kCarol);  // and never to anyone else
+        }
     }
     CHECK(h.server.counters().names == 1);
     CHECK(h.server.counters().amplification_refused == 0);
 }
 
-TEST_CASE("a name moves to a new address only with its instance, the name's secret",
-          "[unit][limits]") {
+TEST_CASE("a name moves to a new address only with its instance and key", "[unit][limits]") {
     Harness h;
     h.registered(kAlice, kAliceRun, "alice");
-    // Another run (another secret) from another address, even with a valid cookie: name_taken.
-    const auto stolen = h.send(kCarol, RegisterRequest{kCarolRun, {}, "alice", {}});
+    // Another run (another key) from another address, with a valid cookie: name_taken.
+    const auto stolen = h.send(kCarol, RegisterRequest{kCarolRun, "alice", {}});
     REQUIRE(stolen.size() == 1);
     CHECK(stolen[0].as<RegisterError>().code == RegisterErrorCode::name_taken);
     // The same run after a NAT rebinding proves the new address, and the name follows.
     const Address rebound{kAlice.ip, 7000};
     CHECK(h.registered(rebound, kAliceRun, "alice").observed == rebound);
-    // Unregister needs the secret and the holding address.
-    CHECK(h.send(kAlice, Unregister{kAliceRun}).empty());   // the old address
-    CHECK(h.send(rebound, Unregister{kCarolRun}).empty());  // the wrong secret
+    CHECK(h.rechallenged == 1);  // its cookie was for the old address
+    // Unregister needs the instance, the key and the holding address.
+    CHECK(h.send(kAlice, Unregister{kAliceRun}).empty());                 // the old address
+    CHECK(h.send(rebound, Unregister{kCarolRun}).empty());                // another run
+    CHECK(h.send_as(rebound, kCarolRun, Unregister{kAliceRun}).empty());  // another key
     CHECK(h.server.counters().names == 1);
     CHECK(h.send(rebound, Unregister{kAliceRun}).empty());
     CHECK(h.server.counters().names == 0);
@@ -349,11 +352,18 @@ TEST_CASE("honest clients are registered and introduced while one IP floods from
     std::uint64_t flood_bytes_in = 0;
     std::uint64_t flood_bytes_out = 0;
     std::uint16_t port = 1024;
+    // Mallory seals real requests under one key and sends them from port after port: a Hello,
+    // and sealed datagrams whose cookie is for the first port only.
+    std::uint64_t mallory_run = 7;
+    h.hello(Address{kMallory, 1023}, mallory_run);
     const auto flood = [&](int datagrams) {
         for (int i = 0; i < datagrams; ++i) {
             const Address from{kMallory, port++};
-            const auto request = i % 2 == 0 ? bytes_of(RegisterRequest{7, {}, "mallory", {}})
-                                            : bytes_of(IntroduceRequest{7, "alice"});
+            const auto request =
+                i % 3 == 0 ? hello_bytes(h.channel(mallory_run))
+                : i % 3 == 1
+                    ? h.sealed(from, mallory_run, RegisterRequest{mallory_run, "mallory", {}})
+                    : h.sealed(from, mallory_run, IntroduceRequest{mallory_run, "alice"});
             flood_bytes_in += request.size();
             for (const auto& s : h.raw(from, request)) {
                 CHECK(s.to.ip == kMallory);
@@ -379,8 +389,9 @@ TEST_CASE("honest clients are registered and introduced while one IP floods from
     const auto c = h.server.counters();
     // Mallory got the burst plus 2 s at the rate, nothing more, and each answer no larger than
     // its request.
-    const auto admitted = 20'200 - c.rate_limited;
+    const auto admitted = 20'200 + 1 - c.rate_limited;  // + the first Hello
     CHECK(admitted <= 40 + 2 * 20 + 1);
+    CHECK(c.unauthenticated == 0);  // nothing of Mallory's was even opened: no cookie
     CHECK(flood_bytes_out <= flood_bytes_in);
     CHECK(c.names == 2);
     CHECK(c.introduced == 1);
@@ -436,7 +447,7 @@ TEST_CASE("pending introductions are bounded: a new pair beyond the cap is dropp
 
 TEST_CASE("the stats line shows the validation and limit counters", "[unit][limits]") {
     Harness h;
-    h.raw(kAlice, bytes_of(RegisterRequest{kAliceRun, {}, "alice", {}}));
+    h.hello(kAlice, kAliceRun);
     const auto line = to_string(h.server.counters());
     for (const char* key :
          {" sources=1", " challenged=1", " bad_cookies=0", " rate_limited=0", " answers_limited=0",

@@ -150,10 +150,12 @@ TEST_CASE("with TURN configured each side's Introduction grants the servers and 
     CHECK(to_alice.role == Role::initiator);
     CHECK(to_bob.token == to_alice.token);
 
-    // The secret itself is never sent, and no credential is logged.
+    // The secret itself is never sent, not even sealed, and no credential is logged.
     for (const auto& s : sent) {
-        const std::string bytes(s.bytes.begin(), s.bytes.end());
-        CHECK(bytes.find(kSecret) == std::string::npos);
+        for (const auto& b : {s.bytes, s.plain}) {
+            const std::string bytes(b.begin(), b.end());
+            CHECK(bytes.find(kSecret) == std::string::npos);
+        }
     }
     for (const auto& line : h.log) {
         INFO(line);
@@ -188,7 +190,10 @@ TEST_CASE("without TURN configured an Introduction grants nothing", "[unit][rela
         CHECK(m.relay.count == 0);
         CHECK(m.relay.username.empty());
         CHECK(m.relay.password.empty());
-        CHECK(s.bytes.size() == 6 + 8 + 1 + 1 + m.peer.size() + 6 + 1 + 1);  // the grant: 1 byte
+        // The sealed head, type, token, role, name, address, LAN count, the grant (1 byte), the
+        // peer's key, the tag.
+        CHECK(s.bytes.size() ==
+              kServerSealedHead + 1 + 8 + 1 + 1 + m.peer.size() + 6 + 1 + 1 + 32 + kTagSize);
     }
     CHECK(h.server.counters().relay_grants == 0);
 }
@@ -204,7 +209,10 @@ TEST_CASE("the largest Introduction with a grant fits a datagram", "[unit][relay
     const auto sent = h.send(kAlice, IntroduceRequest{kAliceRun, b});
     REQUIRE(sent.size() == 2);
     for (const auto& s : sent) {
-        CHECK(s.bytes.size() <= 222);  // PROTOCOL.md §4.11: at most 222 with 64-byte credentials
+        // Version 1's 222 bytes (its 6-byte header and a 216-byte body), now behind the 14-byte
+        // sealed head and a type byte, with the 32-byte peer key and the 16-byte tag: 279.
+        CHECK(s.bytes.size() <= kServerSealedHead + 1 + 216 + 32 + kTagSize);
+        CHECK(s.bytes.size() <= kMaxDatagramSize);
         CHECK(s.as<Introduction>().relay.count == 2);
     }
 }
@@ -235,7 +243,7 @@ TEST_CASE(
 
     const RelayOffer from_alice{kAliceRun, token, "bob", Address{0xCB00710Au, 49152},
                                 Address{0xCB007107u, 61000}};
-    const auto request = bytes_of(from_alice);
+    const auto request = h.sealed(kAlice, from_alice);
     const auto sent = h.raw(kAlice, request);
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].to == kBob);
@@ -250,10 +258,13 @@ TEST_CASE(
     CHECK(back[0].to == kAlice);
     CHECK(back[0].as<PeerRelay>() == PeerRelay{token, from_bob.relayed, from_bob.mapped});
 
-    // Re-sent offers are forwarded again: the server keeps no state for them.
-    CHECK(h.raw(kAlice, request).size() == 1);
+    // Re-sent offers (sealed anew, as a client re-sends) are forwarded again: the server keeps no
+    // state for them. The very same datagram again is a replay, and dropped.
+    CHECK(h.send(kAlice, from_alice).size() == 1);
+    CHECK(h.raw(kAlice, request).empty());
     const auto c = h.server.counters();
     CHECK(c.relay_offers_forwarded == 3);
+    CHECK(c.replayed == 1);
     CHECK(c.relay_offers_not_registered + c.relay_offers_unknown_introduction +
               c.relay_offers_token_mismatch ==
           0);
@@ -290,12 +301,23 @@ TEST_CASE("a RelayOffer from a source that never proved its address never causes
           "[unit][relay]") {
     Harness h(with_turn());
     const auto token = introduced(h)[0].as<Introduction>().token;
-    // Carol got only a Challenge (her cookie never came back): unproven, and holds no name.
-    REQUIRE(h.raw(kCarol, bytes_of(RegisterRequest{kCarolRun, {}, "carol", {}})).size() == 1);
-    for (const auto& m : {offer(kCarolRun, token, "bob"), offer(kAliceRun, token, "bob"),
-                          offer(kBobRun, token, "alice"), offer(kCarolRun, 0, "carol")}) {
-        CHECK(h.send(kCarol, m).empty());
+    // Carol got only a Challenge; her offers come sealed under her key but without its cookie:
+    // only a Challenge, to her. Never opened, so never forwarded.
+    const auto challenge = h.hello(kCarol, kCarolRun).challenge();
+    const auto key = h.signal_key(kCarolRun, challenge.salt);
+    const auto offers = {offer(kCarolRun, token, "bob"), offer(kAliceRun, token, "bob"),
+                         offer(kBobRun, token, "alice"), offer(kCarolRun, 0, "carol")};
+    std::uint64_t counter = 0;
+    for (const auto& m : offers) {
+        const auto sent = h.raw(kCarol, hand_sealed(key, h.channel(kCarolRun).key_pair().public_key,
+                                                    Cookie{}, ++counter, inner_bytes(m)));
+        REQUIRE(sent.size() == 1);
+        CHECK(sent[0].to == kCarol);
+        CHECK(sent[0].is_challenge());
     }
+    CHECK(h.server.counters().relay_offers_not_registered == 0);
+    // With the cookie she proved her address, but she holds no name: dropped, never answered.
+    for (const auto& m : offers) CHECK(h.send_as(kCarol, kCarolRun, m).empty());
     CHECK(h.server.counters().relay_offers_not_registered == 4);
     CHECK(h.server.counters().relay_offers_forwarded == 0);
 }
@@ -374,10 +396,12 @@ TEST_CASE("once a pair is introduced afresh, offers under the old token are drop
 TEST_CASE("RelayOffers pass the per-IP token bucket like every datagram", "[unit][relay]") {
     Harness h(with_turn());
     const auto token = introduced(h)[0].as<Introduction>().token;
-    const auto request = bytes_of(offer(kAliceRun, token, "bob"));
     int forwarded = 0;
-    for (int i = 0; i < 100; ++i) forwarded += static_cast<int>(h.raw(kAlice, request).size());
-    // Alice's IP had spent 3 of its 40 on the cookie round trip and the request.
+    for (int i = 0; i < 100; ++i) {
+        const auto request = h.sealed(kAlice, offer(kAliceRun, token, "bob"));  // each sealed anew
+        forwarded += static_cast<int>(h.raw(kAlice, request).size());
+    }
+    // Alice's IP had spent 3 of its 40 on the Hello, the Register and the request.
     CHECK(forwarded == 40 - 3);
     CHECK(h.server.counters().rate_limited == 100 - 37);
 }

@@ -56,7 +56,20 @@ class Client {
         b.dataLength = bytes.size();
         REQUIRE(enet_socket_send(socket_, &dest, &b, 1) == static_cast<int>(bytes.size()));
     }
-    void send(Address to, const Message& m) { send_raw(to, bytes_of(m)); }
+    /// This client's run: its channel to the server whose key it pins.
+    SignalChannel& channel(const netcore::PublicKey& server_key) {
+        if (!channel_) channel_.emplace(server_key);
+        return *channel_;
+    }
+    /// Sends `m` sealed by this client's channel (keyed by a Challenge already). Returns the bytes.
+    std::vector<std::uint8_t> send(Address to, const Message& m) {
+        REQUIRE(channel_);
+        std::vector<std::uint8_t> bytes(kMaxDatagramSize);
+        bytes.resize(channel_->seal(m, bytes));
+        REQUIRE(!bytes.empty());
+        send_raw(to, bytes);
+        return bytes;
+    }
 
     /// One datagram if any is waiting, else nothing. Never blocks.
     std::optional<Sent> receive() {
@@ -69,12 +82,14 @@ class Client {
         REQUIRE(n >= 0);
         if (n == 0) return std::nullopt;
         buf.resize(static_cast<std::size_t>(n));
-        return Sent{Address{ENET_NET_TO_HOST_32(from.host), from.port}, buf};
+        return collect(Address{ENET_NET_TO_HOST_32(from.host), from.port}, buf,
+                       channel_ ? &*channel_ : nullptr);
     }
 
   private:
     ENetSocket socket_ = ENET_SOCKET_NULL;
     Address address_;
+    std::optional<SignalChannel> channel_;
 };
 
 struct LiveServer {
@@ -96,16 +111,23 @@ struct LiveServer {
         return std::nullopt;
     }
 
-    /// Registers `client` as a session would: Register, Challenge, Register with the cookie.
-    /// Returns the answer to the second Register.
+    /// Sends `client`'s Hello and takes the Challenge into its channel. Returns the Challenge.
+    std::optional<Sent> hello(Client& client) {
+        auto& channel = client.channel(server.public_key());
+        client.send_raw(address(), hello_bytes(channel));
+        auto challenge = reply_to(client);
+        if (!challenge || !challenge->is_challenge()) return std::nullopt;
+        CHECK(channel.on_challenge(challenge->challenge(), true) ==
+              SignalChannel::ChallengeOutcome::new_salt);
+        return challenge;
+    }
+
+    /// Registers `client` as a session would: Hello, Challenge, then the sealed Register.
+    /// Returns the answer to the Register.
     std::optional<Sent> register_client(Client& client, std::uint64_t instance,
                                         std::string_view name) {
-        RegisterRequest request{instance, {}, name, {}};
-        client.send(address(), request);
-        const auto challenge = reply_to(client);
-        if (!challenge) return std::nullopt;
-        request.cookie = challenge->as<Challenge>().cookie;
-        client.send(address(), request);
+        if (!hello(client)) return std::nullopt;
+        client.send(address(), RegisterRequest{instance, name, {}});
         return reply_to(client);
     }
 
@@ -133,19 +155,20 @@ TEST_CASE("a real Register over loopback is acknowledged with the client's own a
           "[integration][socket]") {
     LiveServer live;
     Client alice;
-    alice.send(live.address(), RegisterRequest{1, {}, "alice", {}});
-    const auto challenge = live.reply_to(alice);
+    const auto challenge = live.hello(alice);
     REQUIRE(challenge);
-    CHECK(challenge->to == live.address());  // for a received datagram, `to` holds its source
-    CHECK(challenge->bytes.size() <= bytes_of(RegisterRequest{1, {}, "alice", {}}).size());
-    alice.send(live.address(), RegisterRequest{1, challenge->as<Challenge>().cookie, "alice", {}});
+    CHECK(challenge->to == live.address());        // for a received datagram, `to` holds its source
+    CHECK(challenge->bytes.size() == kHelloSize);  // no larger than the Hello: no amplification
+    CHECK(challenge->challenge().server_key == live.server.public_key());
+    const auto request = alice.send(live.address(), RegisterRequest{1, "alice", {}});
     const auto reply = live.reply_to(alice);
     REQUIRE(reply);
-    const auto ack = reply->as<RegisterAck>();
+    const auto ack = reply->as<RegisterAck>();  // it opened under Alice's signal key
     CHECK(ack.instance == 1);
     CHECK(ack.observed == alice.address());
     const auto c = live.server.counters();
     CHECK(c.packets_in == 2);
+    CHECK(c.bytes_in == kHelloSize + request.size());
     CHECK(c.packets_out == 2);
     CHECK(c.bytes_out == challenge->bytes.size() + reply->bytes.size());
 }
@@ -169,6 +192,8 @@ TEST_CASE("two real clients are introduced to each other over loopback", "[integ
     CHECK(b.role == Role::responder);
     CHECK(a.peer_public == bob.address());
     CHECK(b.peer_public == alice.address());
+    CHECK(a.peer_key == bob.channel(live.server.public_key()).key_pair().public_key);
+    CHECK(b.peer_key == alice.channel(live.server.public_key()).key_pair().public_key);
 }
 
 TEST_CASE("a burst of garbage is dropped unanswered and the server still serves a registration",
@@ -182,7 +207,7 @@ TEST_CASE("a burst of garbage is dropped unanswered and the server still serves 
     std::mt19937 rng(7);
     std::uniform_int_distribution<int> byte(0, 255);
     std::uniform_int_distribution<std::size_t> length(1, 600);
-    const auto valid = bytes_of(RegisterRequest{9, {}, "mallory", {}});
+    const auto valid = hello_bytes(attacker.channel(live.server.public_key()));
 
     // Batches of 50 stay well inside a loopback socket's receive buffer, so none is lost
     // before the server reads it and every one must show up in the drop counters.
@@ -223,18 +248,21 @@ TEST_CASE("a burst of garbage is dropped unanswered and the server still serves 
     for (const auto d : c.dropped) drops += d;
     CHECK(drops == kBatches * kPerBatch + 1);  // + the oversized one; the empty one is invisible
     CHECK(c.receive_errors == 0);
+    // The garbage, the oversized one, Alice's Hello and her sealed Register (5 + 8 + 1 + 5 + 1
+    // bytes of plaintext: type, instance, name, LAN count).
     CHECK(c.bytes_in ==
-          garbage_bytes + 4000 + 2 * bytes_of(RegisterRequest{1, {}, "alice", {}}).size());
+          garbage_bytes + 4000 + kHelloSize + kClientSealedHead + 1 + 8 + 1 + 5 + 1 + kTagSize);
     CHECK(c.names == 1);
 }
 
 TEST_CASE("a flood from one IP over many ports is cut to its bucket while another IP registers",
           "[integration][socket]") {
     LiveServer live;
-    // 20 sockets on 127.0.0.2, 50 Registers each, without reading what comes back.
+    // 20 sockets on 127.0.0.2, 50 Hellos each (each worth a Challenge), without reading what
+    // comes back.
     std::vector<std::unique_ptr<Client>> flood;
     for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<Client>(kLoopback2));
-    const auto request = bytes_of(RegisterRequest{9, {}, "mallory", {}});
+    const auto request = hello_bytes(flood[0]->channel(live.server.public_key()));
     const auto start = Clock::now();
     for (int round = 0; round < 50; ++round) {
         for (auto& c : flood) c->send_raw(live.address(), request);

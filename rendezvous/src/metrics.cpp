@@ -77,9 +77,14 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     s.total(&Counters::expired, "expired", "Names dropped for want of a refresh");
     s.total(&Counters::unexpected, "unexpected", "Valid messages a server never receives");
     s.total(&Counters::ignored, "ignored", "Valid requests with no effect");
+    s.total(&Counters::unauthenticated, "unauthenticated",
+            "Sealed signals that did not open (forged, damaged, or under another key)");
+    s.total(&Counters::replayed, "replayed", "Sealed signals that opened but were seen already");
+    s.total(&Counters::version_refused, "version_refused",
+            "Datagrams of an older wire version, answered with VersionRefused");
     s.total(&Counters::challenged, "challenged",
-            "Challenges sent: Registers without a valid cookie");
-    s.total(&Counters::bad_cookies, "bad_cookies", "Registers with a stale or forged cookie");
+            "Challenges sent: Hellos, and sealed signals without a valid cookie");
+    s.total(&Counters::bad_cookies, "bad_cookies", "Sealed signals with a stale or forged cookie");
     s.total(&Counters::rate_limited, "rate_limited", "Datagrams dropped by the per-IP rate limit");
     s.total(&Counters::answers_limited, "answers_limited",
             "Answers larger than their request dropped by the per-IP cap");

@@ -125,9 +125,11 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
     const std::size_t first = out.size();
     proven_ = false;
     grants_ = 0;
-    if (err == protocol::DecodeError::bad_version && protocol::wire_version(datagram) < 2) {
+    if (err == protocol::DecodeError::bad_version && protocol::wire_version(datagram) < 2 &&
+        datagram.size() >= protocol::kVersionRefusedSize) {
         // An older client: tell it, in 8 bytes (every version-1 request is 14 or more), so it
-        // can say "upgrade needed" instead of timing out.
+        // can say "upgrade needed" instead of timing out. Anything shorter is no request of any
+        // version: dropped below, not answered with more than it sent.
         ++counters_.version_refused;
         std::array<std::uint8_t, protocol::kVersionRefusedSize> refusal{};
         if (protocol::encode_version_refused(refusal) > 0) out.push_bytes(from, refusal);
@@ -182,8 +184,8 @@ void Server::on_sealed(const protocol::Envelope& envelope, Address from, TimePoi
     std::ptrdiff_t n = -1;
     const Entry* held = registry_.find_at(from, now);
     if (held != nullptr) {
-        n = crypto::open(held->keys.signal_key, crypto::kFromClient, envelope.counter,
-                         envelope.ad, envelope.box, plain);
+        n = crypto::open(held->keys.signal_key, crypto::kFromClient, envelope.counter, envelope.ad,
+                         envelope.box, plain);
         if (n >= 0 && envelope.counter <= held->received) {
             ++counters_.replayed;  // opened, so it is the holder's, but we saw it already
             log_.debug("dropped a replayed signal from ", from);
@@ -206,8 +208,8 @@ void Server::on_sealed(const protocol::Envelope& envelope, Address from, TimePoi
         sender.keys.client_key = envelope.client_key;
         sender.keys.signal_key =
             crypto::signal_key(shared, envelope.client_key, public_key_, salt_);
-        n = crypto::open(sender.keys.signal_key, crypto::kFromClient, envelope.counter,
-                         envelope.ad, envelope.box, plain);
+        n = crypto::open(sender.keys.signal_key, crypto::kFromClient, envelope.counter, envelope.ad,
+                         envelope.box, plain);
         if (n < 0) {
             ++counters_.unauthenticated;
             log_.debug("dropped a signal from ", from, " that did not open");
@@ -303,6 +305,16 @@ void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, Ti
         ++counters_.refreshed_fast;
         log_.debug("refreshed ", m.name, " at ", from);
         reply(out, from, s.keys.signal_key, ack);
+        return;
+    }
+    // A Register under the key of its name's entry, but no newer than the last signal that
+    // entry sealed, is a replay: from the address the name left, say, whose cookie is still
+    // valid. The fast path's check in on_sealed() only covers the entry's own address.
+    if (const Entry* e = registry_.find(m.name, now);
+        e != nullptr && netcore::crypto::equal(e->keys.signal_key, s.keys.signal_key) &&
+        s.counter <= e->received) {
+        ++counters_.replayed;
+        log_.debug("dropped a replayed Register for ", m.name, " from ", from);
         return;
     }
     const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now, s.keys, s.counter);
@@ -409,8 +421,8 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
     const auto tell = [&](const Entry& to, const Entry& about) {
         const auto role =
             to.name == p.initiator ? protocol::Role::initiator : protocol::Role::responder;
-        protocol::Introduction m{p.token, role,      about.name, about.address,
-                                 about.lan, {},        about.keys.client_key};
+        protocol::Introduction m{p.token,   role, about.name,           about.address,
+                                 about.lan, {},   about.keys.client_key};
         TurnCredential credential;  // viewed by m.relay until it is encoded below
         if (turn_) {
             // Each side's own name: the TURN server's logs and quotas then tell the players apart.

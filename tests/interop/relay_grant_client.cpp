@@ -1,9 +1,10 @@
 // A minimal pair of clients for tests/interop/turn_interop.sh: registers two names with a real
-// rendezvous on 127.0.0.1 (with the cookie round trip), has the first ask for the second, prints
-// each side's relay grant, then passes a RelayOffer from the first and checks that the second
+// rendezvous on 127.0.0.1 (Hello, Challenge, then every signal sealed through netcore's own
+// SignalChannel, pinned to the server's key), has the first ask for the second, prints each
+// side's relay grant, then passes a RelayOffer from the first and checks that the second
 // receives it as PeerRelay.
 //
-// Usage: relay_grant_client RENDEZVOUS_PORT
+// Usage: relay_grant_client RENDEZVOUS_PORT SERVER_KEY   (the key: 64 hex digits, the banner's)
 // Prints, on success (exit 0):
 //   alice server=IP:PORT username=U password=P
 //   bob server=IP:PORT username=U password=P
@@ -20,13 +21,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 
 #include "netcore/address.hpp"
+#include "netcore/keys.hpp"
 #include "netcore/protocol.hpp"
+#include "signal_channel.hpp"
 
 namespace protocol = netcore::protocol;
+using netcore::detail::SignalChannel;
 
 namespace {
 
@@ -42,7 +47,7 @@ constexpr std::uint64_t kBobRun = 0xB0B;
 
 class Client {
   public:
-    explicit Client(std::uint16_t server_port) {
+    Client(std::uint16_t server_port, const netcore::PublicKey& server_key) : channel_(server_key) {
         fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
         if (fd_ < 0) die("socket() failed");
         timeval tv{0, kWaitMs * 1000};
@@ -59,45 +64,62 @@ class Client {
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
-    void send(const protocol::Message& m) {
-        std::array<std::uint8_t, protocol::kMaxDatagramSize> out{};
-        const auto n = protocol::encode(m, out);
-        if (n == 0) die("cannot encode a message");
-        ::sendto(fd_, out.data(), n, 0, reinterpret_cast<const sockaddr*>(&server_),
+    void send_bytes(std::span<const std::uint8_t> bytes) {
+        ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&server_),
                  sizeof server_);
     }
-    // The next datagram from the server that decodes, or nothing after one wait.
-    std::optional<protocol::Message> receive() {
+    // Sends `m` sealed (the channel must be keyed: see register_as).
+    void send(const protocol::Message& m) {
+        std::array<std::uint8_t, protocol::kMaxDatagramSize> out{};
+        const auto n = channel_.seal(m, out);
+        if (n == 0) die("cannot seal a message");
+        send_bytes({out.data(), n});
+    }
+    // The next signal from the server that opens under our key, or nothing after one wait. A
+    // Challenge on the way is taken (its cookie, or a first salt while `registering`).
+    std::optional<protocol::Message> receive(bool registering = false) {
         for (;;) {
             sockaddr_in from{};
             socklen_t len = sizeof from;
-            const auto n = ::recvfrom(fd_, last_.data(), last_.size(), 0,
+            std::array<std::uint8_t, protocol::kMaxDatagramSize> datagram{};
+            const auto n = ::recvfrom(fd_, datagram.data(), datagram.size(), 0,
                                       reinterpret_cast<sockaddr*>(&from), &len);
             if (n < 0) return std::nullopt;
-            protocol::Message m;
-            if (protocol::decode({last_.data(), static_cast<std::size_t>(n)}, m) ==
+            protocol::Envelope e;
+            if (protocol::decode_envelope({datagram.data(), static_cast<std::size_t>(n)}, e) !=
                 protocol::DecodeError::ok)
-                return m;
+                continue;
+            if (e.type == protocol::EnvelopeType::challenge) {
+                channel_.on_challenge(e, registering);
+                if (registering) return std::nullopt;  // send again, now keyed or with its cookie
+                continue;
+            }
+            protocol::Message m;
+            if (channel_.open(e, last_, m) == SignalChannel::OpenError::none) return m;
         }
     }
-    // Registers `name`: Register, Challenge, Register with its cookie, RegisterAck.
+    // Registers `name`: Hello, Challenge, then the sealed Register until a RegisterAck.
     void register_as(std::uint64_t run, std::string_view name) {
-        protocol::RegisterRequest r{run, {}, name, {}};
+        const protocol::RegisterRequest r{run, name, {}};
         for (int i = 0; i < kAttempts; ++i) {
-            send(r);
-            const auto m = receive();
-            if (!m) continue;
-            if (const auto* ch = std::get_if<protocol::Challenge>(&*m)) r.cookie = ch->cookie;
-            if (std::holds_alternative<protocol::RegisterAck>(*m)) return;
+            if (channel_.keyed()) {
+                send(r);
+            } else {
+                std::array<std::uint8_t, protocol::kHelloSize> hello{};
+                send_bytes({hello.data(), channel_.hello(hello)});
+            }
+            const auto m = receive(true);
+            if (m && std::holds_alternative<protocol::RegisterAck>(*m)) return;
         }
         die("no RegisterAck for " + std::string(name));
     }
-    // The datagram last received (names in decoded messages view it).
-    std::array<std::uint8_t, 512> last_{};
+    // The plaintext last opened (names in decoded messages view it).
+    std::array<std::uint8_t, protocol::kMaxDatagramSize> last_{};
 
   private:
     int fd_ = -1;
     sockaddr_in server_{};
+    SignalChannel channel_;
 };
 
 void print_grant(const char* who, const protocol::Introduction& m) {
@@ -111,10 +133,12 @@ void print_grant(const char* who, const protocol::Introduction& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) die("usage: relay_grant_client RENDEZVOUS_PORT");
+    if (argc != 3) die("usage: relay_grant_client RENDEZVOUS_PORT SERVER_KEY");
     const auto port = static_cast<std::uint16_t>(std::atoi(argv[1]));
-    Client alice(port);
-    Client bob(port);
+    const auto key = netcore::parse_key(argv[2]);
+    if (!key) die("the server key must be 64 hex digits");
+    Client alice(port, *key);
+    Client bob(port, *key);
     alice.register_as(kAliceRun, "alice");
     bob.register_as(kBobRun, "bob");
 

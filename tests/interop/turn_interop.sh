@@ -4,13 +4,16 @@
 #
 # On 127.0.0.1: coturn (turnserver, use-auth-secret) with its own config file, which the
 # rendezvous reads the secret from (--turn-secret-file: one file for both); turnutils_peer as the
-# peer to relay to. relay_grant_client registers two names, gets their Introductions and checks a
+# peer to relay to. relay_grant_client (pinned to the key in the rendezvous' banner) registers two names, gets their Introductions and checks a
 # RelayOffer arrives as PeerRelay; then coturn's turnutils_uclient allocates a relay with alice's
 # credential and sends through it. A tampered password and an expired credential are refused.
 # Exits 77 (skipped) only when coturn's tools are not installed (setup.sh --with-interop).
 set -u
 bin=$1
 client=$2
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../scripts/lib/rendezvous.sh
+. "$here/../../scripts/lib/rendezvous.sh"  # rendezvous_key (its start_rendezvous is redefined below)
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -68,7 +71,7 @@ pids+=($!)
 turnutils_peer -L 127.0.0.1 -p "$peer_port" >"$tmp/peer.out" 2>&1 &
 pids+=($!)
 
-# Starts a rendezvous granting relays on coturn with extra options "$@"; sets port.
+# Starts a rendezvous granting relays on coturn with extra options "$@"; sets port and key.
 start_rendezvous() {
     rm -f "$tmp/rendezvous.err"
     "$bin" --bind 127.0.0.1 --port 0 --turn-server "127.0.0.1:$turn_port" \
@@ -77,7 +80,9 @@ start_rendezvous() {
     port=""
     for _ in $(seq 200); do
         port=$(sed -n 's/^rendezvous: listening on 127.0.0.1:\([0-9][0-9]*\) .*/\1/p' "$tmp/rendezvous.err" 2>/dev/null)
-        [ -n "$port" ] && return 0
+        # The key the client pins: the banner's last word (scripts/lib/rendezvous.sh).
+        key=$(rendezvous_key "$tmp/rendezvous.err")
+        [ -n "$port" ] && [ -n "$key" ] && return 0
         sleep 0.05
     done
     fail "the rendezvous did not start"
@@ -95,7 +100,7 @@ grep -q "^rendezvous: granting TURN relays on 127.0.0.1:$turn_port (credentials 
     "$tmp/rendezvous.err" || fail "no line saying which TURN server is granted"
 
 # coturn needs a moment to open its listener; the grant client does not depend on it.
-"$client" "$port" >"$tmp/grants.out" 2>"$tmp/grants.err" || fail "relay_grant_client failed"
+"$client" "$port" "$key" >"$tmp/grants.out" 2>"$tmp/grants.err" || fail "relay_grant_client failed"
 grep -q '^peer_relay relayed=127.0.0.1:49999 mapped=127.0.0.1:40000$' "$tmp/grants.out" ||
     fail "bob did not receive alice's RelayOffer as PeerRelay"
 line=$(grep '^alice ' "$tmp/grants.out")
@@ -127,7 +132,7 @@ uclient "$user" "x${pass:1}"
 
 # A credential past its expiry: refused at Allocate (coturn checks the username's timestamp).
 start_rendezvous --turn-ttl 1
-"$client" "$port" >"$tmp/grants.out" 2>"$tmp/grants.err" || fail "relay_grant_client failed (ttl 1)"
+"$client" "$port" "$key" >"$tmp/grants.out" 2>"$tmp/grants.err" || fail "relay_grant_client failed (ttl 1)"
 line=$(grep '^alice ' "$tmp/grants.out")
 user=$(sed -n 's/.* username=\([^ ]*\) .*/\1/p' <<<"$line")
 pass=$(sed -n 's/.* password=\([^ ]*\)$/\1/p' <<<"$line")
