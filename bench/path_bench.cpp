@@ -198,8 +198,8 @@ class Bench {
         std::printf(
             "bench_path: path=%s sealed=%d pings=%zu rtt_ms_median=%.3f rtt_ms_p90=%.3f "
             "enet_rtt_ms=%u bytes=%llu seconds=%.3f throughput_mbit_s=%.1f\n",
-            netcore::to_string(path_), options_.plaintext ? 0 : 1, rtts_.size(), at(0.5), at(0.9), session_.stats().rtt_ms,
-            static_cast<unsigned long long>(bytes), seconds,
+            netcore::to_string(path_), options_.plaintext ? 0 : 1, rtts_.size(), at(0.5), at(0.9),
+            session_.stats().rtt_ms, static_cast<unsigned long long>(bytes), seconds,
             seconds > 0 ? static_cast<double>(bytes) * 8.0 / seconds / 1e6 : 0.0);
         std::fflush(stdout);
         session_.disconnect();

@@ -80,7 +80,8 @@ class Udp {
 
 /// Sends `payload` to `to` as if from `from`: a hand-built IPv4 + UDP header on a raw socket.
 /// Root only. Returns false when the raw socket cannot be had.
-inline bool spoof(netcore::Address from, netcore::Address to, std::span<const std::uint8_t> payload) {
+inline bool spoof(netcore::Address from, netcore::Address to,
+                  std::span<const std::uint8_t> payload) {
     const int fd = ::socket(AF_INET, SOCK_RAW, IPPROTO_RAW);  // IP_HDRINCL is implied
     if (fd < 0) return false;
     std::vector<std::uint8_t> packet(sizeof(iphdr) + sizeof(udphdr) + payload.size());
@@ -113,8 +114,8 @@ inline std::vector<std::vector<std::uint8_t>> forged_disconnects(std::uint16_t s
     std::vector<std::vector<std::uint8_t>> out;
     for (std::uint16_t peer = 0; peer < slots; ++peer) {
         for (std::uint16_t session = 0; session < 4; ++session) {
-            const std::uint16_t id = static_cast<std::uint16_t>(
-                peer | (session << ENET_PROTOCOL_HEADER_SESSION_SHIFT));
+            const std::uint16_t id =
+                static_cast<std::uint16_t>(peer | (session << ENET_PROTOCOL_HEADER_SESSION_SHIFT));
             out.push_back({static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id),
                            ENET_PROTOCOL_COMMAND_DISCONNECT, 0xFF, 0, 0, 0, 0, 0, 0});
         }

@@ -68,7 +68,8 @@ TEST_CASE("datagrams too large for ENet's buffer, flooding a player, do not star
     int lines = 0;
     lab.each_step.push_back([&] {
         for (int i = 0; i < 5 && floods < 300; ++i, ++floods) flood.send(address_of(bob), big);
-        if (lines < 60) REQUIRE(alice.session->send(Channel::reliable, bytes(std::to_string(lines++))));
+        if (lines < 60)
+            REQUIRE(alice.session->send(Channel::reliable, bytes(std::to_string(lines++))));
     });
     REQUIRE(lab.run_until([&] { return floods == 300 && bob.received().size() == 60; }, 10000ms));
     CHECK(connected(alice));
@@ -155,17 +156,16 @@ TEST_CASE("datagrams forged in the server's name change nothing at a client", "[
     REQUIRE(protocol::encode_challenge(PublicKey{1, 2, 3}, {}, {}, challenge) > 0);
     forged.push_back(challenge);
     // A version-1 Introduction in clear, as the old server sent them.
-    forged.push_back({'N', 'C', 'R', 'V', 1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8, 1, 5, 'e', 'v', 'i',
-                      'l', '!', 10, 0, 0, 1, 0x13, 0x88, 0, 0});
+    forged.push_back({'N', 'C', 'R', 'V', 1,   0x06, 1,  2, 3, 4, 5,    6,    7, 8, 1,
+                      5,   'e', 'v', 'i', 'l', '!',  10, 0, 0, 1, 0x13, 0x88, 0, 0});
     // "The server speaks another version": only a registering client may take that in.
     std::vector<std::uint8_t> refusal(protocol::kVersionRefusedSize);
     REQUIRE(protocol::encode_version_refused(refusal) > 0);
     forged.push_back(refusal);
     for (const auto& f : forged) REQUIRE(attacker::spoof(lab.server_address(), address_of(bob), f));
 
-    REQUIRE(lab.run_until([&] {
-        return bob.session->stats().datagrams_dropped >= before.datagrams_dropped + 3;
-    }));
+    REQUIRE(lab.run_until(
+        [&] { return bob.session->stats().datagrams_dropped >= before.datagrams_dropped + 3; }));
     lab.run_for(200ms);
     CHECK(bob.count(EventType::introduced) == 0);
     CHECK(bob.count(EventType::error) == 0);
@@ -191,9 +191,8 @@ TEST_CASE("an ENet goodbye forged from the peer's address does not end a sealed 
         REQUIRE(lab.run_until([&] { return bob.count(EventType::disconnected) == 1; }));
         return;  // the attack is real
     }
-    REQUIRE(lab.run_until([&] {
-        return bob.session->stats().unauthenticated >= before + forged.size();
-    }));
+    REQUIRE(lab.run_until(
+        [&] { return bob.session->stats().unauthenticated >= before + forged.size(); }));
     REQUIRE(alice.session->send(Channel::reliable, bytes("still here")));
     REQUIRE(lab.run_until([&] { return bob.received().size() == 1; }));
     CHECK(bob.count(EventType::disconnected) == 0);
@@ -212,7 +211,8 @@ TEST_CASE("a sniffer on the link reads no game message, and its replays are drop
     const std::string secret = "the treasure is under the old oak";
     REQUIRE(alice.session->send(Channel::reliable, bytes(secret)));
     REQUIRE(bob.session->send(Channel::unreliable, bytes(secret + ", says bob")));
-    REQUIRE(lab.run_until([&] { return bob.received().size() == 1 && alice.received().size() == 1; }));
+    REQUIRE(
+        lab.run_until([&] { return bob.received().size() == 1 && alice.received().size() == 1; }));
     lab.run_for(50ms);
     sniffer.poll();
 
@@ -235,9 +235,8 @@ TEST_CASE("a sniffer on the link reads no game message, and its replays are drop
     for (const auto& c : replays)
         if (c.from_port == alice.session->local_address().port)
             REQUIRE(attacker::spoof(address_of(alice), address_of(bob), c.bytes));
-    REQUIRE(lab.run_until([&] {
-        return bob.session->stats().datagrams_dropped >= dropped + from_alice;
-    }));
+    REQUIRE(lab.run_until(
+        [&] { return bob.session->stats().datagrams_dropped >= dropped + from_alice; }));
     lab.run_for(100ms);
     CHECK(bob.received() == std::vector<std::string>{secret});
     CHECK(connected(bob));

@@ -13,7 +13,8 @@ namespace {
 std::array<std::uint8_t, crypto_aead_chacha20poly1305_IETF_NPUBBYTES> nonce_of(
     std::uint32_t prefix, std::uint64_t counter) {
     std::array<std::uint8_t, crypto_aead_chacha20poly1305_IETF_NPUBBYTES> n{};
-    for (int i = 0; i < 4; ++i) n[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(prefix >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i)
+        n[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(prefix >> (24 - 8 * i));
     for (int i = 0; i < 8; ++i)
         n[static_cast<std::size_t>(4 + i)] = static_cast<std::uint8_t>(counter >> (56 - 8 * i));
     return n;
@@ -103,9 +104,9 @@ std::size_t seal_x(const SymmetricKey& key, const XNonce& nonce, std::span<const
                    std::span<const std::uint8_t> plaintext, std::span<std::uint8_t> out) {
     if (out.size() < plaintext.size() + kTagSize) return 0;
     unsigned long long n = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out.data(), &n, plaintext.data(),
-                                               plaintext.size(), ad.data(), ad.size(), nullptr,
-                                               nonce.data(), key.data());
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out.data(), &n, plaintext.data(), plaintext.size(),
+                                               ad.data(), ad.size(), nullptr, nonce.data(),
+                                               key.data());
     return static_cast<std::size_t>(n);
 }
 
@@ -114,8 +115,8 @@ std::ptrdiff_t open_x(const SymmetricKey& key, const XNonce& nonce,
                       std::span<std::uint8_t> out) {
     if (box.size() < kTagSize || out.size() < box.size() - kTagSize) return -1;
     unsigned long long n = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &n, nullptr, box.data(),
-                                                   box.size(), ad.data(), ad.size(), nonce.data(),
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &n, nullptr, box.data(), box.size(),
+                                                   ad.data(), ad.size(), nonce.data(),
                                                    key.data()) != 0)
         return -1;
     return static_cast<std::ptrdiff_t>(n);
@@ -141,7 +142,8 @@ SymmetricKey introduction_key(const SymmetricKey& shared, std::uint64_t token,
                               std::string_view initiator_name, const PublicKey& initiator_key,
                               std::string_view responder_name, const PublicKey& responder_key) {
     std::array<std::uint8_t, 8> t{};
-    for (int i = 0; i < 8; ++i) t[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(token >> (56 - 8 * i));
+    for (int i = 0; i < 8; ++i)
+        t[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(token >> (56 - 8 * i));
     const auto il = length_byte(initiator_name);
     const auto rl = length_byte(responder_name);
     return derive(shared, "netcore v2 introduction",

@@ -73,19 +73,19 @@ std::size_t PeerChannel::seal_probe(const Message& message, std::span<std::uint8
     std::memcpy(plain.data() + 4, nonce_.data(), nonce_.size());
     if (std::holds_alternative<ProbeAck>(message))
         std::memcpy(plain.data() + 4 + kPeerNonceSize, echo_.data(), echo_.size());
-    const std::size_t n =
-        encode_inner(message, std::span(plain).subspan(kProbePreamble));
+    const std::size_t n = encode_inner(message, std::span(plain).subspan(kProbePreamble));
     if (n == 0) return 0;
-    const std::size_t box = crypto::seal_x(probe_send_, xnonce, out.first(head),
-                                           std::span(plain.data(), kProbePreamble + n),
-                                           out.subspan(head));
+    const std::size_t box =
+        crypto::seal_x(probe_send_, xnonce, out.first(head),
+                       std::span(plain.data(), kProbePreamble + n), out.subspan(head));
     return box == 0 ? 0 : head + box;
 }
 
 PeerChannel::Drop PeerChannel::open_probe(const Envelope& sealed, std::span<std::uint8_t> scratch,
                                           Message& out) {
     if (!active_) return Drop::unauthenticated;
-    const auto n = crypto::open_x(probe_receive_, sealed.probe_nonce, sealed.ad, sealed.box, scratch);
+    const auto n =
+        crypto::open_x(probe_receive_, sealed.probe_nonce, sealed.ad, sealed.box, scratch);
     if (n < 0) return Drop::unauthenticated;
     const auto plain = scratch.first(static_cast<std::size_t>(n));
     if (plain.size() < kProbePreamble) return Drop::malformed;
@@ -116,7 +116,8 @@ PeerChannel::Drop PeerChannel::open_probe(const Envelope& sealed, std::span<std:
     return Drop::none;
 }
 
-std::size_t PeerChannel::seal_data(std::span<const std::uint8_t> enet, std::span<std::uint8_t> out) {
+std::size_t PeerChannel::seal_data(std::span<const std::uint8_t> enet,
+                                   std::span<std::uint8_t> out) {
     if (!data_ready_) return 0;
     const std::uint64_t counter = ++sent_;
     const std::size_t head = encode_data_head(peer_channel_, counter, out);

@@ -111,7 +111,8 @@ RendezvousClient::Signal RendezvousClient::handle(const Envelope& envelope, Time
             const bool registering = phase_ == Phase::registering;
             const auto outcome = channel_.on_challenge(envelope, registering);
             if (outcome == SignalChannel::ChallengeOutcome::ignored) {
-                if (!registering) held_challenge_ = envelope;  // taken if our refresh stays unanswered
+                if (!registering)
+                    held_challenge_ = envelope;  // taken if our refresh stays unanswered
                 return {};
             }
             send_register(now, out);

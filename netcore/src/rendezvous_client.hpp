@@ -49,8 +49,10 @@ class RendezvousClient {
     /// while registering, registration then fails with version_mismatch (not at once: anyone
     /// can send one in clear).
     void note_version_refused() {
-        if (phase_ == Phase::registering) version_refused_ = true;
-        else last_drop_ = Drop::unexpected;
+        if (phase_ == Phase::registering)
+            version_refused_ = true;
+        else
+            last_drop_ = Drop::unexpected;
     }
 
     /// Sends one signal to the server, sealed (IntroduceRequest, RelayOffer...). False when the

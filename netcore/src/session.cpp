@@ -40,7 +40,6 @@ constexpr enet_uint32 kGoodbyeTimeoutMs = 3000;
 // The permissions a relay needs: the peer's public IP and the IP its TURN server saw.
 constexpr std::size_t kMaxPermits = 2;
 
-
 // The 32 bits of the token that ride in ENet's connect data, so the responder accepts an ENet
 // connection only from whoever was introduced to it.
 enet_uint32 connect_data(std::uint64_t token) {
@@ -217,8 +216,10 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         protocol::Message message;
         const auto drop = channel.open_probe(envelope, scratch, message);
         if (drop != detail::PeerChannel::Drop::none) {
-            if (drop == detail::PeerChannel::Drop::unauthenticated) drop_unauthenticated();
-            else ++counters.datagrams_dropped;
+            if (drop == detail::PeerChannel::Drop::unauthenticated)
+                drop_unauthenticated();
+            else
+                ++counters.datagrams_dropped;
             return;
         }
         if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
@@ -249,8 +250,10 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         std::span<const std::uint8_t> plain;
         const auto drop = channel.open_data(envelope, {base, envelope.box.size()}, plain);
         if (drop != detail::PeerChannel::Drop::none) {
-            if (drop == detail::PeerChannel::Drop::unauthenticated) drop_unauthenticated();
-            else ++counters.datagrams_dropped;
+            if (drop == detail::PeerChannel::Drop::unauthenticated)
+                drop_unauthenticated();
+            else
+                ++counters.datagrams_dropped;
             return false;
         }
         data_from = in.from;
@@ -374,8 +377,9 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             case Error::server_unreachable:
                 return "no answer from " + at;
             case Error::server_unauthenticated:
-                return at + " answered, but not with the pinned server key: wrong key, or "
-                            "someone else answers in its name";
+                return at +
+                       " answered, but not with the pinned server key: wrong key, or "
+                       "someone else answers in its name";
             case Error::version_mismatch:
                 return "upgrade needed: " + at + " speaks another wire version than this build (" +
                        std::to_string(protocol::kVersion) + ")";
@@ -406,8 +410,9 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             if (!tap->open(host.local_address().port)) {
                 tap.reset();
                 channel.end();
-                emit_error(Error::socket_error, "could not open the loopback socket ENet's "
-                                                "datagrams to the peer are sealed through");
+                emit_error(Error::socket_error,
+                           "could not open the loopback socket ENet's "
+                           "datagrams to the peer are sealed through");
                 return;
             }
         }

@@ -42,7 +42,9 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
         erase(e);
         e = nullptr;
     }
-    if (e != nullptr && e->instance != instance) {
+    // The holder is its instance *and* its run's key: the instance alone (a secret that travels
+    // only sealed) must not let another key take the name over.
+    if (e != nullptr && (e->instance != instance || e->keys.client_key != keys.client_key)) {
         out.admission = Admission::name_taken;
         out.other = e->address;
         return out;

@@ -52,7 +52,7 @@ class Name {
 /// What a client's signals are sealed under (PROTOCOL.md §11.2), kept with its name so that a
 /// refresh opens with one AEAD and no X25519, and so that its peers learn its key.
 struct ClientKeys {
-    netcore::PublicKey client_key{};           ///< its run's public key: peers get it
+    netcore::PublicKey client_key{};            ///< its run's public key: peers get it
     std::array<std::uint8_t, 32> signal_key{};  ///< the key both derived (§11.2)
 };
 

@@ -149,8 +149,8 @@ class Server {
     void challenge(netcore::Address from, TimePoint now, Outbox& out);
     void on_register(const netcore::protocol::RegisterRequest& m, const Sender& s, TimePoint now,
                      Outbox& out);
-    void on_introduce(const netcore::protocol::IntroduceRequest& m, const Sender& s,
-                      TimePoint now, Outbox& out);
+    void on_introduce(const netcore::protocol::IntroduceRequest& m, const Sender& s, TimePoint now,
+                      Outbox& out);
     void on_unregister(const netcore::protocol::Unregister& m, const Sender& s, TimePoint now);
     void on_relay_offer(const netcore::protocol::RelayOffer& m, const Sender& s, TimePoint now,
                         Outbox& out);

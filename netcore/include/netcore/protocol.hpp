@@ -38,14 +38,14 @@ inline constexpr std::uint8_t kVersion = 2;
 inline constexpr std::size_t kHeaderSize = 6;  // bytes: magic + version + type
 
 // PROTOCOL.md §3: limits.
-inline constexpr std::size_t kMaxNameLength = 32;        // bytes
-inline constexpr std::size_t kMaxLanAddresses = 4;       // LAN candidates a client may report
-inline constexpr std::size_t kMaxDatagramSize = 512;     // bytes; our largest signal is 279
-inline constexpr std::uint16_t kDefaultPort = 7777;      // the rendezvous' default UDP port
-inline constexpr std::size_t kCookieSize = 16;           // bytes; a truncated MAC (§4.10)
-inline constexpr std::size_t kSaltSize = 16;             // bytes; the server's per-run salt (§11.2)
-inline constexpr std::size_t kPeerNonceSize = 16;        // bytes; a side's per-session nonce (§11.3)
-inline constexpr std::size_t kMaxRelayServers = 2;       // TURN servers in one RelayGrant (§4.11)
+inline constexpr std::size_t kMaxNameLength = 32;     // bytes
+inline constexpr std::size_t kMaxLanAddresses = 4;    // LAN candidates a client may report
+inline constexpr std::size_t kMaxDatagramSize = 512;  // bytes; our largest signal is 279
+inline constexpr std::uint16_t kDefaultPort = 7777;   // the rendezvous' default UDP port
+inline constexpr std::size_t kCookieSize = 16;        // bytes; a truncated MAC (§4.10)
+inline constexpr std::size_t kSaltSize = 16;          // bytes; the server's per-run salt (§11.2)
+inline constexpr std::size_t kPeerNonceSize = 16;     // bytes; a side's per-session nonce (§11.3)
+inline constexpr std::size_t kMaxRelayServers = 2;    // TURN servers in one RelayGrant (§4.11)
 inline constexpr std::size_t kMaxCredentialLength = 64;  // bytes of a TURN username or password
 
 enum class MessageType : std::uint8_t {
@@ -211,14 +211,14 @@ enum class EnvelopeType : std::uint8_t {
     peer_data = 0x41,        ///< peer -> peer: one ENet datagram under the session's data key
 };
 
-inline constexpr std::size_t kTagSize = 16;                        // bytes: Poly1305
-inline constexpr std::size_t kProbeNonceSize = 24;                 // bytes: XChaCha20 nonce
+inline constexpr std::size_t kTagSize = 16;         // bytes: Poly1305
+inline constexpr std::size_t kProbeNonceSize = 24;  // bytes: XChaCha20 nonce
 /// A Challenge: header, the server's key, salt, cookie. A Hello is padded to the same size, so
 /// the server never answers a source nobody proved with more than it sent (§9).
 inline constexpr std::size_t kChallengeSize =
-    kHeaderSize + kKeySize + kSaltSize + kCookieSize;        // 70
+    kHeaderSize + kKeySize + kSaltSize + kCookieSize;      // 70
 inline constexpr std::size_t kHelloSize = kChallengeSize;  // 70: header, key, 32 zero bytes
-inline constexpr std::size_t kVersionRefusedSize = kHeaderSize + 2;                  // 8
+inline constexpr std::size_t kVersionRefusedSize = kHeaderSize + 2;  // 8
 /// The clear part of a client_sealed envelope: header, key, cookie, counter.
 inline constexpr std::size_t kClientSealedHead = kHeaderSize + kKeySize + kCookieSize + 8;  // 62
 /// The clear part of a server_sealed envelope: header, counter.
@@ -236,15 +236,15 @@ inline constexpr std::size_t kDataOverhead = kDataHead + kTagSize;  // 34
 /// (`ad`) and its box (ciphertext + tag) inside the datagram. Only its type's fields are set.
 struct Envelope {
     EnvelopeType type = EnvelopeType::hello;
-    PublicKey client_key{};      ///< hello, client_sealed
-    PublicKey server_key{};      ///< challenge
-    Cookie cookie{};             ///< challenge, client_sealed
-    Salt salt{};                 ///< challenge
-    std::uint64_t counter = 0;   ///< client_sealed, server_sealed, peer_data: the nonce's counter
-    std::uint32_t channel = 0;   ///< peer_data: which of the receiver's sessions it is for
+    PublicKey client_key{};     ///< hello, client_sealed
+    PublicKey server_key{};     ///< challenge
+    Cookie cookie{};            ///< challenge, client_sealed
+    Salt salt{};                ///< challenge
+    std::uint64_t counter = 0;  ///< client_sealed, server_sealed, peer_data: the nonce's counter
+    std::uint32_t channel = 0;  ///< peer_data: which of the receiver's sessions it is for
     std::array<std::uint8_t, kProbeNonceSize> probe_nonce{};  ///< peer_probe
-    std::uint8_t min_version = 0;  ///< version_refused
-    std::uint8_t max_version = 0;  ///< version_refused
+    std::uint8_t min_version = 0;                             ///< version_refused
+    std::uint8_t max_version = 0;                             ///< version_refused
     std::span<const std::uint8_t> ad;   ///< the clear bytes the box authenticates
     std::span<const std::uint8_t> box;  ///< ciphertext + tag (empty for clear envelopes)
 };

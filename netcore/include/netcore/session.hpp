@@ -28,18 +28,18 @@ using Duration = std::chrono::milliseconds;
 /// Why something failed. Carried by Event::error with a human sentence in Event::detail.
 enum class Error : std::uint8_t {
     none = 0,
-    invalid_argument,    ///< a bad name, address or call at the wrong time
-    socket_error,        ///< the UDP socket could not be opened or bound
-    server_unreachable,  ///< no RegisterAck within Config::register_timeout
-    name_taken,          ///< another live client holds our name
-    name_invalid,        ///< the server refused our name
-    server_full,         ///< the server's name table is full
-    peer_not_online,     ///< the peer did not come online within the wait given to connect()
-    punch_failed,        ///< no probe got through within Config::punch_timeout
-    connect_failed,      ///< a probe got through but ENet did not connect
-    peer_disconnected,   ///< the peer closed the connection
-    peer_timed_out,      ///< the path broke: ENet stopped hearing from the peer
-    version_mismatch,    ///< the rendezvous speaks another wire version: upgrade needed
+    invalid_argument,        ///< a bad name, address or call at the wrong time
+    socket_error,            ///< the UDP socket could not be opened or bound
+    server_unreachable,      ///< no RegisterAck within Config::register_timeout
+    name_taken,              ///< another live client holds our name
+    name_invalid,            ///< the server refused our name
+    server_full,             ///< the server's name table is full
+    peer_not_online,         ///< the peer did not come online within the wait given to connect()
+    punch_failed,            ///< no probe got through within Config::punch_timeout
+    connect_failed,          ///< a probe got through but ENet did not connect
+    peer_disconnected,       ///< the peer closed the connection
+    peer_timed_out,          ///< the path broke: ENet stopped hearing from the peer
+    version_mismatch,        ///< the rendezvous speaks another wire version: upgrade needed
     server_unauthenticated,  ///< the rendezvous did not prove the pinned Config::server_key
 };
 [[nodiscard]] const char* to_string(Error e);
@@ -96,7 +96,7 @@ struct Event {
 };
 
 struct Config {
-    Address server;                ///< the rendezvous (see resolve_address())
+    Address server;  ///< the rendezvous (see resolve_address())
     /// The rendezvous' public key (`rendezvous --print-public-key`), pinned in the game build.
     /// Without it the key is learned from the first answer (trust on first use: a warning event
     /// says so): that keeps out passive and off-path attackers, not an active man in the middle

@@ -21,14 +21,15 @@ namespace net {
 
 struct NetOptions {
     std::string server = "127.0.0.1:7777";  ///< rendezvous, "a.b.c.d[:port]" or "host[:port]"
-    /// The rendezvous' public key, pinned (a shipped game has it built in); none: trust on first use.
+    /// The rendezvous' public key, pinned (a shipped game has it built in); none: trust on first
+    /// use.
     std::optional<netcore::PublicKey> server_key;
-    std::string name;                       ///< our name, prefilled in the lobby
-    std::string peer;                       ///< friend's name; empty: wait to be reached
-    bool autoconnect = false;               ///< press Connect at start
-    bool quit_on_failure = false;           ///< headless: a failure ends the run
-    netcore::Duration peer_wait{60000};     ///< how long to wait for the friend to come online
-    bool verbose = false;                   ///< log every netcore event on stderr
+    std::string name;                    ///< our name, prefilled in the lobby
+    std::string peer;                    ///< friend's name; empty: wait to be reached
+    bool autoconnect = false;            ///< press Connect at start
+    bool quit_on_failure = false;        ///< headless: a failure ends the run
+    netcore::Duration peer_wait{60000};  ///< how long to wait for the friend to come online
+    bool verbose = false;                ///< log every netcore event on stderr
 };
 
 class NetModule final : public host::Module, public host::PeerLink {
