@@ -6,9 +6,8 @@
 #include <deque>
 
 #include "crypto.hpp"
+#include "datagram_path.hpp"
 #include "enet_host.hpp"
-#include "enet_tap.hpp"
-#include "peer_channel.hpp"
 #include "puncher.hpp"
 #include "rendezvous_client.hpp"
 #include "turn_client.hpp"
@@ -52,26 +51,27 @@ using detail::Puncher;
 using detail::RendezvousClient;
 using SignalKind = RendezvousClient::Signal::Kind;
 
-struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOutbox {
-    explicit Impl(Config c) : config(std::move(c)) {}
+struct Session::Impl final : detail::HostListener,
+                             detail::Outbox,
+                             detail::RawOutbox,
+                             detail::DatagramPath::Receiver {
+    explicit Impl(Config c)
+        : config(std::move(c)), datagrams(config.server, !config.insecure_plaintext_enet) {}
 
     // ENet's datagrams are sealed unless a benchmark turned that off on both sides.
     [[nodiscard]] bool sealed() const { return !config.insecure_plaintext_enet; }
 
     Config config;
+    // Sorts what reaches the socket and seals what ENet sends (docs/SECURITY.md): the peer's link
+    // holds its keys and the loopback tap ENet sends it through.
+    detail::DatagramPath datagrams;
+    detail::PeerLink link;
     State state = State::idle;
     detail::EnetHost host;
     std::optional<RendezvousClient> rendezvous;
     Puncher puncher;
     std::deque<Event> events;
     Stats counters;
-
-    // The peer's sealed channel (keys, nonces, replay window) and the loopback tap where ENet
-    // sends what is for the peer, to be sealed (docs/SECURITY.md, "Sealing ENet").
-    detail::PeerChannel channel;
-    std::optional<detail::EnetTap> tap;
-    Address data_from;  // where the peer's last sealed ENet datagram came from
-    std::array<std::uint8_t, protocol::kMaxDatagramSize> scratch{};  // opened probes live here
 
     ENetPeer* peer = nullptr;  // connecting or connected
     Address peer_address;
@@ -119,7 +119,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     // The puncher's probes and acknowledgements, sealed for the peer.
     void send(Address to, const protocol::Message& message) override {
         std::array<std::uint8_t, protocol::kMaxDatagramSize> buf;
-        const std::size_t n = channel.seal_probe(message, buf);
+        const std::size_t n = link.channel.seal_probe(message, buf);
         if (n > 0) host.send_raw(to, std::span(buf.data(), n));
     }
     void send_raw(Address to, std::span<const std::uint8_t> bytes) override {
@@ -150,32 +150,9 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             in.data = r.payload;
             in.from = *peer_relayed;
         }
-        protocol::Envelope envelope;
-        const auto err = protocol::decode_envelope(in.data, envelope);
-        if (err == protocol::DecodeError::not_ours) {
-            if (!sealed()) {
-                in.from = enet_source(in.from);
-                return false;  // the benchmark's plaintext ENet
-            }
-            drop_unauthenticated();  // nothing unsealed reaches ENet
-            return true;
-        }
-        if (err != protocol::DecodeError::ok) {
-            if (err == protocol::DecodeError::bad_version && in.from == config.server && rendezvous)
-                rendezvous->note_version_refused();
-            ++counters.datagrams_dropped;
-            return true;
-        }
-        switch (envelope.type) {
-            case protocol::EnvelopeType::peer_probe:
-                on_probe(envelope, in.from);
-                return true;
-            case protocol::EnvelopeType::peer_data:
-                return !on_data(envelope, in);
-            default:
-                on_server(envelope, in.from);
-                return true;
-        }
+        if (datagrams.route(in, link, *this)) return true;
+        if (!sealed()) in.from = enet_source(in.from);  // the benchmark's plaintext ENet
+        return false;
     }
 
     void drop_unauthenticated() {
@@ -183,9 +160,10 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         ++counters.unauthenticated;
     }
 
-    // From the rendezvous: only from its address, and only what the signal channel opens.
-    void on_server(const protocol::Envelope& envelope, Address from) {
-        if (from != config.server || !rendezvous) {
+    // ---- DatagramPath::Receiver ---------------------------------------------------------
+    // From the rendezvous' address: what the signal channel opens (or a Challenge).
+    void on_server(const protocol::Envelope& envelope, Address /*from*/) override {
+        if (!rendezvous) {
             ++counters.datagrams_dropped;
             return;
         }
@@ -203,87 +181,39 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         on_signal(signal);
     }
 
-    // A probe or its acknowledgement: it must open under this introduction's key.
-    void on_probe(const protocol::Envelope& envelope, Address from) {
-        if (!channel.active() || !puncher.active()) {
-            drop_unauthenticated();
-            return;
-        }
-        if (config.relay_only && (!peer_relayed || from != *peer_relayed)) {
-            ++counters.datagrams_dropped;
-            return;
-        }
-        protocol::Message message;
-        const auto drop = channel.open_probe(envelope, scratch, message);
-        if (drop != detail::PeerChannel::Drop::none) {
-            if (drop == detail::PeerChannel::Drop::unauthenticated)
-                drop_unauthenticated();
-            else
-                ++counters.datagrams_dropped;
-            return;
-        }
+    void on_server_version(std::uint8_t /*version*/) override {
+        if (rendezvous) rendezvous->note_version_refused();
+    }
+
+    // A probe or its acknowledgement that opened under this introduction's keys.
+    void on_probe(const protocol::Message& message, Address from) override {
         if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
             if (!puncher.handle_probe(*probe, from, *this)) ++counters.datagrams_dropped;
             return;
         }
         const auto& ack = std::get<protocol::ProbeAck>(message);
-        if (ack.token != puncher.token()) {
+        if (!puncher.active() || ack.token != puncher.token()) {
             ++counters.datagrams_dropped;
             return;
         }
         if (const auto open = puncher.handle_ack(ack, from, now)) on_path_open(*open);
     }
 
-    // One sealed ENet datagram: opened in place inside ENet's buffer, and handed to ENet as
-    // coming from the tap, the address ENet knows the peer by. True when ENet should parse it.
-    bool on_data(const protocol::Envelope& envelope, detail::Incoming& in) {
-        if (!tap || !channel.active() || envelope.channel != channel.channel()) {
-            drop_unauthenticated();
-            return false;
-        }
-        if (config.relay_only && (!peer_relayed || in.from != *peer_relayed)) {
-            ++counters.datagrams_dropped;
-            return false;
-        }
-        // The view is into ENet's own receive buffer, which is writable: open in place.
-        auto* base = const_cast<std::uint8_t*>(envelope.box.data());
-        std::span<const std::uint8_t> plain;
-        const auto drop = channel.open_data(envelope, {base, envelope.box.size()}, plain);
-        if (drop != detail::PeerChannel::Drop::none) {
-            if (drop == detail::PeerChannel::Drop::unauthenticated)
-                drop_unauthenticated();
-            else
-                ++counters.datagrams_dropped;
-            return false;
-        }
-        data_from = in.from;
-        in.data = plain;
-        in.from = tap->address();
-        return true;
-    }
-
     // Where what ENet sends the peer goes: the path in use once connected; before that, the
     // path the initiator's handshake takes, and for the responder, where that handshake came from.
     [[nodiscard]] Address send_path() const {
         if (state == State::connected) return peer_address;
-        if (puncher.role() == protocol::Role::responder && !data_from.empty()) return data_from;
+        if (puncher.role() == protocol::Role::responder && !link.data_from.empty())
+            return link.data_from;
         return connect_via;
     }
 
     // Seals what ENet sent to the tap and sends it on ENet's socket to the peer's real address.
-    void pump_tap() {
-        if (!tap) return;
-        tap->drain([this](std::span<const std::uint8_t> datagram) {
-            std::array<std::uint8_t, ENET_PROTOCOL_MAXIMUM_MTU + protocol::kDataOverhead> buf;
-            const Address to = send_path();
-            const std::size_t n = channel.seal_data(datagram, buf);
-            if (n > 0 && !to.empty()) host.send_raw(to, std::span(buf.data(), n));
-        });
-    }
+    void pump_tap() { datagrams.pump(link, send_path(), *this); }
 
     // The address ENet knows the introduced peer by: the tap, or (plaintext) a candidate.
     [[nodiscard]] bool is_peer_address(Address a) const {
-        if (sealed()) return tap && a == tap->address();
+        if (sealed()) return link.tap && a == link.tap->address();
         return puncher.knows(a) && (!config.relay_only || a == peer_relayed);
     }
 
@@ -401,21 +331,15 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
             ++counters.datagrams_dropped;
             return;
         }
-        if (!channel.begin(rendezvous->channel().key_pair(), config.name, intro)) {
-            ++counters.datagrams_dropped;  // the peer's key is unusable: nothing can be sealed
+        if (!link.begin(rendezvous->channel().key_pair(), config.name, intro, sealed(),
+                        host.local_address().port)) {
+            ++counters.datagrams_dropped;
+            emit_error(Error::socket_error,
+                       "could not start a sealed session with " + std::string(intro.peer) +
+                           ": its key is unusable, or no loopback socket for ENet could be had");
             return;
         }
-        if (sealed()) {
-            tap.emplace();
-            if (!tap->open(host.local_address().port)) {
-                tap.reset();
-                channel.end();
-                emit_error(Error::socket_error,
-                           "could not open the loopback socket ENet's "
-                           "datagrams to the peer are sealed through");
-                return;
-            }
-        }
+        link.relay_only = config.relay_only;
         rendezvous->cancel_request();
         asked = asked_for;
         puncher.begin(intro, now);
@@ -510,6 +434,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
     void on_peer_relay(const protocol::PeerRelay& relay) {
         if (peer_relayed) return;  // the peer re-sends its offer until it hears us
         peer_relayed = relay.relayed;
+        link.relayed = relay.relayed;
         puncher.add_relay(relay.relayed);
         want_permit(relay.mapped.ip);
     }
@@ -596,9 +521,9 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
 
     void become_connected() {
         peer_address = !sealed() ? detail::from_enet(peer->address)
-                       : puncher.role() == protocol::Role::initiator || data_from.empty()
+                       : puncher.role() == protocol::Role::initiator || link.data_from.empty()
                            ? connect_via
-                           : data_from;
+                           : link.data_from;
         path = puncher.path_of(peer_address);
         counters.punch_elapsed = std::chrono::duration_cast<Duration>(now - puncher.started());
         // A relayed session keeps probing for a direct path; any other needs neither.
@@ -652,9 +577,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
         // sent before the channel and the tap go.
         host.flush();
         pump_tap();
-        channel.end();
-        tap.reset();
-        data_from = {};
+        link.end();
         stop_relay();
         pending_connect.reset();
         leaving = false;
@@ -690,7 +613,7 @@ struct Session::Impl final : detail::HostListener, detail::Outbox, detail::RawOu
 
     void do_pending_connect() {
         if (!pending_connect || state != State::connecting) return;
-        const ENetAddress to = detail::to_enet(sealed() ? tap->address() : *pending_connect);
+        const ENetAddress to = detail::to_enet(sealed() ? link.tap->address() : *pending_connect);
         pending_connect.reset();
         peer = enet_host_connect(host.get(), &to, kChannelCount, connect_data(puncher.token()));
         if (peer == nullptr) {
@@ -905,6 +828,8 @@ const Config& Session::config() const {
 Stats Session::stats() const {
     const Impl& s = *impl_;
     Stats st = s.counters;
+    st.datagrams_dropped += s.datagrams.dropped();
+    st.unauthenticated += s.datagrams.unauthenticated();
     if (s.rendezvous) st.registrations_sent = s.rendezvous->registrations_sent();
     st.probes_sent = s.puncher.probes_sent();
     st.probes_received = s.puncher.probes_received();
