@@ -399,6 +399,8 @@ std::string Chat::failure_sentence(Error e) const {
             return "upgrade needed: the rendezvous server speaks another protocol version";
         case Error::server_unauthenticated:
             return "the rendezvous server did not prove the key given with --server-key";
+        case Error::peer_unauthenticated:
+            return peer_text() + " could not prove its identity key";
         case Error::none:
             break;
     }

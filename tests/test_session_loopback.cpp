@@ -4,6 +4,7 @@
 
 #include <enet/enet.h>
 
+#include "crypto.hpp"
 #include "loopback.hpp"
 #include "netcore/protocol.hpp"
 
@@ -249,4 +250,38 @@ TEST_CASE("malformed datagrams to a session are dropped and counted", "[session]
     enet_socket_destroy(attacker);
 
     connect_pair(lab, alice, bob);  // and it still works
+}
+
+TEST_CASE("with identity keys, only the peer holding the expected key connects", "[session]") {
+    const auto alice_id = netcore::crypto::generate_key_pair();
+    const auto bob_id = netcore::crypto::generate_key_pair();
+    const auto someone_else = netcore::crypto::generate_key_pair();
+    const bool impostor = GENERATE(false, true);
+    INFO((impostor ? "alice expects someone else's key of bob" : "both expect the right keys"));
+    Lab lab;
+    Config ac = lab.config("alice");
+    ac.identity_key = alice_id.secret_key;
+    ac.peer_identity = impostor ? someone_else.public_key : bob_id.public_key;
+    Config bc = lab.config("bob");
+    bc.identity_key = bob_id.secret_key;
+    bc.peer_identity = alice_id.public_key;
+    Node& alice = lab.add(ac);
+    Node& bob = lab.add(bc);
+    if (!impostor) {
+        connect_pair(lab, alice, bob);
+        REQUIRE(alice.session->send(Channel::reliable, bytes("signed, sealed")));
+        REQUIRE(lab.run_until([&] { return bob.received().size() == 1; }));
+        return;
+    }
+    // To alice, the "bob" who answers is an impostor: nothing either side sends opens.
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until(
+        [&] { return alice.count(EventType::error) == 1 && bob.count(EventType::error) == 1; },
+        6000ms));
+    for (const Node* n : {&alice, &bob}) {
+        CHECK(n->last(EventType::error)->error == Error::peer_unauthenticated);
+        CHECK(n->count(EventType::connected) == 0);
+        CHECK(n->session->stats().unauthenticated > 0);
+    }
 }

@@ -5,9 +5,9 @@ namespace netcore::detail {
 using namespace protocol;
 
 bool PeerLink::begin(const crypto::KeyPair& me, std::string_view my_name, const Introduction& intro,
-                     bool sealed, std::uint16_t enet_port) {
+                     bool sealed, std::uint16_t enet_port, const crypto::SymmetricKey* identity) {
     end();
-    if (!channel.begin(me, my_name, intro)) return false;
+    if (!channel.begin(me, my_name, intro, identity)) return false;
     if (sealed) {
         tap.emplace();
         if (!tap->open(enet_port)) {

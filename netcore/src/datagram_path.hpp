@@ -32,7 +32,8 @@ struct PeerLink {
     /// Starts a session for `intro`: keys, and (sealed) a tap that ENet's socket at `enet_port`
     /// sends into. False when the peer's key is unusable or the tap cannot be opened.
     bool begin(const crypto::KeyPair& me, std::string_view my_name,
-               const protocol::Introduction& intro, bool sealed, std::uint16_t enet_port);
+               const protocol::Introduction& intro, bool sealed, std::uint16_t enet_port,
+               const crypto::SymmetricKey* identity = nullptr);
     /// Ends the session: keys and tap go.
     void end();
     [[nodiscard]] bool active() const { return channel.active(); }

@@ -19,7 +19,7 @@ std::uint32_t get_u32(const std::uint8_t* p) {
 }  // namespace
 
 bool PeerChannel::begin(const crypto::KeyPair& me, std::string_view my_name,
-                        const Introduction& intro) {
+                        const Introduction& intro, const crypto::SymmetricKey* identity) {
     active_ = false;
     crypto::SymmetricKey shared{};
     if (!crypto::agree(me.secret_key, intro.peer_key, shared)) return false;
@@ -29,6 +29,8 @@ bool PeerChannel::begin(const crypto::KeyPair& me, std::string_view my_name,
                                                          me.public_key, intro.peer, intro.peer_key)
                               : crypto::introduction_key(shared, intro.token, intro.peer,
                                                          intro.peer_key, my_name, me.public_key);
+    if (identity != nullptr)
+        introduction_ = crypto::derive(introduction_, "netcore v2 identity", {*identity});
     const auto keys = crypto::probe_keys(introduction_);
     probe_send_ = initiator ? keys.initiator_to_responder : keys.responder_to_initiator;
     probe_receive_ = initiator ? keys.responder_to_initiator : keys.initiator_to_responder;

@@ -28,8 +28,11 @@ class PeerChannel {
 
     /// Starts a session for `intro`, received by `me` (our name and run key pair). False when the
     /// peer's key is unusable (low order): nothing can be sealed then.
+    /// `identity`, when both sides hold identity keys (Config::identity_key, peer_identity):
+    /// X25519(our identity secret, the peer's identity key), mixed into the introduction key so
+    /// that only the holder of the expected identity can open anything (§11.3).
     bool begin(const crypto::KeyPair& me, std::string_view my_name,
-               const protocol::Introduction& intro);
+               const protocol::Introduction& intro, const crypto::SymmetricKey* identity = nullptr);
     void end() { active_ = false; }
     [[nodiscard]] bool active() const { return active_; }
 

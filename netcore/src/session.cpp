@@ -101,8 +101,13 @@ struct Session::Impl final : detail::HostListener,
     bool heard_via_relay = false;  // the peer reached us through our relay
     TimePoint next_offer{};
     std::optional<Address> relay_through;  // a relay that got through, held for relay_delay
-    std::optional<Address> upgrade;        // a direct path that opened while connecting
-    std::optional<TimePoint> release_at;   // when to give the allocation back
+    // When the peer was first heard (a probe or acknowledgement opened): relay_delay counts from
+    // here, not from our own start. A peer whose Introduction was lost starts a second late (the
+    // requester's reminder); measured from our start, its relay would then race a direct path
+    // that had no time yet, and win under loss (the NAT lab's loss soak saw 2 in 100).
+    std::optional<TimePoint> first_heard;
+    std::optional<Address> upgrade;       // a direct path that opened while connecting
+    std::optional<TimePoint> release_at;  // when to give the allocation back
 
     // ---- events -------------------------------------------------------------------------
     void emit(Event e) { events.push_back(std::move(e)); }
@@ -187,6 +192,7 @@ struct Session::Impl final : detail::HostListener,
 
     // A probe or its acknowledgement that opened under this introduction's keys.
     void on_probe(const protocol::Message& message, Address from) override {
+        if (!first_heard) first_heard = now;
         if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
             if (!puncher.handle_probe(*probe, from, *this)) ++counters.datagrams_dropped;
             return;
@@ -299,7 +305,8 @@ struct Session::Impl final : detail::HostListener,
         }
     }
 
-    std::string pending_peer;  // the name given to connect(), for messages
+    std::string pending_peer;                    // the name given to connect(), for messages
+    std::uint32_t unauthenticated_at_intro = 0;  // the path's count when the punch began
 
     std::string failure_sentence(Error e) const {
         const std::string at = "the rendezvous at " + config.server.to_string();
@@ -331,8 +338,19 @@ struct Session::Impl final : detail::HostListener,
             ++counters.datagrams_dropped;
             return;
         }
+        crypto::SymmetricKey identity{};
+        const bool with_identity = config.identity_key && config.peer_identity;
+        if (with_identity &&
+            !crypto::agree(*config.identity_key, *config.peer_identity, identity)) {
+            ++counters.datagrams_dropped;
+            emit_error(Error::peer_unauthenticated,
+                       "Config::peer_identity is not a usable key: no session with " +
+                           std::string(intro.peer));
+            return;
+        }
+        unauthenticated_at_intro = datagrams.unauthenticated();
         if (!link.begin(rendezvous->channel().key_pair(), config.name, intro, sealed(),
-                        host.local_address().port)) {
+                        host.local_address().port, with_identity ? &identity : nullptr)) {
             ++counters.datagrams_dropped;
             emit_error(Error::socket_error,
                        "could not start a sealed session with " + std::string(intro.peer) +
@@ -363,13 +381,16 @@ struct Session::Impl final : detail::HostListener,
         puncher.update(now, config.probe_interval, *this);  // first probes right away
     }
 
+    // Since when the relay's delay counts: the peer first heard, else our start.
+    [[nodiscard]] TimePoint relay_clock() const { return first_heard.value_or(puncher.started()); }
+
     // A candidate answered for the first time: a path that works both ways. Order of
     // preference: lan and direct at once; the relay only after relay_delay without them.
     void on_path_open(const Puncher::Candidate& open) {
         const bool relayed = open.kind == Path::relay;
         switch (state) {
             case State::punching:
-                if (relayed && !config.relay_only && now - puncher.started() < config.relay_delay) {
+                if (relayed && !config.relay_only && now - relay_clock() < config.relay_delay) {
                     relay_through = open.address;
                     return;
                 }
@@ -573,6 +594,7 @@ struct Session::Impl final : detail::HostListener,
             peer = nullptr;
         }
         puncher.end();
+        first_heard.reset();
         // What ENet still owes the peer (the acknowledgement of its goodbye, say) is sealed and
         // sent before the channel and the tap go.
         host.flush();
@@ -594,16 +616,26 @@ struct Session::Impl final : detail::HostListener,
 
     void check_timers() {
         if (state == State::punching && relay_through &&
-            now - puncher.started() >= config.relay_delay) {
+            now - relay_clock() >= config.relay_delay) {
             start_connecting(*relay_through);
             return;
         }
         if (state == State::punching && now - puncher.started() >= config.punch_timeout) {
-            std::string detail = "no probe got through to " + peer_name + " within " +
-                                 std::to_string(config.punch_timeout.count()) + " ms" +
-                                 relay_status();
+            // With an identity required, probes that came but never opened mean the other side
+            // does not hold the expected identity (or does not require ours).
+            const bool impostor = config.identity_key && config.peer_identity &&
+                                  puncher.probes_received() == 0 &&
+                                  datagrams.unauthenticated() > unauthenticated_at_intro;
+            std::string detail =
+                impostor
+                    ? peer_name +
+                          " answered, but could not prove the identity key expected "
+                          "of it (Config::peer_identity)"
+                    : "no probe got through to " + peer_name + " within " +
+                          std::to_string(config.punch_timeout.count()) + " ms" + relay_status();
             end_peer_session();
-            emit_error(Error::punch_failed, std::move(detail));
+            emit_error(impostor ? Error::peer_unauthenticated : Error::punch_failed,
+                       std::move(detail));
         } else if (state == State::connecting && now >= connect_deadline) {
             end_peer_session();
             emit_error(Error::connect_failed,
@@ -879,6 +911,8 @@ const char* to_string(Error e) {
             return "version_mismatch";
         case Error::server_unauthenticated:
             return "server_unauthenticated";
+        case Error::peer_unauthenticated:
+            return "peer_unauthenticated";
     }
     return "?";
 }

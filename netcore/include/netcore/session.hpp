@@ -41,6 +41,7 @@ enum class Error : std::uint8_t {
     peer_timed_out,          ///< the path broke: ENet stopped hearing from the peer
     version_mismatch,        ///< the rendezvous speaks another wire version: upgrade needed
     server_unauthenticated,  ///< the rendezvous did not prove the pinned Config::server_key
+    peer_unauthenticated,    ///< the peer did not prove Config::peer_identity (or lacks ours)
 };
 [[nodiscard]] const char* to_string(Error e);
 
@@ -118,8 +119,8 @@ struct Config {
     Duration peer_timeout{10000};      ///< ENet declares the path dead after this long unheard
     /// Allocate a TURN relay, in parallel with punching, when the rendezvous grants one.
     bool use_relay = true;
-    /// Prefer lan and direct: a relay that got through is used only once punching has run
-    /// this long without a direct path.
+    /// Prefer lan and direct: a relay that got through is used only once the peer has been
+    /// heard (or, if it never was, punching has run) this long without a direct path.
     Duration relay_delay{500};
     /// While relayed, probe the lan and direct candidates this often to move to a direct path.
     Duration upgrade_interval{1000};
@@ -131,6 +132,13 @@ struct Config {
     /// (bytes): a peer can make us allocate this much. Game messages are small.
     std::size_t max_packet_size = std::size_t{1} << 20;
     std::size_t max_waiting_data = std::size_t{4} << 20;
+    /// Identity beyond the server's word (optional; for games with accounts): this player's
+    /// long-term X25519 secret key, and the public key it expects the peer to hold. With both
+    /// set, the session's keys also depend on X25519(our identity, the peer's), so a peer — or a
+    /// rendezvous sitting in the middle — that does not hold the expected key cannot complete
+    /// the handshake: the punch ends in peer_unauthenticated. Both players must set both.
+    std::optional<SecretKey> identity_key;
+    std::optional<PublicKey> peer_identity;
     /// DEBUG ONLY, for benchmarks: ENet's datagrams go unsealed (probes and signals stay
     /// sealed). Both sides must set it. Anyone on the path reads and forges the game's traffic.
     bool insecure_plaintext_enet = false;
