@@ -1,6 +1,8 @@
 // A real rendezvous server and real netcore sessions on 127.0.0.1, stepped in one thread.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <functional>
 #include <memory>
 #include <span>
@@ -121,5 +123,12 @@ class Lab {
     rendezvous::Server server_;
     std::vector<std::unique_ptr<Node>> nodes_;
 };
+
+/// Alice asks for bob (once bob holds his name) and both connect.
+inline void connect_pair(Lab& lab, Node& alice, Node& bob) {
+    REQUIRE(lab.run_until([&] { return bob.count(netcore::EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", netcore::Duration(5000)) == netcore::Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+}
 
 }  // namespace loopback

@@ -17,6 +17,7 @@
 
 using namespace netcore;
 using loopback::bytes;
+using loopback::connect_pair;
 using loopback::connected;
 using loopback::Lab;
 using loopback::Node;
@@ -43,12 +44,6 @@ Address address_of(const Node& n) {
 Config plain(Config c, bool plaintext) {
     c.insecure_plaintext_enet = plaintext;
     return c;
-}
-
-void connect_pair(Lab& lab, Node& alice, Node& bob) {
-    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
-    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
-    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 using namespace netcore;
 using loopback::bytes;
+using loopback::connect_pair;
 using loopback::connected;
 using loopback::Lab;
 using loopback::Node;
@@ -18,10 +19,6 @@ using namespace std::chrono_literals;
 namespace {
 
 // Connects alice (asking) and bob (waiting) and returns when both are connected.
-void connect_pair(Lab& lab, Node& alice, Node& bob) {
-    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
-    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
-}
 
 }  // namespace
 

@@ -28,6 +28,23 @@ rendezvous::Config granting(const Coturn& coturn) {
     return c;
 }
 
+// A session that only relays (both sides must), with the time a relay needs under load.
+Config relay_only(const Lab& lab, const std::string& name, bool plaintext = false) {
+    Config c = lab.config(name);
+    c.relay_only = true;
+    c.punch_timeout = Duration(8000);
+    c.connect_timeout = Duration(5000);
+    c.insecure_plaintext_enet = plaintext;
+    return c;
+}
+
+// Alice asks for bob once he is registered; both connect, through the relays.
+void connect_relayed(Lab& lab, Node& alice, Node& bob) {
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 10000ms));
+}
+
 bool in_relay_range(const Coturn& coturn, Address a) {
     return a.ip == 0x7F000001u && a.port >= coturn.relay_min() && a.port <= coturn.relay_max();
 }
@@ -38,19 +55,10 @@ TEST_CASE("two sessions that use only the relay connect through coturn and talk 
           "[relay]") {
     Coturn coturn({});
     Lab lab(granting(coturn));
-    auto config = [&](const std::string& name) {
-        Config c = lab.config(name);
-        c.relay_only = true;
-        c.punch_timeout = Duration(8000);
-        c.connect_timeout = Duration(5000);
-        return c;
-    };
-    Node& alice = lab.add(config("alice"));
-    Node& bob = lab.add(config("bob"));
-    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
-    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    Node& alice = lab.add(relay_only(lab, "alice"));
+    Node& bob = lab.add(relay_only(lab, "bob"));
     INFO(coturn.tail());
-    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 10000ms));
+    connect_relayed(lab, alice, bob);
 
     for (Node* n : {&alice, &bob}) {
         const auto* e = n->last(EventType::connected);
@@ -173,20 +181,10 @@ TEST_CASE("what anyone at the peer's IP sends to a relayed session's relay is dr
     INFO((plaintext ? "control: plaintext ENet" : "sealed"));
     Coturn coturn({});
     Lab lab(granting(coturn));
-    auto config = [&](const std::string& name) {
-        Config c = lab.config(name);
-        c.relay_only = true;
-        c.punch_timeout = Duration(8000);
-        c.connect_timeout = Duration(5000);
-        c.insecure_plaintext_enet = plaintext;
-        return c;
-    };
-    Node& alice = lab.add(config("alice"));
-    Node& bob = lab.add(config("bob"));
-    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
-    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    Node& alice = lab.add(relay_only(lab, "alice", plaintext));
+    Node& bob = lab.add(relay_only(lab, "bob", plaintext));
     INFO(coturn.tail());
-    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 10000ms));
+    connect_relayed(lab, alice, bob);
     REQUIRE(alice.session->path() == Path::relay);
     const Address bobs_relay = alice.session->peer_address();  // where alice sends bob's traffic
     REQUIRE(in_relay_range(coturn, bobs_relay));
