@@ -75,29 +75,6 @@ TEST_CASE("another server's cookie is refused: the key is random per start", "[u
     CHECK_FALSE(other.valid(one.make(kAlice, kStart), kAlice, kStart));
 }
 
-TEST_CASE("a cookie's tag recognises that cookie from that address until the cookie expires",
-          "[unit][limits]") {
-    Cookies cookies(milliseconds(30000));
-    const auto c = cookies.make(kAlice, kStart);  // kStart is on a window boundary
-    Cookies::Tag tag = 0;
-    REQUIRE(cookies.valid(c, kAlice, kStart, &tag));
-    CHECK(cookies.seen(tag, c, kAlice, kStart));
-    auto flipped = c;
-    flipped[15] ^= 1;
-    CHECK_FALSE(cookies.seen(tag, flipped, kAlice, kStart));  // every byte counts, not a prefix
-    CHECK_FALSE(cookies.seen(tag, c, Address{kAlice.ip, 5001}, kStart));
-    CHECK_FALSE(cookies.seen(tag, c, kBob, kStart));
-
-    // In the next window the cookie is still valid, with the same tag (its window's key).
-    Cookies::Tag again = 0;
-    REQUIRE(cookies.valid(c, kAlice, kStart + milliseconds(30000), &again));
-    CHECK(again == tag);
-    CHECK(cookies.seen(tag, c, kAlice, kStart + milliseconds(59999)));
-    // Once the cookie expires, its tag matches nothing: the window's tag key went with it.
-    CHECK_FALSE(cookies.seen(tag, c, kAlice, kStart + milliseconds(60000)));
-    CHECK_FALSE(cookies.valid(c, kAlice, kStart + milliseconds(60000)));
-}
-
 // ---- token buckets -----------------------------------------------------------------------------
 
 TEST_CASE("a token bucket allows a burst, then the rate, never more than the burst saved",

@@ -1,5 +1,4 @@
-// Address-validation cookies: HMAC-SHA-512-256 (libsodium crypto_auth), truncated; and their
-// tags, SipHash-2-4 (libsodium crypto_shorthash).
+// Address-validation cookies: HMAC-SHA-512-256 (libsodium crypto_auth), truncated.
 #include "cookies.hpp"
 
 #include <sodium.h>
@@ -11,8 +10,6 @@ namespace rendezvous {
 
 static_assert(crypto_auth_KEYBYTES == 32, "Cookies::Key holds one crypto_auth key");
 static_assert(crypto_auth_BYTES >= netcore::protocol::kCookieSize, "a cookie is a truncated MAC");
-static_assert(crypto_shorthash_KEYBYTES == 16, "Cookies::TagKey holds one crypto_shorthash key");
-static_assert(crypto_shorthash_BYTES == sizeof(Cookies::Tag), "a tag is one SipHash output");
 
 namespace {
 
@@ -31,9 +28,8 @@ Cookies::Cookies(std::chrono::milliseconds window) : window_(window) {
     draw(previous_);
 }
 
-void Cookies::draw(Keys& keys) {
-    crypto_auth_keygen(keys.mac.data());
-    crypto_shorthash_keygen(keys.tag.data());
+void Cookies::draw(Key& key) {
+    crypto_auth_keygen(key.data());
 }
 
 std::uint64_t Cookies::window_of(TimePoint now) const {
@@ -71,42 +67,18 @@ netcore::protocol::Cookie Cookies::mac(const Key& key, netcore::Address from,
     return out;
 }
 
-Cookies::Tag Cookies::tag_of(const TagKey& key, const netcore::protocol::Cookie& cookie,
-                             netcore::Address from) {
-    // cookie (16) | ip (4) | port (2). The window is in the key: each window draws its own.
-    std::array<std::uint8_t, netcore::protocol::kCookieSize + 6> input{};
-    std::copy(cookie.begin(), cookie.end(), input.begin());
-    put_address(input.data() + cookie.size(), from);
-    std::array<std::uint8_t, crypto_shorthash_BYTES> out{};
-    crypto_shorthash(out.data(), input.data(), input.size(), key.data());
-    Tag tag = 0;
-    for (const auto b : out) tag = (tag << 8) | b;
-    return tag;
-}
-
 netcore::protocol::Cookie Cookies::make(netcore::Address from, TimePoint now) {
-    return mac(current_.mac, from, rotate(now));
+    return mac(current_, from, rotate(now));
 }
 
-bool Cookies::valid(const netcore::protocol::Cookie& cookie, netcore::Address from, TimePoint now,
-                    Tag* tag) {
+bool Cookies::valid(const netcore::protocol::Cookie& cookie, netcore::Address from, TimePoint now) {
     const std::uint64_t w = rotate(now);
     // Constant time, so the answer's timing tells an attacker nothing about a partial match.
-    const auto matches = [&](const Keys& keys, std::uint64_t window) {
-        const auto expected = mac(keys.mac, from, window);
-        if (sodium_memcmp(expected.data(), cookie.data(), cookie.size()) != 0) return false;
-        if (tag != nullptr) *tag = tag_of(keys.tag, cookie, from);
-        return true;
+    const auto matches = [&](const Key& key, std::uint64_t window) {
+        const auto expected = mac(key, from, window);
+        return sodium_memcmp(expected.data(), cookie.data(), cookie.size()) == 0;
     };
     return matches(current_, w) || (w > 0 && matches(previous_, w - 1));
-}
-
-bool Cookies::seen(Tag tag, const netcore::protocol::Cookie& cookie, netcore::Address from,
-                   TimePoint now) {
-    rotate(now);
-    // Not constant time, and need not be: tags never leave the process, and a guess that fails
-    // here only falls through to valid(), whose MAC comparison is.
-    return tag_of(current_.tag, cookie, from) == tag || tag_of(previous_.tag, cookie, from) == tag;
 }
 
 }  // namespace rendezvous
