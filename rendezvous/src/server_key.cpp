@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "crypto.hpp"  // netcore's X25519 wrappers
+
 namespace rendezvous {
 
 namespace {
@@ -21,14 +23,13 @@ namespace {
 constexpr std::size_t kHexSize = 2 * netcore::kKeySize;  // characters
 
 void init_sodium() {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+    if (!netcore::crypto::init()) throw std::runtime_error("libsodium failed to initialise");
 }
 
 ServerKey from_secret(const netcore::SecretKey& secret) {
     ServerKey key;
     key.secret_key = secret;
-    // X25519: the public key is the secret times the base point (what crypto_box_keypair does).
-    crypto_scalarmult_base(key.public_key.data(), key.secret_key.data());
+    key.public_key = netcore::crypto::public_key_of(secret);
     return key;
 }
 
@@ -146,8 +147,11 @@ std::optional<ServerKey> load_or_create_key(const std::string& path, bool* creat
 
 ServerKey make_ephemeral_key() {
     init_sodium();
+    auto pair = netcore::crypto::generate_key_pair();
     ServerKey key;
-    crypto_box_keypair(key.public_key.data(), key.secret_key.data());
+    key.public_key = pair.public_key;
+    key.secret_key = pair.secret_key;
+    sodium_memzero(pair.secret_key.data(), pair.secret_key.size());
     return key;
 }
 
