@@ -579,8 +579,10 @@ struct Session::Impl final : detail::HostListener,
         puncher.end();
         first_heard.reset();
         // What ENet still owes the peer (the acknowledgement of its goodbye, say) is sealed and
-        // sent before the channel's keys go.
+        // sent before the channel's keys go; then no ENet peer is left (a responder's handshake
+        // that never completed, say) to send what could no longer be sealed.
         host.flush();
+        reset_enet_peers();
         link.end();
         stop_relay();
         pending_connect.reset();
@@ -594,6 +596,13 @@ struct Session::Impl final : detail::HostListener,
             state = rendezvous && rendezvous->phase() == RendezvousClient::Phase::registered
                         ? State::registered
                         : State::registering;
+    }
+
+    void reset_enet_peers() {
+        ENetHost* h = host.get();
+        if (h == nullptr) return;
+        for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p)
+            if (p->state != ENET_PEER_STATE_DISCONNECTED) enet_peer_reset(p);
     }
 
     void check_timers() {
