@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR disable=SC2034 # rtt and thr are read through median()'s nameref
 # sealing_bench.sh — what sealing ENet's datagrams costs (issue 10): bench_path's round trip and
-# reliable throughput with every datagram sealed (ChaCha20-Poly1305 through the loopback tap)
+# reliable throughput with every datagram sealed (ChaCha20-Poly1305, inside ENet's send)
 # against the same pair in plaintext (Config::insecure_plaintext_enet), side by side in one run.
 #
 # On loopback it starts a rendezvous (scripts/lib/rendezvous.sh) and runs N rounds; each round

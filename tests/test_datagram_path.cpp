@@ -1,9 +1,12 @@
 // The datagram path on its own: two peers' links made from one introduction, datagrams handed
-// to DatagramPath::route as the socket would, and what it lets through to ENet. The taps are
-// real loopback sockets; nothing else is.
+// to DatagramPath::route as the socket would, and what it lets through to ENet; and ENet's own
+// send through a link (EnetHost's send hook), caught on a loopback socket.
+#include <sys/socket.h>
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "datagram_path.hpp"
@@ -21,10 +24,6 @@ const Address kAlicePublic{0xC6336401u, 5000};
 const Address kBobPublic{0xCB007116u, 40000};
 constexpr std::uint64_t kToken = 0x0102030405060708ull;
 
-Bytes bytes(std::string_view s) {
-    return {s.begin(), s.end()};
-}
-
 // What the path handed up.
 struct Recorder final : DatagramPath::Receiver {
     int server = 0;
@@ -35,23 +34,16 @@ struct Recorder final : DatagramPath::Receiver {
     void on_server_version(std::uint8_t) override { ++versions; }
 };
 
-struct Sink final : RawOutbox {
-    std::vector<std::pair<Address, Bytes>> sent;
-    void send_raw(Address to, std::span<const std::uint8_t> b) override {
-        sent.emplace_back(to, Bytes(b.begin(), b.end()));
-    }
-};
-
-// Alice (initiator) and Bob, each with a link for the other and a path; ENet's socket port is
-// a stand-in socket's, so the taps accept what it sends.
+// Alice (initiator) and Bob, each with a link for the other and a path; and a loopback socket
+// that stands for Bob's, to catch what Alice's ENet sends him.
 struct Pair {
     crypto::KeyPair alice_keys = crypto::generate_key_pair();
     crypto::KeyPair bob_keys = crypto::generate_key_pair();
     Introduction to_alice{kToken, Role::initiator, "bob", kBobPublic, {}, {}, bob_keys.public_key};
     Introduction to_bob{kToken, Role::responder,      "alice", kAlicePublic, {},
                         {},     alice_keys.public_key};
-    ENetSocket enet = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);  // "ENet's socket"
-    std::uint16_t enet_port = 0;
+    ENetSocket enet = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);  // "Bob's socket"
+    Address bob_socket;
     PeerLink alice;
     PeerLink bob;
     DatagramPath alice_path{kServer, true};
@@ -66,9 +58,9 @@ struct Pair {
         REQUIRE(enet_socket_bind(enet, &any) == 0);
         ENetAddress bound{};
         REQUIRE(enet_socket_get_address(enet, &bound) == 0);
-        enet_port = bound.port;
-        REQUIRE(alice.begin(alice_keys, "alice", to_alice, true, enet_port));
-        REQUIRE(bob.begin(bob_keys, "bob", to_bob, true, enet_port));
+        bob_socket = from_enet(bound);
+        REQUIRE(alice.begin(alice_keys, "alice", to_alice));
+        REQUIRE(bob.begin(bob_keys, "bob", to_bob));
     }
     ~Pair() { enet_socket_destroy(enet); }
 
@@ -95,39 +87,46 @@ struct Pair {
         REQUIRE(bob.channel.data_ready());
     }
 
-    // What ENet would send Bob: sent from "ENet's socket" into Alice's tap for Bob.
-    void enet_sends(const PeerLink& to, const Bytes& b) const {
-        ENetAddress tap{};
-        tap.host = ENET_HOST_TO_NET_32(to.tap->address().ip);
-        tap.port = to.tap->address().port;
-        ENetBuffer buf{};
-        buf.data = const_cast<std::uint8_t*>(b.data());
-        buf.dataLength = b.size();
-        REQUIRE(enet_socket_send(enet, &tap, &buf, 1) == static_cast<int>(b.size()));
+    // The next datagram on Bob's socket (an empty one too), waiting up to a second for it.
+    std::optional<Bytes> next_at_bob() const {
+        Bytes buf(ENET_PROTOCOL_MAXIMUM_MTU + kDataOverhead);
+        for (int i = 0; i < 1000; ++i) {
+            const ssize_t n = ::recv(enet, buf.data(), buf.size(), MSG_DONTWAIT);
+            if (n >= 0) {
+                buf.resize(static_cast<std::size_t>(n));
+                return buf;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return std::nullopt;
     }
 };
 
+// An ENet datagram as ENet 1.3 lays it out with a checksum slot: peer id 0 with the SENT_TIME
+// flag, sent time, slot, then an acknowledgement-flagged command byte and some bytes.
+Bytes enet_datagram(std::string_view body) {
+    constexpr std::array<std::uint8_t, 9> kHead = {0x80, 0x00, 0x12, 0x34, 0, 0, 0, 0, 0x86};
+    Bytes d(kHead.size() + body.size());
+    std::copy(kHead.begin(), kHead.end(), d.begin());
+    std::copy(body.begin(), body.end(), d.begin() + kHead.size());
+    return d;
+}
+
 }  // namespace
 
-TEST_CASE("what ENet sends a peer is sealed, and opens at the peer as if from its tap") {
+TEST_CASE(
+    "what ENet sends a peer is sealed by its link, and opens at the peer from where it came") {
     Pair p;
     p.handshake();
-    const Bytes enet = bytes("an ENet datagram: reliable command, sequence 7");
-    p.enet_sends(p.alice, enet);
-    Sink wire;
-    // Loopback delivery is immediate on Linux, but give the drain a few tries all the same.
-    for (int i = 0; i < 100 && wire.sent.empty(); ++i) p.alice_path.pump(p.alice, kBobPublic, wire);
-    REQUIRE(wire.sent.size() == 1);
-    CHECK(wire.sent[0].first == kBobPublic);
-    const Bytes& sealed = wire.sent[0].second;
-    CHECK(sealed.size() == enet.size() + kDataOverhead);
-    CHECK(std::search(sealed.begin(), sealed.end(), enet.begin() + 3, enet.end()) == sealed.end());
+    const Bytes enet = enet_datagram("reliable command, sequence 7");
+    Bytes sealed(enet.size() + kDataOverhead);
+    REQUIRE(p.alice.seal_enet(enet, sealed) == sealed.size());
+    CHECK(std::search(sealed.begin(), sealed.end(), enet.begin() + 9, enet.end()) == sealed.end());
 
     const auto got = Pair::route(p.bob_path, p.bob, p.bob_got, sealed, kAlicePublic);
     REQUIRE(got);
     CHECK(got->first == enet);
-    CHECK(got->second == p.bob.tap->address());  // ENet knows Alice by Bob's tap for her
-    CHECK(p.bob.data_from == kAlicePublic);
+    CHECK(got->second == kAlicePublic);  // ENet knows Alice by her real address
     // The same datagram again is a replay: consumed, counted, not for ENet.
     CHECK_FALSE(Pair::route(p.bob_path, p.bob, p.bob_got, sealed, kAlicePublic));
     CHECK(p.bob_path.dropped() == 1);
@@ -195,13 +194,69 @@ TEST_CASE("relay only: a peer's datagrams count only from its relay") {
     CHECK(p.bob_got.probes == 1);
 }
 
-TEST_CASE("an ended link opens nothing and has no tap") {
+TEST_CASE("a link without data keys refuses to seal, and an ended one opens nothing") {
     Pair p;
+    const Bytes enet = enet_datagram("ping");
+    Bytes out(enet.size() + kDataOverhead);
+    CHECK(p.alice.seal_enet(enet, out) == 0);  // no probe opened yet: no data keys
     p.handshake();
     p.bob.end();
-    CHECK_FALSE(p.bob.tap);
+    CHECK(p.bob.seal_enet(enet, out) == 0);
     Bytes probe(kMaxDatagramSize);
     probe.resize(p.alice.channel.seal_probe(Probe{kToken, 2}, probe));
     CHECK_FALSE(Pair::route(p.bob_path, p.bob, p.bob_got, probe, kAlicePublic));
     CHECK(p.bob_got.probes == 1);
+}
+
+TEST_CASE("a sealed datagram too short to hold ENet's checksum slot never reaches ENet") {
+    Pair p;
+    p.handshake();
+    const Bytes short_one = {0x80, 0x00, 0x12, 0x34, 0, 0};  // SENT_TIME set: the slot is at 4
+    Bytes sealed(short_one.size() + kDataOverhead);
+    REQUIRE(p.alice.seal_enet(short_one, sealed) == sealed.size());
+    CHECK_FALSE(Pair::route(p.bob_path, p.bob, p.bob_got, sealed, kAlicePublic));
+    CHECK(p.bob_path.dropped() == 1);
+}
+
+// The send hook rests on ENet 1.3's order inside enet_protocol_send_outgoing_commands: the
+// checksum callback, then enet_socket_send on host->buffers (PROTOCOL.md §11.4). An ENet that
+// changed it would send its datagrams in clear or garbled: this catches both.
+TEST_CASE("ENet's own send carries its datagram sealed by the link, and nothing in clear") {
+    Pair p;
+    p.handshake();
+    EnetHost alice_host;
+    REQUIRE(alice_host.open(Address{0x7F000001u, 0}, 1, 1, {}, &p.alice));
+    const ENetAddress to = to_enet(p.bob_socket);
+    REQUIRE(enet_host_connect(alice_host.get(), &to, 1, 0x5EA1ED) != nullptr);
+    alice_host.flush();
+
+    const auto wire = p.next_at_bob();
+    REQUIRE(wire);
+    REQUIRE(protocol::has_magic(*wire));
+    CHECK(alice_host.get()->totalSentData == wire->size());  // ENet's sendmsg sent the sealed one
+    const auto got = Pair::route(p.bob_path, p.bob, p.bob_got, *wire, alice_host.local_address());
+    REQUIRE(got);
+    // ENet's CONNECT: peer id 0xFFF (no peer yet) with SENT_TIME, sent time, a slot of 0 (no
+    // connectID yet), then the command: CONNECT (2) flagged for acknowledgement (0x80).
+    const Bytes& enet = got->first;
+    REQUIRE(enet.size() > 8);
+    CHECK(enet[0] == 0x8F);
+    CHECK(enet[1] == 0xFF);
+    CHECK(Bytes(enet.begin() + 4, enet.begin() + 8) == Bytes(4, 0));
+    CHECK(enet[8] ==
+          0x82);  // ENET_PROTOCOL_COMMAND_CONNECT | ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE
+    CHECK(alice_host.seal_refused() == 0);
+}
+
+TEST_CASE("a datagram ENet sends before the link has data keys leaves empty") {
+    Pair p;  // no handshake: Alice's link cannot seal
+    EnetHost alice_host;
+    REQUIRE(alice_host.open(Address{0x7F000001u, 0}, 1, 1, {}, &p.alice));
+    const ENetAddress to = to_enet(p.bob_socket);
+    REQUIRE(enet_host_connect(alice_host.get(), &to, 1, 0) != nullptr);
+    alice_host.flush();
+    const auto wire = p.next_at_bob();
+    REQUIRE(wire);
+    CHECK(wire->empty());
+    CHECK(alice_host.seal_refused() == 1);
 }

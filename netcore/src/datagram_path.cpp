@@ -5,24 +5,25 @@ namespace netcore::detail {
 using namespace protocol;
 
 bool PeerLink::begin(const crypto::KeyPair& me, std::string_view my_name, const Introduction& intro,
-                     bool sealed, std::uint16_t enet_port, const crypto::SymmetricKey* identity) {
+                     const crypto::SymmetricKey* identity) {
     end();
-    if (!channel.begin(me, my_name, intro, identity)) return false;
-    if (sealed) {
-        tap.emplace();
-        if (!tap->open(enet_port)) {
-            end();
-            return false;
-        }
-    }
-    return true;
+    return channel.begin(me, my_name, intro, identity);
 }
 
 void PeerLink::end() {
     channel.end();
-    tap.reset();
-    data_from = {};
     relayed.reset();
+}
+
+// A session has one peer today, so whatever ENet sends goes to this link's peer: the session lets
+// only this peer's opened datagrams reach ENet, so every ENet peer is this one (a second CONNECT
+// of its, say). With several peers (a party), the datagram itself says whose it is: its checksum
+// slot holds the connection's connectID (0 in a CONNECT, whose body carries the connectID
+// instead), which each peer's link would be found by.
+std::size_t PeerLink::seal_enet(std::span<const std::uint8_t> datagram,
+                                std::span<std::uint8_t> out) {
+    if (!active() || !channel.data_ready()) return 0;
+    return channel.seal_data(datagram, out);
 }
 
 void DatagramPath::drop(PeerChannel::Drop why) {
@@ -75,10 +76,10 @@ bool DatagramPath::route(Incoming& in, PeerLink& peer, Receiver& receiver) {
     }
 }
 
-// One sealed ENet datagram: opened in place inside ENet's buffer, and handed to ENet as coming
-// from the tap, the address ENet knows the peer by. True when ENet should parse it.
+// One sealed ENet datagram: opened in place inside ENet's buffer, and handed to ENet from where
+// it came. True when ENet should parse it.
 bool DatagramPath::on_data(const Envelope& envelope, Incoming& in, PeerLink& peer) {
-    if (!peer.tap || !peer.active() || envelope.channel != peer.channel.channel()) {
+    if (!sealed_ || !peer.active() || envelope.channel != peer.channel.channel()) {
         drop(PeerChannel::Drop::unauthenticated);
         return false;
     }
@@ -94,23 +95,15 @@ bool DatagramPath::on_data(const Envelope& envelope, Incoming& in, PeerLink& pee
         drop(why);
         return false;
     }
-    peer.data_from = in.from;
+    // ENet 1.3.17 reads its checksum slot without checking the datagram holds it (protocol.c,
+    // lines 1020-1021 and 1063): our peer's ENet always sends one, so anything shorter is not
+    // ENet's.
+    if (!enet_checksum_slot(plain)) {
+        drop(PeerChannel::Drop::malformed);
+        return false;
+    }
     in.data = plain;
-    in.from = peer.tap->address();
     return true;
-}
-
-std::size_t DatagramPath::pump(PeerLink& peer, Address to, RawOutbox& out) {
-    if (!peer.tap) return 0;
-    std::size_t sent = 0;
-    peer.tap->drain([&](std::span<const std::uint8_t> datagram) {
-        std::array<std::uint8_t, ENET_PROTOCOL_MAXIMUM_MTU + kDataOverhead> buf;
-        const std::size_t n = peer.channel.seal_data(datagram, buf);
-        if (n == 0 || to.empty()) return;
-        out.send_raw(to, std::span(buf.data(), n));
-        ++sent;
-    });
-    return sent;
 }
 
 }  // namespace netcore::detail

@@ -1,9 +1,9 @@
 // The datagram path (PROTOCOL.md §11.4, docs/SECURITY.md): every datagram that reaches the one
 // socket — after the relay unwrapped what came through it — is sorted here: the rendezvous'
 // envelopes, a peer's probes, a peer's ENet datagrams. Only what opened goes further, and ENet
-// parses only a PeerData that opened, in place, as if it came from the peer's tap. The other way,
-// what ENet sent to a peer's tap is sealed here and sent on ENet's socket. One PeerLink per peer.
-// No clock; the only sockets are the taps.
+// parses only a PeerData that opened, in place, from the address it came from. The other way,
+// ENet hands each datagram it is about to send to the peer's link (EnetHost's send hook), which
+// seals it. One PeerLink per peer. No clock, no socket.
 #pragma once
 
 #include <cstdint>
@@ -13,29 +13,27 @@
 
 #include "crypto.hpp"
 #include "enet_host.hpp"
-#include "enet_tap.hpp"
 #include "netcore/protocol.hpp"
-#include "outbox.hpp"
 #include "peer_channel.hpp"
 
 namespace netcore::detail {
 
-/// One peer: its sealed channel, the tap ENet sends it through, and where its traffic comes from.
-struct PeerLink {
+/// One peer: its sealed channel, and where its traffic may come from. It seals what ENet sends
+/// the peer (EnetHost calls seal_enet for each datagram, PROTOCOL.md §11.4).
+struct PeerLink final : EnetSealer {
     PeerChannel channel;
-    std::optional<EnetTap> tap;  ///< none: plaintext ENet (Config::insecure_plaintext_enet)
-    Address data_from;           ///< where the peer's last ENet datagram that opened came from
     /// Relay only (Config::relay_only): the one address the peer may send from; none yet: none.
     bool relay_only = false;
     std::optional<Address> relayed;
 
-    /// Starts a session for `intro`: keys, and (sealed) a tap that ENet's socket at `enet_port`
-    /// sends into. False when the peer's key is unusable or the tap cannot be opened.
+    /// Starts a session for `intro`. False when the peer's key is unusable.
     bool begin(const crypto::KeyPair& me, std::string_view my_name,
-               const protocol::Introduction& intro, bool sealed, std::uint16_t enet_port,
-               const crypto::SymmetricKey* identity = nullptr);
-    /// Ends the session: keys and tap go.
+               const protocol::Introduction& intro, const crypto::SymmetricKey* identity = nullptr);
+    /// Ends the session: the keys go, and nothing more is sealed.
     void end();
+    /// Seals one ENet datagram into a PeerData envelope; 0 (refused) without data keys.
+    std::size_t seal_enet(std::span<const std::uint8_t> datagram,
+                          std::span<std::uint8_t> out) override;
     [[nodiscard]] bool active() const { return channel.active(); }
     /// True when `from` may carry this peer's probes and data (relay only: the peer's relay).
     [[nodiscard]] bool admits(Address from) const {
@@ -64,12 +62,8 @@ class DatagramPath {
 
     /// Sorts one datagram. True: consumed (handed to `receiver`, or dropped and counted).
     /// False: ENet parses `in`, which now views the opened plaintext inside ENet's own receive
-    /// buffer and comes from the peer's tap (plaintext ENet: `in` as it came).
+    /// buffer (plaintext ENet: `in` as it came).
     bool route(Incoming& in, PeerLink& peer, Receiver& receiver);
-
-    /// Seals what ENet sent to the peer's tap and sends it to `to` (nothing goes while `to` is
-    /// empty). Returns how many datagrams went out.
-    std::size_t pump(PeerLink& peer, Address to, RawOutbox& out);
 
     /// Datagrams dropped here, and of those, the ones that did not open (or were not sealed).
     [[nodiscard]] std::uint32_t dropped() const { return dropped_; }

@@ -1,8 +1,10 @@
 // The one socket: ENet owns it; our datagrams go out with enet_socket_send and come in through
-// ENetHost::intercept before ENet parses anything.
+// ENetHost::intercept before ENet parses anything; ENet's own go out through its checksum
+// callback, which seals them (PROTOCOL.md §11.4).
 #include "enet_host.hpp"
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 namespace netcore::detail {
@@ -13,6 +15,9 @@ namespace {
 // enet_host_service(), which only EnetHost::service() calls: so the listener of the service
 // call in progress on this thread is the one the datagram belongs to.
 thread_local HostListener* t_listener = nullptr;
+// Likewise ENet's checksum callback gets only the buffers: the host whose enet_host_service,
+// enet_host_flush or enet_peer_disconnect_now runs on this thread (EnetHost::Scope) owns them.
+thread_local EnetHost* t_host = nullptr;
 
 void ensure_enet_initialized() {
     static std::once_flag once;
@@ -22,6 +27,32 @@ void ensure_enet_initialized() {
 }
 
 }  // namespace
+
+// Makes `host` the one ENet's callbacks on this thread belong to, for one call into ENet.
+class EnetHost::Scope {
+  public:
+    explicit Scope(EnetHost& host) : outer_(t_host) { t_host = &host; }
+    ~Scope() { t_host = outer_; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+  private:
+    EnetHost* outer_;
+};
+
+std::optional<std::size_t> enet_checksum_slot(std::span<const std::uint8_t> datagram) {
+    // ENetProtocolHeader: peerID (2 bytes, big-endian, its top bit ENET_PROTOCOL_HEADER_FLAG_
+    // SENT_TIME), then sentTime (2 bytes) only when that flag is set; the slot follows.
+    constexpr std::size_t kPeerId = 2;
+    constexpr std::size_t kSentTime = 2;
+    constexpr std::size_t kSlot = sizeof(enet_uint32);
+    if (datagram.size() < kPeerId) return std::nullopt;
+    const auto flags = static_cast<enet_uint16>((datagram[0] << 8) | datagram[1]);
+    const std::size_t at =
+        (flags & ENET_PROTOCOL_HEADER_FLAG_SENT_TIME) ? kPeerId + kSentTime : kPeerId;
+    if (datagram.size() < at + kSlot) return std::nullopt;
+    return at;
+}
 
 ENetAddress to_enet(Address a) {
     ENetAddress e{};
@@ -39,12 +70,14 @@ EnetHost::~EnetHost() {
 }
 
 bool EnetHost::open(Address bind, std::size_t peer_count, std::size_t channel_count,
-                    EnetLimits limits) {
+                    EnetLimits limits, EnetSealer* sealer) {
     ensure_enet_initialized();
     const ENetAddress addr = to_enet(bind);
     host_ = enet_host_create(&addr, peer_count, channel_count, 0, 0);
     if (host_ == nullptr) return false;
     host_->intercept = &EnetHost::intercept;
+    sealer_ = sealer;
+    if (sealer_ != nullptr) host_->checksum = &EnetHost::checksum;
     host_->maximumPacketSize = limits.max_packet_size;
     host_->maximumWaitingData = limits.max_waiting_data;
     ENetAddress bound{};
@@ -76,8 +109,70 @@ int ENET_CALLBACK EnetHost::intercept(ENetHost* host, ENetEvent* /*event*/) {
     return 0;
 }
 
+// ENet 1.3.17 calls the checksum callback in two places of protocol.c, and nowhere else:
+// - Sending (enet_protocol_send_outgoing_commands, line 1677) with host->buffers: the whole
+//   datagram, header and checksum slot first, then the commands and packet data. The next call
+//   to touch them is enet_socket_send (host->socket, &currentPeer->address, host->buffers,
+//   host->bufferCount), line 1689. In between, only the store of our return value into ENet's
+//   local header copy (line 1677: we gathered it already, so it goes nowhere) and the
+//   compression branch (lines 1680-1685: we set no compressor). So we seal here and point
+//   host->buffers at the sealed datagram: ENet's own sendmsg sends it to the peer's real address.
+//   This depends on that order: "tap: ENet's own send carries its datagram sealed by the
+//   link, and nothing in clear" (tests/test_datagram_path.cpp) and the attack tests' sniffer
+//   fail if an ENet ever changes it.
+// - Receiving (enet_protocol_handle_incoming_commands, lines 1061-1073) with a local buffer over
+//   the datagram, after ENet overwrote its slot with the peer's connectID (0 before there is a
+//   peer); ENet compares our return with the slot's original content. What reaches ENet opened
+//   under the peer's keys already (DatagramPath), so we return the slot as ENet rewrote it: it
+//   passes when the sender wrote the same connectID, ENet's own check that a datagram belongs
+//   to this connection and not an earlier one, without a CRC.
+enet_uint32 ENET_CALLBACK EnetHost::checksum(const ENetBuffer* buffers, std::size_t count) {
+    EnetHost* const self = t_host;
+    if (self != nullptr && buffers == self->host_->buffers) {
+        self->seal_outgoing();
+        return 0;  // stored into ENet's local header copy, which is no longer sent
+    }
+    if (self != nullptr && count == 1) {
+        const std::span<const std::uint8_t> datagram(
+            static_cast<const std::uint8_t*>(buffers->data), buffers->dataLength);
+        enet_uint32 slot = 0;
+        // The datagram path passes only datagrams that hold the slot (DatagramPath::on_data).
+        if (const auto at = enet_checksum_slot(datagram))
+            std::memcpy(&slot, datagram.data() + *at, sizeof slot);
+        return slot;
+    }
+    // Called outside our scope (someone called ENet directly): if this is a send, send nothing
+    // of it. ENet's buffers are not const; a receive's local buffer is not read after the call.
+    auto* writable = const_cast<ENetBuffer*>(buffers);
+    for (std::size_t i = 0; i < count; ++i) writable[i].dataLength = 0;
+    return 0;
+}
+
+// Gathers the datagram ENet is about to send, seals it, and leaves ENet one buffer: the sealed
+// datagram (or an empty one, when the sealer refuses: ENet then sends 0 bytes, which the peer
+// drops unread, and re-sends its reliable commands later as it would after a loss).
+void EnetHost::seal_outgoing() {
+    std::size_t n = 0;
+    bool fits = true;
+    for (std::size_t i = 0; i < host_->bufferCount; ++i) {
+        const ENetBuffer& b = host_->buffers[i];
+        if (b.dataLength > gathered_.size() - n) {
+            fits = false;
+            break;
+        }
+        std::memcpy(gathered_.data() + n, b.data, b.dataLength);
+        n += b.dataLength;
+    }
+    const std::size_t sealed = fits ? sealer_->seal_enet({gathered_.data(), n}, sealed_) : 0;
+    if (sealed == 0) ++seal_refused_;
+    host_->buffers[0].data = sealed_.data();
+    host_->buffers[0].dataLength = sealed;
+    host_->bufferCount = 1;
+}
+
 void EnetHost::service(HostListener& listener) {
     if (host_ == nullptr) return;
+    const Scope scope(*this);
     HostListener* const outer = t_listener;
     t_listener = &listener;
     ENetEvent event;
@@ -110,7 +205,14 @@ void EnetHost::service(HostListener& listener) {
 }
 
 void EnetHost::flush() {
-    if (host_ != nullptr) enet_host_flush(host_);
+    if (host_ == nullptr) return;
+    const Scope scope(*this);
+    enet_host_flush(host_);
+}
+
+void EnetHost::disconnect_now(ENetPeer* peer, enet_uint32 data) {
+    const Scope scope(*this);
+    enet_peer_disconnect_now(peer, data);
 }
 
 void seed_round_trip(ENetPeer* peer, enet_uint32 rtt_ms) {

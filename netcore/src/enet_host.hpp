@@ -1,13 +1,17 @@
-// RAII ownership of the one ENetHost (and so the one UDP socket) a session uses, and the
-// bridge that lets netcore's own datagrams share that socket with ENet (DESIGN.md decision 1).
+// RAII ownership of the one ENetHost (and so the one UDP socket) a session uses, the bridge that
+// lets netcore's own datagrams share that socket with ENet (DESIGN.md decision 1), and the send
+// hook that seals what ENet sends (PROTOCOL.md §11.4).
 #pragma once
 
 #include <enet/enet.h>
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "netcore/address.hpp"
+#include "netcore/protocol.hpp"
 
 namespace netcore::detail {
 
@@ -46,6 +50,23 @@ struct EnetLimits {
     std::size_t max_waiting_data = std::size_t{4} << 20;
 };
 
+/// Seals each datagram ENet is about to send (PROTOCOL.md §11.4).
+class EnetSealer {
+  public:
+    /// Seals `datagram` (ENet's header, its 4-byte checksum slot, its commands) into `out`.
+    /// Returns the size, or 0 to refuse: then nothing of the datagram leaves the socket.
+    virtual std::size_t seal_enet(std::span<const std::uint8_t> datagram,
+                                  std::span<std::uint8_t> out) = 0;
+
+  protected:
+    ~EnetSealer() = default;
+};
+
+/// Where ENet 1.3's 4-byte checksum slot sits in `datagram`: after the 2-byte peer id and, when
+/// the header's SENT_TIME flag is set, the 2-byte sent time. Empty when the datagram is too short
+/// to hold it.
+[[nodiscard]] std::optional<std::size_t> enet_checksum_slot(std::span<const std::uint8_t> datagram);
+
 class EnetHost {
   public:
     /// Calls of enet_host_service that fail (-1) in one service() at most: each failed call
@@ -62,8 +83,11 @@ class EnetHost {
     EnetHost& operator=(const EnetHost&) = delete;
 
     /// Binds the socket; peer_count ENet peers, channel_count channels. False if it cannot.
+    /// With a `sealer` (which must outlive the host), everything ENet sends goes through it and
+    /// ENet expects the checksum slot in what it receives (sealed sessions, PROTOCOL.md §11.4);
+    /// without one, ENet sends in clear (Config::insecure_plaintext_enet).
     bool open(Address bind, std::size_t peer_count, std::size_t channel_count,
-              EnetLimits limits = {});
+              EnetLimits limits = {}, EnetSealer* sealer = nullptr);
     [[nodiscard]] bool is_open() const { return host_ != nullptr; }
     [[nodiscard]] ENetHost* get() const { return host_; }
     [[nodiscard]] Address local_address() const { return local_; }
@@ -79,16 +103,29 @@ class EnetHost {
     /// Sends what ENet has queued now.
     void flush();
 
+    /// enet_peer_disconnect_now, which sends its goodbye at once: through the sealer.
+    void disconnect_now(ENetPeer* peer, enet_uint32 data);
+
     [[nodiscard]] std::uint64_t raw_bytes_sent() const { return raw_bytes_sent_; }
     /// Calls of enet_host_service that returned -1 (a truncated datagram, or a socket error).
     [[nodiscard]] std::uint64_t service_errors() const { return service_errors_; }
     /// Calls of enet_host_service that returned 0 with data still pending, called again.
     [[nodiscard]] std::uint64_t receive_restarts() const { return receive_restarts_; }
+    /// Datagrams of ENet's the sealer refused (no session keys): sent empty instead.
+    [[nodiscard]] std::uint64_t seal_refused() const { return seal_refused_; }
 
   private:
+    class Scope;
     static int ENET_CALLBACK intercept(ENetHost* host, ENetEvent* event);
+    static enet_uint32 ENET_CALLBACK checksum(const ENetBuffer* buffers, std::size_t count);
+    void seal_outgoing();
 
     ENetHost* host_ = nullptr;
+    EnetSealer* sealer_ = nullptr;
+    std::uint64_t seal_refused_ = 0;
+    // ENet's datagram gathered from its buffers, then sealed: ENet sends `sealed_` (§11.4).
+    std::array<std::uint8_t, ENET_PROTOCOL_MAXIMUM_MTU> gathered_{};
+    std::array<std::uint8_t, ENET_PROTOCOL_MAXIMUM_MTU + protocol::kDataOverhead> sealed_{};
     Address local_;
     std::uint64_t raw_bytes_sent_ = 0;
     std::uint64_t service_errors_ = 0;

@@ -62,8 +62,8 @@ struct Session::Impl final : detail::HostListener,
     [[nodiscard]] bool sealed() const { return !config.insecure_plaintext_enet; }
 
     Config config;
-    // Sorts what reaches the socket and seals what ENet sends (docs/SECURITY.md): the peer's link
-    // holds its keys and the loopback tap ENet sends it through.
+    // Sorts what reaches the socket (docs/SECURITY.md); the peer's link holds its keys and seals
+    // what ENet sends it (the host's send hook). Declared before the host, which uses the link.
     detail::DatagramPath datagrams;
     detail::PeerLink link;
     State state = State::idle;
@@ -156,7 +156,7 @@ struct Session::Impl final : detail::HostListener,
             in.from = *peer_relayed;
         }
         if (datagrams.route(in, link, *this)) return true;
-        if (!sealed()) in.from = enet_source(in.from);  // the benchmark's plaintext ENet
+        in.from = enet_source(in.from);
         return false;
     }
 
@@ -205,21 +205,8 @@ struct Session::Impl final : detail::HostListener,
         if (const auto open = puncher.handle_ack(ack, from, now)) on_path_open(*open);
     }
 
-    // Where what ENet sends the peer goes: the path in use once connected; before that, the
-    // path the initiator's handshake takes, and for the responder, where that handshake came from.
-    [[nodiscard]] Address send_path() const {
-        if (state == State::connected) return peer_address;
-        if (puncher.role() == protocol::Role::responder && !link.data_from.empty())
-            return link.data_from;
-        return connect_via;
-    }
-
-    // Seals what ENet sent to the tap and sends it on ENet's socket to the peer's real address.
-    void pump_tap() { datagrams.pump(link, send_path(), *this); }
-
-    // The address ENet knows the introduced peer by: the tap, or (plaintext) a candidate.
+    // The address ENet knows the introduced peer by: one of its candidates (relay only: its relay).
     [[nodiscard]] bool is_peer_address(Address a) const {
-        if (sealed()) return link.tap && a == link.tap->address();
         return puncher.knows(a) && (!config.relay_only || a == peer_relayed);
     }
 
@@ -349,12 +336,11 @@ struct Session::Impl final : detail::HostListener,
             return;
         }
         unauthenticated_at_intro = datagrams.unauthenticated();
-        if (!link.begin(rendezvous->channel().key_pair(), config.name, intro, sealed(),
-                        host.local_address().port, with_identity ? &identity : nullptr)) {
+        if (!link.begin(rendezvous->channel().key_pair(), config.name, intro,
+                        with_identity ? &identity : nullptr)) {
             ++counters.datagrams_dropped;
-            emit_error(Error::socket_error,
-                       "could not start a sealed session with " + std::string(intro.peer) +
-                           ": its key is unusable, or no loopback socket for ENet could be had");
+            emit_error(Error::socket_error, "could not start a sealed session with " +
+                                                std::string(intro.peer) + ": its key is unusable");
             return;
         }
         link.relay_only = config.relay_only;
@@ -420,7 +406,7 @@ struct Session::Impl final : detail::HostListener,
     // when its own probes get through; until then what it sends through the relay is still
     // accepted (enet_source).
     void move_to(const Puncher::Candidate& to) {
-        if (!sealed()) peer->address = detail::to_enet(to.address);
+        peer->address = detail::to_enet(to.address);
         peer_address = to.address;
         path = to.kind;
         release_at = now + kRelayLinger;
@@ -533,7 +519,7 @@ struct Session::Impl final : detail::HostListener,
                               event.data == connect_data(puncher.token()) && is_peer_address(from);
         if (!expected) {
             ++counters.datagrams_dropped;
-            enet_peer_disconnect_now(event.peer, 0);
+            host.disconnect_now(event.peer, 0);
             return;
         }
         peer = event.peer;
@@ -541,10 +527,7 @@ struct Session::Impl final : detail::HostListener,
     }
 
     void become_connected() {
-        peer_address = !sealed() ? detail::from_enet(peer->address)
-                       : puncher.role() == protocol::Role::initiator || link.data_from.empty()
-                           ? connect_via
-                           : link.data_from;
+        peer_address = detail::from_enet(peer->address);
         path = puncher.path_of(peer_address);
         counters.punch_elapsed = std::chrono::duration_cast<Duration>(now - puncher.started());
         // A relayed session keeps probing for a direct path; any other needs neither.
@@ -596,9 +579,10 @@ struct Session::Impl final : detail::HostListener,
         puncher.end();
         first_heard.reset();
         // What ENet still owes the peer (the acknowledgement of its goodbye, say) is sealed and
-        // sent before the channel and the tap go.
+        // sent before the channel's keys go; then no ENet peer is left (a responder's handshake
+        // that never completed, say) to send what could no longer be sealed.
         host.flush();
-        pump_tap();
+        reset_enet_peers();
         link.end();
         stop_relay();
         pending_connect.reset();
@@ -612,6 +596,13 @@ struct Session::Impl final : detail::HostListener,
             state = rendezvous && rendezvous->phase() == RendezvousClient::Phase::registered
                         ? State::registered
                         : State::registering;
+    }
+
+    void reset_enet_peers() {
+        ENetHost* h = host.get();
+        if (h == nullptr) return;
+        for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p)
+            if (p->state != ENET_PEER_STATE_DISCONNECTED) enet_peer_reset(p);
     }
 
     void check_timers() {
@@ -645,7 +636,7 @@ struct Session::Impl final : detail::HostListener,
 
     void do_pending_connect() {
         if (!pending_connect || state != State::connecting) return;
-        const ENetAddress to = detail::to_enet(sealed() ? link.tap->address() : *pending_connect);
+        const ENetAddress to = detail::to_enet(*pending_connect);
         pending_connect.reset();
         peer = enet_host_connect(host.get(), &to, kChannelCount, connect_data(puncher.token()));
         if (peer == nullptr) {
@@ -716,7 +707,7 @@ Error Session::start(TimePoint now) {
     }
     const detail::EnetLimits limits{s.config.max_packet_size, s.config.max_waiting_data};
     if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, kPeerSlots, kChannelCount,
-                     limits)) {
+                     limits, s.sealed() ? &s.link : nullptr)) {
         s.state = State::failed;
         return Error::socket_error;
     }
@@ -772,7 +763,6 @@ void Session::update(TimePoint now) {
         s.puncher.update(now, s.config.upgrade_interval, s, Targets::no_relay);
     s.check_timers();
     s.host.flush();
-    s.pump_tap();
 }
 
 bool Session::poll(Event& event) {
@@ -825,9 +815,8 @@ void Session::close() {
         return;
     }
     if (s.peer != nullptr) {
-        enet_peer_disconnect_now(s.peer, kGoodbye);  // one unreliable goodbye, then reset
+        s.host.disconnect_now(s.peer, kGoodbye);  // one unreliable goodbye, sealed, then reset
         s.peer = nullptr;
-        s.pump_tap();  // sealed and sent now: the session ends with this call
     }
     s.stop_relay();
     if (s.rendezvous) s.rendezvous->unregister(s);
@@ -873,8 +862,8 @@ Stats Session::stats() const {
                          static_cast<float>(ENET_PEER_PACKET_LOSS_SCALE);
     }
     if (const ENetHost* h = s.host.get()) {
-        // Sealed, ENet's own sends only reach the tap: everything on the wire went out raw.
-        st.bytes_sent = (s.sealed() ? 0 : h->totalSentData) + s.host.raw_bytes_sent();
+        // ENet counts what its sendmsg sent: sealed, the sealed size.
+        st.bytes_sent = h->totalSentData + s.host.raw_bytes_sent();
         st.bytes_received = h->totalReceivedData;
     }
     st.relay_allocated = s.turn && s.turn->state() == detail::TurnClient::State::allocated;
