@@ -1,7 +1,5 @@
-// The loopback tap and ENet's hardening, with real ENet hosts on this machine: what ENet sends a
-// peer is caught by a tap, "sealed" by a test transport and opened again by the receiver's
-// intercept (issue 10's mechanism end to end); ENet keeps servicing through datagrams it cannot
-// read; ENet's packet limit holds.
+// ENet's hardening, with real ENet hosts on this machine: ENet keeps servicing through datagrams
+// it cannot read; ENet's packet limits hold.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
@@ -14,7 +12,6 @@
 #include <vector>
 
 #include "enet_host.hpp"
-#include "enet_tap.hpp"
 
 using namespace netcore;
 using namespace netcore::detail;
@@ -28,9 +25,6 @@ constexpr auto kDeadline = 10s;  // generous: a loaded 2-core machine; the cases
 
 using Bytes = std::vector<std::uint8_t>;
 
-Bytes bytes(const std::string& s) {
-    return {s.begin(), s.end()};
-}
 std::string text(std::span<const std::uint8_t> b) {
     return {b.begin(), b.end()};
 }
@@ -117,115 +111,6 @@ void send(ENetPeer* peer, const std::string& data, enet_uint32 flags, enet_uint8
     REQUIRE(enet_peer_send(peer, channel, packet) == 0);
 }
 
-// ---- the sealed transport of the test --------------------------------------------------------
-// Reversible and adds bytes, like a real seal: "SEAL", then every byte XOR 0x5A.
-
-constexpr std::uint8_t kSeal[] = {'S', 'E', 'A', 'L'};
-
-Bytes seal(std::span<const std::uint8_t> plain) {
-    Bytes out(std::begin(kSeal), std::end(kSeal));
-    for (const std::uint8_t b : plain) out.push_back(b ^ 0x5A);
-    return out;
-}
-
-/// One host as the sealed-ENet design has it: ENet, the tap ENet knows the other host by, and
-/// the other host's real (public) address.
-struct SealedSide {
-    EnetHost host;
-    EnetTap tap;
-    Recorder events;
-    Address peer_public;
-
-    void open(Address bind) {
-        REQUIRE(host.open(bind, 4, kChannels));
-        REQUIRE(tap.open(host.local_address().port));
-        // Opens a sealed datagram from the peer in ENet's own buffer and says it came from the
-        // tap; anything else from the network never reaches ENet.
-        events.on_raw = [this](Incoming& in) {
-            if (in.from != peer_public || in.data.size() < sizeof kSeal ||
-                !std::equal(std::begin(kSeal), std::end(kSeal), in.data.begin()))
-                return true;
-            // The view points into ENet's receive buffer, which is ENet's to change.
-            auto* data = const_cast<std::uint8_t*>(in.data.data());
-            for (std::size_t i = sizeof kSeal; i < in.data.size(); ++i) data[i] ^= 0x5A;
-            in.data = in.data.subspan(sizeof kSeal);
-            in.from = tap.address();
-            return false;
-        };
-    }
-};
-
-/// Two sealed sides and the wire between them (every datagram that went out on a public socket).
-struct SealedPair {
-    SealedSide a, b;
-    std::vector<Bytes> wire;
-
-    explicit SealedPair(Address bind) {
-        a.open(bind);
-        b.open(bind);
-        a.peer_public = reachable(b.host.local_address());
-        b.peer_public = reachable(a.host.local_address());
-    }
-    void forward(SealedSide& from) {
-        from.tap.drain([&](std::span<const std::uint8_t> plain) {
-            wire.push_back(seal(plain));
-            CHECK(from.host.send_raw(from.peer_public, wire.back()));
-        });
-    }
-    void frame() {
-        a.host.service(a.events);
-        forward(a);
-        b.host.service(b.events);
-        forward(b);
-    }
-    [[nodiscard]] bool wire_contains(const std::string& plain) const {
-        return std::any_of(wire.begin(), wire.end(), [&](const Bytes& d) {
-            return std::search(d.begin(), d.end(), plain.begin(), plain.end()) != d.end();
-        });
-    }
-};
-
-/// A connects to its tap; both sides exchange a reliable and an unreliable packet.
-void connect_and_exchange_sealed(Address bind) {
-    SealedPair pair(bind);
-    const ENetAddress to = to_enet(pair.a.tap.address());
-    ENetPeer* const a_to_b = enet_host_connect(pair.a.host.get(), &to, kChannels, 0);
-    REQUIRE(a_to_b != nullptr);
-
-    REQUIRE(run_until(
-        [&] { return !pair.a.events.connected.empty() && !pair.b.events.connected.empty(); },
-        [&] { pair.frame(); }));
-    ENetPeer* const b_to_a = pair.b.events.connected.front();
-    // ENet knows each peer by its tap, never by its real address.
-    CHECK(from_enet(a_to_b->address) == pair.a.tap.address());
-    CHECK(from_enet(b_to_a->address) == pair.b.tap.address());
-
-    const std::string a_reliable = "A's reliable secret: castle at e4";
-    const std::string a_unreliable = "A's unreliable secret: x=12 y=7";
-    const std::string b_reliable = "B's reliable secret: knight to f3";
-    const std::string b_unreliable = "B's unreliable secret: x=3 y=40";
-    send(a_to_b, a_reliable, ENET_PACKET_FLAG_RELIABLE, 0);
-    send(a_to_b, a_unreliable, 0, 1);
-    send(b_to_a, b_reliable, ENET_PACKET_FLAG_RELIABLE, 0);
-    send(b_to_a, b_unreliable, 0, 1);
-    REQUIRE(run_until(
-        [&] {
-            return pair.b.events.got(a_reliable) && pair.b.events.got(a_unreliable) &&
-                   pair.a.events.got(b_reliable) && pair.a.events.got(b_unreliable);
-        },
-        [&] { pair.frame(); }));
-
-    CHECK(pair.a.events.received.size() == 2);
-    CHECK(pair.b.events.received.size() == 2);
-    CHECK(pair.a.events.disconnects == 0);
-    CHECK(pair.b.events.disconnects == 0);
-    CHECK_FALSE(pair.wire.empty());
-    for (const auto& plain : {a_reliable, a_unreliable, b_reliable, b_unreliable})
-        CHECK_FALSE(pair.wire_contains(plain));
-    CHECK(pair.a.tap.dropped_foreign() + pair.b.tap.dropped_foreign() == 0);
-    CHECK(pair.a.tap.dropped_oversize() + pair.b.tap.dropped_oversize() == 0);
-}
-
 /// A and B with plain ENet, A connected to B; `frame` runs one frame of both.
 struct PlainPair {
     EnetHost a, b;
@@ -251,85 +136,6 @@ struct PlainPair {
 };
 
 }  // namespace
-
-// ==== the tap ==================================================================================
-
-TEST_CASE(
-    "ENet connects through the taps and packets arrive intact both ways, sealed on the wire") {
-    connect_and_exchange_sealed(Address{0, 0});  // ENet's socket on 0.0.0.0, as sessions bind it
-}
-
-TEST_CASE("the taps work when ENet's socket is bound to one local address") {
-    std::vector<Address> binds = {{kLoopback, 0}, {0x7F000002u, 0}};  // 127.0.0.2: not the tap's
-    // An interface address too, where there is one (the sending socket's source is then not
-    // a loopback address, and Linux still delivers to 127.0.0.1).
-    const Address route = local_route_to(Address{0xC0000201u, 9});  // 192.0.2.1, TEST-NET-1
-    if (!route.empty() && (route.ip >> 24) != 127) binds.push_back({route.ip, 0});
-    for (const Address bind : binds) {
-        INFO("ENet bound to " << bind.to_string());
-        connect_and_exchange_sealed(bind);
-    }
-}
-
-TEST_CASE("the tap hands out only what comes from ENet's port, and counts the rest") {
-    EnetHost enet;
-    REQUIRE(enet.open(Address{kLoopback, 0}, 1, 1));
-    EnetTap tap;
-    REQUIRE(tap.open(enet.local_address().port));
-    CHECK(tap.address().ip == kLoopback);
-    CHECK(tap.address().port != 0);
-    CHECK(tap.drain([](auto) { FAIL("nothing was sent"); }) == 0);
-
-    RawSocket intruder;
-    intruder.send(tap.address(), bytes("injected"));
-    intruder.send(tap.address(), {});  // empty: must not end the drain
-    REQUIRE(enet.send_raw(tap.address(), bytes("from ENet")));
-
-    std::vector<std::string> handed;
-    REQUIRE(run_until([&] { return tap.dropped_foreign() == 2 && handed.size() == 1; },
-                      [&] { tap.drain([&](auto d) { handed.push_back(text(d)); }); }));
-    CHECK(handed == std::vector<std::string>{"from ENet"});
-    CHECK(tap.dropped_oversize() == 0);
-}
-
-TEST_CASE("the tap drops a datagram too large for ENet's buffer and goes on draining") {
-    EnetHost enet;
-    REQUIRE(enet.open(Address{kLoopback, 0}, 1, 1));
-    EnetTap tap;
-    REQUIRE(tap.open(enet.local_address().port));
-
-    const Bytes fits(ENET_PROTOCOL_MAXIMUM_MTU, 0xAB);
-    REQUIRE(enet.send_raw(tap.address(), Bytes(ENET_PROTOCOL_MAXIMUM_MTU + 1, 0xCD)));
-    REQUIRE(enet.send_raw(tap.address(), fits));
-    REQUIRE(enet.send_raw(tap.address(), bytes("after")));
-
-    std::vector<Bytes> handed;
-    REQUIRE(
-        run_until([&] { return handed.size() == 2; },
-                  [&] { tap.drain([&](auto d) { handed.emplace_back(d.begin(), d.end()); }); }));
-    CHECK(handed[0] == fits);
-    CHECK(handed[1] == bytes("after"));
-    CHECK(tap.dropped_oversize() == 1);
-    CHECK(tap.dropped_foreign() == 0);
-}
-
-TEST_CASE("a moved tap keeps its socket and address") {
-    EnetHost enet;
-    REQUIRE(enet.open(Address{kLoopback, 0}, 1, 1));
-    EnetTap first;
-    REQUIRE(first.open(enet.local_address().port));
-    const Address address = first.address();
-    std::vector<EnetTap> taps;
-    taps.push_back(std::move(first));
-    CHECK_FALSE(first.is_open());  // NOLINT(bugprone-use-after-move): moved-from is closed
-    CHECK(taps.front().address() == address);
-
-    REQUIRE(enet.send_raw(address, bytes("still here")));
-    std::size_t handed = 0;
-    REQUIRE(run_until(
-        [&] { return handed == 1; },
-        [&] { handed += taps.front().drain([](auto d) { CHECK(text(d) == "still here"); }); }));
-}
 
 // ==== ENet's hardening =========================================================================
 
