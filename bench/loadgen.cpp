@@ -115,8 +115,13 @@ Options parse(int argc, char** argv) {
 
 using Payload = std::vector<std::uint8_t>;
 
-std::string client_name(unsigned i, char suffix) {
-    return "client" + std::to_string(i) + suffix;
+// Names of this run (`run` tells runs apart): names are held by their run's key, so a later
+// mix on the same server must not ask for an earlier mix's names while those live.
+std::string client_name(std::uint64_t run, unsigned i, char suffix) {
+    char name[protocol::kMaxNameLength + 1];
+    std::snprintf(name, sizeof name, "c%06llu-%u%c", static_cast<unsigned long long>(run % 1000000),
+                  i, suffix);
+    return name;
 }
 
 Payload stun_binding_request(std::mt19937_64& random) {
@@ -253,10 +258,15 @@ int main(int argc, char** argv) {
         c.channel = std::make_unique<SignalChannel>(o.server_key);
     }
     const unsigned keyed = signals ? handshake(clients, server) : 0;
+    // This run's instances and names: a name is held by its instance and its run's key
+    // together, so a later mix on the same server (new keys) must use names of its own, or they
+    // would be name_taken until the earlier mix's expire.
+    const std::uint64_t run = random() << 16;
     for (unsigned i = 0; i < o.clients; ++i) {
         Client& c = clients[i];
-        const std::uint64_t instance = i + 1;
-        c.names = {client_name(i, 'a'), client_name(i, 'b'), client_name(i ^ 1U, 'a')};
+        const std::uint64_t instance = run + i + 1;
+        c.names = {client_name(run, i, 'a'), client_name(run, i, 'b'),
+                   client_name(run, i ^ 1U, 'a')};
         if (o.mix == "refresh") {
             c.signals.push_back(protocol::RegisterRequest{instance, c.names[0], {}});
         } else if (o.mix == "register") {
