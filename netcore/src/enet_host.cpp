@@ -117,7 +117,7 @@ int ENET_CALLBACK EnetHost::intercept(ENetHost* host, ENetEvent* /*event*/) {
 //   local header copy (line 1677: we gathered it already, so it goes nowhere) and the
 //   compression branch (lines 1680-1685: we set no compressor). So we seal here and point
 //   host->buffers at the sealed datagram: ENet's own sendmsg sends it to the peer's real address.
-//   This depends on that order: "tap: ENet's own send carries its datagram sealed by the
+//   This depends on that order: "enet: ENet's own send carries its datagram sealed by the
 //   link, and nothing in clear" (tests/test_datagram_path.cpp) and the attack tests' sniffer
 //   fail if an ENet ever changes it.
 // - Receiving (enet_protocol_handle_incoming_commands, lines 1061-1073) with a local buffer over

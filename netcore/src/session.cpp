@@ -207,7 +207,7 @@ struct Session::Impl final : detail::HostListener,
 
     // The address ENet knows the introduced peer by: one of its candidates (relay only: its relay).
     [[nodiscard]] bool is_peer_address(Address a) const {
-        return puncher.knows(a) && (!config.relay_only || a == peer_relayed);
+        return puncher.knows(a) && link.admits(a);
     }
 
     // ENet drops what does not come from peer->address. While a session moves between the
