@@ -101,7 +101,7 @@ class Bench {
         netcore::Config c;
         c.server = o.server;
         c.name = o.name;
-        c.accept_introductions = o.peer.empty();
+        c.consent = o.peer.empty() ? netcore::Consent::open : netcore::Consent::mutual;
         c.use_relay = !o.no_relay;
         c.relay_only = o.relay_only;
         c.server_key = o.server_key;

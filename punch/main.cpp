@@ -181,7 +181,7 @@ netcore::Config Chat::make_config() const {
     config.name = options_.name;
     config.local_port = options_.local_port;
     // With a peer named, only that peer: nobody else can take the session over.
-    config.accept_introductions = !options_.peer.has_value();
+    config.consent = options_.peer.has_value() ? netcore::Consent::mutual : netcore::Consent::open;
     if (options_.punch_timeout) config.punch_timeout = *options_.punch_timeout;
     config.use_relay = options_.use_relay;
     config.server_key = options_.server_key;
@@ -324,6 +324,12 @@ void Chat::handle(const netcore::Event& event) {
         case EventType::path_changed:
             progress("path changed: " + path_text(event.path) + " " + event.address.to_string());
             break;
+        case EventType::introduction_requested:
+            // Only when we named another peer (an open host is introduced at once): that player
+            // learned nothing about us, and goes on waiting unless it is the one we asked for.
+            progress(event.peer + " asked to be introduced (not accepted: we asked for " +
+                     peer_text() + ")");
+            break;
         case EventType::received:
             print(event);
             break;
@@ -401,6 +407,8 @@ std::string Chat::failure_sentence(Error e) const {
             return "the rendezvous server did not prove the key given with --server-key";
         case Error::peer_unauthenticated:
             return peer_text() + " could not prove its identity key";
+        case Error::name_owned:
+            return "the name is held by its owner's key; pick another name, or pass the owner key";
         case Error::none:
             break;
     }

@@ -72,6 +72,9 @@ class Lab {
         c.server = server_address();
         c.server_key = server_.public_key();  // pinned, as a shipped game does
         c.name = name;
+        // Open hosts: these tests have one side ask for the other. Consent itself (mutual, the
+        // library's default, and list) has its own tests in test_consent.cpp.
+        c.consent = netcore::Consent::open;
         c.register_retry = netcore::Duration(100);
         c.register_timeout = netcore::Duration(1500);
         c.request_retry = netcore::Duration(200);
@@ -124,10 +127,16 @@ class Lab {
     std::vector<std::unique_ptr<Node>> nodes_;
 };
 
-/// Alice asks for bob (once bob holds his name) and both connect.
+/// Alice asks for bob (once bob holds his name); bob asks for alice unless he is an open host
+/// (Consent::mutual, the default, introduces only players who asked for each other); both
+/// connect.
 inline void connect_pair(Lab& lab, Node& alice, Node& bob) {
     REQUIRE(lab.run_until([&] { return bob.count(netcore::EventType::registered) == 1; }));
-    REQUIRE(alice.session->connect("bob", netcore::Duration(5000)) == netcore::Error::none);
+    REQUIRE(alice.session->connect(bob.session->config().name, netcore::Duration(5000)) ==
+            netcore::Error::none);
+    if (bob.session->config().consent != netcore::Consent::open)
+        REQUIRE(bob.session->connect(alice.session->config().name, netcore::Duration(5000)) ==
+                netcore::Error::none);
     REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
 }
 

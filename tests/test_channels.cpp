@@ -73,7 +73,7 @@ TEST_CASE("a Challenge keys the channel both ways", "[channel]") {
     const auto e = envelope_of(reg);
     CHECK(e.type == EnvelopeType::client_sealed);
     CHECK(e.counter == 1);
-    CHECK(reg.size() == kClientSealedHead + 1 + 8 + 1 + 5 + 1 + kTagSize);
+    CHECK(reg.size() == kClientSealedHead + 1 + 8 + 1 + 5 + 1 + 1 + kTagSize);
     const auto opened = server.open(reg);
     REQUIRE(opened);
     CHECK(std::get<RegisterRequest>(*opened) == kRegister);

@@ -42,6 +42,17 @@ PublicKey key_of(std::uint8_t first) {
     return k;
 }
 
+OwnerKey owner_of(std::uint8_t first) {
+    OwnerKey k{};
+    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(first + i);
+    return k;
+}
+OwnerProof proof_of(std::uint8_t first) {
+    OwnerProof p{};
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<std::uint8_t>(first + i);
+    return p;
+}
+
 // One of each message, with every field set to something other than its default.
 std::vector<Message> samples() {
     return {
@@ -65,10 +76,18 @@ std::vector<Message> samples() {
                      {},
                      grant({{0xCB00710Au, 3478}, {0xCB00710Bu, 3479}}, "1767225600:erin",
                            "c2VjcmV0IHBhc3N3b3JkIGhlcmU="),
-                     key_of(0x80)},
+                     key_of(0x80),
+                     IntroductionFlags::relay_only},
+        RegisterRequest{5, "gina", {}, RegisterFlags::open | RegisterFlags::hidden},
+        RegisterRequest{6, "hank", lan({{0x0A000005u, 2}}), RegisterFlags::owned, owner_of(0x20),
+                        proof_of(0x60)},
         Unregister{77},
         RelayOffer{5, 0x0102030405060708ull, "frank", {0xCB00710Au, 50000}, {0xC6336404u, 7000}},
         PeerRelay{0x0102030405060708ull, {0xCB00710Au, 50001}, {0xC6336405u, 7001}},
+        IntroductionAsked{"ivan"},
+        RelayRenew{8, 0x0102030405060708ull, "judy"},
+        RelayCredentials{0x0102030405060708ull,
+                         grant({{0xCB00710Au, 3478}}, "1767225600:judy.1f", "cGFzc3dvcmQ=")},
         Probe{0x1122334455667788ull, 3},
         ProbeAck{0x1122334455667788ull, 3, {0xC6336402u, 6000}},
     };
@@ -147,18 +166,54 @@ TEST_CASE("an inner message is its type byte, then big-endian fields", "[protoco
     const auto bytes = inner(Probe{0x0102030405060708ull, 0x0A0B0C0Du});
     const Bytes expected = {0x10, 1, 2, 3, 4, 5, 6, 7, 8, 0x0A, 0x0B, 0x0C, 0x0D};
     CHECK(bytes == expected);
-    // A Register has no cookie any more (it is in the envelope): instance, name, LAN list.
-    const Bytes reg = {0x01, 1, 2, 3, 4, 5, 6, 7, 8, 1, 'a', 0};
+    // A Register has no cookie any more (it is in the envelope): instance, name, LAN list,
+    // flags; an owner key and its proof only when the flags say so.
+    const Bytes reg = {0x01, 1, 2, 3, 4, 5, 6, 7, 8, 1, 'a', 0, 0};
     CHECK(inner(RegisterRequest{0x0102030405060708ull, "a", {}}) == reg);
+    const auto owned =
+        inner(RegisterRequest{1, "a", {}, RegisterFlags::owned, owner_of(0x20), proof_of(0x60)});
+    CHECK(owned.size() == reg.size() + 32 + 64);
+    CHECK(owned[12] == RegisterFlags::owned);
+    CHECK(owned[13] == 0x20);
+    CHECK(owned.back() == 0x60 + 63);
 }
 
-TEST_CASE("an Introduction ends with the peer's public key", "[protocol]") {
-    const auto bytes = inner(Introduction{1, Role::responder, "x", {1, 2}, {}, {}, key_of(0x10)});
+TEST_CASE("unknown flag bits are bad fields", "[protocol]") {
+    Message back;
+    auto reg = inner(RegisterRequest{1, "a", {}, RegisterFlags::open});
+    reg.back() = 0x08;
+    CHECK(decode_inner(reg, back) == DecodeError::bad_field);
+    auto intro = inner(Introduction{1, Role::responder, "x", {1, 2}, {}, {}, key_of(3)});
+    intro.back() = 0x02;
+    CHECK(decode_inner(intro, back) == DecodeError::bad_field);
+    // An owned flag promises 96 more bytes: without them the Register is truncated.
+    auto cut = inner(RegisterRequest{1, "a", {}});
+    cut.back() = RegisterFlags::owned;
+    CHECK(decode_inner(cut, back) == DecodeError::truncated);
+}
+
+TEST_CASE("an owner statement binds the label, server key, salt, client key and name",
+          "[protocol]") {
+    std::array<std::uint8_t, kOwnerStatementMax> a{};
+    std::array<std::uint8_t, kOwnerStatementMax> b{};
+    const auto n = owner_statement(key_of(1), kSalt, key_of(2), "alice", a);
+    CHECK(n == 16 + 32 + 16 + 32 + 1 + 5);
+    CHECK(std::string_view(reinterpret_cast<const char*>(a.data()), 15) == "netcore v3 name");
+    CHECK(owner_statement(key_of(1), kSalt, key_of(3), "alice", b) == n);
+    CHECK(a != b);  // another client key: another statement
+    CHECK(owner_statement(key_of(1), kSalt, key_of(2), "bad name", b) == 0);
+    CHECK(owner_statement(key_of(1), kSalt, key_of(2), "alice", std::span(b).first(n - 1)) == 0);
+}
+
+TEST_CASE("an Introduction ends with the peer's public key and the flags", "[protocol]") {
+    const auto bytes = inner(Introduction{
+        1, Role::responder, "x", {1, 2}, {}, {}, key_of(0x10), IntroductionFlags::relay_only});
     const auto key = key_of(0x10);
-    REQUIRE(bytes.size() > kKeySize);
-    CHECK(std::equal(key.begin(), key.end(), bytes.end() - kKeySize));
-    CHECK(bytes[bytes.size() - kKeySize - 1] == 0);  // the relay grant's count: no credentials
-    CHECK(bytes[bytes.size() - kKeySize - 2] == 0);  // the LAN list's count
+    REQUIRE(bytes.size() > kKeySize + 1);
+    CHECK(bytes.back() == IntroductionFlags::relay_only);
+    CHECK(std::equal(key.begin(), key.end(), bytes.end() - kKeySize - 1));
+    CHECK(bytes[bytes.size() - kKeySize - 2] == 0);  // the relay grant's count: no credentials
+    CHECK(bytes[bytes.size() - kKeySize - 3] == 0);  // the LAN list's count
 }
 
 TEST_CASE("every truncation of every inner message is refused as truncated", "[protocol]") {
@@ -230,6 +285,7 @@ TEST_CASE("names outside the alphabet or over the limit are refused both ways", 
 
 TEST_CASE("an address count over the limit is a bad field", "[protocol]") {
     auto bytes = inner(RegisterRequest{1, "eve", {}});
+    bytes.pop_back();  // the flags: the count is then the last byte
     bytes.back() = static_cast<std::uint8_t>(kMaxLanAddresses + 1);
     for (std::size_t i = 0; i <= kMaxLanAddresses; ++i)
         for (int j = 0; j < 6; ++j) bytes.push_back(1);
@@ -263,16 +319,16 @@ TEST_CASE("encoding into a buffer that is too small writes nothing", "[protocol]
 
 TEST_CASE("a relay grant is refused with too many servers or a bad credential", "[protocol]") {
     Message back;
-    // The grant's count sits right before the key.
+    // The grant's count sits right before the key and the flags.
     auto bytes = inner(Introduction{1, Role::responder, "x", {1, 2}, {}, {}, key_of(6)});
-    bytes[bytes.size() - kKeySize - 1] = static_cast<std::uint8_t>(kMaxRelayServers + 1);
+    bytes[bytes.size() - kKeySize - 2] = static_cast<std::uint8_t>(kMaxRelayServers + 1);
     CHECK(decode_inner(bytes, back) == DecodeError::bad_field);
 
     // A space (or any byte outside printable ASCII) in a credential: the password "abcd" is the
     // last thing before the key.
     auto with_space = inner(Introduction{
         1, Role::responder, "x", {1, 2}, {}, grant({{3, 4}}, "1:x", "abcd"), key_of(7)});
-    with_space[with_space.size() - kKeySize - 2] = ' ';
+    with_space[with_space.size() - kKeySize - 3] = ' ';
     CHECK(decode_inner(with_space, back) == DecodeError::bad_field);
     with_space[with_space.size() - kKeySize - 2] = 0x7F;
     CHECK(decode_inner(with_space, back) == DecodeError::bad_field);
@@ -312,12 +368,14 @@ TEST_CASE("the largest Introduction, sealed, still fits kMaxDatagramSize", "[pro
                                           {1, 2},
                                           full_lan,
                                           grant({{3, 4}, {5, 6}}, credential, credential),
-                                          key_of(1)});
-    // type 1, token 8, role 1, name 1+32, public 6, LAN 1+4*6, grant 1+2*6+1+64+1+64, key 32.
-    CHECK(bytes.size() == 249);
+                                          key_of(1),
+                                          IntroductionFlags::relay_only});
+    // type 1, token 8, role 1, name 1+32, public 6, LAN 1+4*6, grant 1+2*6+1+64+1+64, key 32,
+    // flags 1.
+    CHECK(bytes.size() == 250);
     // It travels server -> client: a server_sealed head, the box, the tag.
     const std::size_t datagram = kServerSealedHead + bytes.size() + kTagSize;
-    CHECK(datagram == 279);
+    CHECK(datagram == 280);
     CHECK(datagram <= kMaxDatagramSize);
 }
 
@@ -326,9 +384,9 @@ TEST_CASE("the largest signals a client seals still fit kMaxDatagramSize", "[pro
     AddressList full_lan;
     while (full_lan.push({1, 1})) {
     }
-    const auto reg = inner(RegisterRequest{1, name, full_lan});
-    CHECK(reg.size() == 67);
-    CHECK(kClientSealedHead + reg.size() + kTagSize == 145);
+    const auto reg = inner(RegisterRequest{1, name, full_lan, RegisterFlags::all});
+    CHECK(reg.size() == 68 + 96);
+    CHECK(kClientSealedHead + reg.size() + kTagSize == 242);
     const auto offer = inner(RelayOffer{1, 2, name, {3, 4}, {5, 6}});
     CHECK(kClientSealedHead + offer.size() + kTagSize == 140);
     // The largest probe: a ProbeAck after its preamble.
@@ -354,7 +412,7 @@ TEST_CASE("the envelope sizes are the ones the protocol names", "[protocol]") {
     CHECK(peer_data(0).size() == 18);
 }
 
-TEST_CASE("every envelope starts with magic, version 2 and its type", "[protocol]") {
+TEST_CASE("every envelope starts with magic, version 3 and its type", "[protocol]") {
     const std::vector<std::pair<Bytes, EnvelopeType>> all = {
         {hello(), EnvelopeType::hello},
         {challenge(), EnvelopeType::challenge},
@@ -367,7 +425,7 @@ TEST_CASE("every envelope starts with magic, version 2 and its type", "[protocol
     for (const auto& [bytes, type] : all) {
         INFO(to_string(type));
         const Bytes head(bytes.begin(), bytes.begin() + kHeaderSize);
-        CHECK(head == Bytes{'N', 'C', 'R', 'V', 2, static_cast<std::uint8_t>(type)});
+        CHECK(head == Bytes{'N', 'C', 'R', 'V', 3, static_cast<std::uint8_t>(type)});
         CHECK(has_magic(bytes));
         CHECK(wire_version(bytes) == kVersion);
         CHECK(decoded(bytes).type == type);
@@ -512,9 +570,12 @@ TEST_CASE("a version-1 datagram is refused as bad_version, and wire_version says
     CHECK(wire_version(v1) == 1);
     // Any other version, too, and already with a bare header.
     auto bytes = hello();
-    bytes[4] = 3;
+    bytes[4] = 2;  // issue 10's version: the consent fields are missing
     CHECK(decode_envelope(bytes, e) == DecodeError::bad_version);
-    CHECK(wire_version(bytes) == 3);
+    CHECK(wire_version(bytes) == 2);
+    bytes[4] = 4;
+    CHECK(decode_envelope(bytes, e) == DecodeError::bad_version);
+    CHECK(wire_version(bytes) == 4);
     CHECK(wire_version(std::span(bytes.data(), kHeaderSize - 1)) == 0);
 }
 

@@ -193,7 +193,7 @@ TEST_CASE("without TURN configured an Introduction grants nothing", "[unit][rela
         // The sealed head, type, token, role, name, address, LAN count, the grant (1 byte), the
         // peer's key, the tag.
         CHECK(s.bytes.size() ==
-              kServerSealedHead + 1 + 8 + 1 + 1 + m.peer.size() + 6 + 1 + 1 + 32 + kTagSize);
+              kServerSealedHead + 1 + 8 + 1 + 1 + m.peer.size() + 6 + 1 + 1 + 32 + 1 + kTagSize);
     }
     CHECK(h.server.counters().relay_grants == 0);
 }

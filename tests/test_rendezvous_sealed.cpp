@@ -261,7 +261,7 @@ TEST_CASE("an Introduction carries each side the other's key, the one its channe
 
 TEST_CASE("a version-1 Register gets exactly an 8-byte VersionRefused and stores nothing",
           "[unit][sealed]") {
-    // Guards server.cpp handle(): the `wire_version(datagram) < 2` branch and its refusal.
+    // Guards server.cpp handle(): the `wire_version(datagram) < kVersion` branch and its refusal.
     Harness h;
     // Version 1's Register (PROTOCOL.md before issue 10): header, instance, cookie, name, LANs.
     std::vector<std::uint8_t> v1 = {'N', 'C', 'R', 'V', 1, 1};
@@ -273,12 +273,12 @@ TEST_CASE("a version-1 Register gets exactly an 8-byte VersionRefused and stores
     const auto sent = h.raw(kAlice, v1);
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].to == kAlice);
-    CHECK(sent[0].bytes == std::vector<std::uint8_t>{'N', 'C', 'R', 'V', 2, 0x3F, 2, 2});
+    CHECK(sent[0].bytes == std::vector<std::uint8_t>{'N', 'C', 'R', 'V', 3, 0x3F, 3, 3});
     Envelope e;
     REQUIRE(decode_envelope(sent[0].bytes, e) == DecodeError::ok);
     CHECK(e.type == EnvelopeType::version_refused);
-    CHECK(e.min_version == 2);
-    CHECK(e.max_version == 2);
+    CHECK(e.min_version == 3);
+    CHECK(e.max_version == 3);
     const auto c = h.server.counters();
     CHECK(c.version_refused == 1);
     CHECK(c.names == 0);

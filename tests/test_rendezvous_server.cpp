@@ -433,8 +433,8 @@ TEST_CASE("each kind of malformed datagram is dropped without a reply and counte
     cases.push_back({"one byte", {'N'}, DecodeError::not_ours});
     {
         auto b = hello;
-        b[4] =
-            3;  // a newer version: not answered (an older one is told: see test_rendezvous_sealed)
+        b[4] = kVersion + 1;  // a newer version: not answered (an older one is told:
+                              // see test_rendezvous_sealed)
         cases.push_back({"another version", b, DecodeError::bad_version});
     }
     {

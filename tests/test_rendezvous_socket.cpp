@@ -251,7 +251,7 @@ TEST_CASE("a burst of garbage is dropped unanswered and the server still serves 
     // The garbage, the oversized one, Alice's Hello and her sealed Register (5 + 8 + 1 + 5 + 1
     // bytes of plaintext: type, instance, name, LAN count).
     CHECK(c.bytes_in ==
-          garbage_bytes + 4000 + kHelloSize + kClientSealedHead + 1 + 8 + 1 + 5 + 1 + kTagSize);
+          garbage_bytes + 4000 + kHelloSize + kClientSealedHead + 1 + 8 + 1 + 5 + 1 + 1 + kTagSize);
     CHECK(c.names == 1);
 }
 

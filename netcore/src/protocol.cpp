@@ -192,6 +192,11 @@ void write_body(Writer& w, const RegisterRequest& m) {
     w.u64(m.instance);
     w.name(m.name);
     w.address_list(m.lan);
+    w.u8(m.flags);
+    if ((m.flags & RegisterFlags::owned) != 0) {
+        w.bytes(m.owner);
+        w.bytes(m.proof);
+    }
 }
 void write_body(Writer& w, const RegisterAck& m) {
     w.u64(m.instance);
@@ -218,6 +223,7 @@ void write_body(Writer& w, const Introduction& m) {
     w.address_list(m.peer_lan);
     w.relay_grant(m.relay);
     w.bytes(m.peer_key);
+    w.u8(m.flags);
 }
 void write_body(Writer& w, const Unregister& m) {
     w.u64(m.instance);
@@ -233,6 +239,18 @@ void write_body(Writer& w, const PeerRelay& m) {
     w.u64(m.token);
     w.address(m.relayed);
     w.address(m.mapped);
+}
+void write_body(Writer& w, const IntroductionAsked& m) {
+    w.name(m.peer);
+}
+void write_body(Writer& w, const RelayRenew& m) {
+    w.u64(m.instance);
+    w.u64(m.token);
+    w.name(m.peer);
+}
+void write_body(Writer& w, const RelayCredentials& m) {
+    w.u64(m.token);
+    w.relay_grant(m.relay);
 }
 void write_body(Writer& w, const Probe& m) {
     w.u64(m.token);
@@ -259,7 +277,15 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
         case MessageType::register_request: {
             RegisterRequest m;
             m.instance = r.u64();
-            if (checked_name(r, m.name, err)) r.address_list(m.lan);
+            if (checked_name(r, m.name, err) && r.address_list(m.lan)) {
+                m.flags = r.u8();
+                if (!r.truncated() && (m.flags & ~RegisterFlags::all) != 0) {
+                    err = DecodeError::bad_field;
+                } else if ((m.flags & RegisterFlags::owned) != 0) {
+                    r.bytes(m.owner);
+                    r.bytes(m.proof);
+                }
+            }
             out = m;
             break;
         }
@@ -276,7 +302,7 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
             RegisterError m;
             m.instance = r.u64();
             const auto code = r.u8();
-            if (!r.truncated() && (code < 1 || code > 4)) err = DecodeError::bad_field;
+            if (!r.truncated() && (code < 1 || code > 5)) err = DecodeError::bad_field;
             m.code = static_cast<RegisterErrorCode>(code);
             out = m;
             break;
@@ -304,6 +330,9 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
                 m.peer_public = r.address();
                 if (r.address_list(m.peer_lan)) r.relay_grant(m.relay);
                 r.bytes(m.peer_key);
+                m.flags = r.u8();
+                if (!r.truncated() && (m.flags & ~IntroductionFlags::all) != 0)
+                    err = DecodeError::bad_field;
             }
             out = m;
             break;
@@ -328,6 +357,27 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
             m.token = r.u64();
             m.relayed = r.address();
             m.mapped = r.address();
+            out = m;
+            break;
+        }
+        case MessageType::introduction_asked: {
+            IntroductionAsked m;
+            checked_name(r, m.peer, err);
+            out = m;
+            break;
+        }
+        case MessageType::relay_renew: {
+            RelayRenew m;
+            m.instance = r.u64();
+            m.token = r.u64();
+            checked_name(r, m.peer, err);
+            out = m;
+            break;
+        }
+        case MessageType::relay_credentials: {
+            RelayCredentials m;
+            m.token = r.u64();
+            r.relay_grant(m.relay);
             out = m;
             break;
         }
@@ -391,6 +441,8 @@ const char* to_string(RegisterErrorCode c) {
             return "server_full";
         case RegisterErrorCode::not_registered:
             return "not_registered";
+        case RegisterErrorCode::name_owned:
+            return "name_owned";
     }
     return "?";
 }
@@ -415,12 +467,32 @@ const char* to_string(MessageType t) {
             return "RelayOffer";
         case MessageType::peer_relay:
             return "PeerRelay";
+        case MessageType::introduction_asked:
+            return "IntroductionAsked";
+        case MessageType::relay_renew:
+            return "RelayRenew";
+        case MessageType::relay_credentials:
+            return "RelayCredentials";
         case MessageType::probe:
             return "Probe";
         case MessageType::probe_ack:
             return "ProbeAck";
     }
     return "?";
+}
+
+std::size_t owner_statement(const PublicKey& server_key, const Salt& salt,
+                            const PublicKey& client_key, std::string_view name,
+                            std::span<std::uint8_t> out) {
+    static constexpr std::string_view kLabel = "netcore v3 name";  // 15 bytes + a zero
+    Writer w(out);
+    w.bytes({reinterpret_cast<const std::uint8_t*>(kLabel.data()), kLabel.size()});
+    w.u8(0);
+    w.bytes(server_key);
+    w.bytes(salt);
+    w.bytes(client_key);
+    w.name(name);
+    return w.result();
 }
 
 bool has_magic(std::span<const std::uint8_t> datagram) {
@@ -453,6 +525,13 @@ MessageType type_of(const Message& msg) {
         MessageType operator()(const Unregister&) const { return MessageType::unregister; }
         MessageType operator()(const RelayOffer&) const { return MessageType::relay_offer; }
         MessageType operator()(const PeerRelay&) const { return MessageType::peer_relay; }
+        MessageType operator()(const IntroductionAsked&) const {
+            return MessageType::introduction_asked;
+        }
+        MessageType operator()(const RelayRenew&) const { return MessageType::relay_renew; }
+        MessageType operator()(const RelayCredentials&) const {
+            return MessageType::relay_credentials;
+        }
         MessageType operator()(const Probe&) const { return MessageType::probe; }
         MessageType operator()(const ProbeAck&) const { return MessageType::probe_ack; }
     };

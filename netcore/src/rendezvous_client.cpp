@@ -28,7 +28,10 @@ void RendezvousClient::send_register(TimePoint now, RawOutbox& out) {
     last_register_ = now;
     register_answered_ = false;
     ++registrations_sent_;
-    if (send(RegisterRequest{instance_, config_.name, lan_}, out)) return;
+    RegisterRequest reg{instance_, config_.name, lan_};
+    if (config_.consent == Consent::open) reg.flags |= RegisterFlags::open;
+    if (config_.hide_address) reg.flags |= RegisterFlags::hidden;
+    if (send(reg, out)) return;
     std::array<std::uint8_t, kHelloSize> hello{};
     if (channel_.hello(hello) > 0) out.send_raw(config_.server, hello);
 }
@@ -181,6 +184,9 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
             case RegisterErrorCode::server_full:
                 phase_ = Phase::failed;
                 return {Kind::failed, Error::server_full};
+            case RegisterErrorCode::name_owned:
+                phase_ = Phase::failed;
+                return {Kind::failed, Error::name_owned};
         }
         return {};
     }

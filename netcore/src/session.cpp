@@ -321,7 +321,7 @@ struct Session::Impl final : detail::HostListener,
         }
         const auto& wanted = rendezvous->wanted();
         const bool asked_for = !wanted.empty() && intro.peer == wanted;
-        if (!asked_for && !config.accept_introductions) {
+        if (!asked_for && config.consent != Consent::open) {
             ++counters.datagrams_dropped;
             return;
         }
@@ -902,6 +902,8 @@ const char* to_string(Error e) {
             return "server_unauthenticated";
         case Error::peer_unauthenticated:
             return "peer_unauthenticated";
+        case Error::name_owned:
+            return "name_owned";
     }
     return "?";
 }
@@ -964,6 +966,20 @@ const char* to_string(EventType t) {
             return "error";
         case EventType::warning:
             return "warning";
+        case EventType::introduction_requested:
+            return "introduction_requested";
+    }
+    return "?";
+}
+
+const char* to_string(Consent c) {
+    switch (c) {
+        case Consent::mutual:
+            return "mutual";
+        case Consent::open:
+            return "open";
+        case Consent::list:
+            return "list";
     }
     return "?";
 }

@@ -125,7 +125,8 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
     const std::size_t first = out.size();
     proven_ = false;
     grants_ = 0;
-    if (err == protocol::DecodeError::bad_version && protocol::wire_version(datagram) < 2 &&
+    if (err == protocol::DecodeError::bad_version &&
+        protocol::wire_version(datagram) < protocol::kVersion &&
         datagram.size() >= protocol::kVersionRefusedSize) {
         // An older client: tell it, in 8 bytes (every version-1 request is 14 or more), so it
         // can say "upgrade needed" instead of timing out. Anything shorter is no request of any

@@ -34,13 +34,13 @@ namespace netcore::protocol {
 
 // PROTOCOL.md §2: the header.
 inline constexpr std::array<std::uint8_t, 4> kMagic = {'N', 'C', 'R', 'V'};
-inline constexpr std::uint8_t kVersion = 2;
+inline constexpr std::uint8_t kVersion = 3;    // 3: consent, owned names, scoped relay grants
 inline constexpr std::size_t kHeaderSize = 6;  // bytes: magic + version + type
 
 // PROTOCOL.md §3: limits.
 inline constexpr std::size_t kMaxNameLength = 32;     // bytes
 inline constexpr std::size_t kMaxLanAddresses = 4;    // LAN candidates a client may report
-inline constexpr std::size_t kMaxDatagramSize = 512;  // bytes; our largest signal is 279
+inline constexpr std::size_t kMaxDatagramSize = 512;  // bytes; our largest signal is 280
 inline constexpr std::uint16_t kDefaultPort = 7777;   // the rendezvous' default UDP port
 inline constexpr std::size_t kCookieSize = 16;        // bytes; a truncated MAC (§4.10)
 inline constexpr std::size_t kSaltSize = 16;          // bytes; the server's per-run salt (§11.2)
@@ -58,6 +58,9 @@ enum class MessageType : std::uint8_t {
     unregister = 0x07,
     relay_offer = 0x09,
     peer_relay = 0x0A,
+    introduction_asked = 0x0B,  ///< server -> client: someone asked to be introduced to you
+    relay_renew = 0x0C,         ///< client -> server: fresh relay credentials for a live pair
+    relay_credentials = 0x0D,   ///< server -> client: the answer to a RelayRenew
     probe = 0x10,
     probe_ack = 0x11,
 };
@@ -68,6 +71,7 @@ enum class RegisterErrorCode : std::uint8_t {
     name_invalid = 2,    ///< empty, too long, or a character outside [A-Za-z0-9_.-]
     server_full = 3,     ///< the server's name table is at its cap
     not_registered = 4,  ///< an IntroduceRequest from an address that holds no name
+    name_owned = 5,      ///< the name is bound to another owner key (PROTOCOL.md §4.13)
 };
 
 enum class Role : std::uint8_t { responder = 0, initiator = 1 };
@@ -95,11 +99,30 @@ using Salt = std::array<std::uint8_t, kSaltSize>;
 /// A side's random nonce for one peer session: part of the session's data keys (§11.3).
 using PeerNonce = std::array<std::uint8_t, kPeerNonceSize>;
 
+/// An Ed25519 public key that owns a name beyond one run (PROTOCOL.md §4.13).
+using OwnerKey = std::array<std::uint8_t, 32>;
+/// An Ed25519 signature by the owner key over the name and this connection (§4.13).
+using OwnerProof = std::array<std::uint8_t, 64>;
+
+/// RegisterRequest::flags. Any other bit is a bad_field.
+struct RegisterFlags {
+    /// Introduce anyone who asks (an open host). Without it: only players this one asked for.
+    static constexpr std::uint8_t open = 0x01;
+    /// Hide my addresses: my introductions are relay-only, for both sides (§4.12).
+    static constexpr std::uint8_t hidden = 0x02;
+    /// `owner` and `proof` follow: the name is bound to that key (§4.13).
+    static constexpr std::uint8_t owned = 0x04;
+    static constexpr std::uint8_t all = open | hidden | owned;
+};
+
 struct RegisterRequest {
     /// Random per client run, and the secret that owns the name (PROTOCOL.md §9).
     std::uint64_t instance = 0;
     std::string_view name;
     AddressList lan;
+    std::uint8_t flags = 0;  ///< RegisterFlags
+    OwnerKey owner{};        ///< when flags has `owned`; else all zeros
+    OwnerProof proof{};      ///< when flags has `owned`; else all zeros
     friend bool operator==(const RegisterRequest&, const RegisterRequest&) = default;
 };
 struct RegisterAck {
@@ -141,11 +164,38 @@ struct Introduction {
     std::uint64_t token = 0;      ///< secret of this pairing; every Probe carries it
     Role role = Role::responder;  ///< only the initiator calls enet_host_connect
     std::string_view peer;
-    Address peer_public;   ///< server-reflexive address of the peer
-    AddressList peer_lan;  ///< the peer's own LAN addresses
-    RelayGrant relay;      ///< where and how this client may allocate a TURN relay
-    PublicKey peer_key{};  ///< the peer's per-run public key: the session's keys come from it
+    Address peer_public;     ///< server-reflexive address of the peer
+    AddressList peer_lan;    ///< the peer's own LAN addresses
+    RelayGrant relay;        ///< where and how this client may allocate a TURN relay
+    PublicKey peer_key{};    ///< the peer's per-run public key: the session's keys come from it
+    std::uint8_t flags = 0;  ///< IntroductionFlags
     friend bool operator==(const Introduction&, const Introduction&) = default;
+};
+/// Introduction::flags. Any other bit is a bad_field.
+struct IntroductionFlags {
+    /// One side hides its addresses: peer_public and peer_lan are empty, and both sides use
+    /// only their TURN relays, sending through their own allocation (§4.12).
+    static constexpr std::uint8_t relay_only = 0x01;
+    static constexpr std::uint8_t all = relay_only;
+};
+/// Someone asked to be introduced to the recipient, who has not consented yet (§4.12). Asking
+/// for `peer` in return consents; nothing about the recipient was revealed to `peer`.
+struct IntroductionAsked {
+    std::string_view peer;
+    friend bool operator==(const IntroductionAsked&, const IntroductionAsked&) = default;
+};
+/// Asks for fresh relay credentials for a pair the server introduced (§4.11).
+struct RelayRenew {
+    std::uint64_t instance = 0;  ///< as in Register
+    std::uint64_t token = 0;     ///< of the introduction
+    std::string_view peer;       ///< the name it was introduced to
+    friend bool operator==(const RelayRenew&, const RelayRenew&) = default;
+};
+/// The answer to a RelayRenew: a new grant for the same pair.
+struct RelayCredentials {
+    std::uint64_t token = 0;
+    RelayGrant relay;
+    friend bool operator==(const RelayCredentials&, const RelayCredentials&) = default;
 };
 struct Unregister {
     std::uint64_t instance = 0;
@@ -181,9 +231,19 @@ struct ProbeAck {
 
 /// What travels inside a sealed envelope (§2.3): the signals between a client and the server,
 /// and the probes between peers.
-using Message =
-    std::variant<RegisterRequest, RegisterAck, RegisterError, IntroduceRequest, PeerUnknown,
-                 Introduction, Unregister, RelayOffer, PeerRelay, Probe, ProbeAck>;
+using Message = std::variant<RegisterRequest, RegisterAck, RegisterError, IntroduceRequest,
+                             PeerUnknown, Introduction, Unregister, RelayOffer, PeerRelay,
+                             IntroductionAsked, RelayRenew, RelayCredentials, Probe, ProbeAck>;
+
+/// What an owner key signs to prove it holds `name` on this connection (§4.13): a label, the
+/// server's key, this server run's salt, the client's run key and the name. Tied to the salt and
+/// run key, a proof is worth nothing on another connection or to another server.
+/// Returns the bytes written into `out` (at most kOwnerStatementMax), or 0.
+inline constexpr std::size_t kOwnerStatementMax =
+    16 + kKeySize + kSaltSize + kKeySize + 1 + kMaxNameLength;
+std::size_t owner_statement(const PublicKey& server_key, const Salt& salt,
+                            const PublicKey& client_key, std::string_view name,
+                            std::span<std::uint8_t> out);
 
 /// Why a datagram was dropped (PROTOCOL.md §5). Counted by reason.
 enum class DecodeError : std::uint8_t {

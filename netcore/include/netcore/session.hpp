@@ -42,6 +42,7 @@ enum class Error : std::uint8_t {
     version_mismatch,        ///< the rendezvous speaks another wire version: upgrade needed
     server_unauthenticated,  ///< the rendezvous did not prove the pinned Config::server_key
     peer_unauthenticated,    ///< the peer did not prove Config::peer_identity (or lacks ours)
+    name_owned,              ///< the name is bound to another owner key (Config::name_key)
 };
 [[nodiscard]] const char* to_string(Error e);
 
@@ -81,6 +82,9 @@ enum class EventType : std::uint8_t {
     disconnected,      ///< error = peer_disconnected, peer_timed_out, or none after disconnect()
     error,             ///< error + detail; see state() for whether the session can go on
     warning,           ///< detail: something the player or developer should know; nothing failed
+    /// peer: a player asked to play with us; nothing about us was revealed to it. Call
+    /// connect(peer, wait) to accept (Config::consent says when the library answers itself).
+    introduction_requested,
 };
 [[nodiscard]] const char* to_string(EventType t);
 
@@ -96,6 +100,14 @@ struct Event {
     std::vector<std::uint8_t> data;
 };
 
+/// Who the rendezvous may introduce us to: it reveals our addresses only to them (docs/PRIVACY.md).
+enum class Consent : std::uint8_t {
+    mutual,  ///< only a player we asked for with connect() (both type each other's names)
+    open,    ///< anyone who asks for our name: an open host (`punch` without a peer)
+    list,    ///< the players named in Config::accept_from, and anyone we asked for
+};
+[[nodiscard]] const char* to_string(Consent c);
+
 struct Config {
     Address server;  ///< the rendezvous (see resolve_address())
     /// The rendezvous' public key (`rendezvous --print-public-key`), pinned in the game build.
@@ -109,14 +121,26 @@ struct Config {
     /// LAN candidates we report for peers behind our own router. Empty: netcore finds the
     /// address of the interface that routes to the server (no traffic sent) and uses that.
     std::vector<Address> lan_addresses;
-    bool accept_introductions = true;  ///< be reachable by anyone who asks for our name
-    Duration register_retry{500};      ///< resend Register while unanswered
-    Duration register_timeout{5000};   ///< then fail with server_unreachable
-    Duration request_retry{1000};      ///< ask again for a peer that is offline
-    Duration probe_interval{40};       ///< pace of probes to each candidate
-    Duration punch_timeout{10000};     ///< give up punching after this long
-    Duration connect_timeout{5000};    ///< ENet handshake after the first acknowledged probe
-    Duration peer_timeout{10000};      ///< ENet declares the path dead after this long unheard
+    /// Who may be introduced to us. Someone else who asks gets the answer an unknown name gets,
+    /// and we get an introduction_requested event.
+    Consent consent = Consent::mutual;
+    /// Consent::list: these names are accepted as soon as they ask.
+    std::vector<std::string> accept_from;
+    /// Keep our addresses from every peer: the rendezvous makes our introductions relay-only
+    /// for both sides (each sends through its own TURN allocation), so a peer sees only relay
+    /// addresses. Needs a rendezvous that grants TURN relays; costs the relay's extra hop.
+    bool hide_address = false;
+    /// Owns our name beyond this run (an Ed25519 seed, e.g. from the game's account system):
+    /// the rendezvous keeps the name for this key while we are offline, and gives it back at
+    /// once when we prove the key again (a crashed game restarts under its name).
+    std::optional<SecretKey> name_key;
+    Duration register_retry{500};     ///< resend Register while unanswered
+    Duration register_timeout{5000};  ///< then fail with server_unreachable
+    Duration request_retry{1000};     ///< ask again for a peer that is offline
+    Duration probe_interval{40};      ///< pace of probes to each candidate
+    Duration punch_timeout{10000};    ///< give up punching after this long
+    Duration connect_timeout{5000};   ///< ENet handshake after the first acknowledged probe
+    Duration peer_timeout{10000};     ///< ENet declares the path dead after this long unheard
     /// Allocate a TURN relay, in parallel with punching, when the rendezvous grants one.
     bool use_relay = true;
     /// Prefer lan and direct: a relay that got through is used only once the peer has been

@@ -108,13 +108,16 @@ void NetModule::press_connect(netcore::TimePoint now) {
     // A session that still holds our name at the same server is reused: it is registered
     // already and stays reachable between games.
     const bool reusable = session_ && session_->state() == netcore::State::registered &&
-                          session_->config().server == *server && session_->config().name == name;
+                          session_->config().server == *server && session_->config().name == name &&
+                          (session_->config().consent == netcore::Consent::open) == peer.empty();
     if (!reusable) {
         session_.reset();  // unregisters the old name at once
         netcore::Config config;
         config.server = *server;
         config.server_key = options_.server_key;
         config.name = name;
+        // No friend named: an open host, reached by whoever asks.
+        config.consent = peer.empty() ? netcore::Consent::open : netcore::Consent::mutual;
         session_ = std::make_unique<netcore::Session>(std::move(config));
         public_address_ = {};
         if (const netcore::Error e = session_->start(now); e != netcore::Error::none) {
@@ -208,6 +211,9 @@ void NetModule::handle(const netcore::Event& event, netcore::TimePoint now) {
         }
         case EventType::warning:
             log("warning: " + event.detail);
+            break;
+        case EventType::introduction_requested:
+            log(event.peer + " wants to play");
             break;
         case EventType::path_changed:
             peer_address_ = event.address;
