@@ -18,7 +18,7 @@ void Registry::erase(Entry* e) {
 
 AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore::Address from,
                          const netcore::protocol::AddressList& lan, TimePoint now,
-                         const ClientKeys& keys, std::uint64_t counter) {
+                         const ClientKeys& keys, std::uint64_t counter, std::uint8_t flags) {
     AddOutcome out;
 
     // What this address held before. Another instance on the same socket is a new run of the
@@ -66,10 +66,10 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
 
     if (e == nullptr) {
         // `from` is free here: whatever it held was released above.
-        const auto at =
-            by_address_
-                .try_emplace(from, Entry{Name(name), lan, from, instance, now, counter, keys})
-                .first;
+        const auto at = by_address_
+                            .try_emplace(from, Entry{Name(name), flags, lan, from, instance, now,
+                                                     counter, keys})
+                            .first;
         by_name_.insert(&at->second);
         out.admission = Admission::registered;
         return out;
@@ -85,6 +85,7 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     } else {
         out.admission = Admission::refreshed;
     }
+    e->flags = flags;
     e->lan = lan;
     e->last_seen = now;
     e->received = counter;
@@ -92,9 +93,11 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     return out;
 }
 
-void Registry::refresh(const Entry& e, const netcore::protocol::AddressList& lan, TimePoint now) {
-    // Every entry is a non-const object owned by by_address_; neither field changed here is a key.
+void Registry::refresh(const Entry& e, const netcore::protocol::AddressList& lan, TimePoint now,
+                       std::uint8_t flags) {
+    // Every entry is a non-const object owned by by_address_; no field changed here is a key.
     auto& mutable_entry = const_cast<Entry&>(e);
+    mutable_entry.flags = flags;
     mutable_entry.lan = lan;
     mutable_entry.last_seen = now;
 }

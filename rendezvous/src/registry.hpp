@@ -60,6 +60,7 @@ struct ClientKeys {
 struct Entry {
     // Ordered so that nothing is padding but 3 bytes after the name (docs/PERFORMANCE.md).
     Name name;
+    std::uint8_t flags = 0;              ///< RegisterFlags::open and ::hidden of its last Register
     netcore::protocol::AddressList lan;  ///< the LAN candidates it reported
     netcore::Address address;            ///< where its last Register came from
     std::uint64_t instance = 0;          ///< the client run that holds the name
@@ -107,11 +108,12 @@ class Registry {
     /// refreshes.
     AddOutcome add(std::string_view name, std::uint64_t instance, netcore::Address from,
                    const netcore::protocol::AddressList& lan, TimePoint now,
-                   const ClientKeys& keys = {}, std::uint64_t counter = 0);
+                   const ClientKeys& keys = {}, std::uint64_t counter = 0, std::uint8_t flags = 0);
 
     /// A refresh of the live entry `e` (from find_at) from its own address, by its own instance:
     /// moves its expiry and takes its new LAN list, as add() would, without the lookups.
-    void refresh(const Entry& e, const netcore::protocol::AddressList& lan, TimePoint now);
+    void refresh(const Entry& e, const netcore::protocol::AddressList& lan, TimePoint now,
+                 std::uint8_t flags = 0);
     /// Records that `e`'s client sealed a signal under `counter` (higher than Entry::received).
     void note_received(const Entry& e, std::uint64_t counter);
 

@@ -21,6 +21,11 @@ constexpr std::size_t kMaxDatagramsPerPoll = 1024;
 
 constexpr std::int64_t kMaxWireMs = std::numeric_limits<std::uint32_t>::max();  // u32 on the wire
 
+// What an entry keeps of a Register's flags: who may be introduced to it, and whether it hides.
+std::uint8_t entry_flags(const protocol::RegisterRequest& m) {
+    return m.flags & (protocol::RegisterFlags::open | protocol::RegisterFlags::hidden);
+}
+
 }  // namespace
 
 std::int64_t system_unix_time() {
@@ -301,7 +306,7 @@ void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, Ti
     if (const Entry* e = registry_.find_at(from, now);
         e != nullptr && e->instance == m.instance && e->name == m.name &&
         netcore::crypto::equal(e->keys.signal_key, s.keys.signal_key)) {
-        registry_.refresh(*e, m.lan, now);
+        registry_.refresh(*e, m.lan, now, entry_flags(m));
         ++counters_.refreshed;
         ++counters_.refreshed_fast;
         log_.debug("refreshed ", m.name, " at ", from);
@@ -318,7 +323,8 @@ void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, Ti
         log_.debug("dropped a replayed Register for ", m.name, " from ", from);
         return;
     }
-    const AddOutcome r = registry_.add(m.name, m.instance, from, m.lan, now, s.keys, s.counter);
+    const AddOutcome r =
+        registry_.add(m.name, m.instance, from, m.lan, now, s.keys, s.counter, entry_flags(m));
 
     if (r.replaced_expired) {
         ++counters_.expired;
