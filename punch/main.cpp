@@ -185,6 +185,7 @@ netcore::Config Chat::make_config() const {
     if (options_.punch_timeout) config.punch_timeout = *options_.punch_timeout;
     config.use_relay = options_.use_relay;
     config.server_key = options_.server_key;
+    config.name_key = options_.name_key;
     return config;
 }
 
@@ -515,6 +516,9 @@ int main(int argc, char** argv) {
     ensure_standard_fds();
     auto parsed = punch::parse_options(argc, argv);
     if (const int* code = std::get_if<int>(&parsed)) return *code;
+    if (const auto& created = std::get<Options>(parsed).name_key_created; !created.empty())
+        std::fprintf(stderr, "punch: created name key %s (keep it: it owns the name)\n",
+                     created.c_str());
     install_signal_handlers();
     Chat chat(std::move(std::get<Options>(parsed)));
     return chat.run();

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "name_key.hpp"
 #include "netcore/protocol.hpp"
 #include "netcore/version.hpp"
 
@@ -77,6 +78,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     bool exit_on_eof = false;
     bool no_relay = false;
     std::string server_key;
+    std::string name_key_file;
 
     app.add_option("server", server, "Rendezvous server, host[:port] (port 7777 by default)")
         ->required();
@@ -105,6 +107,11 @@ ParseResult parse_options(int argc, const char* const* argv) {
                    "The rendezvous' public key (rendezvous --print-public-key), 64 hex digits; "
                    "without it, the key the server shows first is trusted")
         ->type_name("HEX");
+    app.add_option("--name-key", name_key_file,
+                   "File with the owner key of our name (64 hex digits; created, mode 0600, if "
+                   "missing): the rendezvous keeps the name for this key while we are away, and "
+                   "gives it back at once after a crash")
+        ->type_name("FILE");
     app.add_flag("--no-relay", no_relay,
                  "Do not use a TURN relay even when the rendezvous grants one (direct or lan "
                  "paths only)");
@@ -154,6 +161,14 @@ ParseResult parse_options(int argc, const char* const* argv) {
     options.quiet = quiet;
     options.exit_on_eof = exit_on_eof;
     options.use_relay = !no_relay;
+    // Last: every other argument is valid before a key file is created.
+    if (app.count("--name-key") > 0) {
+        bool created = false;
+        std::string why;
+        options.name_key = load_or_create_name_key(name_key_file, created, why);
+        if (!options.name_key) return usage_error("--name-key: " + why);
+        if (created) options.name_key_created = name_key_file;
+    }
     return options;
 }
 

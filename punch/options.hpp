@@ -35,6 +35,8 @@ struct Options {
     bool exit_on_eof = false;  ///< leave at EOF without waiting for the peer's end
     bool use_relay = true;     ///< Config::use_relay (--no-relay)
     std::optional<netcore::PublicKey> server_key;  ///< --server-key; none: trust on first use
+    std::optional<netcore::SecretKey> name_key;    ///< --name-key: owns our name (§4.13)
+    std::string name_key_created;                  ///< the --name-key file, if this run created it
 };
 
 /// What the command line asked for: run with Options, or exit now with a code (help and

@@ -257,6 +257,31 @@ key_corrupt)
     run --port 0 --key-file "$tmp/keys/missing/rendezvous.key"
     expect_one_line_failure "^rendezvous: --key-file: cannot create $tmp/keys/missing/rendezvous\\.key: No such file or directory\$"
     ;;
+names_file)
+    # A names file that does not parse stops the start with one line naming the line, and is
+    # left as it was; a missing one is an empty table (created at the first binding).
+    file=$tmp/names
+    printf '# netcore rendezvous names v1\nalice nothex 1\n' >"$file"
+    run --bind 127.0.0.1 --port 0 --names-file "$file"
+    expect_one_line_failure "^rendezvous: --names-file: $file:2: the key is not 64 hex digits\$"
+    [ "$(sed -n 2p "$file")" = "alice nothex 1" ] || fail "the malformed names file was changed"
+    run --bind 127.0.0.1 --port 0 --names-file "$tmp"
+    expect_one_line_failure "^rendezvous: --names-file: $tmp: not a regular file\$"
+    run --bind 127.0.0.1 --port 0 --name-hold 0
+    expect_one_line_failure "^rendezvous: --name-hold must be between 1 and [0-9]+ seconds\$"
+    run --bind 127.0.0.1 --port 0 --max-owned-names 0
+    expect_one_line_failure "^rendezvous: --max-owned-names must be at least 1\$"
+    start --bind 127.0.0.1 --port 0 --names-file "$tmp/missing"
+    grep -q "^loaded 0 owned names from $tmp/missing\$" "$tmp/server.err" || fail "no 'loaded' line"
+    kill -s TERM "$pid" || fail "cannot signal the server"
+    wait "$pid"
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "exit code $rc after SIGTERM, expected 0"
+    [ -e "$tmp/missing" ] && fail "a names file was written with no binding in it"
+    run --help
+    grep -q -- "--names-file" "$tmp/out" || fail "--help does not list --names-file"
+    grep -q -- "--name-hold" "$tmp/out" || fail "--help does not list --name-hold"
+    ;;
 stop_on_signal)
     start --bind 127.0.0.1 --port 0
     stop_with TERM

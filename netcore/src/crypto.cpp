@@ -199,4 +199,35 @@ void ReplayWindow::accept(std::uint64_t counter) {
     bits_[bit / 64] |= std::uint64_t{1} << (bit % 64);
 }
 
+// ---- Ed25519 (owned names) ---------------------------------------------------------------------
+
+static_assert(kSignSecretSize == crypto_sign_SECRETKEYBYTES);
+static_assert(kSignatureSize == crypto_sign_BYTES);
+static_assert(kKeySize == crypto_sign_PUBLICKEYBYTES && kKeySize == crypto_sign_SEEDBYTES);
+
+SignKeyPair::~SignKeyPair() {
+    sodium_memzero(secret_key.data(), secret_key.size());
+}
+
+SignKeyPair sign_key_pair(const std::array<std::uint8_t, kKeySize>& seed) {
+    init();
+    SignKeyPair k;
+    crypto_sign_seed_keypair(k.public_key.data(), k.secret_key.data(), seed.data());
+    return k;
+}
+
+std::array<std::uint8_t, kSignatureSize> sign(const SignKeyPair& keys,
+                                              std::span<const std::uint8_t> message) {
+    std::array<std::uint8_t, kSignatureSize> sig{};
+    crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(),
+                         keys.secret_key.data());
+    return sig;
+}
+
+bool verify(const PublicKey& key, std::span<const std::uint8_t> message,
+            const std::array<std::uint8_t, kSignatureSize>& signature) {
+    return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
+                                       key.data()) == 0;
+}
+
 }  // namespace netcore::crypto

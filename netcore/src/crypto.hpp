@@ -98,6 +98,29 @@ struct DirectionKeys {
                                       std::span<const std::uint8_t> initiator_nonce,
                                       std::span<const std::uint8_t> responder_nonce);
 
+// ---- PROTOCOL.md §4.13: owned names (Ed25519 signatures) ------------------------------------
+
+inline constexpr std::size_t kSignSecretSize = 64;  // bytes: libsodium's Ed25519 secret (seed+pk)
+inline constexpr std::size_t kSignatureSize = 64;   // bytes: an Ed25519 detached signature
+
+/// An Ed25519 key pair made from a 32-byte seed. The secret half is wiped on destruction.
+struct SignKeyPair {
+    PublicKey public_key{};
+    std::array<std::uint8_t, kSignSecretSize> secret_key{};
+    SignKeyPair() = default;
+    SignKeyPair(const SignKeyPair&) = default;
+    SignKeyPair& operator=(const SignKeyPair&) = default;
+    ~SignKeyPair();
+};
+/// The Ed25519 key pair of `seed` (crypto_sign_seed_keypair).
+[[nodiscard]] SignKeyPair sign_key_pair(const std::array<std::uint8_t, kKeySize>& seed);
+/// Ed25519 detached signature of `message` by `keys`.
+[[nodiscard]] std::array<std::uint8_t, kSignatureSize> sign(const SignKeyPair& keys,
+                                                            std::span<const std::uint8_t> message);
+/// True when `signature` is `key`'s over `message` (false for malformed or small-order keys).
+[[nodiscard]] bool verify(const PublicKey& key, std::span<const std::uint8_t> message,
+                          const std::array<std::uint8_t, kSignatureSize>& signature);
+
 /// Constant-time comparison of two equal-sized byte ranges.
 [[nodiscard]] bool equal(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b);
 

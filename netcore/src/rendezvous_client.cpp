@@ -6,7 +6,9 @@ using namespace protocol;
 using Kind = RendezvousClient::Signal::Kind;
 
 RendezvousClient::RendezvousClient(const Config& config, std::uint64_t instance, AddressList lan)
-    : config_(config), instance_(instance), lan_(lan), channel_(config.server_key) {}
+    : config_(config), instance_(instance), lan_(lan), channel_(config.server_key) {
+    if (config_.name_key) owner_ = crypto::sign_key_pair(*config_.name_key);
+}
 
 void RendezvousClient::start(TimePoint now, RawOutbox& out) {
     phase_ = Phase::registering;
@@ -31,9 +33,31 @@ void RendezvousClient::send_register(TimePoint now, RawOutbox& out) {
     RegisterRequest reg{instance_, config_.name, lan_};
     if (config_.consent == Consent::open) reg.flags |= RegisterFlags::open;
     if (config_.hide_address) reg.flags |= RegisterFlags::hidden;
+    prove_owner(reg);
     if (send(reg, out)) return;
     std::array<std::uint8_t, kHelloSize> hello{};
     if (channel_.hello(hello) > 0) out.send_raw(config_.server, hello);
+}
+
+// The proof binds the owner key to this server (its key), this server run (its salt), this
+// client run (our key) and the name: copied to another connection it proves nothing.
+void RendezvousClient::prove_owner(RegisterRequest& reg) {
+    if (!owner_ || !channel_.keyed() || !channel_.server_key()) return;
+    const PublicKey& server = *channel_.server_key();
+    if (!proof_made_ || !crypto::equal(proof_salt_, channel_.salt()) ||
+        !crypto::equal(proof_server_, server)) {
+        std::array<std::uint8_t, kOwnerStatementMax> statement{};
+        const std::size_t n = owner_statement(
+            server, channel_.salt(), channel_.key_pair().public_key, config_.name, statement);
+        if (n == 0) return;  // an invalid name: the server refuses it anyway
+        proof_ = crypto::sign(*owner_, std::span(statement).first(n));
+        proof_salt_ = channel_.salt();
+        proof_server_ = server;
+        proof_made_ = true;
+    }
+    reg.flags |= RegisterFlags::owned;
+    reg.owner = owner_->public_key;
+    reg.proof = proof_;
 }
 
 void RendezvousClient::send_request(TimePoint now, RawOutbox& out) {

@@ -83,6 +83,8 @@ class RendezvousClient {
 
   private:
     void send_register(TimePoint now, RawOutbox& out);
+    /// Sets `owned`, `owner` and `proof` when Config::name_key is set (PROTOCOL.md §4.13).
+    void prove_owner(protocol::RegisterRequest& reg);
     void send_request(TimePoint now, RawOutbox& out);
     Signal on_message(const protocol::Message& message, TimePoint now, RawOutbox& out);
 
@@ -108,6 +110,14 @@ class RendezvousClient {
     TimePoint last_request_{};
     bool request_sent_ = false;
     bool offline_reported_ = false;
+
+    // The owner key of our name (Config::name_key), and the proof for the salt it was made for:
+    // one signature per server run, not one per refresh.
+    std::optional<crypto::SignKeyPair> owner_;
+    protocol::OwnerProof proof_{};
+    protocol::Salt proof_salt_{};
+    PublicKey proof_server_{};
+    bool proof_made_ = false;
 
     Drop last_drop_ = Drop::none;
     std::array<std::uint8_t, protocol::kMaxDatagramSize> scratch_{};  // opened signals live here

@@ -47,6 +47,8 @@ class SignalChannel {
 
     /// The server key in use: pinned, or learned from the first Challenge (trust on first use).
     [[nodiscard]] const std::optional<PublicKey>& server_key() const { return server_key_; }
+    /// The salt of the server run we are keyed for (valid once keyed()).
+    [[nodiscard]] const protocol::Salt& salt() const { return salt_; }
 
   private:
     crypto::KeyPair keys_;

@@ -19,6 +19,7 @@ std::string to_string(const Counters& c) {
     field(out, "names", c.names);
     field(out, "pending", c.pending_introductions);
     field(out, "sources", c.sources);
+    field(out, "owned_names", c.owned_names);
     field(out, "packets_in", c.packets_in);
     field(out, "bytes_in", c.bytes_in);
     field(out, "packets_out", c.packets_out);
@@ -35,6 +36,11 @@ std::string to_string(const Counters& c) {
     field(out, "unregistered", c.unregistered);
     field(out, "released", c.released);
     field(out, "expired", c.expired);
+    field(out, "name_owned", c.name_owned);
+    field(out, "owner_proofs_invalid", c.owner_proofs_invalid);
+    field(out, "reclaimed", c.reclaimed);
+    field(out, "owned_expired", c.owned_expired);
+    field(out, "names_file_errors", c.names_file_errors);
     // Index 0 is DecodeError::ok, never a drop.
     for (std::size_t i = 1; i < c.dropped.size(); ++i) {
         const std::string key =

@@ -15,6 +15,7 @@ struct Counters {
     std::uint64_t names = 0;                  ///< names in the table (expired ones until swept)
     std::uint64_t pending_introductions = 0;  ///< introductions remembered (30 s)
     std::uint64_t sources = 0;                ///< source IPs in the rate limiter's table
+    std::uint64_t owned_names = 0;            ///< names bound to an owner key (§4.13)
 
     // Traffic. `in` counts every datagram handled; `out` counts datagrams actually sent.
     std::uint64_t packets_in = 0;
@@ -35,6 +36,12 @@ struct Counters {
     std::uint64_t unregistered = 0;    ///< names removed by Unregister
     std::uint64_t released = 0;        ///< names dropped by a rename or a new run on their socket
     std::uint64_t expired = 0;         ///< names dropped for want of a refresh
+    // Owned names (PROTOCOL.md §4.13).
+    std::uint64_t name_owned = 0;  ///< RegisterError name_owned sent: bound to another key
+    std::uint64_t owner_proofs_invalid = 0;  ///< of those, the proof did not verify
+    std::uint64_t reclaimed = 0;      ///< live entries replaced by a new run of their name's owner
+    std::uint64_t owned_expired = 0;  ///< bindings dropped name_hold after their owner left
+    std::uint64_t names_file_errors = 0;  ///< writes of the names file that failed
 
     // Drops. `dropped` is indexed by protocol::DecodeError; index 0 (ok) stays 0.
     std::array<std::uint64_t, netcore::protocol::kDecodeErrorCount> dropped{};

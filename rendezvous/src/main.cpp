@@ -1,6 +1,7 @@
 // rendezvous — command line: parse options, open the socket, poll until SIGINT or SIGTERM.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -173,6 +174,18 @@ int main(int argc, char** argv) {
     app.add_flag("--print-public-key", print_public_key,
                  "With --key-file: print the public key (64 hex digits) on stdout and exit, "
                  "creating the file if missing");
+    // Owned names (docs/RENDEZVOUS.md "Owned names"): bindings outlive their owners' runs.
+    std::string names_file;
+    std::uint64_t name_hold_s = static_cast<std::uint64_t>(config.name_hold.count());
+    app.add_option("--names-file", names_file,
+                   "File keeping owned names across restarts (read at start, created mode 0600, "
+                   "rewritten atomically when they change); without it they live in memory");
+    app.add_option("--name-hold", name_hold_s,
+                   "How long an owned name stays bound after its owner was last seen (s)")
+        ->capture_default_str();
+    app.add_option("--max-owned-names", config.max_owned_names,
+                   "The most owned names bound at once")
+        ->capture_default_str();
     app.add_option("--log-level", log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
         ->capture_default_str();
@@ -199,6 +212,9 @@ int main(int argc, char** argv) {
     config.refresh = std::chrono::milliseconds(refresh_ms);
     config.expiry = std::chrono::milliseconds(expiry_ms);
     config.max_names = max_names;
+    config.names_file = names_file;
+    config.name_hold = std::chrono::seconds(
+        static_cast<std::int64_t>(std::min<std::uint64_t>(name_hold_s, INT64_MAX / 2)));
     if (const auto why = turn_config(turn_servers, *secret_option, turn_secret_file, *ttl_option,
                                      turn_ttl_s, config.turn);
         !why.empty()) {
@@ -269,6 +285,10 @@ int main(int argc, char** argv) {
 
     config.secret_key = server_key.secret_key;
     rendezvous::Server server(config, log);
+    if (!server.names_error().empty()) {
+        fail_line("--names-file: " + server.names_error());
+        return kExitFailure;
+    }
     std::string error;
     if (!server.open(netcore::Address{bind_address->ip, port}, &error)) {
         fail_line(error);
@@ -316,6 +336,11 @@ int main(int argc, char** argv) {
             print_stats(server);
             next_stats = now + stats_every;
         }
+    }
+    // The bindings made since the last periodic write (at most a few seconds' worth).
+    if (const auto why = server.flush_names(); !why.empty()) {
+        print_stats(server);
+        return kExitFailure;  // logged by the server
     }
     print_stats(server);
     return kExitOk;

@@ -36,6 +36,7 @@ struct Metrics::State {
     std::unique_ptr<prometheus::Exposer> exposer;
 
     prometheus::Gauge* names = nullptr;
+    prometheus::Gauge* owned_names = nullptr;
     prometheus::Gauge* pending = nullptr;
     std::vector<std::pair<std::uint64_t Counters::*, Total>> totals;
     std::vector<Total> dropped;  // by DecodeError; index 0 unused
@@ -56,6 +57,7 @@ struct Metrics::State {
 Metrics::Metrics() : state_(std::make_unique<State>()) {
     auto& s = *state_;
     s.names = &s.gauge("rendezvous_names", "Names in the table (expired ones until swept)");
+    s.owned_names = &s.gauge("rendezvous_owned_names", "Names bound to an owner key");
     s.pending = &s.gauge("rendezvous_pending_introductions",
                          "Introductions remembered: token reused for 10 s, relay offers for 30 s");
     s.total(&Counters::packets_in, "packets_in", "Datagrams handled");
@@ -75,6 +77,15 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     s.total(&Counters::unregistered, "unregistered", "Names removed by Unregister");
     s.total(&Counters::released, "released", "Names dropped by a rename or a new run");
     s.total(&Counters::expired, "expired", "Names dropped for want of a refresh");
+    s.total(&Counters::name_owned, "name_owned",
+            "RegisterError name_owned sent: the name is bound to another owner key");
+    s.total(&Counters::owner_proofs_invalid, "owner_proofs_invalid",
+            "Of those, the owner proof did not verify");
+    s.total(&Counters::reclaimed, "reclaimed",
+            "Live entries released for a new run of their name's owner");
+    s.total(&Counters::owned_expired, "owned_expired",
+            "Owned names dropped --name-hold after their owner was last seen");
+    s.total(&Counters::names_file_errors, "names_file_errors", "Failed writes of --names-file");
     s.total(&Counters::unexpected, "unexpected", "Valid messages a server never receives");
     s.total(&Counters::ignored, "ignored", "Valid requests with no effect");
     s.total(&Counters::unauthenticated, "unauthenticated",
@@ -147,6 +158,7 @@ void Metrics::publish(const Counters& c) {
     auto& s = *state_;
     s.names->Set(static_cast<double>(c.names));
     s.pending->Set(static_cast<double>(c.pending_introductions));
+    s.owned_names->Set(static_cast<double>(c.owned_names));
     for (auto& [field, total] : s.totals) total.set(c.*field);
     for (auto& [field, total] : s.labelled) total.set(c.*field);
     for (std::size_t i = 1; i < s.dropped.size(); ++i) s.dropped[i].set(c.dropped[i]);

@@ -21,6 +21,17 @@ constexpr std::size_t kMaxDatagramsPerPoll = 1024;
 
 constexpr std::int64_t kMaxWireMs = std::numeric_limits<std::uint32_t>::max();  // u32 on the wire
 
+// How often expired owned names are dropped: they are ignored as soon as they expire, so this only
+// frees their memory and their slot under max_owned_names.
+constexpr auto kOwnerSweepInterval = std::chrono::seconds(60);
+// The names file is written at most this often (when it changed): a crash loses at most this much
+// of new bindings, and a server with many owners online writes it at most every few seconds.
+constexpr auto kNamesSaveInterval = std::chrono::seconds(5);
+// The longest hold: ten years. Longer is a typo (and near the int64 seconds' range of no use).
+constexpr std::int64_t kMaxNameHoldS = 10LL * 365 * 24 * 3600;
+
+constexpr std::uint8_t kOwned = protocol::RegisterFlags::owned;
+
 // What an entry keeps of a Register's flags: who may be introduced to it, and whether it hides.
 std::uint8_t entry_flags(const protocol::RegisterRequest& m) {
     return m.flags & (protocol::RegisterFlags::open | protocol::RegisterFlags::hidden);
@@ -51,6 +62,10 @@ std::string validate(const Config& c) {
     if (!(c.limits.answer_rate > 0)) return "--answer-rate must be positive";
     if (!(c.limits.answer_burst >= 1)) return "--answer-burst must be at least 1";
     if (c.limits.max_sources < 1) return "--max-sources must be at least 1";
+    if (c.name_hold.count() < 1 || c.name_hold.count() > kMaxNameHoldS)
+        return "--name-hold must be between 1 and " + std::to_string(kMaxNameHoldS) + " seconds";
+    if (c.max_owned_names < 1) return "--max-owned-names must be at least 1";
+    if (!c.unix_clock) return "owned names need a clock";
     if (c.relay_offer_window < c.intro_ttl)
         return "the relay offer window must be at least the introduction time-to-live";
     return validate(c.turn);
@@ -79,6 +94,7 @@ Server::Server(Config config, Log log)
       log_(std::move(log)),
       registry_(config.expiry, config.max_names),
       introductions_(config.intro_ttl, config.relay_offer_window),
+      owners_(config.name_hold, config.max_owned_names),
       cookies_(config.cookie_window),
       limiter_(config.limits) {
     if (!config_.turn.servers.empty()) turn_.emplace(config_.turn.secret);
@@ -92,6 +108,11 @@ Server::Server(Config config, Log log)
         public_key_ = pair.public_key;
     }
     config_.secret_key.reset();  // kept once, in secret_key_
+    if (!config_.names_file.empty()) {
+        names_error_ = owners_.load(config_.names_file, config_.unix_clock());
+        if (names_error_.empty())
+            log_.info("loaded ", owners_.size(), " owned names from ", config_.names_file);
+    }
     netcore::crypto::random_bytes(salt_);
     // Counters start from the clock (milliseconds << 20): a later run's are above an earlier
     // run's, so a client's replay window outlives a restart (PROTOCOL.md §11.2). A million
@@ -303,10 +324,14 @@ void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, Ti
                                     static_cast<std::uint32_t>(config_.expiry.count())};
     // The common case, made cheap: a refresh from the entry's own address, instance and key.
     // It changes exactly what add() would for a refresh: the expiry and the LAN list.
+    // An owned entry's run proved its key when it registered (its signals open under the key
+    // that proof named): its refreshes only move the binding's last-seen, coarsely (owners.hpp).
     if (const Entry* e = registry_.find_at(from, now);
         e != nullptr && e->instance == m.instance && e->name == m.name &&
-        netcore::crypto::equal(e->keys.signal_key, s.keys.signal_key)) {
-        registry_.refresh(*e, m.lan, now, entry_flags(m));
+        netcore::crypto::equal(e->keys.signal_key, s.keys.signal_key) &&
+        (e->flags & kOwned) == (m.flags & kOwned) &&
+        ((m.flags & kOwned) == 0 || owners_.touch(m.name, m.owner, config_.unix_clock()))) {
+        registry_.refresh(*e, m.lan, now, entry_flags(m) | (e->flags & kOwned));
         ++counters_.refreshed;
         ++counters_.refreshed_fast;
         log_.debug("refreshed ", m.name, " at ", from);
@@ -323,8 +348,65 @@ void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, Ti
         log_.debug("dropped a replayed Register for ", m.name, " from ", from);
         return;
     }
+    // Owned names (PROTOCOL.md §4.13): the proof first, then the binding decides who may hold the
+    // name, before the registry's first-come rule.
+    const std::int64_t unix_now = config_.unix_clock();
+    const bool owned = (m.flags & kOwned) != 0;
+    if (owned) {
+        std::array<std::uint8_t, protocol::kOwnerStatementMax> statement{};
+        const std::size_t n =
+            protocol::owner_statement(public_key_, salt_, s.keys.client_key, m.name, statement);
+        if (n == 0 || !netcore::crypto::verify(m.owner, std::span(statement).first(n), m.proof)) {
+            // Answered, not dropped: the sender proved its address and its key, and the answer
+            // is smaller than its request. A proof made for another connection lands here.
+            ++counters_.owner_proofs_invalid;
+            ++counters_.name_owned;
+            log_.info("refused ", m.name, " from ", from, ": the owner proof does not verify");
+            reply(out, from, s.keys.signal_key,
+                  protocol::RegisterError{m.instance, protocol::RegisterErrorCode::name_owned});
+            return;
+        }
+    }
+    const Binding* bound = binding(m.name, now, unix_now);
+    if (bound != nullptr && (!owned || bound->key != m.owner)) {
+        ++counters_.name_owned;
+        log_.info("name owned: ", m.name, " refused to ", from,
+                  owned ? " (another owner key)" : " (no owner key)");
+        reply(out, from, s.keys.signal_key,
+              protocol::RegisterError{m.instance, protocol::RegisterErrorCode::name_owned});
+        return;
+    }
+    if (owned && !owners_.can_bind(m.name)) {
+        ++counters_.server_full;
+        log_.warn("owned names full: refused ", m.name, " from ", from);
+        reply(out, from, s.keys.signal_key,
+              protocol::RegisterError{m.instance, protocol::RegisterErrorCode::server_full});
+        return;
+    }
+    if (bound != nullptr) {
+        // The owner proved its key under another run (a game that crashed and restarted, or
+        // moved to another machine): the run still in the table is taken off at once, rather
+        // than name_taken until it expires.
+        if (const Entry* e = registry_.find(m.name, now);
+            e != nullptr &&
+            (e->instance != m.instance || e->keys.client_key != s.keys.client_key)) {
+            const Address old = e->address;
+            registry_.remove(m.name);  // `e` dies here
+            introductions_.forget(m.name);
+            ++counters_.released;
+            ++counters_.reclaimed;
+            log_.info("released ", m.name, " at ", old, ": its owner registered again at ", from);
+        }
+    }
+
     const AddOutcome r =
-        registry_.add(m.name, m.instance, from, m.lan, now, s.keys, s.counter, entry_flags(m));
+        registry_.add(m.name, m.instance, from, m.lan, now, s.keys, s.counter,
+                      static_cast<std::uint8_t>(entry_flags(m) | (owned ? kOwned : 0)));
+    if (owned && (r.admission == Admission::registered || r.admission == Admission::moved ||
+                  r.admission == Admission::refreshed)) {
+        if (bound == nullptr) log_.info("bound ", m.name, " to its owner key");
+        owners_.bind(m.name, m.owner, unix_now);  // can_bind() held: never refused
+    }
 
     if (r.replaced_expired) {
         ++counters_.expired;
@@ -533,6 +615,41 @@ void Server::tick(TimePoint now) {
         log_.info("expired ", name);
     }
     introductions_.sweep(now);
+    tick_owners(now);
+}
+
+const Binding* Server::binding(std::string_view name, TimePoint now, std::int64_t unix_now) const {
+    if (const Binding* b = owners_.find(name, unix_now)) return b;
+    // An owner online longer than name_hold keeps its name, however coarse its last-seen.
+    const Entry* e = registry_.find(name, now);
+    return e != nullptr && (e->flags & kOwned) != 0 ? owners_.lookup(name) : nullptr;
+}
+
+void Server::tick_owners(TimePoint now) {
+    if (now >= next_owner_sweep_) {
+        next_owner_sweep_ = now + kOwnerSweepInterval;
+        const auto gone = owners_.sweep(config_.unix_clock(), [&](std::string_view name) {
+            const Entry* e = registry_.find(name, now);
+            return e != nullptr && (e->flags & kOwned) != 0;
+        });
+        counters_.owned_expired += gone;
+        if (gone > 0) log_.info("owned names expired: ", gone);
+    }
+    if (owners_.dirty() && now >= next_names_save_) {
+        next_names_save_ = now + kNamesSaveInterval;
+        flush_names();
+    }
+}
+
+std::string Server::flush_names() {
+    if (config_.names_file.empty() || !owners_.dirty()) return {};
+    if (!names_error_.empty()) return names_error_;  // never overwrite what did not load
+    auto why = owners_.save(config_.names_file);
+    if (!why.empty()) {
+        ++counters_.names_file_errors;
+        log_.error("--names-file: ", why);
+    }
+    return why;
 }
 
 // ---- socket ------------------------------------------------------------------------------------
@@ -606,6 +723,7 @@ Counters Server::counters() const {
     c.names = registry_.size();
     c.pending_introductions = introductions_.size();
     c.sources = limiter_.size();
+    c.owned_names = owners_.size();
     c.sources_evicted = limiter_.evicted();
     return c;
 }

@@ -24,6 +24,7 @@
 #include "netcore/keys.hpp"
 #include "netcore/protocol.hpp"
 #include "outbox.hpp"
+#include "owners.hpp"
 #include "rate_limiter.hpp"
 #include "registry.hpp"
 #include "stun.hpp"
@@ -81,6 +82,16 @@ struct Config {
     RateLimits limits;
     /// TURN relays to grant (none by default).
     TurnConfig turn;
+    /// Owned names (PROTOCOL.md §4.13): a binding holds its name this long after its owner was
+    /// last seen. A month: a player back from holidays still finds the name.
+    std::chrono::seconds name_hold{30LL * 24 * 3600};
+    /// The most owned names held at once; a new one beyond it gets server_full. Each costs some
+    /// 100 bytes of memory and a line of the names file.
+    std::size_t max_owned_names = 100000;
+    /// Where owned names are kept across restarts (--names-file); empty: in memory only.
+    std::string names_file;
+    /// What owned names' last-seen times count in (unix seconds). Tests fix it.
+    std::function<std::int64_t()> unix_clock = system_unix_time;
     /// The server's long-term X25519 secret key (--key-file). None: a fresh one for this run.
     std::optional<netcore::SecretKey> secret_key;
 };
@@ -131,6 +142,12 @@ class Server {
     /// Totals since construction, with the gauges sampled now.
     [[nodiscard]] Counters counters() const;
     [[nodiscard]] const Config& config() const { return config_; }
+    /// Why Config::names_file could not be loaded (one sentence), or empty. While it is set the
+    /// server never writes the file, so what it could not read is never lost.
+    [[nodiscard]] const std::string& names_error() const { return names_error_; }
+    /// Writes the owned names to Config::names_file now if they changed (tick() does it at most
+    /// every few seconds; call it at shutdown). Returns an empty string, or why it failed.
+    std::string flush_names();
     /// The key clients pin (`rendezvous --print-public-key`).
     [[nodiscard]] const netcore::PublicKey& public_key() const { return public_key_; }
 
@@ -154,6 +171,9 @@ class Server {
     void on_unregister(const netcore::protocol::Unregister& m, const Sender& s, TimePoint now);
     void on_relay_offer(const netcore::protocol::RelayOffer& m, const Sender& s, TimePoint now,
                         Outbox& out);
+    /// The binding that holds `name` now: unexpired, or kept by its owner being online.
+    const Binding* binding(std::string_view name, TimePoint now, std::int64_t unix_now) const;
+    void tick_owners(TimePoint now);
     void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
     void limit_answers(std::size_t request_size, std::size_t first, netcore::Address from,
                        TimePoint now, Outbox& out);
@@ -167,6 +187,10 @@ class Server {
     Log log_;
     Registry registry_;
     Introductions introductions_;
+    Owners owners_;
+    std::string names_error_;  // Config::names_file did not load: never written
+    TimePoint next_owner_sweep_{};
+    TimePoint next_names_save_{};
     Cookies cookies_;
     RateLimiter limiter_;
     netcore::SecretKey secret_key_{};

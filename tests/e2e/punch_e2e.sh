@@ -10,6 +10,8 @@
 #   timeout      --timeout 2 and a peer that never comes: exit 2, one line on stderr
 #   unreachable  a server port nothing listens on: exit 2, one line naming server_unreachable
 #   sigterm      SIGTERM while waiting for the peer: exit 143
+#   owned-name   --name-key: a crashed punch's restart takes its name back at once; the binding
+#                survives a restart of the rendezvous (--names-file) and refuses an unkeyed alice
 #   cli          bad arguments: exit 1 with exactly one stderr line; --help/--version exit 0
 #                (needs no server: pass "none")
 #
@@ -64,11 +66,11 @@ wait_for() {
     done
 }
 
-# start_server: runs the rendezvous on an ephemeral port and sets PORT from its banner
+# start_server [ARGS...]: runs the rendezvous (with ARGS) on an ephemeral port and sets PORT from its banner
 # ("rendezvous: listening on ADDRESS:PORT"; the port is the last ":NUMBER").
 start_server() {
     [[ -x $RENDEZVOUS ]] || fail "rendezvous not found: $RENDEZVOUS"
-    timeout -k 2 120 "$RENDEZVOUS" --bind 127.0.0.1 --port 0 \
+    timeout -k 2 120 "$RENDEZVOUS" --bind 127.0.0.1 --port 0 "$@" \
         >"$WORK/server.out" 2>"$WORK/server.err" &
     PIDS+=($!)
     PID[server]=$!
@@ -191,6 +193,37 @@ sigterm)
     wait_for "$WORK/alice.err" '^punch: waiting for bob to come online$' 10
     kill -TERM "${PID[alice]}"  # `timeout` passes it on to punch
     expect_exit alice 143
+    ;;
+owned-name)
+    start_server --names-file "$WORK/names"
+    start_punch alice /dev/null --timeout 0 --name-key "$WORK/alice.key" "127.0.0.1:$PORT" alice
+    wait_for "$WORK/alice.err" '^punch: registered as alice ' 10
+    expect_progress alice "^punch: created name key $WORK/alice.key "
+    [[ $(stat -c %a "$WORK/alice.key") == 600 ]] || fail "the name key file is not mode 600"
+    grep -qE '^[0-9a-f]{64}$' "$WORK/alice.key" || fail "the name key file is not 64 hex digits"
+    # The game crashes (no Unregister): its restart, on another port, is not told name_taken.
+    kill -KILL "${PID[alice]}"
+    start_punch alice2 /dev/null --timeout 0 --name-key "$WORK/alice.key" "127.0.0.1:$PORT" alice
+    wait_for "$WORK/alice2.err" '^punch: registered as alice ' 5
+    kill -TERM "${PID[alice2]}"
+    expect_exit alice2 143
+    # The rendezvous restarts: the binding was written, and is read back.
+    stop_server
+    grep -qE '^alice [0-9a-f]{64} [0-9]+$' "$WORK/names" || fail "alice is not in the names file"
+    [[ $(stat -c %a "$WORK/names") == 600 ]] || fail "the names file is not mode 600"
+    start_server --names-file "$WORK/names"
+    start_punch mallory /dev/null --timeout 5 "127.0.0.1:$PORT" alice
+    expect_exit mallory 2
+    expect_progress mallory "^punch: the rendezvous refused the name 'alice': name_owned"
+    start_punch alice3 /dev/null --timeout 0 --name-key "$WORK/alice.key" "127.0.0.1:$PORT" alice
+    wait_for "$WORK/alice3.err" '^punch: registered as alice ' 5
+    kill -TERM "${PID[alice3]}"
+    expect_exit alice3 143
+    # A name key others may read is refused, as the rendezvous refuses its own key file.
+    chmod 640 "$WORK/alice.key"
+    start_punch alice4 /dev/null --name-key "$WORK/alice.key" "127.0.0.1:$PORT" alice
+    expect_exit alice4 1
+    expect_one_stderr_line alice4 "^punch: --name-key: $WORK/alice.key: permissions 0640 are too open"
     ;;
 cli)
     # check_usage EXPECTED-CODE ARGS...: exactly one line on stderr, "punch: ..." and a hint.
