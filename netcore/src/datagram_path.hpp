@@ -20,7 +20,7 @@
 namespace netcore::detail {
 
 /// Frames a sealed datagram for our own TURN allocation (a relay-only introduction, PROTOCOL.md
-/// §4.12): ChannelData or a Send indication to the peer's relayed address, which the session
+/// §4.14): ChannelData or a Send indication to the peer's relayed address, which the session
 /// sends to our TURN server.
 class RelayFramer {
   public:

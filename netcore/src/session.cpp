@@ -100,7 +100,7 @@ struct Session::Impl final : detail::HostListener,
     std::size_t permits_wanted = 0;
     std::size_t permits_sent = 0;
     bool heard_via_relay = false;  // the peer reached us through our relay
-    // A relay-only introduction (one side hides its addresses, PROTOCOL.md §4.12): everything
+    // A relay-only introduction (one side hides its addresses, PROTOCOL.md §4.14): everything
     // for the peer goes through our own allocation, to the peer's relayed address, and ENet
     // knows the peer by our TURN server's address (where its datagrams go, framed).
     bool through_relay = false;

@@ -26,7 +26,7 @@ std::uint8_t entry_flags(const protocol::RegisterRequest& m) {
     return m.flags & (protocol::RegisterFlags::open | protocol::RegisterFlags::hidden);
 }
 
-// The entry asked that no peer learn its addresses: its pairs are relay-only (§4.12).
+// The entry asked that no peer learn its addresses: its pairs are relay-only (§4.14).
 bool hides(const Entry& e) {
     return (e.flags & protocol::RegisterFlags::hidden) != 0;
 }
@@ -437,7 +437,7 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
         protocol::Introduction m{p.token,   role, about.name,           about.address,
                                  about.lan, {},   about.keys.client_key};
         if (relay_only) {
-            // Either side hides its addresses (PROTOCOL.md §4.12): neither learns the other's;
+            // Either side hides its addresses (PROTOCOL.md §4.14): neither learns the other's;
             // both relay, each through its own allocation.
             m.peer_public = {};
             m.peer_lan = {};
