@@ -13,6 +13,7 @@ bool PeerLink::begin(const crypto::KeyPair& me, std::string_view my_name, const 
 void PeerLink::end() {
     channel.end();
     relayed.reset();
+    framer = nullptr;
 }
 
 // A session has one peer today, so whatever ENet sends goes to this link's peer: the session lets
@@ -23,7 +24,9 @@ void PeerLink::end() {
 std::size_t PeerLink::seal_enet(std::span<const std::uint8_t> datagram,
                                 std::span<std::uint8_t> out) {
     if (!active() || !channel.data_ready()) return 0;
-    return channel.seal_data(datagram, out);
+    if (framer == nullptr) return channel.seal_data(datagram, out);
+    const std::size_t n = channel.seal_data(datagram, framing_);
+    return n == 0 ? 0 : framer->frame({framing_.data(), n}, out);
 }
 
 void DatagramPath::drop(PeerChannel::Drop why) {

@@ -6,6 +6,7 @@
 // seals it. One PeerLink per peer. No clock, no socket.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -18,6 +19,20 @@
 
 namespace netcore::detail {
 
+/// Frames a sealed datagram for our own TURN allocation (a relay-only introduction, PROTOCOL.md
+/// §4.14): ChannelData or a Send indication to the peer's relayed address, which the session
+/// sends to our TURN server.
+class RelayFramer {
+  public:
+    /// The framed size written into `out`, or 0 when it cannot be framed yet (no allocation, no
+    /// peer relay, no permission).
+    virtual std::size_t frame(std::span<const std::uint8_t> sealed,
+                              std::span<std::uint8_t> out) = 0;
+
+  protected:
+    ~RelayFramer() = default;
+};
+
 /// One peer: its sealed channel, and where its traffic may come from. It seals what ENet sends
 /// the peer (EnetHost calls seal_enet for each datagram, PROTOCOL.md §11.4).
 struct PeerLink final : EnetSealer {
@@ -25,6 +40,9 @@ struct PeerLink final : EnetSealer {
     /// Relay only (Config::relay_only): the one address the peer may send from; none yet: none.
     bool relay_only = false;
     std::optional<Address> relayed;
+    /// Relay-only introductions: what ENet sends is sealed, then framed for our own allocation
+    /// (the session points ENet's peer at our TURN server). Null: sent as sealed.
+    RelayFramer* framer = nullptr;
 
     /// Starts a session for `intro`. False when the peer's key is unusable.
     bool begin(const crypto::KeyPair& me, std::string_view my_name,
@@ -39,6 +57,9 @@ struct PeerLink final : EnetSealer {
     [[nodiscard]] bool admits(Address from) const {
         return !relay_only || (relayed && from == *relayed);
     }
+
+  private:
+    std::array<std::uint8_t, ENET_PROTOCOL_MAXIMUM_MTU + protocol::kDataOverhead> framing_{};
 };
 
 class DatagramPath {

@@ -67,6 +67,10 @@ class EnetSealer {
 /// to hold it.
 [[nodiscard]] std::optional<std::size_t> enet_checksum_slot(std::span<const std::uint8_t> datagram);
 
+/// Room left after a sealed ENet datagram for the TURN framing of a relay-only introduction
+/// (PeerLink::framer): a Send indication's 36 bytes and up to 3 of padding.
+inline constexpr std::size_t kRelayFramingRoom = 40;
+
 class EnetHost {
   public:
     /// Calls of enet_host_service that fail (-1) in one service() at most: each failed call
@@ -123,9 +127,12 @@ class EnetHost {
     ENetHost* host_ = nullptr;
     EnetSealer* sealer_ = nullptr;
     std::uint64_t seal_refused_ = 0;
-    // ENet's datagram gathered from its buffers, then sealed: ENet sends `sealed_` (§11.4).
+    // ENet's datagram gathered from its buffers, then sealed (and, relay-only, framed for our
+    // TURN server): ENet sends `sealed_` (§11.4).
     std::array<std::uint8_t, ENET_PROTOCOL_MAXIMUM_MTU> gathered_{};
-    std::array<std::uint8_t, ENET_PROTOCOL_MAXIMUM_MTU + protocol::kDataOverhead> sealed_{};
+    std::array<std::uint8_t,
+               ENET_PROTOCOL_MAXIMUM_MTU + protocol::kDataOverhead + kRelayFramingRoom>
+        sealed_{};
     Address local_;
     std::uint64_t raw_bytes_sent_ = 0;
     std::uint64_t service_errors_ = 0;

@@ -54,7 +54,8 @@ using SignalKind = RendezvousClient::Signal::Kind;
 struct Session::Impl final : detail::HostListener,
                              detail::Outbox,
                              detail::RawOutbox,
-                             detail::DatagramPath::Receiver {
+                             detail::DatagramPath::Receiver,
+                             detail::RelayFramer {
     explicit Impl(Config c)
         : config(std::move(c)), datagrams(config.server, !config.insecure_plaintext_enet) {}
 
@@ -99,6 +100,11 @@ struct Session::Impl final : detail::HostListener,
     std::size_t permits_wanted = 0;
     std::size_t permits_sent = 0;
     bool heard_via_relay = false;  // the peer reached us through our relay
+    // A relay-only introduction (one side hides its addresses, PROTOCOL.md §4.14): everything
+    // for the peer goes through our own allocation, to the peer's relayed address, and ENet
+    // knows the peer by our TURN server's address (where its datagrams go, framed).
+    bool through_relay = false;
+    std::uint64_t refused_token = 0;  // a relay-only introduction we could not act on
     TimePoint next_offer{};
     std::optional<Address> relay_through;  // a relay that got through, held for relay_delay
     // When the peer was first heard (a probe or acknowledgement opened): relay_delay counts from
@@ -125,7 +131,32 @@ struct Session::Impl final : detail::HostListener,
     void send(Address to, const protocol::Message& message) override {
         std::array<std::uint8_t, protocol::kMaxDatagramSize> buf;
         const std::size_t n = link.channel.seal_probe(message, buf);
-        if (n > 0) host.send_raw(to, std::span(buf.data(), n));
+        if (n == 0) return;
+        if (!through_relay) {
+            host.send_raw(to, std::span(buf.data(), n));
+            return;
+        }
+        // Relay-only: only to the peer's relay, and only through ours.
+        if (!peer_relayed || to != *peer_relayed) return;
+        std::array<std::uint8_t, protocol::kMaxDatagramSize + detail::kRelayFramingRoom> framed;
+        const std::size_t m = frame(std::span(buf.data(), n), framed);
+        if (m > 0) host.send_raw(turn->server(), std::span(framed.data(), m));
+    }
+
+    // ---- RelayFramer: what goes to the peer through our own allocation ----------------
+    std::size_t frame(std::span<const std::uint8_t> sealed, std::span<std::uint8_t> out) override {
+        if (!through_relay || !turn || !peer_relayed) return 0;
+        return turn->wrap(*peer_relayed, sealed, out);
+    }
+
+    // Relay-only: ENet knows the peer by our TURN server's address (its datagrams go there,
+    // framed); everywhere else the peer is its relayed address. These translate.
+    [[nodiscard]] bool enet_via_server() const { return through_relay && turn && peer_relayed; }
+    [[nodiscard]] Address enet_address_of(Address peer_side) const {
+        return enet_via_server() && peer_side == *peer_relayed ? turn->server() : peer_side;
+    }
+    [[nodiscard]] Address peer_side_of(Address enet_side) const {
+        return enet_via_server() && enet_side == turn->server() ? *peer_relayed : enet_side;
     }
     void send_raw(Address to, std::span<const std::uint8_t> bytes) override {
         host.send_raw(to, bytes);
@@ -214,6 +245,7 @@ struct Session::Impl final : detail::HostListener,
     // relay and a direct path, the peer sends on both for a moment: any address the peer
     // proved it holds (it sent our token from there) is the peer.
     Address enet_source(Address from) const {
+        if (enet_via_server() && from == *peer_relayed) return turn->server();
         if (peer == nullptr || state != State::connected) return from;
         const Address current = detail::from_enet(peer->address);
         if (from != current && puncher.active() && puncher.verified(from)) return current;
@@ -319,6 +351,7 @@ struct Session::Impl final : detail::HostListener,
             if (intro.token != puncher.token()) ++counters.datagrams_dropped;
             return;
         }
+        if (intro.token == refused_token) return;  // a repeat: the error was said once
         const auto& wanted = rendezvous->wanted();
         const bool asked_for = !wanted.empty() && intro.peer == wanted;
         if (!asked_for && config.consent != Consent::open) {
@@ -335,6 +368,8 @@ struct Session::Impl final : detail::HostListener,
                            std::string(intro.peer));
             return;
         }
+        const bool relay_only_intro = (intro.flags & protocol::IntroductionFlags::relay_only) != 0;
+        if (relay_only_intro && !can_relay_only(intro)) return;
         unauthenticated_at_intro = datagrams.unauthenticated();
         if (!link.begin(rendezvous->channel().key_pair(), config.name, intro,
                         with_identity ? &identity : nullptr)) {
@@ -343,7 +378,9 @@ struct Session::Impl final : detail::HostListener,
                                                 std::string(intro.peer) + ": its key is unusable");
             return;
         }
-        link.relay_only = config.relay_only;
+        link.relay_only = config.relay_only || relay_only_intro;
+        through_relay = relay_only_intro;
+        link.framer = relay_only_intro ? this : nullptr;
         rendezvous->cancel_request();
         asked = asked_for;
         puncher.begin(intro, now);
@@ -364,7 +401,35 @@ struct Session::Impl final : detail::HostListener,
         e.peer = peer_name;
         e.address = intro.peer_public;
         emit(std::move(e));
-        puncher.update(now, config.probe_interval, *this);  // first probes right away
+        puncher.update(now, config.probe_interval, *this,  // first probes right away
+                       link.relay_only ? Puncher::Targets::relay_only : Puncher::Targets::all);
+    }
+
+    // A relay-only introduction needs a relay granted, used, and sealed ENet (the send hook
+    // frames ENet's datagrams for our allocation). Without them it cannot connect: say so at
+    // once rather than after punch_timeout, and once per introduction.
+    bool can_relay_only(const protocol::Introduction& intro) {
+        const std::string who =
+            config.hide_address ? "this player (Config::hide_address)" : std::string(intro.peer);
+        std::string why;
+        if (intro.relay.count == 0)
+            why = "the rendezvous at " + config.server.to_string() + " grants no relay";
+        else if (!config.use_relay)
+            why = "Config::use_relay is off";
+        else if (!sealed())
+            why = "Config::insecure_plaintext_enet cannot send through our own relay";
+        if (why.empty()) return true;
+        refused_token = intro.token;
+        if (!rendezvous->wanted().empty() && intro.peer == rendezvous->wanted())
+            rendezvous->cancel_request();
+        if (state == State::waiting) state = State::registered;
+        ++counters.datagrams_dropped;
+        peer_name = intro.peer;  // the error event names it
+        emit_error(Error::punch_failed, why + ", and " + who +
+                                            " hides its address: a relay-only introduction "
+                                            "cannot connect to " +
+                                            std::string(intro.peer));
+        return false;
     }
 
     // Since when the relay's delay counts: the peer first heard, else our start.
@@ -376,7 +441,7 @@ struct Session::Impl final : detail::HostListener,
         const bool relayed = open.kind == Path::relay;
         switch (state) {
             case State::punching:
-                if (relayed && !config.relay_only && now - relay_clock() < config.relay_delay) {
+                if (relayed && !link.relay_only && now - relay_clock() < config.relay_delay) {
                     relay_through = open.address;
                     return;
                 }
@@ -443,7 +508,8 @@ struct Session::Impl final : detail::HostListener,
         peer_relayed = relay.relayed;
         link.relayed = relay.relayed;
         puncher.add_relay(relay.relayed);
-        want_permit(relay.mapped.ip);
+        // Relay-only, the peer sends from its relay; else from where its TURN server saw it.
+        want_permit(through_relay ? relay.relayed.ip : relay.mapped.ip);
     }
 
     void update_relay() {
@@ -467,9 +533,12 @@ struct Session::Impl final : detail::HostListener,
         // Offer our relay to the peer (through the rendezvous) until the peer is heard
         // through it: then it has the offer.
         if (setting_up && !heard_via_relay && now >= next_offer) {
-            rendezvous->send(protocol::RelayOffer{rendezvous->instance(), puncher.token(),
-                                                  peer_name, turn->relayed(), turn->mapped()},
-                             *this);
+            // Relay-only, nothing but our relayed address leaves (the server zeroes it too).
+            const bool hide = through_relay || config.hide_address;
+            rendezvous->send(
+                protocol::RelayOffer{rendezvous->instance(), puncher.token(), peer_name,
+                                     turn->relayed(), hide ? Address{} : turn->mapped()},
+                *this);
             next_offer = now + kOfferInterval;
         }
     }
@@ -513,7 +582,7 @@ struct Session::Impl final : detail::HostListener,
         }
         // An incoming connection: only the introduced peer, from a candidate address, with
         // our token in its connect data.
-        const Address from = detail::from_enet(event.peer->address);
+        const Address from = peer_side_of(detail::from_enet(event.peer->address));
         const bool expected = peer == nullptr && puncher.active() &&
                               puncher.role() == protocol::Role::responder &&
                               event.data == connect_data(puncher.token()) && is_peer_address(from);
@@ -527,7 +596,7 @@ struct Session::Impl final : detail::HostListener,
     }
 
     void become_connected() {
-        peer_address = detail::from_enet(peer->address);
+        peer_address = peer_side_of(detail::from_enet(peer->address));
         path = puncher.path_of(peer_address);
         counters.punch_elapsed = std::chrono::duration_cast<Duration>(now - puncher.started());
         // A relayed session keeps probing for a direct path; any other needs neither.
@@ -585,6 +654,7 @@ struct Session::Impl final : detail::HostListener,
         reset_enet_peers();
         link.end();
         stop_relay();
+        through_relay = false;  // after the flush: what ENet still owed went through the relay
         pending_connect.reset();
         leaving = false;
         asked = false;
@@ -636,7 +706,7 @@ struct Session::Impl final : detail::HostListener,
 
     void do_pending_connect() {
         if (!pending_connect || state != State::connecting) return;
-        const ENetAddress to = detail::to_enet(*pending_connect);
+        const ENetAddress to = detail::to_enet(enet_address_of(*pending_connect));
         pending_connect.reset();
         peer = enet_host_connect(host.get(), &to, kChannelCount, connect_data(puncher.token()));
         if (peer == nullptr) {
@@ -666,7 +736,7 @@ struct Session::Impl final : detail::HostListener,
             ENetHost* h = host.get();
             for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p) {
                 if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT &&
-                    is_peer_address(detail::from_enet(p->address))) {
+                    is_peer_address(peer_side_of(detail::from_enet(p->address)))) {
                     detail::seed_round_trip(p, handshake_rtt());
                     seeded = p;
                     break;
@@ -757,9 +827,9 @@ void Session::update(TimePoint now) {
     using Targets = Puncher::Targets;
     if (s.state == State::punching || s.state == State::connecting)
         s.puncher.update(now, s.config.probe_interval, s,
-                         s.config.relay_only ? Targets::relay_only : Targets::all);
+                         s.link.relay_only ? Targets::relay_only : Targets::all);
     else if (s.state == State::connected && s.path == Path::relay && s.puncher.active() &&
-             !s.config.relay_only)
+             !s.link.relay_only)
         s.puncher.update(now, s.config.upgrade_interval, s, Targets::no_relay);
     s.check_timers();
     s.host.flush();

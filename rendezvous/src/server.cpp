@@ -37,6 +37,11 @@ std::uint8_t entry_flags(const protocol::RegisterRequest& m) {
     return m.flags & (protocol::RegisterFlags::open | protocol::RegisterFlags::hidden);
 }
 
+// The entry asked that no peer learn its addresses: its pairs are relay-only (§4.14).
+bool hides(const Entry& e) {
+    return (e.flags & protocol::RegisterFlags::hidden) != 0;
+}
+
 }  // namespace
 
 std::int64_t system_unix_time() {
@@ -507,11 +512,19 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
     // fresh ones, so a side whose first Introduction was lost never gets a shorter lifetime.
     const std::int64_t expires =
         turn_ ? config_.turn.unix_clock() + config_.turn.ttl.count() : std::int64_t{0};
+    const bool relay_only = hides(a) || hides(b);
     const auto tell = [&](const Entry& to, const Entry& about) {
         const auto role =
             to.name == p.initiator ? protocol::Role::initiator : protocol::Role::responder;
         protocol::Introduction m{p.token,   role, about.name,           about.address,
                                  about.lan, {},   about.keys.client_key};
+        if (relay_only) {
+            // Either side hides its addresses (PROTOCOL.md §4.14): neither learns the other's;
+            // both relay, each through its own allocation.
+            m.peer_public = {};
+            m.peer_lan = {};
+            m.flags |= protocol::IntroductionFlags::relay_only;
+        }
         TurnCredential credential;  // viewed by m.relay until it is encoded below
         if (turn_) {
             // Each side's own name: the TURN server's logs and quotas then tell the players apart.
@@ -560,8 +573,11 @@ void Server::on_relay_offer(const protocol::RelayOffer& m, const Sender& s, Time
     // and logged only at debug. PeerRelay (26 bytes) is smaller than any RelayOffer (36 or more).
     ++counters_.relay_offers_forwarded;
     log_.debug("forwarded RelayOffer ", self->name, " -> ", peer->name);
+    // A pair that hides addresses (either side's Register said so) learns only relayed ones: the
+    // address the sender's TURN server saw is dropped, whatever the offer says.
+    const Address mapped = hides(*self) || hides(*peer) ? Address{} : m.mapped;
     reply(out, peer->address, peer->keys.signal_key,
-          protocol::PeerRelay{m.token, m.relayed, m.mapped});
+          protocol::PeerRelay{m.token, m.relayed, mapped});
 }
 
 void Server::on_unregister(const protocol::Unregister& m, const Sender& s, TimePoint now) {
