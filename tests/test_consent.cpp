@@ -50,7 +50,7 @@ bool mentions(const std::vector<std::uint8_t>& bytes, std::uint32_t ip) {
 
 // ---- the server ---------------------------------------------------------------------------------
 
-TEST_CASE("a request without consent gets exactly the unknown-name answer; the asked side is told",
+TEST_CASE("a request without consent gets exactly the unknown-name answer, the asked side is told",
           "[unit][consent]") {
     Harness h;
     const Address bob_lan{0x0A000009u, 6000};  // 10.0.0.9
@@ -80,7 +80,7 @@ TEST_CASE("a request without consent gets exactly the unknown-name answer; the a
     CHECK(h.server.counters().introductions_asked == 1);
 }
 
-TEST_CASE("the asked side is told again at most every 5 s; a request lives 10 s after its last ask",
+TEST_CASE("the asked side is told again at most every 5 s, a request lives 10 s after its last ask",
           "[unit][consent]") {
     Harness h;
     h.registered(kAlice, kAliceRun, "alice", {}, kMutual);
@@ -111,7 +111,7 @@ TEST_CASE("the asked side is told again at most every 5 s; a request lives 10 s 
     }
 }
 
-TEST_CASE("mutual: the second request introduces both, with the same token; the requests are done",
+TEST_CASE("mutual: the second request introduces both, with the same token, the requests are done",
           "[unit][consent]") {
     Harness h;
     h.registered(kAlice, kAliceRun, "alice", {}, kMutual);
@@ -227,7 +227,7 @@ TEST_CASE("introductions made by one source IP are capped before they are stored
     CHECK(h.send(kBob, IntroduceRequest{kBobRun, "h2"}).size() == 2);
 }
 
-TEST_CASE("only LAN candidates in LAN ranges are passed on; the others are dropped and counted",
+TEST_CASE("only LAN candidates in LAN ranges are passed on, the others are dropped and counted",
           "[unit][consent]") {
     Harness h;
     const Address ten{0x0A010203u, 6000};     // 10.1.2.3
@@ -297,7 +297,7 @@ std::size_t requests_from(const Node& n, const std::string& asker) {
 
 }  // namespace
 
-TEST_CASE("mutual: the first to ask waits and the other hears of it; once both asked they connect",
+TEST_CASE("mutual: the first to ask waits and the other hears of it, once both asked they connect",
           "[loopback][consent]") {
     Lab lab;
     auto& alice = lab.add(mutual(lab, "alice"));
@@ -323,7 +323,7 @@ TEST_CASE("an open host is introduced to whoever asks, and hears of nobody first
 }
 
 TEST_CASE(
-    "list: a listed player is accepted by the library; another learns nothing and ends with "
+    "list: a listed player is accepted by the library, another learns nothing and ends with "
     "peer_not_online, reported to the host once",
     "[loopback][consent]") {
     Config server_config;

@@ -209,7 +209,7 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
             return {};
         }
         asker_ = asked->peer;
-        return {Kind::introduction_asked, Error::none};
+        return {Kind::asked, Error::none};
     }
     if (const auto* relay = std::get_if<PeerRelay>(&message)) {
         relay_ = *relay;

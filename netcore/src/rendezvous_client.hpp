@@ -22,13 +22,13 @@ class RendezvousClient {
     struct Signal {
         enum class Kind {
             none,
-            registered,          ///< first RegisterAck: public_address() is known
-            peer_offline,        ///< first PeerUnknown for the current request
-            introduced,          ///< an Introduction (see introduction())
-            peer_relay,          ///< a PeerRelay (see peer_relay())
-            failed,              ///< registration failed for good: error
-            request_failed,      ///< the wait for the peer ran out
-            introduction_asked,  ///< someone asked for us without our consent (see asker())
+            registered,      ///< first RegisterAck: public_address() is known
+            peer_offline,    ///< first PeerUnknown for the current request
+            introduced,      ///< an Introduction (see introduction())
+            peer_relay,      ///< a PeerRelay (see peer_relay())
+            failed,          ///< registration failed for good: error
+            request_failed,  ///< the wait for the peer ran out
+            asked,           ///< an IntroductionAsked: asker() asked for us, not consented yet
         };
         Kind kind = Kind::none;
         Error error = Error::none;
@@ -79,7 +79,7 @@ class RendezvousClient {
     [[nodiscard]] std::uint32_t foreign_challenges() const { return foreign_challenges_; }
     /// Valid after a Signal::Kind::introduced, until the next handle(); names view the datagram.
     [[nodiscard]] const protocol::Introduction& introduction() const { return intro_; }
-    /// After a Signal::Kind::introduction_asked: who asked.
+    /// After a Signal::Kind::asked: who asked.
     [[nodiscard]] const std::string& asker() const { return asker_; }
     /// Valid after a Signal::Kind::peer_relay, until the next handle().
     [[nodiscard]] const protocol::PeerRelay& peer_relay() const { return relay_; }

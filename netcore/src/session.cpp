@@ -282,7 +282,7 @@ struct Session::Impl final : detail::HostListener,
             case SignalKind::introduced:
                 on_introduction(rendezvous->introduction());
                 return;
-            case SignalKind::introduction_asked:
+            case SignalKind::asked:
                 on_introduction_asked(rendezvous->asker());
                 return;
             case SignalKind::peer_relay: {

@@ -49,19 +49,19 @@ struct Counters {
     // Address validation and limits (PROTOCOL.md §7.1, §9).
     std::uint64_t challenged = 0;   ///< Challenge sent: a Hello, or a signal without a valid cookie
     std::uint64_t bad_cookies = 0;  ///< of those, a cookie was sent but stale or not for the source
-    std::uint64_t rate_limited = 0;             ///< datagrams dropped by the per-IP token bucket
-    std::uint64_t answers_limited = 0;          ///< answers larger than the request, over the cap
-    std::uint64_t amplification_refused = 0;    ///< larger answers to an unproven source (a bug)
-    std::uint64_t introductions_full = 0;       ///< requests dropped at --max-introductions
-    std::uint64_t sources_evicted = 0;          ///< IPs the rate limiter forgot to stay bounded
-    std::uint64_t introductions_ip_capped = 0;  ///< dropped at --max-introductions-per-ip
+    std::uint64_t rate_limited = 0;           ///< datagrams dropped by the per-IP token bucket
+    std::uint64_t answers_limited = 0;        ///< answers larger than the request, over the cap
+    std::uint64_t amplification_refused = 0;  ///< larger answers to an unproven source (a bug)
+    std::uint64_t introductions_full = 0;     ///< requests dropped at --max-introductions
+    std::uint64_t sources_evicted = 0;        ///< IPs the rate limiter forgot to stay bounded
     // Consent (PROTOCOL.md §4.14). Every request not stored is answered as an unknown name.
-    std::uint64_t requests_stored = 0;       ///< new requests waiting for consent
-    std::uint64_t introductions_asked = 0;   ///< IntroductionAsked sent to the asked side
-    std::uint64_t requests_ip_capped = 0;    ///< not stored: --max-requests-per-ip
-    std::uint64_t requests_name_capped = 0;  ///< not stored: --max-requests-per-name
-    std::uint64_t requests_full = 0;         ///< not stored: --max-requests
-    std::uint64_t lan_dropped = 0;  ///< LAN candidates outside the LAN ranges, not kept (§4.1)
+    std::uint64_t requests_stored = 0;          ///< new requests waiting for consent
+    std::uint64_t introductions_asked = 0;      ///< IntroductionAsked sent to the asked side
+    std::uint64_t requests_ip_capped = 0;       ///< not stored: --max-requests-per-ip
+    std::uint64_t requests_name_capped = 0;     ///< not stored: --max-requests-per-name
+    std::uint64_t requests_full = 0;            ///< not stored: --max-requests
+    std::uint64_t introductions_ip_capped = 0;  ///< dropped at --max-introductions-per-ip
+    std::uint64_t lan_dropped = 0;              ///< LAN candidates outside the LAN ranges, not kept
     // Relays (PROTOCOL.md §4.11).
     std::uint64_t relay_grants = 0;                 ///< Introductions sent with TURN credentials
     std::uint64_t relay_offers_forwarded = 0;       ///< RelayOffers passed on as PeerRelay
