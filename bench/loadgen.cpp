@@ -273,8 +273,10 @@ int main(int argc, char** argv) {
             c.signals.push_back(protocol::RegisterRequest{instance, c.names[0], {}});
             c.signals.push_back(protocol::RegisterRequest{instance, c.names[1], {}});
         } else if (o.mix == "introduce") {
-            // Every client registers first (its neighbour exists: --clients is rounded to even).
-            c.signals.push_back(protocol::RegisterRequest{instance, c.names[0], {}});
+            // Every client registers first (its neighbour exists: --clients is rounded to even),
+            // as an open host: the neighbour's request is then consented at once (§4.12).
+            c.signals.push_back(
+                protocol::RegisterRequest{instance, c.names[0], {}, protocol::RegisterFlags::open});
             send_batch(c, server, 1);
             c.signals = {protocol::IntroduceRequest{instance, c.names[2]}};  // neighbours pair up
             c.next = 0;

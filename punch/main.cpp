@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -180,8 +181,15 @@ netcore::Config Chat::make_config() const {
     config.server = options_.server;
     config.name = options_.name;
     config.local_port = options_.local_port;
-    // With a peer named, only that peer: nobody else can take the session over.
-    config.consent = options_.peer.has_value() ? netcore::Consent::mutual : netcore::Consent::open;
+    // With a peer named, only that peer: nobody else can take the session over. --accept: the
+    // listed players too (or only them, without a peer).
+    if (!options_.accept.empty()) {
+        config.consent = netcore::Consent::list;
+        config.accept_from = options_.accept;
+    } else {
+        config.consent =
+            options_.peer.has_value() ? netcore::Consent::mutual : netcore::Consent::open;
+    }
     if (options_.punch_timeout) config.punch_timeout = *options_.punch_timeout;
     config.use_relay = options_.use_relay;
     config.server_key = options_.server_key;
@@ -326,10 +334,17 @@ void Chat::handle(const netcore::Event& event) {
             progress("path changed: " + path_text(event.path) + " " + event.address.to_string());
             break;
         case EventType::introduction_requested:
-            // Only when we named another peer (an open host is introduced at once): that player
-            // learned nothing about us, and goes on waiting unless it is the one we asked for.
-            progress(event.peer + " asked to be introduced (not accepted: we asked for " +
-                     peer_text() + ")");
+            // Never for an open host (introduced at once). That player learned nothing about us;
+            // a name given to --accept is accepted by netcore itself.
+            if (std::find(options_.accept.begin(), options_.accept.end(), event.peer) !=
+                options_.accept.end()) {
+                progress(event.peer + " asked to be introduced (accepted: --accept)");
+            } else if (options_.peer) {
+                progress(event.peer + " asked to be introduced (not accepted: we asked for " +
+                         peer_text() + ")");
+            } else {
+                progress(event.peer + " asked to be introduced (not accepted: not in --accept)");
+            }
             break;
         case EventType::received:
             print(event);
@@ -362,6 +377,11 @@ void Chat::handle_error(const netcore::Event& event) {
     if (event.error == Error::peer_not_online && options_.peer) {
         fail_line("no connection to " + *options_.peer + " within " +
                   seconds_text(options_.timeout) + " s: " + to_string(event.error));
+        return;
+    }
+    if (event.error == Error::peer_not_online) {
+        // Without a peer named: an --accept'ed player stopped asking before we answered.
+        progress(event.detail + "; still waiting");
         return;
     }
     std::string sentence = event.detail.empty() ? failure_sentence(event.error) : event.detail;

@@ -79,6 +79,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     bool no_relay = false;
     std::string server_key;
     std::string name_key_file;
+    std::vector<std::string> accept;
 
     app.add_option("server", server, "Rendezvous server, host[:port] (port 7777 by default)")
         ->required();
@@ -112,6 +113,11 @@ ParseResult parse_options(int argc, const char* const* argv) {
                    "missing): the rendezvous keeps the name for this key while we are away, and "
                    "gives it back at once after a crash")
         ->type_name("FILE");
+    app.add_option("--accept", accept,
+                   "Let NAME reach us (repeat for more): only the listed players (and the peer "
+                   "we name) are introduced to us; without it, anyone when no peer is named")
+        ->type_name("NAME")
+        ->allow_extra_args(false);
     app.add_flag("--no-relay", no_relay,
                  "Do not use a TURN relay even when the rendezvous grants one (direct or lan "
                  "paths only)");
@@ -151,6 +157,14 @@ ParseResult parse_options(int argc, const char* const* argv) {
         if (peer == name) return usage_error("the peer's name is our own: '" + peer + "'");
         options.peer = peer;
     }
+
+    for (const auto& a : accept) {
+        if (!netcore::protocol::valid_name(a))
+            return usage_error("invalid --accept name '" + a +
+                               "': use 1 to 32 of A-Z a-z 0-9 _ . -");
+        if (a == name) return usage_error("--accept names our own name: '" + a + "'");
+    }
+    options.accept = accept;
 
     options.timeout = to_ms(timeout_s);
     if (timeout_s > 0.0 && options.timeout.count() == 0)

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "netcore/address.hpp"
 #include "netcore/keys.hpp"
@@ -26,7 +27,10 @@ struct Options {
     netcore::Address server;
     std::string server_text;  ///< as typed, for messages
     std::string name;
-    std::optional<std::string> peer;                          ///< none: wait to be reached
+    std::optional<std::string> peer;  ///< none: wait to be reached
+    /// --accept: the players who may reach us (Consent::list). Empty: with a peer, only that
+    /// peer (mutual); without one, anyone (an open host).
+    std::vector<std::string> accept;
     std::chrono::milliseconds timeout{30'000};                ///< 0: wait for a connection forever
     std::optional<std::chrono::milliseconds> punch_timeout;   ///< none: netcore's default
     std::optional<std::chrono::milliseconds> stats_interval;  ///< none: no stats lines

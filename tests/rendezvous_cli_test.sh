@@ -83,6 +83,10 @@ bad_limit)
     expect_one_line_failure '^rendezvous: --rate must be positive$'
     run --max-introductions 0
     expect_one_line_failure '^rendezvous: --max-introductions must be at least 1$'
+    run --max-requests-per-ip 0
+    expect_one_line_failure '^rendezvous: --max-requests-per-ip must be at least 1$'
+    run --max-introductions-per-ip 0
+    expect_one_line_failure '^rendezvous: --max-introductions-per-ip must be at least 1$'
     ;;
 bad_turn)
     printf 'sekrit\n' >"$tmp/secret"
@@ -149,7 +153,8 @@ help)
     run --help
     [ "$rc" -eq 0 ] || fail "exit code $rc, expected 0"
     for opt in --bind --port --refresh-ms --expiry-ms --max-names --log-level --stats-interval \
-        --turn-server --turn-secret-file --turn-ttl --key-file --print-public-key --version; do
+        --turn-server --turn-secret-file --turn-ttl --key-file --print-public-key --version \
+        --max-requests --max-requests-per-ip --max-requests-per-name --request-ttl-ms; do
         grep -q -- "$opt" "$tmp/out" || fail "help does not mention $opt"
     done
     [ -s "$tmp/err" ] && fail "expected nothing on stderr"

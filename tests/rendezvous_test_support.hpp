@@ -218,10 +218,12 @@ struct Harness {
         return send_as(from, instance_of(m), m);
     }
 
-    /// Sends a RegisterRequest and requires a RegisterAck back.
+    /// Sends a RegisterRequest and requires a RegisterAck back. Open hosts by default, like the
+    /// loopback Lab's nodes: most tests have one side ask; consent has test_consent.cpp.
     protocol::RegisterAck registered(netcore::Address from, std::uint64_t instance,
-                                     std::string_view name, protocol::AddressList lan = {}) {
-        const auto sent = send(from, protocol::RegisterRequest{instance, name, lan});
+                                     std::string_view name, protocol::AddressList lan = {},
+                                     std::uint8_t flags = protocol::RegisterFlags::open) {
+        const auto sent = send(from, protocol::RegisterRequest{instance, name, lan, flags});
         REQUIRE(sent.size() == 1);
         CHECK(sent[0].to == from);
         return sent[0].as<protocol::RegisterAck>();

@@ -113,6 +113,22 @@ TEST_CASE("the command line gives defaults and reads every option", "[punch]") {
           std::optional<std::chrono::milliseconds>(500));
 }
 
+TEST_CASE("--accept names the players who may reach us, one per use", "[punch]") {
+    CHECK(std::get<punch::Options>(parse({"127.0.0.1", "alice"})).accept.empty());
+    auto r = parse({"--accept", "carol", "--accept", "dave", "127.0.0.1", "alice"});
+    REQUIRE(std::holds_alternative<punch::Options>(r));
+    const auto& o = std::get<punch::Options>(r);
+    CHECK(o.accept == std::vector<std::string>{"carol", "dave"});
+    CHECK_FALSE(o.peer.has_value());
+    for (const auto& args :
+         std::vector<std::vector<const char*>>{{"--accept", "bad name", "127.0.0.1", "alice"},
+                                               {"--accept", "alice", "127.0.0.1", "alice"}}) {
+        auto bad = parse(args);
+        REQUIRE(std::holds_alternative<int>(bad));
+        CHECK(std::get<int>(bad) == punch::kExitUsage);
+    }
+}
+
 TEST_CASE("bad command lines exit 1", "[punch]") {
     // Each prints one line on stderr (checked by the e2e cli test); here only the code.
     const std::vector<std::vector<const char*>> bad = {

@@ -186,7 +186,8 @@ TEST_CASE(
     alice_lan.push(Address{0xC0A80002u, 5000});
     for (int i = 1; i <= 6; ++i) {  // at 15, 30, ... 90 s
         h.advance(milliseconds(15000));
-        const auto sent = h.send(kAlice, RegisterRequest{kAliceRun, "alice", alice_lan});
+        const auto sent =
+            h.send(kAlice, RegisterRequest{kAliceRun, "alice", alice_lan, RegisterFlags::open});
         REQUIRE(sent.size() == 1);
         CHECK(sent[0].as<RegisterAck>() == RegisterAck{kAliceRun, kAlice, 15000, 45000});
         CHECK(h.server.counters().refreshed_fast == static_cast<std::uint64_t>(i));
@@ -204,7 +205,8 @@ TEST_CASE(
     const Cookie garbage{1, 2, 3};
     const auto sent =
         h.raw(kAlice, hand_sealed(key, h.channel(kAliceRun).key_pair().public_key, garbage, 1000,
-                                  inner_bytes(RegisterRequest{kAliceRun, "alice", alice_lan})));
+                                  inner_bytes(RegisterRequest{kAliceRun, "alice", alice_lan,
+                                                              RegisterFlags::open})));
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].as<RegisterAck>().observed == kAlice);
     CHECK(h.server.counters().refreshed_fast == 7);

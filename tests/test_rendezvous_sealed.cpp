@@ -155,7 +155,8 @@ TEST_CASE("a Register captured and replayed from another address gets a Challeng
           "[unit][sealed]") {
     // Guards server.cpp on_sealed: `if (!cookies_.valid(envelope.cookie, from, now))` -> challenge.
     Harness h;
-    const auto captured = h.sealed(kAlice, RegisterRequest{kAliceRun, "alice", {}});
+    const auto captured =
+        h.sealed(kAlice, RegisterRequest{kAliceRun, "alice", {}, RegisterFlags::open});
     REQUIRE(h.raw(kAlice, captured).at(0).as<RegisterAck>().observed == kAlice);
     h.registered(kBob, kBobRun, "bob");
 

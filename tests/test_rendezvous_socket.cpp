@@ -127,7 +127,8 @@ struct LiveServer {
     std::optional<Sent> register_client(Client& client, std::uint64_t instance,
                                         std::string_view name) {
         if (!hello(client)) return std::nullopt;
-        client.send(address(), RegisterRequest{instance, name, {}});
+        // An open host, as Harness::registered: these tests have one side ask.
+        client.send(address(), RegisterRequest{instance, name, {}, RegisterFlags::open});
         return reply_to(client);
     }
 

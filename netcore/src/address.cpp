@@ -15,6 +15,18 @@ std::string Address::to_string() const {
     return buf;
 }
 
+// RFC 1918 private (10/8, 172.16/12, 192.168/16), RFC 6598 shared address space (100.64/10, a
+// carrier-grade NAT's inside), RFC 3927 link-local (169.254/16) and loopback (127/8, for tests).
+// Anything else is reachable from the internet, so a client told to probe it could be made to
+// send to a stranger's victim (docs/SECURITY.md).
+bool lan_candidate(Address a) {
+    const auto in = [&](std::uint32_t net, int bits) {
+        return (a.ip >> (32 - bits)) == (net >> (32 - bits));
+    };
+    return in(0x0A000000u, 8) || in(0xAC100000u, 12) || in(0xC0A80000u, 16) ||
+           in(0x64400000u, 10) || in(0xA9FE0000u, 16) || in(0x7F000000u, 8);
+}
+
 namespace {
 
 // Splits "host[:port]"; the port must be 1..65535 when present.

@@ -227,6 +227,14 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
         intro_ = *intro;
         return {Kind::introduced, Error::none};
     }
+    if (const auto* asked = std::get_if<IntroductionAsked>(&message)) {
+        if (phase_ != Phase::registered) {
+            last_drop_ = Drop::unexpected;
+            return {};
+        }
+        asker_ = asked->peer;
+        return {Kind::asked, Error::none};
+    }
     if (const auto* relay = std::get_if<PeerRelay>(&message)) {
         relay_ = *relay;
         return {Kind::peer_relay, Error::none};

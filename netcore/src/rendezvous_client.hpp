@@ -28,6 +28,7 @@ class RendezvousClient {
             peer_relay,      ///< a PeerRelay (see peer_relay())
             failed,          ///< registration failed for good: error
             request_failed,  ///< the wait for the peer ran out
+            asked,           ///< an IntroductionAsked: asker() asked for us, not consented yet
         };
         Kind kind = Kind::none;
         Error error = Error::none;
@@ -78,6 +79,8 @@ class RendezvousClient {
     [[nodiscard]] std::uint32_t foreign_challenges() const { return foreign_challenges_; }
     /// Valid after a Signal::Kind::introduced, until the next handle(); names view the datagram.
     [[nodiscard]] const protocol::Introduction& introduction() const { return intro_; }
+    /// After a Signal::Kind::asked: who asked.
+    [[nodiscard]] const std::string& asker() const { return asker_; }
     /// Valid after a Signal::Kind::peer_relay, until the next handle().
     [[nodiscard]] const protocol::PeerRelay& peer_relay() const { return relay_; }
 
@@ -123,6 +126,7 @@ class RendezvousClient {
     std::array<std::uint8_t, protocol::kMaxDatagramSize> scratch_{};  // opened signals live here
     protocol::Introduction intro_;
     protocol::PeerRelay relay_;
+    std::string asker_;
 };
 
 }  // namespace netcore::detail

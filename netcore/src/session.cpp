@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 
 #include "crypto.hpp"
 #include "datagram_path.hpp"
@@ -38,6 +39,17 @@ constexpr Duration kReleaseWait{3000};
 constexpr enet_uint32 kGoodbyeTimeoutMs = 3000;
 // The permissions a relay needs: the peer's public IP and the IP its TURN server saw.
 constexpr std::size_t kMaxPermits = 2;
+// A player who asked for us is reported once while it keeps asking: the rendezvous re-sends its
+// IntroductionAsked every 5 s while the player asks (PROTOCOL.md §4.12), so one not heard of
+// for 10 s stopped, and is reported again if it asks again.
+constexpr Duration kAskerMemory{10000};
+// The most askers remembered at once. A flood of strangers beyond it raises no more events
+// (the rendezvous caps requests per IP and per name already); a listed name is still accepted.
+constexpr std::size_t kMaxAskers = 64;
+// How long an automatic acceptance (Consent::list) asks for the player: the player asks every
+// second, so its request is live and the introduction follows at once; this only bounds the
+// wait if it stopped meanwhile (then peer_not_online, as for connect()).
+constexpr Duration kAcceptWait{10000};
 
 // The 32 bits of the token that ride in ENet's connect data, so the responder accepts an ENet
 // connection only from whoever was introduced to it.
@@ -302,6 +314,9 @@ struct Session::Impl final : detail::HostListener,
             case SignalKind::introduced:
                 on_introduction(rendezvous->introduction());
                 return;
+            case SignalKind::asked:
+                on_introduction_asked(rendezvous->asker());
+                return;
             case SignalKind::peer_relay: {
                 const auto& relay = rendezvous->peer_relay();
                 if (!turn || !puncher.active() || relay.token != puncher.token()) {
@@ -324,7 +339,32 @@ struct Session::Impl final : detail::HostListener,
         }
     }
 
-    std::string pending_peer;                    // the name given to connect(), for messages
+    std::string pending_peer;                 // the name given to connect(), for messages
+    std::map<std::string, TimePoint> askers;  // who asked for us, and when last
+
+    // Someone asked for us and the rendezvous told it nothing (PROTOCOL.md §4.12): tell the host
+    // once while it keeps asking, and with Consent::list accept a listed name by asking for it.
+    void on_introduction_asked(const std::string& asker) {
+        std::erase_if(askers, [&](const auto& a) { return now - a.second >= kAskerMemory; });
+        const auto known = askers.find(asker);
+        if (known != askers.end()) {
+            known->second = now;
+        } else if (askers.size() < kMaxAskers) {
+            askers.emplace(asker, now);
+            Event e;
+            e.type = EventType::introduction_requested;
+            e.peer = asker;
+            emit(std::move(e));
+        }
+        const bool listed = config.consent == Consent::list &&
+                            std::find(config.accept_from.begin(), config.accept_from.end(),
+                                      asker) != config.accept_from.end();
+        // As connect(asker, wait) would, when no peer session is under way.
+        if (listed && state == State::registered && rendezvous->wanted().empty()) {
+            pending_peer = asker;
+            rendezvous->request(asker, kAcceptWait, now);
+        }
+    }
     std::uint32_t unauthenticated_at_intro = 0;  // the path's count when the punch began
 
     std::string failure_sentence(Error e) const {

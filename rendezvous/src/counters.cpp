@@ -20,6 +20,7 @@ std::string to_string(const Counters& c) {
     field(out, "pending", c.pending_introductions);
     field(out, "sources", c.sources);
     field(out, "owned_names", c.owned_names);
+    field(out, "pending_requests", c.pending_requests);
     field(out, "packets_in", c.packets_in);
     field(out, "bytes_in", c.bytes_in);
     field(out, "packets_out", c.packets_out);
@@ -60,6 +61,13 @@ std::string to_string(const Counters& c) {
     field(out, "amplification_refused", c.amplification_refused);
     field(out, "introductions_full", c.introductions_full);
     field(out, "sources_evicted", c.sources_evicted);
+    field(out, "introductions_ip_capped", c.introductions_ip_capped);
+    field(out, "requests_stored", c.requests_stored);
+    field(out, "introductions_asked", c.introductions_asked);
+    field(out, "requests_ip_capped", c.requests_ip_capped);
+    field(out, "requests_name_capped", c.requests_name_capped);
+    field(out, "requests_full", c.requests_full);
+    field(out, "lan_dropped", c.lan_dropped);
     field(out, "relay_grants", c.relay_grants);
     field(out, "relay_offers_forwarded", c.relay_offers_forwarded);
     field(out, "relay_offer_drop_not_registered", c.relay_offers_not_registered);

@@ -16,6 +16,7 @@ struct Counters {
     std::uint64_t pending_introductions = 0;  ///< introductions remembered (30 s)
     std::uint64_t sources = 0;                ///< source IPs in the rate limiter's table
     std::uint64_t owned_names = 0;            ///< names bound to an owner key (§4.13)
+    std::uint64_t pending_requests = 0;       ///< requests waiting for consent (§4.12)
 
     // Traffic. `in` counts every datagram handled; `out` counts datagrams actually sent.
     std::uint64_t packets_in = 0;
@@ -60,6 +61,14 @@ struct Counters {
     std::uint64_t amplification_refused = 0;  ///< larger answers to an unproven source (a bug)
     std::uint64_t introductions_full = 0;     ///< requests dropped at --max-introductions
     std::uint64_t sources_evicted = 0;        ///< IPs the rate limiter forgot to stay bounded
+    // Consent (PROTOCOL.md §4.12). Every request not stored is answered as an unknown name.
+    std::uint64_t requests_stored = 0;          ///< new requests waiting for consent
+    std::uint64_t introductions_asked = 0;      ///< IntroductionAsked sent to the asked side
+    std::uint64_t requests_ip_capped = 0;       ///< not stored: --max-requests-per-ip
+    std::uint64_t requests_name_capped = 0;     ///< not stored: --max-requests-per-name
+    std::uint64_t requests_full = 0;            ///< not stored: --max-requests
+    std::uint64_t introductions_ip_capped = 0;  ///< dropped at --max-introductions-per-ip
+    std::uint64_t lan_dropped = 0;              ///< LAN candidates outside the LAN ranges, not kept
     // Relays (PROTOCOL.md §4.11).
     std::uint64_t relay_grants = 0;                 ///< Introductions sent with TURN credentials
     std::uint64_t relay_offers_forwarded = 0;       ///< RelayOffers passed on as PeerRelay

@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "registry.hpp"  // TimePoint
@@ -30,6 +31,8 @@ struct Pending {
     std::string initiator;  ///< the name that asked first; only it calls enet_host_connect
     std::string responder;
     TimePoint created{};
+    std::uint32_t source_ip =
+        0;  ///< the requester's IP: its cap (Config::max_introductions_per_ip)
 };
 
 /// Pending introductions keyed by the unordered pair of names.
@@ -46,9 +49,10 @@ class Introductions {
     /// The introduction of `a` and `b` still remembered (made less than `keep` ago), or nullptr.
     [[nodiscard]] const Pending* known(std::string_view a, std::string_view b, TimePoint now) const;
 
-    /// Records a new introduction, replacing any stale one of the same pair.
+    /// Records a new introduction, replacing any stale one of the same pair. `source_ip`: where
+    /// the request that made it came from (counted by from_ip()).
     const Pending& add(std::string_view initiator, std::string_view responder, std::uint64_t token,
-                       TimePoint now);
+                       TimePoint now, std::uint32_t source_ip = 0);
 
     /// Drops every pending introduction involving `name` (it moved, restarted or left).
     /// Returns how many were dropped.
@@ -59,18 +63,22 @@ class Introductions {
 
     /// Introductions remembered, counting those older than `keep` not yet swept.
     [[nodiscard]] std::size_t size() const { return pending_.size(); }
+    /// Introductions remembered that a request from `ip` made.
+    [[nodiscard]] std::size_t from_ip(std::uint32_t ip) const;
 
   private:
     using Key = std::pair<std::string, std::string>;  // first < second
     static Key key_of(std::string_view a, std::string_view b);
     [[nodiscard]] const Pending* lookup(std::string_view a, std::string_view b) const;
     void erase(const Key& key);
+    void uncount(std::uint32_t ip);
 
     std::chrono::milliseconds ttl_;
     std::chrono::milliseconds keep_;
     std::map<Key, Pending> pending_;
     // (x, y) and (y, x) for every pending pair, so that forget(x) finds x's partners in log time.
     std::set<Key> partners_;
+    std::unordered_map<std::uint32_t, std::size_t> per_ip_;  // by Pending::source_ip
 };
 
 }  // namespace rendezvous

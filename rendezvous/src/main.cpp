@@ -134,6 +134,23 @@ int main(int argc, char** argv) {
     app.add_option("--max-introductions", config.max_introductions,
                    "The most introductions pending at once")
         ->capture_default_str();
+    app.add_option("--max-introductions-per-ip", config.max_introductions_per_ip,
+                   "The most of those that requests from one source IP made")
+        ->capture_default_str();
+    // Consent (docs/PROTOCOL.md §4.12): requests waiting for the asked player's consent.
+    std::uint32_t request_ttl_ms = static_cast<std::uint32_t>(config.request_ttl.count());
+    app.add_option("--request-ttl-ms", request_ttl_ms,
+                   "A request waits for consent this long after its last ask (ms)")
+        ->capture_default_str();
+    app.add_option("--max-requests", config.requests.total,
+                   "The most requests waiting for consent at once")
+        ->capture_default_str();
+    app.add_option("--max-requests-per-ip", config.requests.per_ip,
+                   "The most requests waiting for consent from one source IP")
+        ->capture_default_str();
+    app.add_option("--max-requests-per-name", config.requests.per_name,
+                   "The most requests waiting for consent by one name")
+        ->capture_default_str();
     app.add_option("--rate", config.limits.rate, "Datagrams a second accepted per source IP")
         ->capture_default_str();
     app.add_option("--burst", config.limits.burst, "Datagrams at once accepted per source IP")
@@ -211,6 +228,7 @@ int main(int argc, char** argv) {
 
     config.refresh = std::chrono::milliseconds(refresh_ms);
     config.expiry = std::chrono::milliseconds(expiry_ms);
+    config.request_ttl = std::chrono::milliseconds(request_ttl_ms);
     config.max_names = max_names;
     config.names_file = names_file;
     config.name_hold = std::chrono::seconds(

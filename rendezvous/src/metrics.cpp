@@ -38,6 +38,7 @@ struct Metrics::State {
     prometheus::Gauge* names = nullptr;
     prometheus::Gauge* owned_names = nullptr;
     prometheus::Gauge* pending = nullptr;
+    prometheus::Gauge* requests = nullptr;
     std::vector<std::pair<std::uint64_t Counters::*, Total>> totals;
     std::vector<Total> dropped;  // by DecodeError; index 0 unused
     std::vector<std::pair<std::uint64_t Counters::*, Total>> labelled;  // one family's members
@@ -60,6 +61,8 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     s.owned_names = &s.gauge("rendezvous_owned_names", "Names bound to an owner key");
     s.pending = &s.gauge("rendezvous_pending_introductions",
                          "Introductions remembered: token reused for 10 s, relay offers for 30 s");
+    s.requests =
+        &s.gauge("rendezvous_pending_requests", "Requests waiting for the asked player's consent");
     s.total(&Counters::packets_in, "packets_in", "Datagrams handled");
     s.total(&Counters::bytes_in, "bytes_in", "Bytes of the datagrams handled");
     s.total(&Counters::packets_out, "packets_out", "Datagrams sent");
@@ -104,6 +107,20 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     s.total(&Counters::introductions_full, "introductions_full",
             "IntroduceRequests dropped at --max-introductions");
     s.total(&Counters::sources_evicted, "sources_evicted", "Source IPs the rate limiter forgot");
+    s.total(&Counters::introductions_ip_capped, "introductions_ip_capped",
+            "IntroduceRequests dropped at --max-introductions-per-ip");
+    s.total(&Counters::requests_stored, "requests_stored",
+            "Requests stored to wait for the asked player's consent");
+    s.total(&Counters::introductions_asked, "introductions_asked",
+            "IntroductionAsked sent to the asked player");
+    s.total(&Counters::requests_ip_capped, "requests_ip_capped",
+            "Requests not stored: --max-requests-per-ip (answered as an unknown name)");
+    s.total(&Counters::requests_name_capped, "requests_name_capped",
+            "Requests not stored: --max-requests-per-name (answered as an unknown name)");
+    s.total(&Counters::requests_full, "requests_full",
+            "Requests not stored: --max-requests (answered as an unknown name)");
+    s.total(&Counters::lan_dropped, "lan_dropped",
+            "LAN candidates outside the private, shared, link-local and loopback ranges dropped");
     s.total(&Counters::relay_grants, "relay_grants",
             "Introductions sent with TURN credentials (two per introduction)");
     s.total(&Counters::relay_offers_forwarded, "relay_offers_forwarded",
@@ -159,6 +176,7 @@ void Metrics::publish(const Counters& c) {
     s.names->Set(static_cast<double>(c.names));
     s.pending->Set(static_cast<double>(c.pending_introductions));
     s.owned_names->Set(static_cast<double>(c.owned_names));
+    s.requests->Set(static_cast<double>(c.pending_requests));
     for (auto& [field, total] : s.totals) total.set(c.*field);
     for (auto& [field, total] : s.labelled) total.set(c.*field);
     for (std::size_t i = 1; i < s.dropped.size(); ++i) s.dropped[i].set(c.dropped[i]);

@@ -71,6 +71,13 @@ std::string validate(const Config& c) {
         return "--name-hold must be between 1 and " + std::to_string(kMaxNameHoldS) + " seconds";
     if (c.max_owned_names < 1) return "--max-owned-names must be at least 1";
     if (!c.unix_clock) return "owned names need a clock";
+    if (c.max_introductions_per_ip < 1) return "--max-introductions-per-ip must be at least 1";
+    if (c.request_ttl.count() < 1) return "--request-ttl-ms must be at least 1";
+    if (c.request_notify_interval.count() < 1)
+        return "the IntroductionAsked interval must be positive";
+    if (c.requests.per_ip < 1) return "--max-requests-per-ip must be at least 1";
+    if (c.requests.per_name < 1) return "--max-requests-per-name must be at least 1";
+    if (c.requests.total < 1) return "--max-requests must be at least 1";
     if (c.relay_offer_window < c.intro_ttl)
         return "the relay offer window must be at least the introduction time-to-live";
     return validate(c.turn);
@@ -100,6 +107,7 @@ Server::Server(Config config, Log log)
       registry_(config.expiry, config.max_names),
       introductions_(config.intro_ttl, config.relay_offer_window),
       owners_(config.name_hold, config.max_owned_names),
+      requests_(config.request_ttl, config.requests),
       cookies_(config.cookie_window),
       limiter_(config.limits) {
     if (!config_.turn.servers.empty()) turn_.emplace(config_.turn.secret);
@@ -156,6 +164,7 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
     const std::size_t first = out.size();
     proven_ = false;
     grants_ = 0;
+    notice_.reset();
     if (err == protocol::DecodeError::bad_version &&
         protocol::wire_version(datagram) < protocol::kVersion &&
         datagram.size() >= protocol::kVersionRefusedSize) {
@@ -189,6 +198,13 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
     }
     limit_answers(datagram.size(), first, from, now, out);
     if (out.size() > first) counters_.relay_grants += grants_;  // sent, not refused by a limit
+    if (notice_) {
+        // To the asked side, a registered holder that proved its address; at most one per new
+        // request and one every request_notify_interval after, each smaller than the request.
+        ++counters_.introductions_asked;
+        reply(out, notice_->to, notice_->key, protocol::IntroductionAsked{notice_->asker});
+        notice_.reset();
+    }
 }
 
 void Server::on_hello(Address from, TimePoint now, Outbox& out) {
@@ -321,9 +337,20 @@ void Server::on_stun(std::span<const std::uint8_t> datagram, Address from, Outbo
     log_.debug("dropped STUN from ", from, ": ", stun::to_string(result));
 }
 
-void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, TimePoint now,
+void Server::on_register(const protocol::RegisterRequest& request, const Sender& s, TimePoint now,
                          Outbox& out) {
     const Address from = s.from;
+    // Only LAN addresses are kept as LAN candidates: a peer probes them, so any other address
+    // would let a client aim its peers' probes at a victim (issue 11, "No reflection").
+    protocol::RegisterRequest m = request;
+    m.lan = {};
+    for (const Address a : request.lan.view()) {
+        if (netcore::lan_candidate(a)) {
+            m.lan.push(a);
+        } else {
+            ++counters_.lan_dropped;
+        }
+    }
     const protocol::RegisterAck ack{m.instance, from,
                                     static_cast<std::uint32_t>(config_.refresh.count()),
                                     static_cast<std::uint32_t>(config_.expiry.count())};
@@ -415,12 +442,12 @@ void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, Ti
 
     if (r.replaced_expired) {
         ++counters_.expired;
-        introductions_.forget(m.name);
+        forget(m.name);
         log_.info("expired ", m.name);
     }
     if (r.released) {
         ++counters_.released;
-        introductions_.forget(*r.released);
+        forget(*r.released);
         if (r.release_reason == Release::renamed) {
             log_.info("released ", *r.released, ": renamed to ", m.name, " at ", from);
         } else {
@@ -431,14 +458,14 @@ void Server::on_register(const protocol::RegisterRequest& m, const Sender& s, Ti
     switch (r.admission) {
         case Admission::registered:
             ++counters_.registered;
-            introductions_.forget(m.name);  // a new holder must not inherit the old one's token
+            forget(m.name);  // a new holder must not inherit the old one's token nor consent
             log_.info("registered ", m.name, " at ", from);
             reply(out, from, s.keys.signal_key, ack);
             break;
         case Admission::moved:
             // The peer of a pending introduction would probe the old address: start over.
             ++counters_.registered;
-            introductions_.forget(m.name);
+            forget(m.name);
             log_.info("registered ", m.name, " at ", from, " (moved from ", r.other, ")");
             reply(out, from, s.keys.signal_key, ack);
             break;
@@ -489,22 +516,80 @@ void Server::on_introduce(const protocol::IntroduceRequest& m, const Sender& s, 
 
     const Pending* p = introductions_.find(self->name, peer->name, now);
     if (p != nullptr) {
-        // A retry, or the peer asked for us first: same token and roles, so one session.
+        // A retry, or the peer asked for us first: same token and roles, so one session. The
+        // introduction was made with consent, which holds for its intro_ttl.
         ++counters_.reintroduced;
         log_.debug("reintroduced ", p->initiator, " (initiator) <-> ", p->responder);
-    } else if (introductions_.known(self->name, peer->name, now) == nullptr &&
-               introductions_.size() >= config_.max_introductions) {
-        // Dropped, not refused: the requester retries in a second, when the sweep made room.
-        // (A pair still remembered is let through: its new introduction replaces the old one.)
-        ++counters_.introductions_full;
-        log_.warn("introductions full: dropped ", self->name, " -> ", peer->name);
+        send_introduction(*p, *self, *peer, out);
         return;
-    } else {
-        p = &introductions_.add(self->name, peer->name, fresh_token(), now);
-        ++counters_.introduced;
-        log_.info("introduced ", p->initiator, " (initiator) <-> ", p->responder);
     }
+    // Consent (PROTOCOL.md §4.12): the peer is an open host, or is asking for us too.
+    const bool consented = (peer->flags & protocol::RegisterFlags::open) != 0 ||
+                           requests_.live(peer->name, self->name, now);
+    if (!consented) {
+        wait_for_consent(*self, *peer, now, out);
+        return;
+    }
+    if (introductions_.known(self->name, peer->name, now) == nullptr) {
+        // Caps before anything is stored. Dropped, not refused: the requester retries in a
+        // second, when the sweep made room. (A pair still remembered is let through: its new
+        // introduction replaces the old one.) Consent was given, so no presence is revealed.
+        if (introductions_.size() >= config_.max_introductions) {
+            ++counters_.introductions_full;
+            log_.warn("introductions full: dropped ", self->name, " -> ", peer->name);
+            return;
+        }
+        if (introductions_.from_ip(from.ip) >= config_.max_introductions_per_ip) {
+            ++counters_.introductions_ip_capped;
+            log_.debug("introductions from ", from, " at their cap: dropped ", self->name, " -> ",
+                       peer->name);
+            return;
+        }
+    }
+    p = &introductions_.add(self->name, peer->name, fresh_token(), now, from.ip);
+    requests_.erase_pair(self->name, peer->name);  // answered
+    ++counters_.introduced;
+    log_.info("introduced ", p->initiator, " (initiator) <-> ", p->responder);
     send_introduction(*p, *self, *peer, out);
+}
+
+void Server::wait_for_consent(const Entry& self, const Entry& peer, TimePoint now, Outbox& out) {
+    Asked outcome = Asked::stored;
+    Request* r = requests_.ask(self.name, peer.name, self.address.ip, now, outcome);
+    switch (outcome) {
+        case Asked::stored:
+            ++counters_.requests_stored;
+            log_.info("request ", self.name, " -> ", peer.name, " waits for consent");
+            break;
+        case Asked::refreshed:
+            break;
+        case Asked::ip_full:
+            ++counters_.requests_ip_capped;
+            log_.debug("requests from ", self.address, " at their cap: ", self.name, " -> ",
+                       peer.name, " not stored");
+            break;
+        case Asked::name_full:
+            ++counters_.requests_name_capped;
+            log_.debug("requests by ", self.name, " at their cap: -> ", peer.name, " not stored");
+            break;
+        case Asked::full:
+            ++counters_.requests_full;
+            log_.warn("requests full: ", self.name, " -> ", peer.name, " not stored");
+            break;
+    }
+    if (r != nullptr &&
+        (outcome == Asked::stored || now - r->last_notified >= config_.request_notify_interval)) {
+        r->last_notified = now;
+        notice_ = Notice{peer.address, peer.keys.signal_key, self.name.str()};
+    }
+    // Whatever happened, the asker gets exactly the answer an unknown name gets: stored or not,
+    // present or not, nothing tells it apart (so a cap is no presence oracle either).
+    reply(out, self.address, self.keys.signal_key, protocol::PeerUnknown{peer.name});
+}
+
+void Server::forget(std::string_view name) {
+    introductions_.forget(name);
+    requests_.forget(name);
 }
 
 void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out) {
@@ -590,7 +675,7 @@ void Server::on_unregister(const protocol::Unregister& m, const Sender& s, TimeP
     }
     const std::string name = self->name.str();  // `self` dies with the entry
     registry_.remove(name);
-    introductions_.forget(name);
+    forget(name);
     ++counters_.unregistered;
     log_.info("unregistered ", name);
 }
@@ -627,10 +712,11 @@ void Server::tick(TimePoint now) {
     next_sweep_ = now + config_.sweep_interval;
     for (const auto& name : registry_.sweep(now)) {
         ++counters_.expired;
-        introductions_.forget(name);
+        forget(name);
         log_.info("expired ", name);
     }
     introductions_.sweep(now);
+    requests_.sweep(now);
     tick_owners(now);
 }
 
@@ -738,6 +824,7 @@ Counters Server::counters() const {
     Counters c = counters_;
     c.names = registry_.size();
     c.pending_introductions = introductions_.size();
+    c.pending_requests = requests_.size();
     c.sources = limiter_.size();
     c.owned_names = owners_.size();
     c.sources_evicted = limiter_.evicted();

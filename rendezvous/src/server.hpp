@@ -27,6 +27,7 @@
 #include "owners.hpp"
 #include "rate_limiter.hpp"
 #include "registry.hpp"
+#include "requests.hpp"
 #include "stun.hpp"
 #include "turn_credentials.hpp"
 #include "udp_socket.hpp"
@@ -75,6 +76,19 @@ struct Config {
     /// Each costs two names and a token (~150 bytes); 10 000 is far above what 100 000 names
     /// asking at a sane pace keep remembered for relay_offer_window (some 330 new pairs a second).
     std::size_t max_introductions = 10000;
+    /// The most of those a request from one source IP made, checked before one is stored:
+    /// without it ~17 IPs filled the table (issue 11). An honest client makes one at a time;
+    /// 32 leaves room for a household or a carrier-grade NAT sharing an IP.
+    std::size_t max_introductions_per_ip = 32;
+    /// Consent (PROTOCOL.md §4.12): a request the asked side has not consented to waits this
+    /// long after its last ask. Clients ask again every second (their request_retry): 10 s
+    /// outlives a few lost asks, and forgets soon a player who stopped asking.
+    std::chrono::milliseconds request_ttl{10000};
+    /// IntroductionAsked goes to the asked side when a request is new, then at most this often
+    /// while the asker keeps asking: a lost one is made good, a player is not flooded.
+    std::chrono::milliseconds request_notify_interval{5000};
+    /// Caps on the requests waiting for consent, checked before one is stored.
+    RequestCaps requests;
     /// One window of the address-validation cookies: a cookie lives one to two windows. Twice
     /// the default refresh, so a registered client meets a Challenge at most every other refresh.
     std::chrono::milliseconds cookie_window{30000};
@@ -175,6 +189,11 @@ class Server {
     const Binding* binding(std::string_view name, TimePoint now, std::int64_t unix_now) const;
     void tick_owners(TimePoint now);
     void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
+    /// A request `self` -> `peer` without `peer`'s consent: stored (caps allowing) and told to
+    /// `peer`; `self` gets exactly what an unknown name gets.
+    void wait_for_consent(const Entry& self, const Entry& peer, TimePoint now, Outbox& out);
+    /// Forgets the introductions and requests of a name that left or changed hands.
+    void forget(std::string_view name);
     void limit_answers(std::size_t request_size, std::size_t first, netcore::Address from,
                        TimePoint now, Outbox& out);
     /// Seals `m` under `key` (the recipient's signal key) and queues it for `to`.
@@ -191,6 +210,16 @@ class Server {
     std::string names_error_;  // Config::names_file did not load: never written
     TimePoint next_owner_sweep_{};
     TimePoint next_names_save_{};
+    Requests requests_;
+    // An IntroductionAsked for the asked side, queued after the asker's answers are capped
+    // (limit_answers): it is not an answer to the asker, and must not change what the asker
+    // gets (PeerUnknown, exactly as for an unknown name).
+    struct Notice {
+        netcore::Address to;
+        std::array<std::uint8_t, 32> key{};
+        std::string asker;
+    };
+    std::optional<Notice> notice_;
     Cookies cookies_;
     RateLimiter limiter_;
     netcore::SecretKey secret_key_{};

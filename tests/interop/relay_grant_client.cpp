@@ -100,7 +100,8 @@ class Client {
     }
     // Registers `name`: Hello, Challenge, then the sealed Register until a RegisterAck.
     void register_as(std::uint64_t run, std::string_view name) {
-        const protocol::RegisterRequest r{run, name, {}};
+        // Open hosts: Alice asks, Bob is introduced without asking back (PROTOCOL.md §4.12).
+        const protocol::RegisterRequest r{run, name, {}, protocol::RegisterFlags::open};
         for (int i = 0; i < kAttempts; ++i) {
             if (channel_.keyed()) {
                 send(r);

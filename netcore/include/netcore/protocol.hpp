@@ -108,7 +108,7 @@ using OwnerProof = std::array<std::uint8_t, 64>;
 struct RegisterFlags {
     /// Introduce anyone who asks (an open host). Without it: only players this one asked for.
     static constexpr std::uint8_t open = 0x01;
-    /// Hide my addresses: my introductions are relay-only, for both sides (§4.12).
+    /// Hide my addresses: my introductions are relay-only, for both sides (§4.14).
     static constexpr std::uint8_t hidden = 0x02;
     /// `owner` and `proof` follow: the name is bound to that key (§4.13).
     static constexpr std::uint8_t owned = 0x04;
@@ -174,7 +174,7 @@ struct Introduction {
 /// Introduction::flags. Any other bit is a bad_field.
 struct IntroductionFlags {
     /// One side hides its addresses: peer_public and peer_lan are empty, and both sides use
-    /// only their TURN relays, sending through their own allocation (§4.12).
+    /// only their TURN relays, sending through their own allocation (§4.14).
     static constexpr std::uint8_t relay_only = 0x01;
     static constexpr std::uint8_t all = relay_only;
 };
