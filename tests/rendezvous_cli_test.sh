@@ -110,10 +110,14 @@ bad_turn)
     expect_one_line_failure '^rendezvous: --turn-server: at most 2 \(an Introduction carries no more\)$'
     run --turn-server 203.0.113.1 203.0.113.2 --turn-secret-file "$tmp/secret"
     expect_one_line_failure '^rendezvous: .*203\.0\.113\.2.*\(see --help\)$'
-    for ttl in 0 604801; do
+    for ttl in 0 3601; do
         run --turn-server 203.0.113.1 --turn-secret-file "$tmp/secret" --turn-ttl "$ttl"
-        expect_one_line_failure '^rendezvous: --turn-ttl must be between 1 and 604800 seconds$'
+        expect_one_line_failure '^rendezvous: --turn-ttl must be between 1 and 3600 seconds$'
     done
+    run --grant-rate 0
+    expect_one_line_failure '^rendezvous: --grant-rate must be positive$'
+    run --name-grant-burst 0.5
+    expect_one_line_failure '^rendezvous: --name-grant-burst must be at least 1$'
     run --turn-server 203.0.113.1 --turn-secret-file "$tmp/secret" --turn-ttl abc
     expect_one_line_failure '^rendezvous: .*--turn-ttl.*abc.*\(see --help\)$'
     ;;
@@ -136,7 +140,7 @@ turn)
     code=$?
     pids=""
     [ "$code" -eq 0 ] || fail "exit code $code after SIGTERM, expected 0"
-    tail -n 1 "$tmp/server.err" | grep -Eq ' relay_grants=0 relay_offers_forwarded=0 ' ||
+    tail -n 1 "$tmp/server.err" | grep -Eq ' relay_grants=0 relay_grants_refused=0 relay_renewals=0 .* relay_offers_forwarded=0 ' ||
         fail "the stats line lacks the relay counters"
     ;;
 port_in_use)
@@ -149,7 +153,8 @@ help)
     run --help
     [ "$rc" -eq 0 ] || fail "exit code $rc, expected 0"
     for opt in --bind --port --refresh-ms --expiry-ms --max-names --log-level --stats-interval \
-        --turn-server --turn-secret-file --turn-ttl --key-file --print-public-key --version; do
+        --turn-server --turn-secret-file --turn-ttl --grant-rate --grant-burst --name-grant-rate \
+        --name-grant-burst --key-file --print-public-key --version; do
         grep -q -- "$opt" "$tmp/out" || fail "help does not mention $opt"
     done
     [ -s "$tmp/err" ] && fail "expected nothing on stderr"
