@@ -132,7 +132,7 @@ turn)
         i=$((i + 1))
     done
     grep -A1 'listening on' "$tmp/server.err" | sed -n 2p |
-        grep -Eq '^rendezvous: granting TURN relays on 203\.0\.113\.1:3478, 203\.0\.113\.2:3479 \(credentials valid 86400 s\)$' ||
+        grep -Eq '^rendezvous: granting TURN relays on 203\.0\.113\.1:3478, 203\.0\.113\.2:3479 \(credentials valid 600 s\)$' ||
         fail "the line after the banner does not say which TURN servers are granted"
     grep -q sekrit "$tmp/server.err" && fail "the secret was printed"
     kill -s TERM "$pid" || fail "cannot signal the server"

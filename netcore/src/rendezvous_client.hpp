@@ -22,12 +22,13 @@ class RendezvousClient {
     struct Signal {
         enum class Kind {
             none,
-            registered,      ///< first RegisterAck: public_address() is known
-            peer_offline,    ///< first PeerUnknown for the current request
-            introduced,      ///< an Introduction (see introduction())
-            peer_relay,      ///< a PeerRelay (see peer_relay())
-            failed,          ///< registration failed for good: error
-            request_failed,  ///< the wait for the peer ran out
+            registered,         ///< first RegisterAck: public_address() is known
+            peer_offline,       ///< first PeerUnknown for the current request
+            introduced,         ///< an Introduction (see introduction())
+            peer_relay,         ///< a PeerRelay (see peer_relay())
+            relay_credentials,  ///< a RelayCredentials (see relay_credentials())
+            failed,             ///< registration failed for good: error
+            request_failed,     ///< the wait for the peer ran out
         };
         Kind kind = Kind::none;
         Error error = Error::none;
@@ -80,6 +81,10 @@ class RendezvousClient {
     [[nodiscard]] const protocol::Introduction& introduction() const { return intro_; }
     /// Valid after a Signal::Kind::peer_relay, until the next handle().
     [[nodiscard]] const protocol::PeerRelay& peer_relay() const { return relay_; }
+    /// Valid after a Signal::Kind::relay_credentials, until the next handle(); views the datagram.
+    [[nodiscard]] const protocol::RelayCredentials& relay_credentials() const {
+        return credentials_;
+    }
 
   private:
     void send_register(TimePoint now, RawOutbox& out);
@@ -113,6 +118,7 @@ class RendezvousClient {
     std::array<std::uint8_t, protocol::kMaxDatagramSize> scratch_{};  // opened signals live here
     protocol::Introduction intro_;
     protocol::PeerRelay relay_;
+    protocol::RelayCredentials credentials_;
 };
 
 }  // namespace netcore::detail
