@@ -114,10 +114,14 @@ bad_turn)
     expect_one_line_failure '^rendezvous: --turn-server: at most 2 \(an Introduction carries no more\)$'
     run --turn-server 203.0.113.1 203.0.113.2 --turn-secret-file "$tmp/secret"
     expect_one_line_failure '^rendezvous: .*203\.0\.113\.2.*\(see --help\)$'
-    for ttl in 0 604801; do
+    for ttl in 0 3601; do
         run --turn-server 203.0.113.1 --turn-secret-file "$tmp/secret" --turn-ttl "$ttl"
-        expect_one_line_failure '^rendezvous: --turn-ttl must be between 1 and 604800 seconds$'
+        expect_one_line_failure '^rendezvous: --turn-ttl must be between 1 and 3600 seconds$'
     done
+    run --grant-rate 0
+    expect_one_line_failure '^rendezvous: --grant-rate must be positive$'
+    run --name-grant-burst 0.5
+    expect_one_line_failure '^rendezvous: --name-grant-burst must be at least 1$'
     run --turn-server 203.0.113.1 --turn-secret-file "$tmp/secret" --turn-ttl abc
     expect_one_line_failure '^rendezvous: .*--turn-ttl.*abc.*\(see --help\)$'
     ;;
@@ -132,7 +136,7 @@ turn)
         i=$((i + 1))
     done
     grep -A1 'listening on' "$tmp/server.err" | sed -n 2p |
-        grep -Eq '^rendezvous: granting TURN relays on 203\.0\.113\.1:3478, 203\.0\.113\.2:3479 \(credentials valid 86400 s\)$' ||
+        grep -Eq '^rendezvous: granting TURN relays on 203\.0\.113\.1:3478, 203\.0\.113\.2:3479 \(credentials valid 600 s\)$' ||
         fail "the line after the banner does not say which TURN servers are granted"
     grep -q sekrit "$tmp/server.err" && fail "the secret was printed"
     kill -s TERM "$pid" || fail "cannot signal the server"
@@ -140,7 +144,7 @@ turn)
     code=$?
     pids=""
     [ "$code" -eq 0 ] || fail "exit code $code after SIGTERM, expected 0"
-    tail -n 1 "$tmp/server.err" | grep -Eq ' relay_grants=0 relay_offers_forwarded=0 ' ||
+    tail -n 1 "$tmp/server.err" | grep -Eq ' relay_grants=0 relay_grants_refused=0 relay_renewals=0 .* relay_offers_forwarded=0 ' ||
         fail "the stats line lacks the relay counters"
     ;;
 port_in_use)
@@ -153,7 +157,8 @@ help)
     run --help
     [ "$rc" -eq 0 ] || fail "exit code $rc, expected 0"
     for opt in --bind --port --refresh-ms --expiry-ms --max-names --log-level --stats-interval \
-        --turn-server --turn-secret-file --turn-ttl --key-file --print-public-key --version \
+        --turn-server --turn-secret-file --turn-ttl --grant-rate --grant-burst --name-grant-rate \
+        --name-grant-burst --key-file --print-public-key --version \
         --max-requests --max-requests-per-ip --max-requests-per-name --request-ttl-ms; do
         grep -q -- "$opt" "$tmp/out" || fail "help does not mention $opt"
     done

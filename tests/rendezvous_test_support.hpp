@@ -115,6 +115,7 @@ inline std::uint64_t instance_of(const protocol::Message& m) {
     if (const auto* i = std::get_if<protocol::IntroduceRequest>(&m)) return i->instance;
     if (const auto* u = std::get_if<protocol::Unregister>(&m)) return u->instance;
     if (const auto* o = std::get_if<protocol::RelayOffer>(&m)) return o->instance;
+    if (const auto* w = std::get_if<protocol::RelayRenew>(&m)) return w->instance;
     return 0;
 }
 

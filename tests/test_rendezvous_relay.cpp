@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "rendezvous_test_support.hpp"
@@ -19,9 +20,9 @@ namespace {
 const Address kTurn1{0xCB00710Au, 3478};  // 203.0.113.10:3478
 const Address kTurn2{0xCB00710Bu, 3479};  // 203.0.113.11:3479
 constexpr const char* kSecret = "netcore-turn-test-secret";
-// The credentials below expire at 1800000000 (2027-01-15): the clock reads a day before.
+// The credentials below expire at 1800000000 (2027-01-15): the clock reads the default TTL before.
 constexpr std::int64_t kExpiry = 1800000000;
-constexpr std::int64_t kClock = kExpiry - 86400;
+constexpr std::int64_t kClock = kExpiry - 600;
 // printf '%s' "1800000000:alice" | openssl dgst -sha1 -hmac "netcore-turn-test-secret" -binary |
 // base64
 constexpr const char* kAlicePassword = "3Y4OI3FaoV6v+DIEPHs64aST96A=";
@@ -66,8 +67,9 @@ TEST_CASE("a TURN-REST credential is expiry:user and base64(HMAC-SHA1(secret, us
     CHECK(credentials.make("bob", kExpiry).password == kBobPassword);
     CHECK(credentials.make("alice", kExpiry + 1).password != alice.password);
     CHECK(TurnCredentials("another secret").make("alice", kExpiry).password != alice.password);
-    // The longest a name makes still fits a grant.
-    const auto longest = credentials.make(std::string(kMaxNameLength, 'x'), kExpiry);
+    // The longest a name makes, with its pair id, still fits a grant.
+    const auto longest =
+        credentials.make(std::string(kMaxNameLength, 'x') + "." + std::string(16, 'f'), kExpiry);
     CHECK(longest.username.size() <= kMaxCredentialLength);
     CHECK(longest.password.size() == 28);
 }
@@ -120,8 +122,15 @@ TEST_CASE("a TURN configuration is valid only with one or two servers, a secret 
     for (const auto ttl : {std::chrono::seconds(0), kMaxTurnTtl + std::chrono::seconds(1)}) {
         c = with_turn();
         c.turn.ttl = ttl;
-        CHECK(validate(c) == "--turn-ttl must be between 1 and 604800 seconds");
+        CHECK(validate(c) == "--turn-ttl must be between 1 and 3600 seconds");
     }
+    c = with_turn();
+    CHECK(c.turn.ttl == std::chrono::seconds(600));  // minutes: renewed while the session lives
+    c.grants.ip_rate = 0;
+    CHECK(validate(c) == "--grant-rate must be positive");
+    c = with_turn();
+    c.grants.name_burst = 0.5;
+    CHECK(validate(c) == "--name-grant-burst must be at least 1");
 }
 
 // ---- grants in Introductions
@@ -137,12 +146,24 @@ TEST_CASE("with TURN configured each side's Introduction grants the servers and 
     CHECK(to_alice.relay.count == 2);
     CHECK(to_alice.relay.servers[0] == kTurn1);  // in the operator's order
     CHECK(to_alice.relay.servers[1] == kTurn2);
-    CHECK(to_alice.relay.username == "1800000000:alice");  // clock + the default TTL, a day
-    CHECK(to_alice.relay.password == kAlicePassword);
+    // "<expiry>:<name>.<pair id>": the clock + the default TTL, the side's own name, and the
+    // introduction's id, the same on both sides.
+    const std::string alice_user(to_alice.relay.username);
+    REQUIRE(alice_user.rfind("1800000000:alice.", 0) == 0);
+    const std::string pair_id = alice_user.substr(std::string("1800000000:alice.").size());
+    CHECK(pair_id.size() == 16);
+    CHECK(pair_id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(to_bob.relay.username == "1800000000:bob." + pair_id);
+    const TurnCredentials credentials(kSecret);
+    CHECK(to_alice.relay.password == credentials.make("alice." + pair_id, kExpiry).password);
+    CHECK(to_bob.relay.password == credentials.make("bob." + pair_id, kExpiry).password);
     CHECK(to_bob.relay.view().size() == 2);
-    CHECK(to_bob.relay.username == "1800000000:bob");
-    CHECK(to_bob.relay.password == kBobPassword);
     CHECK(h.server.counters().relay_grants == 2);
+    // The pair id tells nothing of the token, which stays the pair's secret.
+    char token_hex[17];
+    std::snprintf(token_hex, sizeof token_hex, "%016llx",
+                  static_cast<unsigned long long>(to_alice.token));
+    CHECK(pair_id != token_hex);
 
     // The rest of the Introduction is as without TURN.
     CHECK(to_alice.peer == "bob");
@@ -160,25 +181,37 @@ TEST_CASE("with TURN configured each side's Introduction grants the servers and 
     for (const auto& line : h.log) {
         INFO(line);
         CHECK(line.find(kSecret) == std::string::npos);
-        CHECK(line.find(kAlicePassword) == std::string::npos);
+        CHECK(line.find(to_alice.relay.password) == std::string::npos);
         CHECK(line.find("1800000000") == std::string::npos);
     }
 }
 
-TEST_CASE("a credential's expiry is the clock when the Introduction is sent plus --turn-ttl",
+TEST_CASE("a credential's expiry is the clock when the introduction is made plus --turn-ttl",
           "[unit][relay]") {
     auto c = with_turn();
     c.turn.ttl = std::chrono::seconds(3600);
     std::int64_t clock = 1700000000;
     c.turn.unix_clock = [&clock] { return clock; };
     Harness h(c);
-    CHECK(introduced(h)[0].as<Introduction>().relay.username == "1700003600:alice");
-    // A re-sent introduction (same token) carries credentials counted from its own sending.
+    const auto first = introduced(h);
+    const std::string alice(first[0].as<Introduction>().relay.username);
+    const std::string bob(first[1].as<Introduction>().relay.username);
+    CHECK(alice.rfind("1700003600:alice.", 0) == 0);
+    // A re-sent introduction (same token) repeats the same credentials: neither a new grant nor
+    // counted again, so a requester's retries never cost the pair its grants.
     clock += 5;
     const auto again = h.send(kBob, IntroduceRequest{kBobRun, "alice"});
     REQUIRE(again.size() == 2);
-    CHECK(again[0].as<Introduction>().relay.username == "1700003605:bob");
-    CHECK(again[1].as<Introduction>().relay.username == "1700003605:alice");
+    CHECK(again[0].as<Introduction>().relay.username == bob);
+    CHECK(again[1].as<Introduction>().relay.username == alice);
+    CHECK(h.server.counters().relay_grants == 2);
+    // The pair introduced afresh (a new token) has a new pair id and new credentials.
+    h.advance(milliseconds(12000));
+    const auto fresh = h.send(kAlice, IntroduceRequest{kAliceRun, "bob"});
+    REQUIRE(fresh.size() == 2);
+    const std::string renewed(fresh[0].as<Introduction>().relay.username);
+    CHECK(renewed.rfind("1700003605:alice.", 0) == 0);
+    CHECK(renewed.substr(17) != alice.substr(17));
     CHECK(h.server.counters().relay_grants == 4);
 }
 
@@ -229,7 +262,7 @@ TEST_CASE("Introductions with grants stay under the per-IP cap on answers larger
         answered += !h.send(kAlice, IntroduceRequest{kAliceRun, "bob"}).empty();
     CHECK(answered == 19);
     CHECK(h.server.counters().answers_limited == 81);
-    CHECK(h.server.counters().relay_grants == 2 * 20);  // only the grants actually sent
+    CHECK(h.server.counters().relay_grants == 2);  // re-sent Introductions repeat them
 }
 
 // ---- RelayOffer -> PeerRelay
@@ -417,6 +450,209 @@ TEST_CASE("the stats line shows the relay counters", "[unit][relay]") {
     for (const char* key :
          {" relay_grants=2", " relay_offers_forwarded=1", " relay_offer_drop_not_registered=1",
           " relay_offer_drop_unknown_introduction=1", " relay_offer_drop_token_mismatch=1"}) {
+        INFO(key);
+        CHECK(line.find(key) != std::string::npos);
+    }
+}
+
+// ---- RelayRenew -> RelayCredentials (scoped, renewable grants)
+// ------------------------------------------------------
+
+namespace {
+
+// The pair id in a username "<expiry>:<name>.<pair id>".
+std::string pair_id_of(std::string_view username) {
+    return std::string(username.substr(username.rfind('.') + 1));
+}
+
+std::int64_t expiry_of(std::string_view username) {
+    return std::stoll(std::string(username.substr(0, username.find(':'))));
+}
+
+}  // namespace
+
+TEST_CASE("a RelayRenew from a side of a granted pair gets fresh credentials for the same pair",
+          "[unit][relay]") {
+    auto c = with_turn();
+    std::int64_t clock = kClock;
+    c.turn.unix_clock = [&clock] { return clock; };
+    Harness h(c);
+    const auto intro = introduced(h);
+    const auto token = intro[0].as<Introduction>().token;
+    const std::string pair = pair_id_of(intro[0].as<Introduction>().relay.username);
+
+    // 5 minutes on (both keep registered): half the credential's life, when a client renews.
+    for (int i = 0; i < 20; ++i) {
+        h.advance(milliseconds(15000));
+        h.registered(kAlice, kAliceRun, "alice");
+        h.registered(kBob, kBobRun, "bob");
+    }
+    h.server.tick(h.now);
+    clock += 300;
+    const auto request = h.sealed(kAlice, RelayRenew{kAliceRun, token, "bob"});
+    const auto sent = h.raw(kAlice, request);
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].to == kAlice);  // to the sender alone
+    const auto fresh = sent[0].as<RelayCredentials>();
+    CHECK(fresh.token == token);
+    CHECK(fresh.relay.count == 2);
+    CHECK(fresh.relay.servers[0] == kTurn1);
+    CHECK(fresh.relay.username == std::to_string(kClock + 300 + 600) + ":alice." + pair);
+    CHECK(fresh.relay.password ==
+          TurnCredentials(kSecret).make("alice." + pair, kClock + 900).password);
+    // Bob renews his own side, under his own name.
+    const auto bobs = h.send(kBob, RelayRenew{kBobRun, token, "alice"});
+    REQUIRE(bobs.size() == 1);
+    CHECK(bobs[0].as<RelayCredentials>().relay.username ==
+          std::to_string(kClock + 900) + ":bob." + pair);
+    CHECK(h.server.counters().relay_renewals == 2);
+    CHECK(h.server.counters().relay_grants == 2);  // the Introductions' only
+
+    // Renewals keep the grant alive while the session lives: an hour on, renewing every 5 min.
+    for (int round = 0; round < 12; ++round) {
+        for (int i = 0; i < 20; ++i) {
+            h.advance(milliseconds(15000));
+            h.registered(kAlice, kAliceRun, "alice");
+            h.registered(kBob, kBobRun, "bob");
+        }
+        h.server.tick(h.now);
+        clock += 300;
+        const auto renewed = h.send(kAlice, RelayRenew{kAliceRun, token, "bob"});
+        REQUIRE(renewed.size() == 1);
+        CHECK(expiry_of(renewed[0].as<RelayCredentials>().relay.username) == clock + 600);
+    }
+    // Once nobody renews, the grant lapses with its last credential, and is swept.
+    h.advance(milliseconds(600000));
+    h.registered(kAlice, kAliceRun, "alice");
+    h.server.tick(h.now);
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, token, "bob"}).empty());
+    CHECK(h.server.counters().relay_renewals_unknown_introduction == 1);
+}
+
+TEST_CASE(
+    "a RelayRenew for another pair, with another token or from a non-holder is dropped "
+    "unanswered and counted",
+    "[unit][relay]") {
+    Harness h(with_turn());
+    h.registered(kCarol, kCarolRun, "carol");
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    // Not the holder: another address, another run, or nobody's.
+    CHECK(h.send(Address{kAlice.ip, 5001}, RelayRenew{kAliceRun, token, "bob"}).empty());
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun + 1, token, "bob"}).empty());
+    CHECK(h.server.counters().relay_renewals_not_registered == 2);
+    // Carol holds her name and knows the token (say), but was never introduced to Bob or Alice.
+    CHECK(h.send(kCarol, RelayRenew{kCarolRun, token, "bob"}).empty());
+    CHECK(h.send(kCarol, RelayRenew{kCarolRun, token, "alice"}).empty());
+    // Alice for a pair she is not in, herself, nobody.
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, token, "carol"}).empty());
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, token, "alice"}).empty());
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, token, "dave"}).empty());
+    CHECK(h.server.counters().relay_renewals_unknown_introduction == 5);
+    // The right pair, the wrong token.
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, token + 1, "bob"}).empty());
+    CHECK(h.send(kBob, RelayRenew{kBobRun, 0, "alice"}).empty());
+    CHECK(h.server.counters().relay_renewals_token_mismatch == 2);
+    CHECK(h.logged("dropped RelayRenew alice -> bob: another token"));
+    CHECK(h.server.counters().relay_renewals == 0);
+    // And the good one is answered.
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, token, "bob"}).size() == 1);
+    CHECK(h.server.counters().relay_renewals == 1);
+
+    // Without TURN, nothing is ever granted nor renewed.
+    Harness plain;
+    const auto t = introduced(plain)[0].as<Introduction>().token;
+    CHECK(plain.send(kAlice, RelayRenew{kAliceRun, t, "bob"}).empty());
+    CHECK(plain.server.counters().relay_renewals_unknown_introduction == 1);
+}
+
+TEST_CASE("a new introduction of the pair ends the old one's renewals", "[unit][relay]") {
+    Harness h(with_turn());
+    const auto old_token = introduced(h)[0].as<Introduction>().token;
+    h.advance(milliseconds(12000));
+    const auto again = h.send(kBob, IntroduceRequest{kBobRun, "alice"});
+    REQUIRE(again.size() == 2);
+    const auto new_token = again[0].as<Introduction>().token;
+    REQUIRE(new_token != old_token);
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, old_token, "bob"}).empty());
+    CHECK(h.server.counters().relay_renewals_token_mismatch == 1);
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, new_token, "bob"}).size() == 1);
+}
+
+TEST_CASE("the per-name grant limit: beyond its burst an Introduction goes out without credentials",
+          "[unit][relay]") {
+    auto c = with_turn();
+    c.intro_ttl = milliseconds(1);  // every request a new introduction (and a new grant)
+    c.relay_offer_window = milliseconds(1);
+    c.grants.name_burst = 3;
+    c.grants.name_rate = 0.01;  // one a 100 s
+    Harness h(c);
+    h.registered(kAlice, kAliceRun, "alice");
+    // Bob's side comes from a new address each time (many players), so only Alice's name
+    // limits: her IP has the default burst of 20.
+    int with_credentials = 0;
+    int without = 0;
+    for (std::uint16_t i = 0; i < 6; ++i) {
+        const Address bob{kBob.ip + i, 6000};
+        const std::string name = "bob" + std::to_string(i);
+        h.registered(bob, kBobRun + i, name);
+        h.advance(milliseconds(10));
+        const auto sent = h.send(kAlice, IntroduceRequest{kAliceRun, name});
+        REQUIRE(sent.size() == 2);  // the introduction itself is never refused for this
+        const auto to_alice = sent[0].as<Introduction>();
+        CHECK(to_alice.peer == name);
+        (to_alice.relay.count > 0 ? with_credentials : without) += 1;
+        CHECK(to_alice.relay.username.empty() == (to_alice.relay.count == 0));
+        CHECK(sent[1].as<Introduction>().relay.count == 2);  // each bob has his own bucket
+    }
+    CHECK(with_credentials == 3);
+    CHECK(without == 3);
+    CHECK(h.server.counters().relay_grants == 3 + 6);
+    CHECK(h.server.counters().relay_grants_refused == 3);
+    CHECK(h.logged("relay grant limit: no relay for alice at 203.0.113.7:5000"));
+    // The bucket refills at its rate: 100 s on, one more.
+    h.advance(milliseconds(100000));
+    h.registered(kAlice, kAliceRun, "alice");
+    h.registered(Address{kBob.ip, 6000}, kBobRun, "bob0");
+    CHECK(h.send(kAlice, IntroduceRequest{kAliceRun, "bob0"})[0].as<Introduction>().relay.count ==
+          2);
+}
+
+TEST_CASE("the per-IP grant limit: names behind one IP share its burst", "[unit][relay]") {
+    auto c = with_turn();
+    c.grants.ip_burst = 4;
+    c.grants.ip_rate = 0.01;
+    Harness h(c);
+    h.registered(kBob, kBobRun, "bob");
+    // Six names at one IP (ports differ), each introduced once to Bob: a grant each until the
+    // IP's burst is spent, whatever the names.
+    int granted = 0;
+    for (std::uint16_t i = 0; i < 6; ++i) {
+        const Address from{kAlice.ip, static_cast<std::uint16_t>(5000 + i)};
+        const std::string name = "alice" + std::to_string(i);
+        h.registered(from, kAliceRun + i, name);
+        const auto sent = h.send(from, IntroduceRequest{kAliceRun + i, "bob"});
+        REQUIRE(sent.size() == 2);
+        granted += sent[0].as<Introduction>().relay.count > 0;
+    }
+    CHECK(granted == 4);
+    // Bob's IP and name: 6 grants against his burst of 4 too.
+    CHECK(h.server.counters().relay_grants == 4 + 4);
+    CHECK(h.server.counters().relay_grants_refused == 2 + 2);
+}
+
+TEST_CASE("a renewal beyond the grant limit is not answered, and counted", "[unit][relay]") {
+    auto c = with_turn();
+    c.grants.name_burst = 3;
+    c.grants.name_rate = 0.001;
+    Harness h(c);
+    const auto token = introduced(h)[0].as<Introduction>().token;  // one of Alice's 3
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, token, "bob"}).size() == 1);
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, token, "bob"}).size() == 1);
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, token, "bob"}).empty());
+    CHECK(h.server.counters().relay_renewals == 2);
+    CHECK(h.server.counters().relay_grants_refused == 1);
+    const auto line = to_string(h.server.counters());
+    for (const char* key : {" relay_grants=2", " relay_grants_refused=1", " relay_renewals=2"}) {
         INFO(key);
         CHECK(line.find(key) != std::string::npos);
     }

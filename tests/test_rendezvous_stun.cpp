@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "rendezvous_test_support.hpp"
@@ -69,6 +71,87 @@ TEST_CASE("crc32 is the CRC-32 of zlib and Ethernet", "[unit][stun]") {
     CHECK(stun::crc32({reinterpret_cast<const std::uint8_t*>(check.data()), check.size()}) ==
           0xCBF43926u);
     CHECK(stun::crc32({}) == 0);
+}
+
+namespace {
+
+// The CRC-32 by its definition, bit by bit (reflected polynomial 0xEDB88320): what the table
+// in stun.cpp must reproduce for every input.
+std::uint32_t crc32_bitwise(std::span<const std::uint8_t> data) {
+    std::uint32_t crc = 0xFFFFFFFF;
+    for (const auto byte : data) {
+        crc ^= byte;
+        for (int bit = 0; bit < 8; ++bit)
+            crc = (crc & 1U) != 0 ? (crc >> 1) ^ 0xEDB88320U : crc >> 1;
+    }
+    return ~crc;
+}
+
+// RFC 5769 §2.1: a Binding request (SOFTWARE, PRIORITY, ICE-CONTROLLED, USERNAME,
+// MESSAGE-INTEGRITY) whose FINGERPRINT is e5 7a 3b cf.
+const std::vector<std::uint8_t> kRfc5769Request = {
+    0x00, 0x01, 0x00, 0x58, 0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86,
+    0xfa, 0x87, 0xdf, 0xae, 0x80, 0x22, 0x00, 0x10, 0x53, 0x54, 0x55, 0x4e, 0x20, 0x74, 0x65, 0x73,
+    0x74, 0x20, 0x63, 0x6c, 0x69, 0x65, 0x6e, 0x74, 0x00, 0x24, 0x00, 0x04, 0x6e, 0x00, 0x01, 0xff,
+    0x80, 0x29, 0x00, 0x08, 0x93, 0x2f, 0xf9, 0xb1, 0x51, 0x26, 0x3b, 0x36, 0x00, 0x06, 0x00, 0x09,
+    0x65, 0x76, 0x74, 0x6a, 0x3a, 0x68, 0x36, 0x76, 0x59, 0x20, 0x20, 0x20, 0x00, 0x08, 0x00, 0x14,
+    0x9a, 0xea, 0xa7, 0x0c, 0xbf, 0xd8, 0xcb, 0x56, 0x78, 0x1e, 0xf2, 0xb5, 0xb2, 0xd3, 0xf2, 0x49,
+    0xc1, 0xb5, 0x71, 0xa2, 0x80, 0x28, 0x00, 0x04, 0xe5, 0x7a, 0x3b, 0xcf};
+
+}  // namespace
+
+TEST_CASE("the table-driven crc32 equals the bitwise definition", "[unit][stun]") {
+    // Every single byte value (each table entry), then every length up to past a request's bound
+    // over varied bytes.
+    for (int b = 0; b < 256; ++b) {
+        const std::uint8_t one = static_cast<std::uint8_t>(b);
+        INFO(b);
+        CHECK(stun::crc32({&one, 1}) == crc32_bitwise({&one, 1}));
+    }
+    std::vector<std::uint8_t> data;
+    std::uint32_t x = 0x12345678;
+    for (std::size_t n = 0; n <= stun::kMaxRequestSize + 8; ++n) {
+        INFO(n);
+        CHECK(stun::crc32(data) == crc32_bitwise(data));
+        x = x * 1664525U + 1013904223U;  // any bytes will do: a linear congruential sequence
+        data.push_back(static_cast<std::uint8_t>(x >> 24));
+    }
+    // RFC 5769's sample FINGERPRINT, and the request it ends is accepted with it.
+    const auto body = std::span(kRfc5769Request).first(kRfc5769Request.size() - 8);
+    CHECK((stun::crc32(body) ^ stun::kFingerprintXor) == 0xe57a3bcfU);
+    CHECK((crc32_bitwise(body) ^ stun::kFingerprintXor) == 0xe57a3bcfU);
+    stun::BindingRequest r;
+    CHECK(stun::parse(kRfc5769Request, r) == stun::Result::binding_request);
+    CHECK(r.fingerprint);
+}
+
+TEST_CASE("a STUN request longer than 548 bytes is dropped unanswered before it is parsed",
+          "[unit][stun]") {
+    // A valid Binding request, FINGERPRINT and all, grown by a SOFTWARE attribute to exactly
+    // the bound: answered. 4 bytes more: dropped and counted, though it is just as valid.
+    const auto request_of = [](std::size_t size) {
+        auto m = binding_request();
+        add_attribute(m, 0x8022, std::vector<std::uint8_t>(size - 20 - 4 - 8, 'x'));
+        add_fingerprint(m);
+        REQUIRE(m.size() == size);
+        return m;
+    };
+    Harness h;
+    CHECK(h.raw(kClient, request_of(stun::kMaxRequestSize)).size() == 1);
+    const auto oversized = request_of(stun::kMaxRequestSize + 4);
+    stun::BindingRequest r;
+    CHECK(stun::parse(oversized, r) == stun::Result::too_large);
+    CHECK(h.raw(kClient, oversized).empty());
+    // The largest UDP payload: dropped the same way (even with a length field that disagrees).
+    auto huge = binding_request();
+    huge.resize(65507, 0xFF);
+    CHECK(h.raw(kClient, huge).empty());
+    const auto c = h.server.counters();
+    CHECK(c.stun_requests == 1);
+    CHECK(c.stun_oversized == 2);
+    CHECK(c.stun_malformed == 0);  // not even looked at
+    CHECK(to_string(c).find(" stun_oversized=2") != std::string::npos);
+    CHECK(std::string(stun::to_string(stun::Result::too_large)) == "too_large");
 }
 
 TEST_CASE("a Binding request is answered with XOR-MAPPED-ADDRESS and its transaction id",

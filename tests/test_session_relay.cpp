@@ -205,3 +205,81 @@ TEST_CASE("what anyone at the peer's IP sends to a relayed session's relay is dr
     CHECK(bob.count(EventType::disconnected) == 0);
     CHECK(connected(bob));
 }
+
+TEST_CASE("credentials issued already expired are refused by coturn, and the session says so",
+          "[relay]") {
+    // A rendezvous whose clock is an hour slow hands out credentials that expired 50 minutes
+    // ago: coturn refuses the Allocate (401), as it will any credential once its 600 s are over.
+    Coturn coturn({});
+    rendezvous::Config server = granting(coturn);
+    server.turn.unix_clock = [] { return rendezvous::system_unix_time() - 3600; };
+    Lab lab(server);
+    auto config = [&](const std::string& name) {
+        Config c = relay_only(lab, name);
+        c.punch_timeout = Duration(3000);
+        return c;
+    };
+    Node& alice = lab.add(config("alice"));
+    Node& bob = lab.add(config("bob"));
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::error) == 1; }, 6000ms));
+    INFO(coturn.tail());
+    const auto* e = alice.last(EventType::error);
+    CHECK(e->error == Error::punch_failed);
+    INFO(e->detail);
+    CHECK(e->detail.find("refused the credentials (401") != std::string::npos);
+    CHECK_FALSE(connected(alice));
+    CHECK(lab.server().counters().relay_grants == 2);  // granted, but dead on arrival
+}
+
+TEST_CASE("a relayed session renews its credentials at half their lifetime and outlives them",
+          "[relay]") {
+    // Credentials of 4 s: renewed at about 2 s, then every ~2 s; the allocations, made under
+    // the first ones, live on past their expiry (coturn checks the timestamp on the Allocate
+    // only: PROTOCOL.md §4.11).
+    Coturn coturn({});
+    rendezvous::Config server = granting(coturn);
+    server.turn.ttl = std::chrono::seconds(4);
+    Lab lab(server);
+    Node& alice = lab.add(relay_only(lab, "alice"));
+    Node& bob = lab.add(relay_only(lab, "bob"));
+    INFO(coturn.tail());
+    connect_relayed(lab, alice, bob);
+    REQUIRE(lab.run_until(
+        [&] {
+            return alice.session->stats().relay_renewals >= 3 &&
+                   bob.session->stats().relay_renewals >= 3;
+        },
+        12000ms));
+    const auto c = lab.server().counters();
+    CHECK(c.relay_renewals >= 6);
+    CHECK(c.relay_renewals_not_registered + c.relay_renewals_unknown_introduction +
+              c.relay_renewals_token_mismatch + c.relay_grants_refused ==
+          0);
+    // Past the first credentials' expiry, still relayed and talking.
+    for (Node* n : {&alice, &bob}) {
+        CHECK(connected(*n));
+        CHECK(n->session->path() == Path::relay);
+        CHECK(n->session->stats().relay_allocated);
+    }
+    REQUIRE(alice.session->send(Channel::reliable, bytes("after the credentials expired")));
+    REQUIRE(lab.run_until([&] { return bob.received().size() == 1; }));
+    CHECK(bob.received() == std::vector<std::string>{"after the credentials expired"});
+}
+
+TEST_CASE("a direct session does not renew relay credentials it will never use", "[relay]") {
+    Coturn coturn({});
+    rendezvous::Config server = granting(coturn);
+    server.turn.ttl = std::chrono::seconds(4);  // a relayed session would renew within 2 s
+    Lab lab(server);
+    Node& alice = lab.add(lab.config("alice"));
+    Node& bob = lab.add(lab.config("bob"));
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+    REQUIRE(alice.session->path() != Path::relay);
+    lab.run_for(2500ms);
+    CHECK(lab.server().counters().relay_renewals == 0);
+    CHECK(alice.session->stats().relay_renewals == 0);
+}

@@ -239,6 +239,10 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
         relay_ = *relay;
         return {Kind::peer_relay, Error::none};
     }
+    if (const auto* fresh = std::get_if<RelayCredentials>(&message)) {
+        credentials_ = *fresh;
+        return {Kind::relay_credentials, Error::none};
+    }
     last_drop_ = Drop::unexpected;
     return {};
 }

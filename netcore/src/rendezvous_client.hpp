@@ -22,13 +22,14 @@ class RendezvousClient {
     struct Signal {
         enum class Kind {
             none,
-            registered,      ///< first RegisterAck: public_address() is known
-            peer_offline,    ///< first PeerUnknown for the current request
-            introduced,      ///< an Introduction (see introduction())
-            peer_relay,      ///< a PeerRelay (see peer_relay())
-            failed,          ///< registration failed for good: error
-            request_failed,  ///< the wait for the peer ran out
-            asked,           ///< an IntroductionAsked: asker() asked for us, not consented yet
+            registered,         ///< first RegisterAck: public_address() is known
+            peer_offline,       ///< first PeerUnknown for the current request
+            introduced,         ///< an Introduction (see introduction())
+            peer_relay,         ///< a PeerRelay (see peer_relay())
+            relay_credentials,  ///< a RelayCredentials (see relay_credentials())
+            failed,             ///< registration failed for good: error
+            request_failed,     ///< the wait for the peer ran out
+            asked,              ///< an IntroductionAsked: asker() asked for us, not consented yet
         };
         Kind kind = Kind::none;
         Error error = Error::none;
@@ -83,6 +84,10 @@ class RendezvousClient {
     [[nodiscard]] const std::string& asker() const { return asker_; }
     /// Valid after a Signal::Kind::peer_relay, until the next handle().
     [[nodiscard]] const protocol::PeerRelay& peer_relay() const { return relay_; }
+    /// Valid after a Signal::Kind::relay_credentials, until the next handle(); views the datagram.
+    [[nodiscard]] const protocol::RelayCredentials& relay_credentials() const {
+        return credentials_;
+    }
 
   private:
     void send_register(TimePoint now, RawOutbox& out);
@@ -127,6 +132,7 @@ class RendezvousClient {
     protocol::Introduction intro_;
     protocol::PeerRelay relay_;
     std::string asker_;
+    protocol::RelayCredentials credentials_;
 };
 
 }  // namespace netcore::detail

@@ -51,6 +51,26 @@ constexpr std::size_t kMaxAskers = 64;
 // wait if it stopped meanwhile (then peer_not_online, as for connect()).
 constexpr Duration kAcceptWait{10000};
 
+// A renewal of the relay credentials (RelayRenew) that got no answer is sent again this often,
+// until the credential expires (the server drops what it refuses, unanswered).
+constexpr Duration kRenewRetry{10000};
+
+// The unix expiry of a TURN-REST username "<unix seconds>:<user>" (PROTOCOL.md §4.11), or 0 when
+// it does not start with one.
+std::int64_t expiry_of(std::string_view username) {
+    std::int64_t expiry = 0;
+    std::size_t i = 0;
+    for (; i < username.size() && i < 18 && username[i] >= '0' && username[i] <= '9'; ++i)
+        expiry = expiry * 10 + (username[i] - '0');
+    return i > 0 && i < username.size() && username[i] == ':' ? expiry : 0;
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 // The 32 bits of the token that ride in ENet's connect data, so the responder accepts an ENet
 // connection only from whoever was introduced to it.
 enet_uint32 connect_data(std::uint64_t token) {
@@ -104,8 +124,14 @@ struct Session::Impl final : detail::HostListener,
     std::optional<detail::TurnClient> retiring;  // released, re-sending the release
     std::array<Address, protocol::kMaxRelayServers> relay_servers{};  // from the grant, in order
     std::size_t relay_server_count = 0;
-    std::size_t relay_server_next = 0;  // the next to try when the current one fails
-    detail::TurnCredentials relay_credentials;
+    std::size_t relay_server_next = 0;          // the next to try when the current one fails
+    detail::TurnCredentials relay_credentials;  // for the next Allocate; renewed (below)
+    // Renewal (PROTOCOL.md §4.11): credentials live minutes, so while the session may still
+    // allocate or holds an allocation it asks for fresh ones at half their lifetime. A live
+    // allocation keeps the username it was made under (TURN wants one username per allocation).
+    std::int64_t relay_expiry = 0;  // unix seconds of relay_credentials; 0: none to renew
+    std::uint64_t relay_token = 0;  // the introduction's
+    TimePoint next_renew{};
     TimePoint retire_until{};
     std::optional<Address> peer_relayed;               // from PeerRelay: where the peer's relay is
     std::array<std::uint32_t, kMaxPermits> permits{};  // peer IPs our relay must let in
@@ -317,6 +343,9 @@ struct Session::Impl final : detail::HostListener,
             case SignalKind::asked:
                 on_introduction_asked(rendezvous->asker());
                 return;
+            case SignalKind::relay_credentials:
+                on_relay_credentials(rendezvous->relay_credentials());
+                return;
             case SignalKind::peer_relay: {
                 const auto& relay = rendezvous->peer_relay();
                 if (!turn || !puncher.active() || relay.token != puncher.token()) {
@@ -433,6 +462,8 @@ struct Session::Impl final : detail::HostListener,
             relay_server_next = 0;
             relay_credentials = {std::string(intro.relay.username),
                                  std::string(intro.relay.password)};
+            relay_token = intro.token;
+            schedule_renewal(expiry_of(intro.relay.username));
             start_turn();
             want_permit(intro.peer_public.ip);
         }
@@ -552,7 +583,45 @@ struct Session::Impl final : detail::HostListener,
         want_permit(through_relay ? relay.relayed.ip : relay.mapped.ip);
     }
 
+    // The next renewal at half the credential's remaining lifetime; none once it is nearly gone.
+    void schedule_renewal(std::int64_t expiry) {
+        relay_expiry = expiry;
+        const std::int64_t left = expiry - unix_now();
+        if (left < 2) {
+            relay_expiry = 0;
+            return;
+        }
+        next_renew = now + std::chrono::seconds(left / 2);
+    }
+
+    void on_relay_credentials(const protocol::RelayCredentials& fresh) {
+        if (relay_expiry == 0 || fresh.token != relay_token || fresh.relay.count == 0 ||
+            fresh.relay.username.empty()) {
+            ++counters.datagrams_dropped;  // no session renewing, or not its pair
+            return;
+        }
+        relay_credentials = {std::string(fresh.relay.username), std::string(fresh.relay.password)};
+        ++counters.relay_renewals;
+        schedule_renewal(expiry_of(fresh.relay.username));
+    }
+
+    // Renews while the session may still allocate (setting up: the grant's next server) or
+    // holds an allocation (relayed). A direct session never allocates again: it needs none.
+    void update_renewal() {
+        if (relay_expiry == 0 || now < next_renew) return;
+        const bool wants = state == State::punching || state == State::connecting ||
+                           (state == State::connected && path == Path::relay);
+        if (!wants || unix_now() >= relay_expiry) {
+            relay_expiry = 0;
+            return;
+        }
+        rendezvous->send(protocol::RelayRenew{rendezvous->instance(), relay_token, peer_name},
+                         *this);
+        next_renew = now + kRenewRetry;
+    }
+
     void update_relay() {
+        update_renewal();
         if (retiring) {
             retiring->update(now, *this);
             if (retiring->release_confirmed() || now >= retire_until) retiring.reset();
@@ -687,6 +756,7 @@ struct Session::Impl final : detail::HostListener,
         }
         puncher.end();
         first_heard.reset();
+        relay_expiry = 0;
         // What ENet still owes the peer (the acknowledgement of its goodbye, say) is sealed and
         // sent before the channel's keys go; then no ENet peer is left (a responder's handshake
         // that never completed, say) to send what could no longer be sealed.

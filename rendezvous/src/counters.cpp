@@ -69,6 +69,11 @@ std::string to_string(const Counters& c) {
     field(out, "requests_full", c.requests_full);
     field(out, "lan_dropped", c.lan_dropped);
     field(out, "relay_grants", c.relay_grants);
+    field(out, "relay_grants_refused", c.relay_grants_refused);
+    field(out, "relay_renewals", c.relay_renewals);
+    field(out, "relay_renew_drop_not_registered", c.relay_renewals_not_registered);
+    field(out, "relay_renew_drop_unknown_introduction", c.relay_renewals_unknown_introduction);
+    field(out, "relay_renew_drop_token_mismatch", c.relay_renewals_token_mismatch);
     field(out, "relay_offers_forwarded", c.relay_offers_forwarded);
     field(out, "relay_offer_drop_not_registered", c.relay_offers_not_registered);
     field(out, "relay_offer_drop_unknown_introduction", c.relay_offers_unknown_introduction);
@@ -76,6 +81,7 @@ std::string to_string(const Counters& c) {
     field(out, "stun_requests", c.stun_requests);
     field(out, "stun_malformed", c.stun_malformed);
     field(out, "stun_ignored", c.stun_ignored);
+    field(out, "stun_oversized", c.stun_oversized);
     field(out, "receive_errors", c.receive_errors);
     field(out, "send_errors", c.send_errors);
     return out;

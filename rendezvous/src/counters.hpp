@@ -70,15 +70,21 @@ struct Counters {
     std::uint64_t introductions_ip_capped = 0;  ///< dropped at --max-introductions-per-ip
     std::uint64_t lan_dropped = 0;              ///< LAN candidates outside the LAN ranges, not kept
     // Relays (PROTOCOL.md §4.11).
-    std::uint64_t relay_grants = 0;                 ///< Introductions sent with TURN credentials
-    std::uint64_t relay_offers_forwarded = 0;       ///< RelayOffers passed on as PeerRelay
-    std::uint64_t relay_offers_not_registered = 0;  ///< dropped: the sender holds no name there
+    std::uint64_t relay_grants = 0;          ///< credentials issued in Introductions (one a side)
+    std::uint64_t relay_grants_refused = 0;  ///< grants and renewals refused by a limit
+    std::uint64_t relay_renewals = 0;        ///< RelayRenews answered with fresh credentials
+    std::uint64_t relay_renewals_not_registered = 0;  ///< dropped: the sender holds no name there
+    std::uint64_t relay_renewals_unknown_introduction = 0;  ///< dropped: no grant for that pair
+    std::uint64_t relay_renewals_token_mismatch = 0;  ///< dropped: another token than the pair's
+    std::uint64_t relay_offers_forwarded = 0;         ///< RelayOffers passed on as PeerRelay
+    std::uint64_t relay_offers_not_registered = 0;    ///< dropped: the sender holds no name there
     std::uint64_t relay_offers_unknown_introduction = 0;  ///< dropped: no such introduction (now)
     std::uint64_t relay_offers_token_mismatch = 0;  ///< dropped: another token than the pair's
     // STUN Binding on the same port (docs/PROTOCOL.md §10).
     std::uint64_t stun_requests = 0;   ///< Binding requests answered
     std::uint64_t stun_malformed = 0;  ///< STUN header, bad length/attributes/FINGERPRINT
     std::uint64_t stun_ignored = 0;    ///< valid STUN we do not answer (CHANGE-REQUEST, ...)
+    std::uint64_t stun_oversized = 0;  ///< longer than stun::kMaxRequestSize: dropped unparsed
 
     // Socket trouble.
     std::uint64_t receive_errors = 0;

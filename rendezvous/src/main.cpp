@@ -177,9 +177,23 @@ int main(int argc, char** argv) {
         app.add_option("--turn-secret-file", turn_secret_file,
                        "File with the TURN servers' static-auth-secret: the secret alone, or a "
                        "coturn config file (its static-auth-secret= line); read once at start");
-    auto* ttl_option = app.add_option("--turn-ttl", turn_ttl_s,
-                                      "How long the TURN credentials handed out are valid (s)")
-                           ->capture_default_str();
+    auto* ttl_option =
+        app.add_option("--turn-ttl", turn_ttl_s,
+                       "How long the TURN credentials handed out are valid (s, 1 to 3600); "
+                       "clients renew them while their session lives")
+            ->capture_default_str();
+    app.add_option("--grant-rate", config.grants.ip_rate,
+                   "TURN credentials (grants and renewals) a second per source IP")
+        ->capture_default_str();
+    app.add_option("--grant-burst", config.grants.ip_burst,
+                   "TURN credentials at once per source IP")
+        ->capture_default_str();
+    app.add_option("--name-grant-rate", config.grants.name_rate,
+                   "TURN credentials (grants and renewals) a second per name")
+        ->capture_default_str();
+    app.add_option("--name-grant-burst", config.grants.name_burst,
+                   "TURN credentials at once per name")
+        ->capture_default_str();
     // The server's long-term key (docs/RENDEZVOUS.md "The key file"): game builds pin its public
     // half, so it must outlive restarts; without a file, each run makes a new one.
     std::string key_file;

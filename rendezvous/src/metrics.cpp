@@ -122,12 +122,18 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     s.total(&Counters::lan_dropped, "lan_dropped",
             "LAN candidates outside the private, shared, link-local and loopback ranges dropped");
     s.total(&Counters::relay_grants, "relay_grants",
-            "Introductions sent with TURN credentials (two per introduction)");
+            "TURN credentials issued in Introductions (one per side of an introduction)");
+    s.total(&Counters::relay_grants_refused, "relay_grants_refused",
+            "TURN credentials and renewals refused by the per-IP or per-name grant limit");
+    s.total(&Counters::relay_renewals, "relay_renewals",
+            "RelayRenews answered with fresh TURN credentials");
     s.total(&Counters::relay_offers_forwarded, "relay_offers_forwarded",
             "RelayOffers forwarded to the other side of their introduction as PeerRelay");
     s.total(&Counters::stun_requests, "stun_requests", "STUN Binding requests answered");
     s.total(&Counters::stun_malformed, "stun_malformed", "Malformed STUN datagrams dropped");
     s.total(&Counters::stun_ignored, "stun_ignored", "Valid STUN not answered");
+    s.total(&Counters::stun_oversized, "stun_oversized",
+            "STUN requests over 548 bytes dropped before parsing");
     s.total(&Counters::receive_errors, "receive_errors", "Socket receive errors");
     s.total(&Counters::send_errors, "send_errors", "Socket send errors");
     // One family, labelled by reason, as PromQL sums and filters labels more easily than names.
@@ -149,6 +155,17 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
           std::pair{&Counters::relay_offers_unknown_introduction, "unknown_introduction"},
           std::pair{&Counters::relay_offers_token_mismatch, "token_mismatch"}}) {
         s.labelled.emplace_back(field, Total{&offers.Add({{"reason", reason}})});
+    }
+    auto& renewals =
+        prometheus::BuildCounter()
+            .Name("rendezvous_relay_renewals_dropped_total")
+            .Help("RelayRenews not answered, by reason (the limit: relay_grants_refused)")
+            .Register(*s.registry);
+    for (const auto& [field, reason] :
+         {std::pair{&Counters::relay_renewals_not_registered, "not_registered"},
+          std::pair{&Counters::relay_renewals_unknown_introduction, "unknown_introduction"},
+          std::pair{&Counters::relay_renewals_token_mismatch, "token_mismatch"}}) {
+        s.labelled.emplace_back(field, Total{&renewals.Add({{"reason", reason}})});
     }
 }
 

@@ -78,6 +78,12 @@ std::string validate(const Config& c) {
     if (c.requests.per_ip < 1) return "--max-requests-per-ip must be at least 1";
     if (c.requests.per_name < 1) return "--max-requests-per-name must be at least 1";
     if (c.requests.total < 1) return "--max-requests must be at least 1";
+    if (!(c.grants.ip_rate > 0)) return "--grant-rate must be positive";
+    if (!(c.grants.ip_burst >= 1)) return "--grant-burst must be at least 1";
+    if (!(c.grants.name_rate > 0)) return "--name-grant-rate must be positive";
+    if (!(c.grants.name_burst >= 1)) return "--name-grant-burst must be at least 1";
+    if (c.grants.max_keys < 1 || c.grants.max_records < 1)
+        return "the relay grant tables must hold at least one entry";
     if (c.relay_offer_window < c.intro_ttl)
         return "the relay offer window must be at least the introduction time-to-live";
     return validate(c.turn);
@@ -109,7 +115,8 @@ Server::Server(Config config, Log log)
       owners_(config.name_hold, config.max_owned_names),
       requests_(config.request_ttl, config.requests),
       cookies_(config.cookie_window),
-      limiter_(config.limits) {
+      limiter_(config.limits),
+      relay_grants_(config.grants) {
     if (!config_.turn.servers.empty()) turn_.emplace(config_.turn.secret);
     netcore::crypto::init();
     if (config_.secret_key) {
@@ -163,8 +170,8 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
     const auto err = protocol::decode_envelope(datagram, envelope);
     const std::size_t first = out.size();
     proven_ = false;
-    grants_ = 0;
     notice_.reset();
+    now_ = now;
     if (err == protocol::DecodeError::bad_version &&
         protocol::wire_version(datagram) < protocol::kVersion &&
         datagram.size() >= protocol::kVersionRefusedSize) {
@@ -197,7 +204,6 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
             break;
     }
     limit_answers(datagram.size(), first, from, now, out);
-    if (out.size() > first) counters_.relay_grants += grants_;  // sent, not refused by a limit
     if (notice_) {
         // To the asked side, a registered holder that proved its address; at most one per new
         // request and one every request_notify_interval after, each smaller than the request.
@@ -282,6 +288,8 @@ void Server::on_sealed(const protocol::Envelope& envelope, Address from, TimePoi
         on_unregister(*u, sender, now);
     } else if (const auto* r = std::get_if<protocol::RelayOffer>(&msg)) {
         on_relay_offer(*r, sender, now, out);
+    } else if (const auto* w = std::get_if<protocol::RelayRenew>(&msg)) {
+        on_relay_renew(*w, sender, now, out);
     } else {
         ++counters_.unexpected;
         log_.debug("dropped unexpected ", protocol::to_string(protocol::type_of(msg)), " from ",
@@ -332,6 +340,9 @@ void Server::on_stun(std::span<const std::uint8_t> datagram, Address from, Outbo
         case stun::Result::bad_fingerprint:
             // Never answered, like our own malformed datagrams.
             ++counters_.stun_malformed;
+            break;
+        case stun::Result::too_large:
+            ++counters_.stun_oversized;  // not parsed at all: see stun::kMaxRequestSize
             break;
     }
     log_.debug("dropped STUN from ", from, ": ", stun::to_string(result));
@@ -593,10 +604,7 @@ void Server::forget(std::string_view name) {
 }
 
 void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out) {
-    // One expiry for both sides' credentials, counted from now: a re-sent introduction carries
-    // fresh ones, so a side whose first Introduction was lost never gets a shorter lifetime.
-    const std::int64_t expires =
-        turn_ ? config_.turn.unix_clock() + config_.turn.ttl.count() : std::int64_t{0};
+    const GrantRecord* g = turn_ ? grant(p, a, b, now_) : nullptr;
     const bool relay_only = hides(a) || hides(b);
     const auto tell = [&](const Entry& to, const Entry& about) {
         const auto role =
@@ -611,20 +619,106 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
             m.flags |= protocol::IntroductionFlags::relay_only;
         }
         TurnCredential credential;  // viewed by m.relay until it is encoded below
-        if (turn_) {
-            // Each side's own name: the TURN server's logs and quotas then tell the players apart.
-            credential = turn_->make(to.name, expires);
+        const std::int64_t expires = g == nullptr              ? 0
+                                     : to.name == g->initiator ? g->initiator_expiry
+                                                               : g->responder_expiry;
+        if (expires != 0) {
+            // Each side's own name and the pair: the TURN server's logs and quotas then tell the
+            // players and their introductions apart.
+            credential = this->credential(to.name.view(), *g, expires);
             const auto& servers = config_.turn.servers;
             std::copy(servers.begin(), servers.end(), m.relay.servers.begin());
             m.relay.count = static_cast<std::uint8_t>(servers.size());
             m.relay.username = credential.username;
             m.relay.password = credential.password;
-            ++grants_;
         }
         reply(out, to.address, to.keys.signal_key, m);
     };
     tell(a, b);  // the requester first
     tell(b, a);
+}
+
+const GrantRecord* Server::grant(const Pending& p, const Entry& a, const Entry& b, TimePoint now) {
+    // A re-sent introduction repeats its grants: the same credentials, neither counted nor
+    // limited again (a retry must not cost the players their grants).
+    if (GrantRecord* r = relay_grants_.find(p.initiator, p.responder, now);
+        r != nullptr && r->token == p.token)
+        return r;
+    GrantRecord* r = relay_grants_.add(p.initiator, p.responder, p.token, now);
+    if (r == nullptr) {
+        counters_.relay_grants_refused += 2;
+        log_.warn("relay grants full: no relay for ", p.initiator, " <-> ", p.responder);
+        return nullptr;
+    }
+    const std::int64_t expires = config_.turn.unix_clock() + config_.turn.ttl.count();
+    for (const Entry* side : {&a, &b}) {
+        std::int64_t& expiry =
+            side->name == p.initiator ? r->initiator_expiry : r->responder_expiry;
+        if (relay_grants_.admit(side->address.ip, side->name.view(), now)) {
+            expiry = expires;
+            r->until = now + config_.turn.ttl;
+            ++counters_.relay_grants;
+        } else {
+            ++counters_.relay_grants_refused;
+            log_.info("relay grant limit: no relay for ", side->name, " at ", side->address);
+        }
+    }
+    return r;
+}
+
+TurnCredential Server::credential(std::string_view name, const GrantRecord& r,
+                                  std::int64_t expires) const {
+    std::string user(name);
+    user += '.';
+    user += r.pair_id;
+    return turn_->make(user, expires);
+}
+
+void Server::on_relay_renew(const protocol::RelayRenew& m, const Sender& s, TimePoint now,
+                            Outbox& out) {
+    // The same proof as a RelayOffer: the exact address that holds a name under this instance
+    // and key; then a grant record of an introduction between that name and `peer`, with its
+    // token. Anything else is dropped unanswered and counted.
+    const Address from = s.from;
+    const Entry* self = registry_.find_at(from, now);
+    if (!holds(self, m.instance, s.keys)) {
+        ++counters_.relay_renewals_not_registered;
+        log_.debug("dropped RelayRenew from ", from, ": not registered");
+        return;
+    }
+    GrantRecord* r = turn_ && m.peer != self->name
+                         ? relay_grants_.find(self->name.view(), m.peer, now)
+                         : nullptr;
+    std::int64_t* expiry = r == nullptr                 ? nullptr
+                           : self->name == r->initiator ? &r->initiator_expiry
+                                                        : &r->responder_expiry;
+    if (expiry == nullptr || *expiry == 0) {  // no pair, or this side was never granted a relay
+        ++counters_.relay_renewals_unknown_introduction;
+        log_.debug("dropped RelayRenew ", self->name, " -> ", m.peer, ": no grant");
+        return;
+    }
+    if (r->token != m.token) {
+        ++counters_.relay_renewals_token_mismatch;
+        log_.debug("dropped RelayRenew ", self->name, " -> ", m.peer, ": another token");
+        return;
+    }
+    if (!relay_grants_.admit(from.ip, self->name.view(), now)) {
+        ++counters_.relay_grants_refused;
+        log_.info("relay grant limit: no renewal for ", self->name, " at ", from);
+        return;
+    }
+    *expiry = config_.turn.unix_clock() + config_.turn.ttl.count();
+    r->until = now + config_.turn.ttl;
+    ++counters_.relay_renewals;
+    log_.debug("renewed the relay grant of ", self->name, " -> ", m.peer);
+    const TurnCredential credential = this->credential(self->name.view(), *r, *expiry);
+    protocol::RelayCredentials answer{m.token, {}};
+    const auto& servers = config_.turn.servers;
+    std::copy(servers.begin(), servers.end(), answer.relay.servers.begin());
+    answer.relay.count = static_cast<std::uint8_t>(servers.size());
+    answer.relay.username = credential.username;
+    answer.relay.password = credential.password;
+    reply(out, from, s.keys.signal_key, answer);
 }
 
 void Server::on_relay_offer(const protocol::RelayOffer& m, const Sender& s, TimePoint now,
@@ -717,6 +811,7 @@ void Server::tick(TimePoint now) {
     }
     introductions_.sweep(now);
     requests_.sweep(now);
+    relay_grants_.sweep(now);
     tick_owners(now);
 }
 

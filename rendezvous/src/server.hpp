@@ -27,6 +27,7 @@
 #include "owners.hpp"
 #include "rate_limiter.hpp"
 #include "registry.hpp"
+#include "relay_grants.hpp"
 #include "requests.hpp"
 #include "stun.hpp"
 #include "turn_credentials.hpp"
@@ -43,16 +44,18 @@ struct TurnConfig {
     std::vector<netcore::Address> servers;
     /// The servers' shared secret (coturn's static-auth-secret with use-auth-secret).
     std::string secret;
-    /// How long a credential is valid. A TURN server refuses an Allocate under an expired one
-    /// (coturn 4.6.1 checks only the Allocate; other servers may check every request), so it must
-    /// outlive a whole game session: docs/PROTOCOL.md §4.11 says why a day.
-    std::chrono::seconds ttl{86400};
-    /// Read once per introduction. Tests fix it.
+    /// How long a credential is valid: minutes, and renewed (RelayRenew) while the session lives.
+    /// A TURN server refuses an Allocate under an expired one; coturn 4.6.1 checks only the first
+    /// authenticated request of an allocation, so an allocation outlives its credential while it
+    /// is refreshed (docs/PROTOCOL.md §4.11 has the source lines).
+    std::chrono::seconds ttl{600};
+    /// Read once per grant. Tests fix it.
     std::function<std::int64_t()> unix_clock = system_unix_time;
 };
 
-/// The most a credential may live: a week. Longer is near to a permanent password.
-inline constexpr std::chrono::seconds kMaxTurnTtl{7 * 24 * 3600};
+/// The most a credential may live: an hour. Renewals keep a longer session going; a credential
+/// that lives longer is a relay its holder keeps after the introduction is over.
+inline constexpr std::chrono::seconds kMaxTurnTtl{3600};
 
 /// The server's tunables. Defaults are the command line's.
 struct Config {
@@ -106,6 +109,8 @@ struct Config {
     std::string names_file;
     /// What owned names' last-seen times count in (unix seconds). Tests fix it.
     std::function<std::int64_t()> unix_clock = system_unix_time;
+    /// How many grants (credentials in Introductions and RelayCredentials) per IP and per name.
+    GrantLimits grants;
     /// The server's long-term X25519 secret key (--key-file). None: a fresh one for this run.
     std::optional<netcore::SecretKey> secret_key;
 };
@@ -188,12 +193,20 @@ class Server {
     /// The binding that holds `name` now: unexpired, or kept by its owner being online.
     const Binding* binding(std::string_view name, TimePoint now, std::int64_t unix_now) const;
     void tick_owners(TimePoint now);
-    void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
     /// A request `self` -> `peer` without `peer`'s consent: stored (caps allowing) and told to
     /// `peer`; `self` gets exactly what an unknown name gets.
     void wait_for_consent(const Entry& self, const Entry& peer, TimePoint now, Outbox& out);
     /// Forgets the introductions and requests of a name that left or changed hands.
     void forget(std::string_view name);
+    void on_relay_renew(const netcore::protocol::RelayRenew& m, const Sender& s, TimePoint now,
+                        Outbox& out);
+    void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
+    /// The grants of introduction `p` (made now, or the stored ones when it is re-sent); a side
+    /// refused by a limit gets expiry 0.
+    const GrantRecord* grant(const Pending& p, const Entry& a, const Entry& b, TimePoint now);
+    /// One side's credential for its pair, expiring at `expires` (unix seconds).
+    [[nodiscard]] TurnCredential credential(std::string_view name, const GrantRecord& r,
+                                            std::int64_t expires) const;
     void limit_answers(std::size_t request_size, std::size_t first, netcore::Address from,
                        TimePoint now, Outbox& out);
     /// Seals `m` under `key` (the recipient's signal key) and queues it for `to`.
@@ -228,8 +241,9 @@ class Server {
     std::uint64_t sealed_ = 0;        // the last counter sealed under any signal key: this run's
                                       // keys are its own (the salt), so one counter serves all
     std::optional<TurnCredentials> turn_;  // when TurnConfig::servers is not empty
-    bool proven_ = false;                  // the datagram being handled carried a valid cookie
-    std::size_t grants_ = 0;  // relay grants in the answers to the datagram being handled
+    RelayGrants relay_grants_;
+    bool proven_ = false;  // the datagram being handled carried a valid cookie
+    TimePoint now_{};      // when the datagram being handled arrived (for send_introduction)
     Counters counters_;
     TimePoint next_sweep_{};
     std::random_device random_;

@@ -28,6 +28,12 @@ inline constexpr std::uint32_t kMagicCookie = 0x2112A442;  // RFC 8489 §5
 inline constexpr std::size_t kHeaderSize = 20;             // bytes
 // RFC 8489 §14.7: FINGERPRINT is the CRC-32 of the message up to it, XORed with "STUN".
 inline constexpr std::uint32_t kFingerprintXor = 0x5354554e;
+// The largest request parsed; a longer one is dropped before any other work. A Binding request
+// we answer needs 20 bytes (28 with FINGERPRINT); 548 is RFC 8489 §6.1's bound for a STUN
+// message over IPv4 when the path MTU is unknown (576 - IP and UDP headers), room for any
+// client's SOFTWARE or ICE attributes. Beyond it a datagram is only cost: an attribute walk and
+// a CRC over up to 64 KiB.
+inline constexpr std::size_t kMaxRequestSize = 548;  // bytes
 // The largest response we build: header, one (XOR-)MAPPED-ADDRESS, FINGERPRINT.
 inline constexpr std::size_t kMaxResponseSize = 20 + 12 + 8;  // bytes
 
@@ -40,6 +46,7 @@ enum class Result : std::uint8_t {
     bad_length,           ///< the length field is not a multiple of 4 or disagrees with the size
     bad_attribute,        ///< an attribute runs past the end of the message
     bad_fingerprint,      ///< FINGERPRINT not last, not 4 bytes, or its CRC does not match
+    too_large,            ///< longer than kMaxRequestSize: dropped before any parsing
 };
 
 [[nodiscard]] const char* to_string(Result r);
@@ -70,7 +77,8 @@ struct BindingRequest {
                                                  netcore::Address mapped,
                                                  std::span<std::uint8_t> out);
 
-/// CRC-32 (ISO-HDLC: the one of Ethernet and zlib) of `data`.
+/// CRC-32 (ISO-HDLC: the one of Ethernet and zlib) of `data`, from a 256-entry table built at
+/// compile time.
 [[nodiscard]] std::uint32_t crc32(std::span<const std::uint8_t> data);
 
 }  // namespace rendezvous::stun

@@ -96,7 +96,7 @@ uclient() {
 }
 
 start_rendezvous
-grep -q "^rendezvous: granting TURN relays on 127.0.0.1:$turn_port (credentials valid 86400 s)$" \
+grep -q "^rendezvous: granting TURN relays on 127.0.0.1:$turn_port (credentials valid 600 s)$" \
     "$tmp/rendezvous.err" || fail "no line saying which TURN server is granted"
 
 # coturn needs a moment to open its listener; the grant client does not depend on it.
@@ -108,10 +108,13 @@ server=$(sed -n 's/.* server=\([^ ]*\) .*/\1/p' <<<"$line")
 user=$(sed -n 's/.* username=\([^ ]*\) .*/\1/p' <<<"$line")
 pass=$(sed -n 's/.* password=\([^ ]*\)$/\1/p' <<<"$line")
 [ "$server" = "127.0.0.1:$turn_port" ] || fail "alice was granted $server"
-[[ $user =~ ^[0-9]+:alice$ ]] || fail "alice's username is not <expiry>:alice: $user"
+[[ $user =~ ^[0-9]+:alice\.[0-9a-f]{16}$ ]] ||
+    fail "alice's username is not <expiry>:alice.<pair id>: $user"
+bob_user=$(sed -n 's/^bob .* username=\([^ ]*\) .*/\1/p' "$tmp/grants.out")
+[ "${bob_user#*:bob.}" = "${user#*:alice.}" ] || fail "bob's pair id differs from alice's: $bob_user"
 expiry=${user%%:*}
 now=$(date +%s)
-((expiry >= now + 86400 - 5 && expiry <= now + 86400)) || fail "expiry $expiry is not now + 86400"
+((expiry >= now + 600 - 5 && expiry <= now + 600)) || fail "expiry $expiry is not now + 600"
 # The password is what anyone with the secret computes: the TURN-REST scheme, by openssl.
 if command -v openssl >/dev/null; then
     expected=$(printf '%s' "$user" | openssl dgst -sha1 -hmac "$secret" -binary | base64)

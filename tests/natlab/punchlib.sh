@@ -49,7 +49,10 @@ _nl_close_fds() {
 # --turn-server IP:3478 --turn-secret-file FILE (and --turn-ttl $NATLAB_TURN_TTL if set).
 nl_start_turn() {
     lab_turn_up --log "$NL_LOGDIR/turnserver.log" "$@"
-    NL_TURN_ARGS=(--turn-server "$LAB_TURN_IP:$LAB_TURN_PORT" --turn-secret-file "$LAB_TURN_SECRET_FILE")
+    # The soaks make hundreds of introductions from the two routers' IPs within minutes, far
+    # beyond what the grant limits let one IP or name have (docs/RENDEZVOUS.md): lifted here.
+    NL_TURN_ARGS=(--turn-server "$LAB_TURN_IP:$LAB_TURN_PORT" --turn-secret-file "$LAB_TURN_SECRET_FILE"
+        --grant-rate 1000 --grant-burst 1000 --name-grant-rate 1000 --name-grant-burst 1000)
     [[ -n ${NATLAB_TURN_TTL:-} ]] && NL_TURN_ARGS+=(--turn-ttl "$NATLAB_TURN_TTL")
     return 0
 }

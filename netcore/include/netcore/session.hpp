@@ -180,7 +180,8 @@ struct Stats {
     float packet_loss = 0.0f;             ///< ENet's estimate, 0..1
     std::uint64_t bytes_sent = 0;         ///< on the socket, all traffic
     std::uint64_t bytes_received = 0;
-    bool relay_allocated = false;  ///< our TURN allocation is up (the peer may relay to us)
+    bool relay_allocated = false;      ///< our TURN allocation is up (the peer may relay to us)
+    std::uint32_t relay_renewals = 0;  ///< fresh relay credentials received (RelayCredentials)
 };
 
 class Session {
