@@ -15,6 +15,27 @@ std::string Address::to_string() const {
     return buf;
 }
 
+bool lan_candidate(Address a) {
+    // A LAN candidate is only ever probed because a peer (or whoever registered under its name)
+    // said so: limited to ranges that do not route on the Internet, no client can be made to
+    // send probes to a third party's public address (issue 11, docs/SECURITY.md).
+    struct Range {
+        std::uint32_t prefix;
+        int bits;
+    };
+    static constexpr Range kRanges[] = {
+        {0x0A000000u, 8},   // 10.0.0.0/8, private (RFC 1918)
+        {0xAC100000u, 12},  // 172.16.0.0/12, private (RFC 1918)
+        {0xC0A80000u, 16},  // 192.168.0.0/16, private (RFC 1918)
+        {0x64400000u, 10},  // 100.64.0.0/10, shared address space (RFC 6598, carrier-grade NAT)
+        {0xA9FE0000u, 16},  // 169.254.0.0/16, link-local (RFC 3927)
+        {0x7F000000u, 8},   // 127.0.0.0/8, loopback (tests, and two games on one machine)
+    };
+    for (const auto& r : kRanges)
+        if ((a.ip >> (32 - r.bits)) == (r.prefix >> (32 - r.bits))) return true;
+    return false;
+}
+
 namespace {
 
 // Splits "host[:port]"; the port must be 1..65535 when present.

@@ -22,6 +22,9 @@ struct Address {
     [[nodiscard]] bool empty() const { return ip == 0 && port == 0; }
 };
 
+/// True for addresses a LAN candidate may have: private, shared-address, link-local or loopback.
+[[nodiscard]] bool lan_candidate(Address a);
+
 /// Parses a dotted IPv4 literal with an optional ":port" ("203.0.113.7:9000").
 /// Without a port, `default_port` is used. Returns nothing for anything else.
 [[nodiscard]] std::optional<Address> parse_address(std::string_view text,
