@@ -61,7 +61,13 @@ int main(int argc, char** argv) {
                    "The rendezvous' public key, 64 hex digits (rendezvous --print-public-key)");
     app.add_option("--name", net_options.name, "Your name (prefills the lobby)");
     app.add_option("--peer", net_options.peer,
-                   "Your friend's name (prefills the lobby); none: wait to be reached");
+                   "Your friend's name (prefills the lobby); none: go online and accept who "
+                   "asks");
+    app.add_option("--accept-from", net_options.auto_accept.names,
+                   "Accept a request from NAME without a click, as the lobby's Accept would "
+                   "(repeatable)");
+    app.add_flag("--accept-any", net_options.auto_accept.anyone,
+                 "Accept every request without a click");
     app.add_flag("--autoconnect", net_options.autoconnect, "Press Connect at start");
     app.add_flag("--headless", headless,
                  "No window: connect, move in a fixed pattern, print a summary line");
@@ -81,6 +87,13 @@ int main(int argc, char** argv) {
         if (!net_options.server_key) {
             std::fprintf(stderr, "sample_game: --server-key wants 64 hex digits, got \"%s\"\n",
                          server_key.c_str());
+            return 2;
+        }
+    }
+    for (const std::string& name : net_options.auto_accept.names) {
+        if (const std::string problem = net::name_problem(name); !problem.empty()) {
+            std::fprintf(stderr, "sample_game: --accept-from %s: %s\n", name.c_str(),
+                         problem.c_str());
             return 2;
         }
     }

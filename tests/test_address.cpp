@@ -34,3 +34,21 @@ TEST_CASE("localhost resolves without the network", "[address]") {
     CHECK(a->ip == 0x7F000001u);
     CHECK(a->port == 1234);
 }
+
+TEST_CASE("only private, shared, link-local and loopback addresses are LAN candidates",
+          "[address]") {
+    // Each range's first and last address, and the addresses just outside it.
+    for (const char* lan : {"10.0.0.0", "10.255.255.255", "172.16.0.0", "172.31.255.255",
+                            "192.168.0.0", "192.168.255.255", "100.64.0.0", "100.127.255.255",
+                            "169.254.0.0", "169.254.255.255", "127.0.0.1", "127.255.255.255"}) {
+        INFO(lan);
+        CHECK(netcore::lan_candidate(*parse_address(lan, 9000)));
+    }
+    for (const char* wan : {"9.255.255.255", "11.0.0.0", "172.15.255.255", "172.32.0.0",
+                            "192.167.255.255", "192.169.0.0", "100.63.255.255", "100.128.0.0",
+                            "169.253.255.255", "169.255.0.0", "126.255.255.255", "128.0.0.0",
+                            "203.0.113.7", "8.8.8.8", "0.0.0.0", "255.255.255.255", "224.0.0.1"}) {
+        INFO(wan);
+        CHECK_FALSE(netcore::lan_candidate(*parse_address(wan, 9000)));
+    }
+}

@@ -119,7 +119,11 @@ TEST_CASE("a host at the peer's LAN address that reflects its probes never becom
     Config ac = lab.config("alice");
     ac.lan_addresses = {impostor.address()};
     Node& alice = lab.add(ac);
-    Node& bob = lab.add(lab.config("bob"));
+    // Bob asks for alice too: a side that asked probes the LAN candidates from the start (an
+    // open host waits until it heard the peer, and on loopback the pair connects before that).
+    Config bc = lab.config("bob");
+    bc.consent = Consent::mutual;
+    Node& bob = lab.add(bc);
     int reflected = 0;
     lab.each_step.push_back([&] {
         while (auto d = impostor.receive()) {

@@ -549,3 +549,79 @@ TEST_CASE(
     CHECK(*p.rtt_of(kBobPublic) == 10ms);
     CHECK(*p.rtt() == 10ms);
 }
+
+TEST_CASE("LAN candidates outside the LAN ranges are ignored and counted", "[puncher]") {
+    detail::Puncher p;
+    RecordingOutbox out;
+    AddressList lan;
+    const Address victim{0x08080808u, 53};  // a public address posing as a LAN one
+    lan.push(victim);
+    lan.push(kBobLan);
+    const TimePoint t0{};
+    p.begin(Introduction{77, Role::initiator, "bob", kBobPublic, lan, {}}, t0);
+    CHECK(p.lan_ignored() == 1);
+    CHECK_FALSE(p.knows(victim));
+    p.update(t0, 40ms, out);
+    REQUIRE(out.sent.size() == 2);
+    CHECK(out.sent[0].to == kBobLan);
+    CHECK(out.sent[1].to == kBobPublic);
+}
+
+TEST_CASE("LAN candidates are probed for a short window only, unless one answered", "[puncher]") {
+    const Address other_lan{0xC0A80107u, 40000};  // 192.168.1.7
+    AddressList lan;
+    lan.push(kBobLan);
+    lan.push(other_lan);
+    const TimePoint t0{};
+    const auto targets_at = [&](detail::Puncher& p, TimePoint t) {
+        RecordingOutbox out;
+        p.update(t, 40ms, out);
+        std::vector<Address> to;
+        for (const auto& s : out.sent) to.push_back(s.to);
+        return to;
+    };
+    detail::Puncher silent;
+    silent.begin(Introduction{77, Role::initiator, "bob", kBobPublic, lan, {}}, t0);
+    CHECK(targets_at(silent, t0 + 1960ms) == std::vector<Address>{kBobLan, other_lan, kBobPublic});
+    CHECK(targets_at(silent, t0 + detail::Puncher::kLanProbeWindow) ==
+          std::vector<Address>{kBobPublic});
+
+    detail::Puncher answered;
+    RecordingOutbox out;
+    answered.begin(Introduction{77, Role::initiator, "bob", kBobPublic, lan, {}}, t0);
+    answered.update(t0, 40ms, out);
+    REQUIRE(answered.handle_ack(ProbeAck{77, 1, {}}, kBobLan, t0 + 5ms));
+    CHECK(targets_at(answered, t0 + 3000ms) == std::vector<Address>{kBobLan, kBobPublic});
+}
+
+TEST_CASE(
+    "a side that did not ask sends one probe per Introduction, to the requester's public "
+    "address, until it hears the peer",
+    "[puncher]") {
+    detail::Puncher p;
+    RecordingOutbox out;
+    AddressList lan;
+    lan.push(kBobLan);
+    const TimePoint t0{};
+    p.begin(Introduction{77, Role::responder, "bob", kBobPublic, lan, {}}, t0, false);
+    p.add_relay({0xCB00710Au, 49152});
+    for (int round = 0; round < 50; ++round) p.update(t0 + round * 40ms, 40ms, out);
+    REQUIRE(out.sent.size() == 1);  // one Introduction: one probe in two seconds
+    CHECK(out.sent[0].to == kBobPublic);
+
+    p.reintroduced();  // the requester reminded the server
+    p.reintroduced();
+    for (int round = 50; round < 100; ++round) p.update(t0 + round * 40ms, 40ms, out);
+    REQUIRE(out.sent.size() == 3);
+    CHECK(out.sent[1].to == kBobPublic);
+    CHECK(out.sent[2].to == kBobPublic);
+
+    // Heard: the full pace, to every candidate (the LAN one's window is over by now).
+    REQUIRE(p.handle_probe(Probe{77, 1}, kBobPublic, out));
+    out.sent.clear();
+    p.update(t0 + 4000ms, 40ms, out);
+    p.update(t0 + 4040ms, 40ms, out);
+    CHECK(out.sent.size() == 4);  // public and relay, twice
+    p.reintroduced();             // changes nothing once heard
+    CHECK(p.heard_from_peer());
+}

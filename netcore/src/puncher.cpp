@@ -7,16 +7,26 @@ namespace netcore::detail {
 
 using namespace protocol;
 
-void Puncher::begin(const Introduction& intro, TimePoint now) {
+void Puncher::begin(const Introduction& intro, TimePoint now, bool asked) {
     active_ = true;
     got_through_ = false;
     token_ = intro.token;
     role_ = intro.role;
     peer_ = intro.peer;
+    asked_ = asked;
+    requester_ = intro.peer_public;
+    unheard_budget_ = asked ? 0 : kUnheardProbesPerIntroduction;
+    lan_ignored_ = 0;
     candidates_.clear();
     // LAN first: behind one router that does not hairpin it is the only path that works.
-    for (const auto& a : intro.peer_lan.view())
-        if (a != intro.peer_public) add(a, Path::lan);
+    for (const auto& a : intro.peer_lan.view()) {
+        if (a == intro.peer_public) continue;
+        if (!lan_candidate(a)) {
+            ++lan_ignored_;  // a public address posing as a LAN one: a reflection target
+            continue;
+        }
+        add(a, Path::lan);
+    }
     add(intro.peer_public, Path::direct);
     started_ = now;
     next_round_ = now;
@@ -42,6 +52,18 @@ void Puncher::add(Address address, Path kind) {
     candidates_.push_back({address, kind, false, false, std::nullopt});
 }
 
+void Puncher::reintroduced() {
+    if (active_ && !asked_ && !heard_from_peer()) unheard_budget_ += kUnheardProbesPerIntroduction;
+}
+
+bool Puncher::may_probe(const Candidate& c, TimePoint now) const {
+    if (c.kind == Path::lan && !c.heard && now - started_ >= kLanProbeWindow) return false;
+    if (asked_ || heard_from_peer()) return true;
+    // Not heard yet, and we did not ask: only the address the server saw the requester at
+    // (it proved it receives there), within the budget the Introductions gave.
+    return unheard_budget_ > 0 && c.kind == Path::direct && c.address == requester_;
+}
+
 void Puncher::update(TimePoint now, Duration interval, Outbox& out, Targets targets) {
     if (!active_ || now < next_round_) return;
     next_round_ = now + interval;
@@ -51,6 +73,8 @@ void Puncher::update(TimePoint now, Duration interval, Outbox& out, Targets targ
         const bool relay = c.kind == Path::relay;
         if ((targets == Targets::no_relay && relay) || (targets == Targets::relay_only && !relay))
             continue;
+        if (!may_probe(c, now)) continue;
+        if (!asked_ && !heard_from_peer()) --unheard_budget_;
         out.send(c.address, Probe{token_, sequence_});
         ++probes_sent_;
     }

@@ -2,6 +2,12 @@
 // of the peer; every valid probe is answered at the address it came from, which also teaches
 // us the peer's port behind a symmetric NAT (a peer-reflexive candidate). The peer's TURN relay
 // is one more candidate (Path::relay); the session decides which acknowledged path to use.
+//
+// No reflection (issue 11, docs/SECURITY.md "Reflection"): the addresses come from the peer, so
+// whoever registered under that name chose them. LAN candidates outside the LAN ranges
+// (lan_candidate()) are ignored; LAN candidates are probed for kLanProbeWindow only unless one
+// answers; and a side that did not ask for the peer sends, until it hears the peer, one probe
+// per Introduction it received, to the public address the server saw the requester at.
 #pragma once
 
 #include <array>
@@ -19,6 +25,18 @@ class Puncher {
   public:
     /// Candidates beyond the introduction's: peer-reflexive ones learned from probes.
     static constexpr std::size_t kMaxCandidates = 8;
+    /// Probes a side that did not ask for the peer may send per Introduction received, until it
+    /// hears the peer. One probe (95 bytes) is less than the smallest IntroduceRequest that
+    /// made the server send the Introduction (89 bytes + its name): at most 1.07x what the
+    /// requester sent. One is enough: it opens our own NAT towards the requester, whose probes
+    /// (it asked, so it probes at the full pace) then get through, and the peer is heard. A
+    /// requester that has not heard us reminds the server every Config::request_retry, and each
+    /// reminder brings one more Introduction.
+    static constexpr std::uint32_t kUnheardProbesPerIntroduction = 1;
+    /// LAN candidates are probed for this long from the start of the punch; after it only those
+    /// that answered (milliseconds). Two machines on one LAN answer within a few round trips;
+    /// a LAN address that does not is not the peer's.
+    static constexpr Duration kLanProbeWindow{2000};
 
     struct Candidate {
         Address address;
@@ -28,7 +46,12 @@ class Puncher {
         std::optional<Duration> rtt;
     };
 
-    void begin(const protocol::Introduction& intro, TimePoint now);
+    /// `asked`: we asked for this peer. Otherwise (an open host, a name on our accept list)
+    /// we probe at the full pace only once the peer was heard.
+    void begin(const protocol::Introduction& intro, TimePoint now, bool asked = true);
+    /// The server sent this introduction again (the requester reminded it): one more
+    /// kUnheardProbesPerIntroduction while the peer is still unheard.
+    void reintroduced();
     void end() { active_ = false; }
     [[nodiscard]] bool active() const { return active_; }
 
@@ -70,13 +93,22 @@ class Puncher {
     [[nodiscard]] TimePoint started() const { return started_; }
     [[nodiscard]] std::uint32_t probes_sent() const { return probes_sent_; }
     [[nodiscard]] std::uint32_t probes_received() const { return probes_received_; }
+    /// The introduction's LAN candidates that were outside the LAN ranges, ignored.
+    [[nodiscard]] std::uint32_t lan_ignored() const { return lan_ignored_; }
 
   private:
     [[nodiscard]] const Candidate* find(Address address) const;
     Candidate* find(Address address);
     void add(Address address, Path kind);
 
+    // Whether a round may send to `c` now (the LAN window, and the budget before the peer
+    // was heard).
+    [[nodiscard]] bool may_probe(const Candidate& c, TimePoint now) const;
+
     bool active_ = false;
+    bool asked_ = true;
+    Address requester_;                 // the public address the server saw the peer at
+    std::uint32_t unheard_budget_ = 0;  // probes left before the peer is heard (not asked_)
     bool got_through_ = false;
     std::uint64_t token_ = 0;
     protocol::Role role_ = protocol::Role::responder;
@@ -90,6 +122,7 @@ class Puncher {
     std::optional<Duration> rtt_;
     std::uint32_t probes_sent_ = 0;
     std::uint32_t probes_received_ = 0;
+    std::uint32_t lan_ignored_ = 0;
 };
 
 }  // namespace netcore::detail

@@ -415,9 +415,13 @@ struct Session::Impl final : detail::HostListener,
 
     void on_introduction(const protocol::Introduction& intro) {
         if (puncher.active() || peer != nullptr) {
-            // A repeat of the introduction we act on is harmless; another one is refused:
-            // one peer at a time.
-            if (intro.token != puncher.token()) ++counters.datagrams_dropped;
+            // A repeat of the introduction we act on is harmless (the requester reminded the
+            // server: it allows one more probe while the peer is unheard); another one is
+            // refused: one peer at a time.
+            if (intro.token != puncher.token())
+                ++counters.datagrams_dropped;
+            else
+                puncher.reintroduced();
             return;
         }
         if (intro.token == refused_token) return;  // a repeat: the error was said once
@@ -452,7 +456,7 @@ struct Session::Impl final : detail::HostListener,
         link.framer = relay_only_intro ? this : nullptr;
         rendezvous->cancel_request();
         asked = asked_for;
-        puncher.begin(intro, now);
+        puncher.begin(intro, now, asked_for);
         peer_name = puncher.peer();
         state = State::punching;
         if (config.use_relay && intro.relay.count > 0) {
@@ -1034,6 +1038,7 @@ Stats Session::stats() const {
     if (s.rendezvous) st.registrations_sent = s.rendezvous->registrations_sent();
     st.probes_sent = s.puncher.probes_sent();
     st.probes_received = s.puncher.probes_received();
+    st.lan_candidates_ignored = s.puncher.lan_ignored();
     if (s.state == State::punching || s.state == State::connecting)
         st.punch_elapsed = std::chrono::duration_cast<Duration>(s.now - s.puncher.started());
     if (s.peer != nullptr && s.state == State::connected) {

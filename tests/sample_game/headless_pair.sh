@@ -3,7 +3,8 @@
 # move. Asserts on the summary lines.
 # Usage: headless_pair.sh RENDEZVOUS SAMPLE_GAME [asks|waits]
 #   asks:  both players ask for each other (the default)
-#   waits: alice asks for bob; bob gives no --peer and waits to be reached
+#   waits: alice asks for bob; bob gives no --peer, goes online and accepts alice's request
+#          (--accept-from alice: what the lobby's Accept button does)
 set -uo pipefail
 rendezvous=$1
 game=$2
@@ -26,7 +27,7 @@ port=$RENDEZVOUS_PORT
 echo "rendezvous on 127.0.0.1:$port"
 
 bob_peer=(--peer alice)
-[[ $mode == waits ]] && bob_peer=()
+[[ $mode == waits ]] && bob_peer=(--accept-from alice)
 "$game" --headless --server "127.0.0.1:$port" --server-key "$RENDEZVOUS_KEY" --name alice --peer bob --seconds "$seconds" \
   >"$work/alice.out" 2>"$work/alice.err" &
 alice=$!

@@ -173,6 +173,8 @@ struct Stats {
     std::uint32_t registrations_sent = 0;
     std::uint32_t probes_sent = 0;
     std::uint32_t probes_received = 0;
+    /// The peer's LAN candidates outside the LAN ranges (netcore::lan_candidate): never probed.
+    std::uint32_t lan_candidates_ignored = 0;
     std::uint32_t datagrams_dropped = 0;  ///< malformed, unauthenticated, replayed, or unexpected
     std::uint32_t unauthenticated = 0;    ///< of those: sealed but did not open, or not sealed
     Duration punch_elapsed{0};            ///< since the introduction (or until connected)

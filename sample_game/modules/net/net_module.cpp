@@ -108,16 +108,18 @@ void NetModule::press_connect(netcore::TimePoint now) {
     // A session that still holds our name at the same server is reused: it is registered
     // already and stays reachable between games.
     const bool reusable = session_ && session_->state() == netcore::State::registered &&
-                          session_->config().server == *server && session_->config().name == name &&
-                          (session_->config().consent == netcore::Consent::open) == peer.empty();
+                          session_->config().server == *server && session_->config().name == name;
     if (!reusable) {
         session_.reset();  // unregisters the old name at once
+        requests_.clear();
         netcore::Config config;
         config.server = *server;
         config.server_key = options_.server_key;
         config.name = name;
-        // No friend named: an open host, reached by whoever asks.
-        config.consent = peer.empty() ? netcore::Consent::open : netcore::Consent::mutual;
+        // Consent::mutual, the library's default, with or without a friend's name: the server
+        // introduces us only to a player we asked for. Without a name we go online and wait;
+        // whoever asks for us is listed in the lobby, and Accept asks for them in return.
+        config.consent = netcore::Consent::mutual;
         session_ = std::make_unique<netcore::Session>(std::move(config));
         public_address_ = {};
         if (const netcore::Error e = session_->start(now); e != netcore::Error::none) {
@@ -144,7 +146,33 @@ void NetModule::press_connect(netcore::TimePoint now) {
 void NetModule::cancel() {
     log("cancelled");
     session_.reset();  // unregisters and drops any peer at once
+    requests_.clear();
     screen_ = Screen::lobby;
+}
+
+bool NetModule::accept(const std::string& name, netcore::TimePoint now) {
+    if (!session_ || screen_ == Screen::game) return false;
+    const netcore::State state = session_->state();
+    if (state == netcore::State::waiting) {
+        // Still waiting for the friend we typed, who is not online: stop, take this one.
+        session_->disconnect();  // cancels the request; its "cancelled" event is expected
+        stopping_wait_ = true;
+    } else if (state != netcore::State::registering && state != netcore::State::registered) {
+        return false;  // introduced to someone already
+    }
+    if (const netcore::Error e = session_->connect(name, options_.peer_wait, now);
+        e != netcore::Error::none) {
+        log("cannot accept " + name + ": " + netcore::to_string(e));
+        return false;
+    }
+    log("accepted " + name);
+    requests_.remove(name);
+    asked_peer_ = name;
+    notice_.clear();
+    connect_pressed_at_ = now;
+    introduced_at_ = {};
+    screen_ = Screen::connecting;
+    return true;
 }
 
 void NetModule::leave(netcore::TimePoint now) {
@@ -159,6 +187,7 @@ void NetModule::update(const host::FrameTime& frame) {
     now_ = frame.now;
     if (!session_) return;
     session_->update(frame.now);
+    requests_.expire(frame.now);
     netcore::Event event;
     while (session_ && session_->poll(event)) handle(event, frame.now);
 
@@ -190,6 +219,7 @@ void NetModule::handle(const netcore::Event& event, netcore::TimePoint now) {
             peer_name_ = event.peer;
             peer_public_ = event.address;
             introduced_at_ = now;
+            requests_.remove(event.peer);
             if (screen_ != Screen::game) screen_ = Screen::connecting;  // also when reached
             log("introduced to " + event.peer + " at " + event.address.to_string());
             break;
@@ -214,6 +244,9 @@ void NetModule::handle(const netcore::Event& event, netcore::TimePoint now) {
             break;
         case EventType::introduction_requested:
             log(event.peer + " wants to play");
+            if (event.peer == asked_peer_) break;  // we asked too: the introduction follows
+            requests_.add(event.peer, now);
+            if (options_.auto_accept.accepts(event.peer)) accept(event.peer, now);
             break;
         case EventType::path_changed:
             peer_address_ = event.address;
@@ -228,6 +261,11 @@ void NetModule::handle(const netcore::Event& event, netcore::TimePoint now) {
                                                 event.data});
             break;
         case EventType::disconnected: {
+            if (stopping_wait_ && screen_ != Screen::game) {
+                stopping_wait_ = false;  // accept() stopped waiting for the friend we typed
+                log("stopped waiting for another player");
+                break;
+            }
             std::string reason;
             switch (event.error) {
                 case netcore::Error::peer_disconnected:
@@ -365,16 +403,17 @@ void NetModule::lobby_ui() {
         if (!peer_error.empty()) {
             ImGui::TextColored(kErrorColor, "%s", peer_error.c_str());
         } else if (peer.empty()) {
-            ImGui::TextColored(kDimColor, "empty: wait for your friend to connect to you");
+            ImGui::TextColored(kDimColor, "empty: go online and accept a friend who asks for you");
         } else {
             ImGui::TextColored(kOkColor, "ok");
         }
 
         if (session_ && session_->state() == netcore::State::registered) {
             ImGui::Spacing();
-            ImGui::TextColored(kDimColor, "Registered as %s: friends can reach you.",
+            ImGui::TextColored(kDimColor, "Online as %s: a friend who asks for you shows below.",
                                session_->config().name.c_str());
         }
+        requests_ui();
 
         ImGui::Spacing();
         ImGui::Separator();
@@ -415,8 +454,8 @@ void NetModule::connecting_ui(netcore::TimePoint now) {
             state == netcore::State::punching || state == netcore::State::connecting;
         if (asked_peer_.empty()) {
             step(introduced, registered && !introduced,
-                 introduced ? "Reached by " + peer_name_
-                            : "Waiting for a friend to connect to you...");
+                 introduced ? "Introduced to " + peer_name_
+                            : "Online: waiting for a friend to ask for you...");
         } else {
             const bool waiting = state == netcore::State::waiting;
             char text[160];
@@ -435,6 +474,7 @@ void NetModule::connecting_ui(netcore::TimePoint now) {
                       static_cast<long long>(stats.punch_elapsed.count()));
         step(punched, state == netcore::State::punching, punch);
         step(false, punched, "Connecting (ENet handshake)...");
+        if (!introduced) requests_ui();
 
         ImGui::Spacing();
         ImGui::Separator();
@@ -456,6 +496,31 @@ void NetModule::failed_ui() {
         }
     }
     ImGui::End();
+}
+
+// "bob wants to play (3 s ago)  [Accept]", one line per request, newest last.
+void NetModule::requests_ui() {
+    if (requests_.empty()) return;
+    ImGui::Spacing();
+    ImGui::Separator();
+    ImGui::TextUnformatted("Players who want to play with you");
+    const netcore::State state = session_ ? session_->state() : netcore::State::idle;
+    const bool can_accept = state == netcore::State::registering ||
+                            state == netcore::State::registered || state == netcore::State::waiting;
+    std::optional<std::string> accepted;
+    for (const auto& request : requests_.list()) {
+        ImGui::PushID(request.name.c_str());
+        ImGui::TextColored(kOkColor, "%s", IncomingRequests::describe(request, now_).c_str());
+        ImGui::SameLine();
+        ImGui::BeginDisabled(!can_accept);
+        if (ImGui::SmallButton("Accept")) accepted = request.name;
+        ImGui::EndDisabled();
+        ImGui::PopID();
+    }
+    if (!asked_peer_.empty() && state == netcore::State::waiting) {
+        ImGui::TextColored(kDimColor, "Accept stops waiting for %s.", asked_peer_.c_str());
+    }
+    if (accepted) accept(*accepted, now_);  // after the loop: accept() edits the list
 }
 
 void NetModule::overlay_ui() {

@@ -16,6 +16,7 @@
 
 #include "host/host.hpp"
 #include "host/peer_link.hpp"
+#include "modules/net/requests.hpp"
 
 namespace net {
 
@@ -25,7 +26,8 @@ struct NetOptions {
     /// use.
     std::optional<netcore::PublicKey> server_key;
     std::string name;                    ///< our name, prefilled in the lobby
-    std::string peer;                    ///< friend's name; empty: wait to be reached
+    std::string peer;                    ///< friend's name; empty: go online, accept who asks
+    AutoAccept auto_accept;              ///< headless: accept these requests without a click
     bool autoconnect = false;            ///< press Connect at start
     bool quit_on_failure = false;        ///< headless: a failure ends the run
     netcore::Duration peer_wait{60000};  ///< how long to wait for the friend to come online
@@ -50,11 +52,21 @@ class NetModule final : public host::Module, public host::PeerLink {
     enum class Screen { lobby, connecting, game, failed };
     [[nodiscard]] Screen screen() const { return screen_; }
 
+    /// What update() does with each event the session reports (public so tests can feed one).
+    void handle(const netcore::Event& event, netcore::TimePoint now);
+    /// The lobby's Accept: asks for `name`, who asked for us, so the two are introduced.
+    /// False when the player is busy (in a game, or introduced to someone else).
+    bool accept(const std::string& name, netcore::TimePoint now);
+    /// Players who asked to play with us and are waiting for an Accept.
+    [[nodiscard]] const IncomingRequests& requests() const { return requests_; }
+    /// The player we asked for (typed, or accepted); empty while waiting to be asked.
+    [[nodiscard]] const std::string& asked_peer() const { return asked_peer_; }
+    [[nodiscard]] const netcore::Session* session() const { return session_.get(); }
+
   private:
     void press_connect(netcore::TimePoint now);
     void cancel();
     void leave(netcore::TimePoint now);
-    void handle(const netcore::Event& event, netcore::TimePoint now);
     void fail(std::string reason);
     void log(const std::string& line) const;
 
@@ -62,6 +74,7 @@ class NetModule final : public host::Module, public host::PeerLink {
     void connecting_ui(netcore::TimePoint now);
     void failed_ui();
     void overlay_ui();
+    void requests_ui();
 
     NetOptions options_;
     host::Host* host_ = nullptr;
@@ -77,6 +90,8 @@ class NetModule final : public host::Module, public host::PeerLink {
     std::string notice_;   ///< lobby: why we are back ("bob left the game")
     std::string failure_;  ///< failed screen: what went wrong
     std::string asked_peer_;
+    IncomingRequests requests_;
+    bool stopping_wait_ = false;  ///< accept() cancelled our own request: its event is expected
     netcore::TimePoint now_{};
     netcore::TimePoint connect_pressed_at_{};
     netcore::TimePoint introduced_at_{};
