@@ -79,7 +79,7 @@ TEST_CASE("per request type, the server's answers stay within the documented fac
                               h.sealed(kAlice, RegisterRequest{kAliceRun, "alice", {}}), h));
     figures.push_back(measure("Register (refresh)", kAlice,
                               h.sealed(kAlice, RegisterRequest{kAliceRun, "alice", {}}), h));
-    h.registered(kBob, kBobRun, "bob");
+    h.registered(kBob, kBobRun, "bob", {}, 0);  // mutual: introduced only when it asks too
 
     // Requests for a name that is not there, and for one that did not consent: the same answer.
     figures.push_back(measure("IntroduceRequest (unknown name)", kAlice,

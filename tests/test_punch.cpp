@@ -113,7 +113,7 @@ TEST_CASE("the command line gives defaults and reads every option", "[punch]") {
           std::optional<std::chrono::milliseconds>(500));
 }
 
-TEST_CASE("--accept names the players who may reach us, one per use", "[punch]") {
+TEST_CASE("punch --accept names the players who may reach us, one per use", "[punch]") {
     CHECK(std::get<punch::Options>(parse({"127.0.0.1", "alice"})).accept.empty());
     auto r = parse({"--accept", "carol", "--accept", "dave", "127.0.0.1", "alice"});
     REQUIRE(std::holds_alternative<punch::Options>(r));
