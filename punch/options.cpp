@@ -77,6 +77,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     bool quiet = false;
     bool exit_on_eof = false;
     bool no_relay = false;
+    bool hide_address = false;
     std::string server_key;
     std::string name_key_file;
     std::vector<std::string> accept;
@@ -121,6 +122,9 @@ ParseResult parse_options(int argc, const char* const* argv) {
     app.add_flag("--no-relay", no_relay,
                  "Do not use a TURN relay even when the rendezvous grants one (direct or lan "
                  "paths only)");
+    app.add_flag("--hide-address", hide_address,
+                 "Keep our addresses from the peer: the rendezvous makes our introductions "
+                 "relay-only (needs a rendezvous that grants TURN relays)");
     app.add_flag("-q,--quiet", quiet, "No progress on stderr (errors still)");
     app.add_flag("--exit-on-eof", exit_on_eof,
                  "At the end of stdin, leave once our lines are acknowledged, without waiting "
@@ -175,6 +179,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     options.quiet = quiet;
     options.exit_on_eof = exit_on_eof;
     options.use_relay = !no_relay;
+    options.hide_address = hide_address;
     // Last: every other argument is valid before a key file is created.
     if (app.count("--name-key") > 0) {
         bool created = false;

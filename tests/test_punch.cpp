@@ -95,6 +95,7 @@ TEST_CASE("the command line gives defaults and reads every option", "[punch]") {
     CHECK_FALSE(o.punch_timeout.has_value());
     CHECK(o.local_port == 0);
     CHECK_FALSE(o.stats_interval.has_value());
+    CHECK_FALSE(o.hide_address);
 
     auto r2 = parse({"--timeout", "2.5", "--punch-timeout", "4", "--port", "5000", "--quiet",
                      "10.0.0.1:9000", "alice", "bob"});
@@ -106,6 +107,10 @@ TEST_CASE("the command line gives defaults and reads every option", "[punch]") {
     CHECK(o2.punch_timeout == std::optional<std::chrono::milliseconds>(4000));
     CHECK(o2.local_port == 5000);
     CHECK(o2.quiet);
+
+    auto hidden = parse({"--hide-address", "127.0.0.1", "alice", "bob"});
+    REQUIRE(std::holds_alternative<punch::Options>(hidden));
+    CHECK(std::get<punch::Options>(hidden).hide_address);
 
     auto r3 = parse({"--stats", "0.5", "127.0.0.1", "alice"});
     REQUIRE(std::holds_alternative<punch::Options>(r3));
