@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -123,23 +124,34 @@ inline std::vector<std::vector<std::uint8_t>> forged_disconnects(std::uint16_t s
     return out;
 }
 
-/// A sniffer on the loopback interface (AF_PACKET: root only) that keeps the UDP payloads
-/// travelling between two ports, whichever way: what an observer on the path between two
-/// players would see.
-class Sniffer {
+/// Every UDP datagram on the loopback interface (AF_PACKET: root only) whose ports `keep`
+/// accepts, each kept once (lo shows each packet twice) with its ports and payload: what an
+/// observer on the path, or each side's socket, really saw.
+class LoCapture {
   public:
-    Sniffer(std::uint16_t port_a, std::uint16_t port_b) : a_(port_a), b_(port_b) {
+    struct Datagram {
+        std::uint16_t from = 0;  ///< source port
+        std::uint16_t to = 0;    ///< destination port
+        std::vector<std::uint8_t> bytes;
+    };
+
+    /// Throws std::runtime_error when lo cannot be captured (not root).
+    explicit LoCapture(std::function<bool(std::uint16_t from, std::uint16_t to)> keep)
+        : keep_(std::move(keep)) {
         fd_ = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK, htons(ETH_P_IP));
         sockaddr_ll at{};
         at.sll_family = AF_PACKET;
         at.sll_protocol = htons(ETH_P_IP);
         at.sll_ifindex = static_cast<int>(if_nametoindex("lo"));
         if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&at), sizeof at) != 0)
-            throw std::runtime_error("attacker: cannot sniff lo (needs root)");
+            throw std::runtime_error("attacker: cannot capture on lo (needs root)");
+        // Room for a burst between two polls (hundreds of packets and their acknowledgements).
+        const int size = 8 << 20;
+        (void)::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     }
-    ~Sniffer() { ::close(fd_); }
-    Sniffer(const Sniffer&) = delete;
-    Sniffer& operator=(const Sniffer&) = delete;
+    ~LoCapture() { ::close(fd_); }
+    LoCapture(const LoCapture&) = delete;
+    LoCapture& operator=(const LoCapture&) = delete;
 
     /// Reads what passed since the last call.
     void poll() {
@@ -157,27 +169,28 @@ class Sniffer {
             const std::size_t ihl = ip->ihl * 4u;
             if (ip->protocol != IPPROTO_UDP || size < ihl + sizeof(udphdr)) continue;
             const auto* udp = reinterpret_cast<const udphdr*>(buf.data() + ihl);
-            const std::uint16_t src = ntohs(udp->source);
-            const std::uint16_t dst = ntohs(udp->dest);
-            if (!((src == a_ && dst == b_) || (src == b_ && dst == a_))) continue;
-            Captured c;
-            c.from_port = src;
-            c.bytes.assign(buf.begin() + static_cast<long>(ihl + sizeof(udphdr)),
+            Datagram d{ntohs(udp->source), ntohs(udp->dest), {}};
+            if (!keep_(d.from, d.to)) continue;
+            d.bytes.assign(buf.begin() + static_cast<long>(ihl + sizeof(udphdr)),
                            buf.begin() + static_cast<long>(size));
-            captured.push_back(std::move(c));
+            captured.push_back(std::move(d));
         }
     }
 
-    struct Captured {
-        std::uint16_t from_port = 0;
-        std::vector<std::uint8_t> bytes;
-    };
-    std::vector<Captured> captured;
+    std::vector<Datagram> captured;
 
   private:
     int fd_ = -1;
-    std::uint16_t a_;
-    std::uint16_t b_;
+    std::function<bool(std::uint16_t, std::uint16_t)> keep_;
+};
+
+/// A sniffer between two players: the UDP payloads travelling between two ports, whichever way.
+class Sniffer : public LoCapture {
+  public:
+    Sniffer(std::uint16_t port_a, std::uint16_t port_b)
+        : LoCapture([port_a, port_b](std::uint16_t from, std::uint16_t to) {
+              return (from == port_a && to == port_b) || (from == port_b && to == port_a);
+          }) {}
 };
 
 /// True when `needle` occurs in `hay`.

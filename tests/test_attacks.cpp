@@ -223,7 +223,7 @@ TEST_CASE("a sniffer on the link reads no game message, and its replays are drop
         CHECK_FALSE(attacker::contains(c.bytes, "alice"));  // nor the names
         CHECK_FALSE(attacker::contains(c.bytes, "bob"));
         CHECK(protocol::has_magic(c.bytes));  // every one an envelope of ours
-        from_alice += c.from_port == alice.session->local_address().port;
+        from_alice += c.from == alice.session->local_address().port;
     }
     REQUIRE(from_alice > 0);
 
@@ -232,7 +232,7 @@ TEST_CASE("a sniffer on the link reads no game message, and its replays are drop
     const auto replays = sniffer.captured;
     const auto dropped = bob.session->stats().datagrams_dropped;
     for (const auto& c : replays)
-        if (c.from_port == alice.session->local_address().port)
+        if (c.from == alice.session->local_address().port)
             REQUIRE(attacker::spoof(address_of(alice), address_of(bob), c.bytes));
     REQUIRE(lab.run_until(
         [&] { return bob.session->stats().datagrams_dropped >= dropped + from_alice; }));

@@ -7,23 +7,16 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/udp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "attacker.hpp"
 #include "coturn.hpp"
 #include "loopback.hpp"
 #include "stun_message.hpp"
@@ -39,66 +32,23 @@ namespace stun = netcore::detail::stun;
 
 namespace {
 
-// Every UDP datagram on lo from or to one of the watched ports: what each side's socket really
-// sent and received.
-class LoCapture {
-  public:
-    struct Datagram {
-        std::uint16_t from = 0;
-        std::uint16_t to = 0;
-        std::vector<std::uint8_t> bytes;
-    };
+using attacker::LoCapture;
 
-    explicit LoCapture(std::vector<std::uint16_t> ports) : ports_(std::move(ports)) {
-        fd_ = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK, htons(ETH_P_IP));
-        sockaddr_ll at{};
-        at.sll_family = AF_PACKET;
-        at.sll_protocol = htons(ETH_P_IP);
-        at.sll_ifindex = static_cast<int>(if_nametoindex("lo"));
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&at), sizeof at) != 0) {
-            std::fprintf(stderr, "cannot capture on lo (needs root): skipped\n");
-            std::exit(77);
-        }
-        // Room for a burst between two polls (the 200 packets of a test, their acknowledgements).
-        const int size = 8 << 20;
-        (void)::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+// Every UDP datagram on lo from or to one of `ports`: what each side's socket really sent and
+// received. Not root: skipped (exit 77).
+std::unique_ptr<LoCapture> capture_ports(std::vector<std::uint16_t> ports) {
+    try {
+        return std::make_unique<LoCapture>([ports](std::uint16_t from, std::uint16_t to) {
+            const auto watched = [&](std::uint16_t p) {
+                return std::find(ports.begin(), ports.end(), p) != ports.end();
+            };
+            return watched(from) || watched(to);
+        });
+    } catch (const std::runtime_error&) {
+        std::fprintf(stderr, "cannot capture on lo (needs root): skipped\n");
+        std::exit(77);
     }
-    ~LoCapture() { ::close(fd_); }
-    LoCapture(const LoCapture&) = delete;
-    LoCapture& operator=(const LoCapture&) = delete;
-
-    void poll() {
-        std::array<std::uint8_t, 65536> buf;
-        for (;;) {
-            sockaddr_ll from{};
-            socklen_t len = sizeof from;
-            const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0,
-                                         reinterpret_cast<sockaddr*>(&from), &len);
-            if (n < 0) return;
-            if (from.sll_pkttype == PACKET_OUTGOING) continue;  // lo shows each packet twice
-            const auto size = static_cast<std::size_t>(n);
-            if (size < sizeof(iphdr) + sizeof(udphdr)) continue;
-            const auto* ip = reinterpret_cast<const iphdr*>(buf.data());
-            const std::size_t ihl = ip->ihl * 4u;
-            if (ip->protocol != IPPROTO_UDP || size < ihl + sizeof(udphdr)) continue;
-            const auto* udp = reinterpret_cast<const udphdr*>(buf.data() + ihl);
-            Datagram d{ntohs(udp->source), ntohs(udp->dest), {}};
-            if (!watched(d.from) && !watched(d.to)) continue;
-            d.bytes.assign(buf.begin() + static_cast<long>(ihl + sizeof(udphdr)),
-                           buf.begin() + static_cast<long>(size));
-            captured.push_back(std::move(d));
-        }
-    }
-
-    std::vector<Datagram> captured;
-
-  private:
-    [[nodiscard]] bool watched(std::uint16_t port) const {
-        return std::find(ports_.begin(), ports_.end(), port) != ports_.end();
-    }
-    int fd_ = -1;
-    std::vector<std::uint16_t> ports_;
-};
+}
 
 rendezvous::Config granting(const Coturn& coturn) {
     rendezvous::Config c;
@@ -186,7 +136,8 @@ TEST_CASE(
     const std::uint16_t b_port = bob.session->local_address().port;
     REQUIRE(a_port != 0);
     REQUIRE(b_port != 0);
-    LoCapture capture({a_port, b_port});
+    const auto captured = capture_ports({a_port, b_port});
+    LoCapture& capture = *captured;
     lab.each_step.push_back([&] { capture.poll(); });
     INFO(coturn.tail());
 
