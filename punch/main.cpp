@@ -350,6 +350,12 @@ void Chat::handle(const netcore::Event& event) {
         case EventType::received:
             print(event);
             break;
+        case EventType::party_joined:
+        case EventType::member_joined:
+        case EventType::member_left:
+        case EventType::host_changed:
+        case EventType::join_requested:
+            break;  // punch joins no party
         case EventType::disconnected:
             if (event.error == Error::peer_timed_out) {
                 fail((phase_ == Phase::connecting ? "could not connect to " : "lost ") +
@@ -431,6 +437,10 @@ std::string Chat::failure_sentence(Error e) const {
             return peer_text() + " could not prove its identity key";
         case Error::name_owned:
             return "the name is held by its owner's key; pick another name, or pass the owner key";
+        case Error::party_full:
+            return "the party is full";
+        case Error::party_refused:
+            return "the rendezvous server took no party";
         case Error::none:
             break;
     }

@@ -184,7 +184,7 @@ TEST_CASE("unknown flag bits are bad fields", "[protocol]") {
     reg.back() = 0x08;
     CHECK(decode_inner(reg, back) == DecodeError::bad_field);
     auto intro = inner(Introduction{1, Role::responder, "x", {1, 2}, {}, {}, key_of(3)});
-    intro.back() = 0x02;
+    intro.back() = 0x04;
     CHECK(decode_inner(intro, back) == DecodeError::bad_field);
     // An owned flag promises 96 more bytes: without them the Register is truncated.
     auto cut = inner(RegisterRequest{1, "a", {}});
@@ -232,7 +232,7 @@ TEST_CASE("an unknown inner type is refused, and envelope types are not inner ty
     auto bytes = inner(Unregister{1});
     Message back;
     for (const std::uint8_t t :
-         std::initializer_list<std::uint8_t>{0x00, 0x08, 0x12, 0x30, 0x32, 0x41, 0xFF}) {
+         std::initializer_list<std::uint8_t>{0x00, 0x08, 0x16, 0x30, 0x32, 0x41, 0xFF}) {
         bytes[0] = t;
         INFO(int(t));
         CHECK(decode_inner(bytes, back) == DecodeError::unknown_type);
@@ -412,7 +412,7 @@ TEST_CASE("the envelope sizes are the ones the protocol names", "[protocol]") {
     CHECK(peer_data(0).size() == 18);
 }
 
-TEST_CASE("every envelope starts with magic, version 3 and its type", "[protocol]") {
+TEST_CASE("every envelope starts with magic, version 4 and its type", "[protocol]") {
     const std::vector<std::pair<Bytes, EnvelopeType>> all = {
         {hello(), EnvelopeType::hello},
         {challenge(), EnvelopeType::challenge},
@@ -425,7 +425,7 @@ TEST_CASE("every envelope starts with magic, version 3 and its type", "[protocol
     for (const auto& [bytes, type] : all) {
         INFO(to_string(type));
         const Bytes head(bytes.begin(), bytes.begin() + kHeaderSize);
-        CHECK(head == Bytes{'N', 'C', 'R', 'V', 3, static_cast<std::uint8_t>(type)});
+        CHECK(head == Bytes{'N', 'C', 'R', 'V', 4, static_cast<std::uint8_t>(type)});
         CHECK(has_magic(bytes));
         CHECK(wire_version(bytes) == kVersion);
         CHECK(decoded(bytes).type == type);
@@ -573,9 +573,12 @@ TEST_CASE("a version-1 datagram is refused as bad_version, and wire_version says
     bytes[4] = 2;  // issue 10's version: the consent fields are missing
     CHECK(decode_envelope(bytes, e) == DecodeError::bad_version);
     CHECK(wire_version(bytes) == 2);
-    bytes[4] = 4;
+    bytes[4] = 3;  // issue 11's version: no parties
     CHECK(decode_envelope(bytes, e) == DecodeError::bad_version);
-    CHECK(wire_version(bytes) == 4);
+    CHECK(wire_version(bytes) == 3);
+    bytes[4] = 5;
+    CHECK(decode_envelope(bytes, e) == DecodeError::bad_version);
+    CHECK(wire_version(bytes) == 5);
     CHECK(wire_version(std::span(bytes.data(), kHeaderSize - 1)) == 0);
 }
 

@@ -229,8 +229,8 @@ TEST_CASE("malformed datagrams to a session are dropped and counted", "[session]
     std::vector<std::vector<std::uint8_t>> junk = {
         {'N', 'C', 'R', 'V'},                       // truncated header
         {'N', 'C', 'R', 'V', 9, 0x40},              // another version
-        {'N', 'C', 'R', 'V', 3, 0x40, 1, 2, 3},     // truncated probe envelope
-        {'N', 'C', 'R', 'V', 3, 0x06, 0, 0, 0, 0},  // an inner message sent in clear
+        {'N', 'C', 'R', 'V', 4, 0x40, 1, 2, 3},     // truncated probe envelope
+        {'N', 'C', 'R', 'V', 4, 0x06, 0, 0, 0, 0},  // an inner message sent in clear
     };
     // A well-formed probe envelope whose box nobody can open: 30 bytes of head, 60 of box.
     std::vector<std::uint8_t> probe(protocol::kProbeHead + 60, 0xA5);

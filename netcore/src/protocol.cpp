@@ -252,6 +252,36 @@ void write_body(Writer& w, const RelayCredentials& m) {
     w.u64(m.token);
     w.relay_grant(m.relay);
 }
+void write_body(Writer& w, const PartyJoin& m) {
+    w.u64(m.instance);
+    w.name(m.party);
+    w.u8(m.flags);
+    w.u32(m.epoch);
+}
+void write_body(Writer& w, const PartyLeave& m) {
+    w.u64(m.instance);
+    w.name(m.party);
+}
+void write_body(Writer& w, const PartyMembers& m) {
+    w.name(m.party);
+    w.u32(m.epoch);
+    w.u8(m.flags);
+    w.u8(m.count);
+    for (const auto& member : m.view()) w.name(member);
+}
+void write_body(Writer& w, const PartyRefused& m) {
+    w.name(m.party);
+    w.u8(static_cast<std::uint8_t>(m.code));
+}
+void write_body(Writer& w, const PartyAdmit& m) {
+    w.u64(m.instance);
+    w.name(m.party);
+    w.name(m.player);
+}
+void write_body(Writer& w, const PartyJoinAsked& m) {
+    w.name(m.party);
+    w.name(m.player);
+}
 void write_body(Writer& w, const Probe& m) {
     w.u64(m.token);
     w.u32(m.sequence);
@@ -381,6 +411,68 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
             out = m;
             break;
         }
+        case MessageType::party_join: {
+            PartyJoin m;
+            m.instance = r.u64();
+            if (checked_name(r, m.party, err)) {
+                m.flags = r.u8();
+                m.epoch = r.u32();
+                if (!r.truncated() && (m.flags & ~PartyFlags::all) != 0)
+                    err = DecodeError::bad_field;
+            }
+            out = m;
+            break;
+        }
+        case MessageType::party_leave: {
+            PartyLeave m;
+            m.instance = r.u64();
+            checked_name(r, m.party, err);
+            out = m;
+            break;
+        }
+        case MessageType::party_members: {
+            PartyMembers m;
+            if (checked_name(r, m.party, err)) {
+                m.epoch = r.u32();
+                m.flags = r.u8();
+                const auto count = r.u8();
+                if (!r.truncated() && ((m.flags & ~PartyFlags::all) != 0 || m.epoch == 0 ||
+                                       count == 0 || count > kMaxPartyMembers)) {
+                    err = DecodeError::bad_field;
+                } else {
+                    for (std::size_t i = 0; i < count && err == DecodeError::ok; ++i) {
+                        std::string_view member;
+                        if (!checked_name(r, member, err)) break;
+                        m.push(member);
+                    }
+                }
+            }
+            out = m;
+            break;
+        }
+        case MessageType::party_refused: {
+            PartyRefused m;
+            if (checked_name(r, m.party, err)) {
+                const auto code = r.u8();
+                if (!r.truncated() && (code < 1 || code > 5)) err = DecodeError::bad_field;
+                m.code = static_cast<PartyRefusedCode>(code);
+            }
+            out = m;
+            break;
+        }
+        case MessageType::party_admit: {
+            PartyAdmit m;
+            m.instance = r.u64();
+            if (checked_name(r, m.party, err)) checked_name(r, m.player, err);
+            out = m;
+            break;
+        }
+        case MessageType::party_join_asked: {
+            PartyJoinAsked m;
+            if (checked_name(r, m.party, err)) checked_name(r, m.player, err);
+            out = m;
+            break;
+        }
         case MessageType::probe: {
             Probe m;
             m.token = r.u64();
@@ -473,6 +565,18 @@ const char* to_string(MessageType t) {
             return "RelayRenew";
         case MessageType::relay_credentials:
             return "RelayCredentials";
+        case MessageType::party_join:
+            return "PartyJoin";
+        case MessageType::party_leave:
+            return "PartyLeave";
+        case MessageType::party_members:
+            return "PartyMembers";
+        case MessageType::party_refused:
+            return "PartyRefused";
+        case MessageType::party_admit:
+            return "PartyAdmit";
+        case MessageType::party_join_asked:
+            return "PartyJoinAsked";
         case MessageType::probe:
             return "Probe";
         case MessageType::probe_ack:
@@ -531,6 +635,14 @@ MessageType type_of(const Message& msg) {
         MessageType operator()(const RelayRenew&) const { return MessageType::relay_renew; }
         MessageType operator()(const RelayCredentials&) const {
             return MessageType::relay_credentials;
+        }
+        MessageType operator()(const PartyJoin&) const { return MessageType::party_join; }
+        MessageType operator()(const PartyLeave&) const { return MessageType::party_leave; }
+        MessageType operator()(const PartyMembers&) const { return MessageType::party_members; }
+        MessageType operator()(const PartyRefused&) const { return MessageType::party_refused; }
+        MessageType operator()(const PartyAdmit&) const { return MessageType::party_admit; }
+        MessageType operator()(const PartyJoinAsked&) const {
+            return MessageType::party_join_asked;
         }
         MessageType operator()(const Probe&) const { return MessageType::probe; }
         MessageType operator()(const ProbeAck&) const { return MessageType::probe_ack; }

@@ -1008,6 +1008,32 @@ void Session::close() {
     s.state = State::closed;
 }
 
+// Not built yet (issue 12): parties and several connections. The two-player path above is
+// unchanged; these keep the declared API linkable until the session core lands.
+Error Session::join_party(std::string_view /*party*/, PartyOptions /*options*/, TimePoint /*now*/) {
+    return Error::invalid_argument;
+}
+void Session::leave_party() {}
+Error Session::admit(std::string_view /*player*/) {
+    return Error::invalid_argument;
+}
+const Party& Session::party() const {
+    static const Party none;
+    return none;
+}
+bool Session::send_to(PeerId /*peer*/, Channel channel, std::span<const std::uint8_t> data) {
+    return send(channel, data);
+}
+void Session::disconnect(PeerId /*peer*/) {
+    disconnect();
+}
+std::vector<PeerInfo> Session::peers() const {
+    return {};
+}
+std::optional<PeerInfo> Session::peer(PeerId /*id*/) const {
+    return std::nullopt;
+}
+
 State Session::state() const {
     return impl_->state;
 }
@@ -1089,6 +1115,10 @@ const char* to_string(Error e) {
             return "peer_unauthenticated";
         case Error::name_owned:
             return "name_owned";
+        case Error::party_full:
+            return "party_full";
+        case Error::party_refused:
+            return "party_refused";
     }
     return "?";
 }
@@ -1153,6 +1183,16 @@ const char* to_string(EventType t) {
             return "warning";
         case EventType::introduction_requested:
             return "introduction_requested";
+        case EventType::party_joined:
+            return "party_joined";
+        case EventType::member_joined:
+            return "member_joined";
+        case EventType::member_left:
+            return "member_left";
+        case EventType::host_changed:
+            return "host_changed";
+        case EventType::join_requested:
+            return "join_requested";
     }
     return "?";
 }

@@ -34,18 +34,19 @@ namespace netcore::protocol {
 
 // PROTOCOL.md §2: the header.
 inline constexpr std::array<std::uint8_t, 4> kMagic = {'N', 'C', 'R', 'V'};
-inline constexpr std::uint8_t kVersion = 3;    // 3: consent, owned names, scoped relay grants
+inline constexpr std::uint8_t kVersion = 4;    // 4: parties (§4.15); 3: consent, owned names
 inline constexpr std::size_t kHeaderSize = 6;  // bytes: magic + version + type
 
 // PROTOCOL.md §3: limits.
-inline constexpr std::size_t kMaxNameLength = 32;     // bytes
-inline constexpr std::size_t kMaxLanAddresses = 4;    // LAN candidates a client may report
-inline constexpr std::size_t kMaxDatagramSize = 512;  // bytes; our largest signal is 280
-inline constexpr std::uint16_t kDefaultPort = 7777;   // the rendezvous' default UDP port
-inline constexpr std::size_t kCookieSize = 16;        // bytes; a truncated MAC (§4.10)
-inline constexpr std::size_t kSaltSize = 16;          // bytes; the server's per-run salt (§11.2)
-inline constexpr std::size_t kPeerNonceSize = 16;     // bytes; a side's per-session nonce (§11.3)
-inline constexpr std::size_t kMaxRelayServers = 2;    // TURN servers in one RelayGrant (§4.11)
+inline constexpr std::size_t kMaxNameLength = 32;      // bytes
+inline constexpr std::size_t kMaxLanAddresses = 4;     // LAN candidates a client may report
+inline constexpr std::size_t kMaxDatagramSize = 1200;  // bytes; our largest signal is PartyMembers
+inline constexpr std::size_t kMaxPartyMembers = 16;    // players in one party (§4.15)
+inline constexpr std::uint16_t kDefaultPort = 7777;    // the rendezvous' default UDP port
+inline constexpr std::size_t kCookieSize = 16;         // bytes; a truncated MAC (§4.10)
+inline constexpr std::size_t kSaltSize = 16;           // bytes; the server's per-run salt (§11.2)
+inline constexpr std::size_t kPeerNonceSize = 16;      // bytes; a side's per-session nonce (§11.3)
+inline constexpr std::size_t kMaxRelayServers = 2;     // TURN servers in one RelayGrant (§4.11)
 inline constexpr std::size_t kMaxCredentialLength = 64;  // bytes of a TURN username or password
 
 enum class MessageType : std::uint8_t {
@@ -61,6 +62,12 @@ enum class MessageType : std::uint8_t {
     introduction_asked = 0x0B,  ///< server -> client: someone asked to be introduced to you
     relay_renew = 0x0C,         ///< client -> server: fresh relay credentials for a live pair
     relay_credentials = 0x0D,   ///< server -> client: the answer to a RelayRenew
+    party_join = 0x0E,          ///< client -> server: join (or keep joined) a party (§4.15)
+    party_leave = 0x0F,         ///< client -> server: leave a party
+    party_members = 0x12,       ///< server -> client: a party's members, in join order
+    party_refused = 0x13,       ///< server -> client: a PartyJoin that was not taken
+    party_admit = 0x14,         ///< client (the party's host) -> server: let a player in
+    party_join_asked = 0x15,    ///< server -> the party's host: a player asks to join
     probe = 0x10,
     probe_ack = 0x11,
 };
@@ -176,7 +183,9 @@ struct IntroductionFlags {
     /// One side hides its addresses: peer_public and peer_lan are empty, and both sides use
     /// only their TURN relays, sending through their own allocation (§4.14).
     static constexpr std::uint8_t relay_only = 0x01;
-    static constexpr std::uint8_t all = relay_only;
+    /// The peer is a member of the party the recipient joined (§4.15): joining was consent.
+    static constexpr std::uint8_t party = 0x02;
+    static constexpr std::uint8_t all = relay_only | party;
 };
 /// Someone asked to be introduced to the recipient, who has not consented yet (§4.12). Asking
 /// for `peer` in return consents; nothing about the recipient was revealed to `peer`.
@@ -217,6 +226,74 @@ struct PeerRelay {
     Address mapped;
     friend bool operator==(const PeerRelay&, const PeerRelay&) = default;
 };
+/// PartyJoin::flags and PartyMembers::flags. Any other bit is a bad_field.
+struct PartyFlags {
+    /// The party's host admits who joins (PartyJoinAsked, PartyAdmit). Set by whoever creates
+    /// the party; ignored when the party exists already.
+    static constexpr std::uint8_t admit = 0x01;
+    static constexpr std::uint8_t all = admit;
+};
+/// Joins a party, creating it when nobody is in it, and keeps the membership alive: a member
+/// sends it every party refresh (§4.15). `epoch`: of the member list the client holds (0: none);
+/// the server answers with PartyMembers when its own differs.
+struct PartyJoin {
+    std::uint64_t instance = 0;  ///< as in Register
+    std::string_view party;
+    std::uint8_t flags = 0;  ///< PartyFlags
+    std::uint32_t epoch = 0;
+    friend bool operator==(const PartyJoin&, const PartyJoin&) = default;
+};
+struct PartyLeave {
+    std::uint64_t instance = 0;
+    std::string_view party;
+    friend bool operator==(const PartyLeave&, const PartyLeave&) = default;
+};
+/// A party's members in the order they joined; the first is its host (§4.15). The recipient is
+/// one of them. Sent to every member when the list changes, and to a member whose epoch differs.
+struct PartyMembers {
+    std::string_view party;
+    std::uint32_t epoch = 0;  ///< grows with every change of the list (never 0)
+    std::uint8_t flags = 0;   ///< PartyFlags
+    std::array<std::string_view, kMaxPartyMembers> members{};
+    std::uint8_t count = 0;  ///< 1..kMaxPartyMembers
+
+    [[nodiscard]] std::span<const std::string_view> view() const { return {members.data(), count}; }
+    bool push(std::string_view name) {
+        if (count == members.size()) return false;
+        members[count++] = name;
+        return true;
+    }
+    friend bool operator==(const PartyMembers& a, const PartyMembers& b) {
+        return a.party == b.party && a.epoch == b.epoch && a.flags == b.flags &&
+               std::equal(a.view().begin(), a.view().end(), b.view().begin(), b.view().end());
+    }
+};
+/// Why a PartyJoin was not taken.
+enum class PartyRefusedCode : std::uint8_t {
+    full = 1,            ///< the party has kMaxPartyMembers (or the server's smaller cap)
+    server_full = 2,     ///< the server holds its most parties (or members) already
+    waiting = 3,         ///< the party's host has not admitted you (yet): keep asking
+    other_party = 4,     ///< you are in another party: leave it first
+    not_registered = 5,  ///< the sender holds no name
+};
+struct PartyRefused {
+    std::string_view party;
+    PartyRefusedCode code = PartyRefusedCode::full;
+    friend bool operator==(const PartyRefused&, const PartyRefused&) = default;
+};
+/// The party's host lets `player` in (it asked to join a party with PartyFlags::admit).
+struct PartyAdmit {
+    std::uint64_t instance = 0;
+    std::string_view party;
+    std::string_view player;
+    friend bool operator==(const PartyAdmit&, const PartyAdmit&) = default;
+};
+/// To the party's host: `player` asks to join; PartyAdmit lets it in. Re-sent while it asks.
+struct PartyJoinAsked {
+    std::string_view party;
+    std::string_view player;
+    friend bool operator==(const PartyJoinAsked&, const PartyJoinAsked&) = default;
+};
 struct Probe {
     std::uint64_t token = 0;
     std::uint32_t sequence = 0;
@@ -231,9 +308,11 @@ struct ProbeAck {
 
 /// What travels inside a sealed envelope (§2.3): the signals between a client and the server,
 /// and the probes between peers.
-using Message = std::variant<RegisterRequest, RegisterAck, RegisterError, IntroduceRequest,
-                             PeerUnknown, Introduction, Unregister, RelayOffer, PeerRelay,
-                             IntroductionAsked, RelayRenew, RelayCredentials, Probe, ProbeAck>;
+using Message =
+    std::variant<RegisterRequest, RegisterAck, RegisterError, IntroduceRequest, PeerUnknown,
+                 Introduction, Unregister, RelayOffer, PeerRelay, IntroductionAsked, RelayRenew,
+                 RelayCredentials, PartyJoin, PartyLeave, PartyMembers, PartyRefused, PartyAdmit,
+                 PartyJoinAsked, Probe, ProbeAck>;
 
 /// What an owner key signs to prove it holds `name` on this connection (§4.13): a label, the
 /// server's key, this server run's salt, the client's run key and the name. Tied to the salt and

@@ -1,9 +1,12 @@
 // netcore — the session facade a game embeds.
 //
-// One Session is one node: one UDP socket (owned by ENet), one name at the rendezvous, and at
-// most one peer at a time. The host drives it, ENet-style: call update(now) once a frame, then
-// poll(event) until it returns false. No threads are started; no call blocks, except
-// resolve_address() which a host calls before it starts.
+// One Session is one node: one UDP socket (owned by ENet), one name at the rendezvous, one ENet
+// host, and up to Config::max_peers connections: the peer asked for with connect(), or every
+// other member of a party joined with join_party(). Each connection has its own punch, path
+// (lan, direct or relay), keys, state and figures; events name it by its PeerId and the peer's
+// name. The host drives it, ENet-style: call update(now) once a frame, then poll(event) until it
+// returns false. No threads are started; no call blocks, except resolve_address() which a host
+// calls before it starts.
 #pragma once
 
 #include <chrono>
@@ -25,6 +28,10 @@ using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 using Duration = std::chrono::milliseconds;
 
+/// One connection to one peer, for the life of the session: an id is never reused. 0 is none.
+using PeerId = std::uint32_t;
+inline constexpr PeerId kNoPeer = 0;
+
 /// Why something failed. Carried by Event::error with a human sentence in Event::detail.
 enum class Error : std::uint8_t {
     none = 0,
@@ -43,10 +50,13 @@ enum class Error : std::uint8_t {
     server_unauthenticated,  ///< the rendezvous did not prove the pinned Config::server_key
     peer_unauthenticated,    ///< the peer did not prove Config::peer_identity (or lacks ours)
     name_owned,              ///< the name is bound to another owner key (Config::name_key)
+    party_full,              ///< the party has its most members (16, or the server's cap)
+    party_refused,           ///< the server took no party: its cap, or we are in another one
 };
 [[nodiscard]] const char* to_string(Error e);
 
-/// Where the session is. Terminal states: failed (registration failed) and closed.
+/// Where the session is, or one connection (PeerInfo::state: waiting to connected, or closed when
+/// it ended). Terminal states: failed (registration failed) and closed.
 enum class State : std::uint8_t {
     idle,         ///< constructed, start() not called
     registering,  ///< waiting for RegisterAck
@@ -85,6 +95,13 @@ enum class EventType : std::uint8_t {
     /// peer: a player asked to play with us; nothing about us was revealed to it. Call
     /// connect(peer, wait) to accept (Config::consent says when the library answers itself).
     introduction_requested,
+    /// We are a member of Session::party() (peer = its host). Connections to the other members
+    /// follow, each with its own introduced and connected events.
+    party_joined,
+    member_joined,   ///< peer joined our party (a connection to it follows)
+    member_left,     ///< peer left our party, or the server stopped hearing from it
+    host_changed,    ///< peer is our party's host now: every member learns the same host
+    join_requested,  ///< peer asks to join the party we host (PartyOptions::admit): admit(peer)
 };
 [[nodiscard]] const char* to_string(EventType t);
 
@@ -93,6 +110,9 @@ struct Event {
     EventType type = EventType::error;
     Error error = Error::none;
     std::string detail;  ///< one human sentence
+    /// The connection the event is about (introduced, connected, path_changed, received,
+    /// disconnected, and a per-peer error); kNoPeer for the session's own.
+    PeerId connection = kNoPeer;
     std::string peer;
     Address address;
     Path path = Path::none;
@@ -163,9 +183,49 @@ struct Config {
     /// the handshake: the punch ends in peer_unauthenticated. Both players must set both.
     std::optional<SecretKey> identity_key;
     std::optional<PublicKey> peer_identity;
+    /// Connections at once (a party of 16 is 15 peers). ENet allocates a slot for each, and one
+    /// more to refuse strangers with.
+    std::size_t max_peers = 15;
+    /// While in a party, tell the rendezvous we are still in it this often; it drops a member
+    /// not heard for 5 refreshes and tells the others (so a host that vanished is replaced).
+    Duration party_refresh{1000};
     /// DEBUG ONLY, for benchmarks: ENet's datagrams go unsealed (probes and signals stay
     /// sealed). Both sides must set it. Anyone on the path reads and forges the game's traffic.
     bool insecure_plaintext_enet = false;
+};
+
+/// One connection, as Session::peers() reports it.
+struct PeerInfo {
+    PeerId id = kNoPeer;
+    std::string name;
+    State state = State::punching;  ///< punching, connecting, connected
+    Path path = Path::none;
+    Address address;  ///< the path in use, when connected
+    std::uint32_t rtt_ms = 0;
+    float packet_loss = 0.0f;  ///< 0..1
+    Duration punch_elapsed{0};
+    bool party_member = false;  ///< introduced as a member of our party
+};
+
+/// The party this session is in (join_party()), as the rendezvous last told it.
+struct Party {
+    std::string name;                  ///< empty: in no party
+    std::vector<std::string> members;  ///< in the order they joined, us included
+    std::uint32_t epoch = 0;           ///< grows with every change the server announced
+    bool admit = false;                ///< the host admits who joins
+    bool joined = false;               ///< the server listed us (false while joining or waiting)
+    /// The oldest member still in the party: members[0]. Every member computes the same.
+    [[nodiscard]] const std::string& host() const {
+        static const std::string none;
+        return members.empty() ? none : members.front();
+    }
+};
+
+/// How join_party() joins.
+struct PartyOptions {
+    /// Creating the party: its host (the first member) admits each player who asks to join
+    /// (join_requested, admit()). Joining a party that exists: ignored.
+    bool admit = false;
 };
 
 /// Counters for overlays and diagnostics.
@@ -199,8 +259,23 @@ class Session {
 
     /// Asks to be introduced to `peer`, asking again while it is offline, for up to `wait`.
     /// May be called while still registering. Returns invalid_argument for a bad name, our own
-    /// name, or when a peer session is already under way.
+    /// name, a peer we have a connection to, or while another connect() is still asking.
     Error connect(std::string_view peer, Duration wait, TimePoint now = Clock::now());
+
+    /// Joins the party `party` (creating it if nobody is in it): the rendezvous introduces us to
+    /// every member and every member to us, and each pair connects as connect() would. Joining
+    /// is consent to be introduced to the party's members. party_joined follows (or an error:
+    /// party_full, party_refused); member_joined, member_left and host_changed track the party.
+    /// May be called while still registering. Returns invalid_argument for a bad name, or while
+    /// in a party (leave_party() first).
+    Error join_party(std::string_view party, PartyOptions options = {},
+                     TimePoint now = Clock::now());
+    /// Leaves the party: the rendezvous tells the others, and our connections to its members end
+    /// gracefully (disconnected events follow).
+    void leave_party();
+    /// As the host of a party that admits: lets `player` (a join_requested) in.
+    Error admit(std::string_view player);
+    [[nodiscard]] const Party& party() const;
 
     /// Does all the work: receives, retries, probes, keeps alive. Call once a frame.
     void update(TimePoint now = Clock::now());
@@ -208,21 +283,32 @@ class Session {
     /// Takes the next event. Returns false when there is none.
     bool poll(Event& event);
 
-    /// Sends to the connected peer. Returns false when not connected or ENet refuses.
+    /// Sends to every connected peer. Returns false when none is connected or ENet refuses.
     bool send(Channel channel, std::span<const std::uint8_t> data);
+    /// Sends to one connected peer. Returns false when it is not connected or ENet refuses.
+    bool send_to(PeerId peer, Channel channel, std::span<const std::uint8_t> data);
 
-    /// Ends the peer session gracefully (a disconnected event follows); stays registered.
+    /// Ends every connection gracefully (a disconnected event follows for each), cancels a
+    /// connect() still asking, and leaves the party; stays registered.
     void disconnect();
+    /// Ends one connection gracefully (a disconnected event follows).
+    void disconnect(PeerId peer);
 
     /// Unregisters and ends everything now. Terminal.
     void close();
 
+    /// The session's state: its registration's, or, with connections, the most advanced of
+    /// theirs (connected when any is).
     [[nodiscard]] State state() const;
-    [[nodiscard]] Path path() const;
-    [[nodiscard]] Stats stats() const;
+    [[nodiscard]] Stats stats() const;             ///< the session's, summed over its connections
     [[nodiscard]] Address public_address() const;  ///< empty until registered
     [[nodiscard]] Address local_address() const;   ///< the bound socket
-    [[nodiscard]] Address peer_address() const;    ///< the path in use, when connected
+    /// Every connection (ended ones are gone), oldest first.
+    [[nodiscard]] std::vector<PeerInfo> peers() const;
+    [[nodiscard]] std::optional<PeerInfo> peer(PeerId id) const;
+    /// Two-player conveniences: of the oldest connection (none: Path::none, empty).
+    [[nodiscard]] Path path() const;
+    [[nodiscard]] Address peer_address() const;  ///< the path in use, when connected
     [[nodiscard]] const std::string& peer_name() const;
     [[nodiscard]] const Config& config() const;
 

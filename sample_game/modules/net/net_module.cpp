@@ -248,6 +248,12 @@ void NetModule::handle(const netcore::Event& event, netcore::TimePoint now) {
             requests_.add(event.peer, now);
             if (options_.auto_accept.accepts(event.peer)) accept(event.peer, now);
             break;
+        case EventType::party_joined:
+        case EventType::member_joined:
+        case EventType::member_left:
+        case EventType::host_changed:
+        case EventType::join_requested:
+            break;  // no party in this lobby
         case EventType::path_changed:
             peer_address_ = event.address;
             path_ = event.path;
