@@ -241,6 +241,21 @@ TEST_CASE(
         CHECK(h.logged("p2 dropped from party friday, its name is gone (1 members)"));
         CHECK(h.server.counters().party_released == 1);
     }
+    SECTION("the name expires, while its party refreshes go on") {
+        Outbox pushed;
+        for (int s = 1; s <= 46; ++s) {
+            h.advance(milliseconds(1000));
+            if (s % 10 == 0) h.registered(alice.at, alice.run, "p1", {}, kMutual);
+            join(h, alice, "friday", 0, 2);
+            join(h, bob, "friday", 0, 2);  // no Register: the name expires at 45 s
+            h.server.tick(h.now, pushed);
+        }
+        REQUIRE(pushed.size() == 1);
+        CHECK(pushed.datagrams()[0].to == alice.at);
+        CHECK(h.logged("expired p2"));
+        CHECK(h.logged("p2 dropped from party friday, its name is gone (1 members)"));
+        CHECK(h.server.counters().party_members == 1);
+    }
     SECTION("another run takes the name") {
         const Address elsewhere{0xCB007150u, 9000};
         h.advance(milliseconds(46000));  // bob's name expired, not swept yet
