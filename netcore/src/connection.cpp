@@ -108,7 +108,8 @@ std::uint32_t Connection::on_peer_relay(const protocol::PeerRelay& relay) {
     link_.relayed = relay.relayed;
     puncher_.add_relay(relay.relayed);
     // Relay-only, the peer sends from its relay; else from where its TURN server saw it.
-    return through_relay_ ? relay.relayed.ip : relay.mapped.ip;
+    relay_source_ip_ = through_relay_ ? relay.relayed.ip : relay.mapped.ip;
+    return relay_source_ip_;
 }
 
 // A candidate answered for the first time: a path that works both ways. Order of preference:
@@ -268,6 +269,7 @@ std::optional<Address> Connection::take_enet_connect() {
 
 void Connection::attach(ENetPeer* peer) {
     peer_ = peer;
+    link_.connect_id = peer->connectID;  // what ENet's datagrams to the peer carry
     seed_round_trip(peer, handshake_rtt());
 }
 
@@ -293,7 +295,9 @@ void Connection::pace_handshake(ENetHost* host) {
     if (!puncher_.active() || host == nullptr) return;
     if (puncher_.role() == protocol::Role::responder && seeded_ == nullptr && peer_ == nullptr) {
         for (ENetPeer* p = host->peers; p < host->peers + host->peerCount; ++p) {
+            // Sealed, its CONNECT named it (the link's connectID); plaintext ENet, its address.
             if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT &&
+                (!link_.connect_id || p->connectID == *link_.connect_id) &&
                 is_peer_address(peer_side_of(from_enet(p->address)))) {
                 seed_round_trip(p, handshake_rtt());
                 seeded_ = p;
@@ -330,6 +334,7 @@ bool Connection::needs_relay(TimePoint now) const {
 
 void Connection::relay_stopped() {
     peer_relayed_.reset();
+    relay_source_ip_ = 0;
     heard_via_relay_ = false;
     next_offer_ = {};
     relay_through_.reset();

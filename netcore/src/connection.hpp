@@ -122,6 +122,8 @@ class Connection final : public Outbox, public RelayFramer {
     }
     /// The peer's relayed address, from its PeerRelay.
     [[nodiscard]] const std::optional<Address>& peer_relayed() const { return peer_relayed_; }
+    /// The IP our allocation sees the peer's datagrams come from (0 before its PeerRelay).
+    [[nodiscard]] std::uint32_t relay_source_ip() const { return relay_source_ip_; }
     /// A datagram came from the peer through our relay.
     void heard_via_relay() { heard_via_relay_ = true; }
     /// Relay-only: ENet knows the peer by our TURN server's address (its datagrams go there,
@@ -132,6 +134,7 @@ class Connection final : public Outbox, public RelayFramer {
     [[nodiscard]] Address enet_source(Address from) const;
 
     [[nodiscard]] PeerLink& link() { return link_; }
+    [[nodiscard]] const PeerLink& link() const { return link_; }
     [[nodiscard]] const Puncher& puncher() const { return puncher_; }
     [[nodiscard]] Duration punch_elapsed(TimePoint now) const;
     [[nodiscard]] PeerInfo info(TimePoint now) const;
@@ -184,6 +187,7 @@ class Connection final : public Outbox, public RelayFramer {
     // The relay, as this connection uses it.
     std::optional<Address> peer_relayed_;  // from PeerRelay: where the peer's relay is
     bool heard_via_relay_ = false;         // the peer reached us through our relay
+    std::uint32_t relay_source_ip_ = 0;    // where the peer's relayed datagrams come from
     // A relay-only introduction (one side hides its addresses, PROTOCOL.md §4.14): everything
     // for the peer goes through our own allocation, to the peer's relayed address, and ENet
     // knows the peer by our TURN server's address (where its datagrams go, framed).

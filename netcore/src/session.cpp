@@ -23,9 +23,6 @@ namespace netcore {
 namespace {
 
 constexpr std::size_t kChannelCount = 2;  // Channel::reliable, Channel::unreliable
-// A stranger may try to connect to our socket; one spare peer slot lets us refuse it
-// without blocking the real peer.
-constexpr std::size_t kPeerSlots = 2;
 // A player who asked for us is reported once while it keeps asking: the rendezvous re-sends its
 // IntroductionAsked every 5 s while the player asks (PROTOCOL.md §4.12), so one not heard of
 // for 10 s stopped, and is reported again if it asks again.
@@ -67,6 +64,7 @@ using SignalKind = RendezvousClient::Signal::Kind;
 struct Session::Impl final : detail::HostListener,
                              detail::RawOutbox,
                              detail::DatagramPath::Receiver,
+                             detail::DatagramPath::Links,
                              detail::EnetSealer {
     explicit Impl(Config c)
         : config(std::move(c)), datagrams(config.server, !config.insecure_plaintext_enet) {}
@@ -78,7 +76,6 @@ struct Session::Impl final : detail::HostListener,
     // Sorts what reaches the socket (docs/SECURITY.md); each connection's link holds its keys
     // and seals what ENet sends its peer (the host's send hook, through seal_enet below).
     detail::DatagramPath datagrams;
-    detail::PeerLink no_link;   // routes against it while no connection is under way: opens nothing
     State state = State::idle;  // the registration's: idle, registering, registered, waiting...
     detail::EnetHost host;
     std::optional<RendezvousClient> rendezvous;
@@ -124,6 +121,26 @@ struct Session::Impl final : detail::HostListener,
             if (c->id() == id) return c.get();
         return nullptr;
     }
+    [[nodiscard]] Connection* by_name(std::string_view name) const {
+        for (const auto& c : connections)
+            if (c->name() == name) return c.get();
+        return nullptr;
+    }
+    [[nodiscard]] Connection* by_link(const detail::PeerLink& link) const {
+        for (const auto& c : connections)
+            if (&c->link() == &link) return c.get();
+        return nullptr;
+    }
+    // The connection whose ENet connection has this connectID (§11.4).
+    [[nodiscard]] Connection* by_connect_id(enet_uint32 id) const {
+        for (const auto& c : connections)
+            if (c->link().connect_id == id) return c.get();
+        return nullptr;
+    }
+    [[nodiscard]] bool relay_needed() const {
+        return std::any_of(connections.begin(), connections.end(),
+                           [&](const auto& c) { return c->needs_relay(now); });
+    }
     [[nodiscard]] bool any_connection_setting_up() const {
         return std::any_of(connections.begin(), connections.end(),
                            [](const auto& c) { return c->setting_up(); });
@@ -140,16 +157,16 @@ struct Session::Impl final : detail::HostListener,
                 ++i;
                 continue;
             }
-            relay.stop_renewing();
+            if (connections.size() == 1) relay.stop_renewing();
             host.flush();
-            reset_enet_peers();
+            reset_enet_peers_of(c);
             c.link().end();
-            stop_relay();
             probes_sent_before += c.puncher().probes_sent();
             probes_received_before += c.puncher().probes_received();
             lan_ignored_before += c.puncher().lan_ignored();
             if (c.punch_elapsed(now) != Duration{0}) last_punch_elapsed = c.punch_elapsed(now);
             connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(i));
+            if (!relay_needed()) stop_relay();
             if (state != State::failed && state != State::closed && state != State::idle)
                 state = rendezvous && rendezvous->phase() == RendezvousClient::Phase::registered
                             ? State::registered
@@ -157,11 +174,16 @@ struct Session::Impl final : detail::HostListener,
         }
     }
 
-    void reset_enet_peers() {
+    // The ENet peers of a connection that ended (a responder's handshake that never completed,
+    // say); all of them when it was the last.
+    void reset_enet_peers_of(const Connection& ended) {
         ENetHost* h = host.get();
         if (h == nullptr) return;
+        const bool last = connections.size() == 1;
+        const auto id = ended.link().connect_id;
         for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p)
-            if (p->state != ENET_PEER_STATE_DISCONNECTED) enet_peer_reset(p);
+            if (p->state != ENET_PEER_STATE_DISCONNECTED && (last || (id && p->connectID == *id)))
+                enet_peer_reset(p);
     }
 
     void stop_relay() {
@@ -170,10 +192,43 @@ struct Session::Impl final : detail::HostListener,
     }
 
     // ---- EnetSealer: ENet's datagrams, sealed by their connection's link ------------------
+    // The datagram names its ENet connection (its connectID); a connection we do not know of
+    // (a refused stranger) gets nothing sealed.
     std::size_t seal_enet(std::span<const std::uint8_t> datagram,
                           std::span<std::uint8_t> out) override {
-        Connection* c = current();
+        const auto of = detail::enet_connection_of(datagram);
+        Connection* c = of ? by_connect_id(of->connect_id) : nullptr;
         return c == nullptr ? 0 : c->link().seal_enet(datagram, out);
+    }
+
+    // ---- DatagramPath::Links ------------------------------------------------------------
+    detail::PeerLink* by_probe_tag(std::uint32_t tag) override {
+        for (const auto& c : connections)
+            if (c->link().active() && c->link().channel.probe_tag() == tag) return &c->link();
+        return nullptr;
+    }
+    detail::PeerLink* by_channel(std::uint32_t channel) override {
+        for (const auto& c : connections)
+            if (c->link().active() && c->link().channel.channel() == channel) return &c->link();
+        return nullptr;
+    }
+    // An ENet datagram must name the ENet connection of the link it opened under: its own
+    // connectID in the slot, or a CONNECT of the responder's peer whose connectID no other
+    // connection holds (an authenticated peer must not make us seal another's traffic under its
+    // key, nor reach another's ENet peer).
+    bool admit_enet(detail::PeerLink& link, std::span<const std::uint8_t> plain) override {
+        Connection* c = by_link(link);
+        if (c == nullptr) return false;
+        opened_by = c;
+        const auto of = detail::enet_connection_of(plain);
+        if (!of) return true;  // 0 and no CONNECT: ENet reads it as addressed to no peer
+        if (!of->connect) return link.connect_id == of->connect_id;
+        if (link.connect_id) return *link.connect_id == of->connect_id;  // a re-sent CONNECT
+        if (by_connect_id(of->connect_id) != nullptr ||
+            c->puncher().role() != protocol::Role::responder)
+            return false;
+        link.connect_id = of->connect_id;
+        return true;
     }
 
     // ---- RawOutbox ----------------------------------------------------------------------
@@ -182,10 +237,32 @@ struct Session::Impl final : detail::HostListener,
     }
 
     // ---- HostListener -------------------------------------------------------------------
+    // Whose relayed datagram this is: the connection whose peer sends from the address our TURN
+    // server reports (by IP: a NAT may map the peer to another port towards our TURN server
+    // than towards its own); peers behind one IP are told apart by the envelope's tag or channel.
+    Connection* relayed_from(Address peer, std::span<const std::uint8_t> payload) const {
+        Connection* found = nullptr;
+        int matches = 0;
+        for (const auto& c : connections) {
+            if (!c->peer_relayed() || c->relay_source_ip() != peer.ip) continue;
+            found = c.get();
+            ++matches;
+        }
+        if (matches <= 1) return found;
+        const auto key = detail::DatagramPath::key_of(payload);
+        if (!key) return nullptr;
+        for (const auto& c : connections) {
+            if (!c->peer_relayed() || c->relay_source_ip() != peer.ip) continue;
+            const auto& ch = c->link().channel;
+            if (key->value == (key->probe ? ch.probe_tag() : ch.channel())) return c.get();
+        }
+        return nullptr;
+    }
+
     bool on_datagram(detail::Incoming& in) override {
         using Kind = detail::Relay::Received::Kind;
         const auto r = relay.handle(in.data, in.from, now, *this);
-        Connection* c = current();
+        Connection* c = nullptr;
         switch (r.kind) {
             case Kind::consumed:
                 return true;
@@ -193,7 +270,8 @@ struct Session::Impl final : detail::HostListener,
                 ++counters.datagrams_dropped;
                 return true;
             case Kind::peer_data:
-                if (c == nullptr || !c->peer_relayed()) {
+                c = relayed_from(r.peer, r.payload);
+                if (c == nullptr) {
                     ++counters.datagrams_dropped;
                     return true;
                 }
@@ -207,10 +285,19 @@ struct Session::Impl final : detail::HostListener,
             case Kind::not_ours:
                 break;
         }
-        if (datagrams.route(in, c != nullptr ? c->link() : no_link, *this)) return true;
-        if (c != nullptr) in.from = c->enet_source(in.from);
+        opened_by = nullptr;
+        if (datagrams.route(in, static_cast<detail::DatagramPath::Links&>(*this), *this))
+            return true;
+        // Sealed, the link it opened under says whose it is; plaintext ENet (benchmarks), the
+        // relay it came through or the candidate it came from.
+        Connection* source = opened_by != nullptr ? opened_by : c;
+        if (source == nullptr && !sealed())
+            for (const auto& k : connections)
+                if (k->is_peer_address(in.from)) source = k.get();
+        if (source != nullptr) in.from = source->enet_source(in.from);
         return false;
     }
+    Connection* opened_by = nullptr;  // the connection the last ENet datagram opened under
 
     void drop_unauthenticated() {
         ++counters.datagrams_dropped;
@@ -243,9 +330,13 @@ struct Session::Impl final : detail::HostListener,
     }
 
     // A probe or its acknowledgement that opened under a connection's keys.
-    void on_probe(const protocol::Message& message, Address from) override {
-        Connection* c = current();
+    void on_link_probe(detail::PeerLink& link, const protocol::Message& message,
+                       Address from) override {
+        Connection* c = by_link(link);
         if (c == nullptr || !c->on_probe(message, from, now)) ++counters.datagrams_dropped;
+    }
+    void on_probe(const protocol::Message& /*message*/, Address /*from*/) override {
+        ++counters.datagrams_dropped;  // every probe comes through on_link_probe
     }
 
     void on_enet_event(ENetEvent& event) override {
@@ -268,7 +359,19 @@ struct Session::Impl final : detail::HostListener,
     }
 
     void on_enet_connect(ENetEvent& event) {
-        Connection* c = current();
+        // The initiator's own peer, or the responder's: the connection whose link admitted the
+        // CONNECT (its connectID), and which checks the token's bits and the source.
+        Connection* c = by_connect_id(event.peer->connectID);
+        if (c == nullptr && !sealed()) {
+            // Plaintext ENet (benchmarks): no link saw the CONNECT; the connection whose token's
+            // bits and candidates match takes it.
+            for (const auto& k : connections) {
+                if (k->link().connect_id || !k->on_enet_connect(event.peer, event.data, now))
+                    continue;
+                k->link().connect_id = event.peer->connectID;
+                return;
+            }
+        }
         if (c == nullptr || !c->on_enet_connect(event.peer, event.data, now)) {
             ++counters.datagrams_dropped;
             host.disconnect_now(event.peer, 0);
@@ -308,9 +411,10 @@ struct Session::Impl final : detail::HostListener,
                 return;
             case SignalKind::peer_relay: {
                 const auto& offer = rendezvous->peer_relay();
-                Connection* c = current();
-                if (c == nullptr || !relay.started() || !c->puncher().active() ||
-                    offer.token != c->token()) {
+                Connection* c = nullptr;
+                for (const auto& k : connections)
+                    if (k->token() == offer.token && k->puncher().active()) c = k.get();
+                if (c == nullptr || !relay.started()) {
                     ++counters.datagrams_dropped;
                     return;
                 }
@@ -374,10 +478,10 @@ struct Session::Impl final : detail::HostListener,
     }
 
     void on_introduction(const protocol::Introduction& intro) {
-        if (Connection* c = current()) {
+        if (Connection* c = by_name(intro.peer)) {
             // A repeat of the introduction we act on is harmless (the requester reminded the
-            // server: it allows one more probe while the peer is unheard); another one is
-            // refused: one peer at a time.
+            // server: it allows one more probe while the peer is unheard); another one for a
+            // peer we have a connection to is ignored.
             if (intro.token != c->token())
                 ++counters.datagrams_dropped;
             else
@@ -385,6 +489,10 @@ struct Session::Impl final : detail::HostListener,
             return;
         }
         if (intro.token == refused_token) return;  // a repeat: the error was said once
+        if (connections.size() >= config.max_peers) {
+            ++counters.datagrams_dropped;  // as many connections as Config::max_peers
+            return;
+        }
         const auto& wanted = rendezvous->wanted();
         const bool asked_for = !wanted.empty() && intro.peer == wanted;
         if (!asked_for && config.consent != Consent::open) {
@@ -412,11 +520,12 @@ struct Session::Impl final : detail::HostListener,
             return;
         }
         connections.push_back(std::move(c));
-        rendezvous->cancel_request();
+        if (asked_for) rendezvous->cancel_request();
         if (state == State::waiting) state = State::registered;
         if (config.use_relay && intro.relay.count > 0) {
-            // In parallel with punching, so a failed punch costs little time.
-            relay.start(intro.relay, intro.token, intro.peer, now, *this);
+            // In parallel with punching, so a failed punch costs little time. One allocation
+            // serves every connection: a later one adds its permissions to it.
+            if (!relay.started()) relay.start(intro.relay, intro.token, intro.peer, now, *this);
             relay.want_permit(intro.peer_public.ip);
         }
     }
@@ -465,9 +574,7 @@ struct Session::Impl final : detail::HostListener,
     }
 
     void update_relay() {
-        if (relay.started() && std::none_of(connections.begin(), connections.end(),
-                                            [&](const auto& c) { return c->needs_relay(now); }))
-            stop_relay();
+        if (relay.started() && !relay_needed()) stop_relay();
         const bool renew = std::any_of(connections.begin(), connections.end(),
                                        [](const auto& c) { return c->renews_relay(); });
         relay.update(now, any_connection_setting_up(), renew, *rendezvous, *this);
@@ -495,8 +602,11 @@ Error Session::start(TimePoint now) {
         return Error::socket_error;
     }
     const detail::EnetLimits limits{s.config.max_packet_size, s.config.max_waiting_data};
-    if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, kPeerSlots, kChannelCount,
-                     limits, s.sealed() ? &s : nullptr)) {
+    // One ENet peer per connection, and one more: a stranger may try to connect to our socket,
+    // and the spare slot lets us refuse it without blocking a real peer.
+    const std::size_t slots = std::clamp<std::size_t>(s.config.max_peers, 1, 4094) + 1;
+    if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, slots, kChannelCount, limits,
+                     s.sealed() ? static_cast<detail::EnetSealer*>(&s) : nullptr)) {
         s.state = State::failed;
         return Error::socket_error;
     }
@@ -525,8 +635,11 @@ Error Session::start(TimePoint now) {
 Error Session::connect(std::string_view peer, Duration wait, TimePoint now) {
     Impl& s = *impl_;
     if (!protocol::valid_name(peer) || peer == s.config.name) return Error::invalid_argument;
-    const State st = state();
-    if (st != State::registering && st != State::registered) return Error::invalid_argument;
+    // One connect() asks at a time; none for a peer we have a connection to.
+    if (s.state != State::registering && s.state != State::registered)
+        return Error::invalid_argument;
+    if ((s.rendezvous && !s.rendezvous->wanted().empty()) || s.by_name(peer) != nullptr)
+        return Error::invalid_argument;
     s.now = now;
     s.pending_peer = peer;
     s.rendezvous->request(peer, wait, now);
