@@ -36,6 +36,7 @@ bool Connection::begin(const crypto::KeyPair& me, std::string_view my_name,
     through_relay_ = relay_only_intro;
     link_.framer = relay_only_intro ? this : nullptr;
     asked_ = asked;
+    party_member_ = (intro.flags & protocol::IntroductionFlags::party) != 0;
     puncher_.begin(intro, now, asked);
     state_ = State::punching;
     Event e;
@@ -383,6 +384,7 @@ PeerInfo Connection::info(TimePoint now) const {
     p.path = path_;
     p.address = peer_address_;
     p.punch_elapsed = punch_elapsed(now);
+    p.party_member = party_member_;
     if (peer_ != nullptr && state_ == State::connected) {
         p.rtt_ms = peer_->roundTripTime;
         p.packet_loss =

@@ -101,6 +101,8 @@ class Connection final : public Outbox, public RelayFramer {
     [[nodiscard]] std::uint64_t token() const { return puncher_.token(); }
     [[nodiscard]] ENetPeer* enet_peer() const { return peer_; }
     [[nodiscard]] bool leaving() const { return leaving_; }
+    /// Introduced as a member of our party (IntroductionFlags::party).
+    [[nodiscard]] bool party_member() const { return party_member_; }
     [[nodiscard]] bool setting_up() const {
         return state_ == State::punching || state_ == State::connecting;
     }
@@ -171,7 +173,8 @@ class Connection final : public Outbox, public RelayFramer {
     Puncher puncher_;
     State state_ = State::punching;
     std::string name_;
-    bool asked_ = false;  // we asked for the peer
+    bool asked_ = false;         // we asked for the peer
+    bool party_member_ = false;  // introduced as a member of our party
     std::uint32_t unauthenticated_at_intro_ = 0;
     Duration punch_elapsed_{0};  // until connected
 

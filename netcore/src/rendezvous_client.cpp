@@ -243,6 +243,18 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
         credentials_ = *fresh;
         return {Kind::relay_credentials, Error::none};
     }
+    if (const auto* members = std::get_if<PartyMembers>(&message)) {
+        members_ = *members;
+        return {Kind::party_members, Error::none};
+    }
+    if (const auto* refused = std::get_if<PartyRefused>(&message)) {
+        refused_ = *refused;
+        return {Kind::party_refused, Error::none};
+    }
+    if (const auto* asked = std::get_if<PartyJoinAsked>(&message)) {
+        join_asked_ = *asked;
+        return {Kind::party_join_asked, Error::none};
+    }
     last_drop_ = Drop::unexpected;
     return {};
 }

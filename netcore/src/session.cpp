@@ -15,6 +15,7 @@
 #include "crypto.hpp"
 #include "datagram_path.hpp"
 #include "enet_host.hpp"
+#include "party.hpp"
 #include "relay.hpp"
 #include "rendezvous_client.hpp"
 
@@ -65,9 +66,12 @@ struct Session::Impl final : detail::HostListener,
                              detail::RawOutbox,
                              detail::DatagramPath::Receiver,
                              detail::DatagramPath::Links,
+                             detail::SignalSender,
                              detail::EnetSealer {
     explicit Impl(Config c)
-        : config(std::move(c)), datagrams(config.server, !config.insecure_plaintext_enet) {}
+        : config(std::move(c)),
+          datagrams(config.server, !config.insecure_plaintext_enet),
+          party(config.name, config.party_refresh, events) {}
 
     // ENet's datagrams are sealed unless a benchmark turned that off on both sides.
     [[nodiscard]] bool sealed() const { return !config.insecure_plaintext_enet; }
@@ -81,6 +85,7 @@ struct Session::Impl final : detail::HostListener,
     std::optional<RendezvousClient> rendezvous;
     detail::Relay relay;
     std::deque<Event> events;
+    detail::PartyClient party;  // after events, which it reports to
     Stats counters;
     // The connections, oldest first. Ended ones are cleaned up at once (settle()).
     std::vector<std::unique_ptr<Connection>> connections;
@@ -229,6 +234,33 @@ struct Session::Impl final : detail::HostListener,
             return false;
         link.connect_id = of->connect_id;
         return true;
+    }
+
+    // ---- SignalSender: the party client's messages, sealed for the server -----------------
+    bool send_signal(const protocol::Message& message) override {
+        return rendezvous && rendezvous->send(message, *this);
+    }
+    [[nodiscard]] std::uint64_t instance() const override {
+        return rendezvous ? rendezvous->instance() : 0;
+    }
+    [[nodiscard]] bool registered() const {
+        return rendezvous && rendezvous->phase() == RendezvousClient::Phase::registered;
+    }
+
+    // Ends our connections to the party's members gracefully (leave_party()).
+    void leave_party() {
+        party.leave(*this);
+        for (const auto& c : connections) {
+            if (!c->party_member() || c->goodbye()) continue;
+            c->cancel();
+            Event e;
+            e.type = EventType::disconnected;
+            e.connection = c->id();
+            e.peer = c->name();
+            e.detail = "left the party";
+            emit(std::move(e));
+        }
+        settle();
     }
 
     // ---- RawOutbox ----------------------------------------------------------------------
@@ -427,6 +459,15 @@ struct Session::Impl final : detail::HostListener,
                 state = State::failed;
                 emit_error(s.error, failure_sentence(s.error));
                 return;
+            case SignalKind::party_members:
+                party.on_members(rendezvous->party_members());
+                return;
+            case SignalKind::party_refused:
+                party.on_refused(rendezvous->party_refused());
+                return;
+            case SignalKind::party_join_asked:
+                party.on_join_asked(rendezvous->party_join_asked(), now);
+                return;
             case SignalKind::request_failed:
                 if (state == State::waiting) state = State::registered;
                 emit_error(Error::peer_not_online,
@@ -494,7 +535,12 @@ struct Session::Impl final : detail::HostListener,
             return;
         }
         const auto& wanted = rendezvous->wanted();
-        const bool asked_for = !wanted.empty() && intro.peer == wanted;
+        // A member of the party we are in (or joining): joining was consent, whatever
+        // Config::consent says, and both sides of the pair probe at the full pace and remind the
+        // server while they have not heard the peer.
+        const bool party_intro =
+            (intro.flags & protocol::IntroductionFlags::party) != 0 && party.active();
+        const bool asked_for = party_intro || (!wanted.empty() && intro.peer == wanted);
         if (!asked_for && config.consent != Consent::open) {
             ++counters.datagrams_dropped;
             return;
@@ -520,7 +566,7 @@ struct Session::Impl final : detail::HostListener,
             return;
         }
         connections.push_back(std::move(c));
-        if (asked_for) rendezvous->cancel_request();
+        if (!wanted.empty() && intro.peer == wanted) rendezvous->cancel_request();
         if (state == State::waiting) state = State::registered;
         if (config.use_relay && intro.relay.count > 0) {
             // In parallel with punching, so a failed punch costs little time. One allocation
@@ -655,6 +701,7 @@ void Session::update(TimePoint now) {
     for (const auto& c : s.connections) c->pace_handshake(s.host.get());
     for (const auto& c : s.connections) c->remind(*s.rendezvous, now, s);
     if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
+    s.party.update(now, s.registered(), s);
     s.update_relay();
     for (const auto& c : s.connections) c->update(now, s.datagrams.unauthenticated());
     s.settle();
@@ -706,6 +753,7 @@ bool Session::send_to(PeerId peer, Channel channel, std::span<const std::uint8_t
 
 void Session::disconnect() {
     Impl& s = *impl_;
+    s.party.leave(s);
     bool said = false;
     for (const auto& c : s.connections) {
         if (c->goodbye()) continue;  // connected: a disconnected event follows from ENet
@@ -761,17 +809,25 @@ void Session::close() {
     s.state = State::closed;
 }
 
-// Not built yet (issue 12): parties. These keep the declared API linkable.
-Error Session::join_party(std::string_view /*party*/, PartyOptions /*options*/, TimePoint /*now*/) {
-    return Error::invalid_argument;
+Error Session::join_party(std::string_view party, PartyOptions options, TimePoint now) {
+    Impl& s = *impl_;
+    if (s.state != State::registering && s.state != State::registered && s.state != State::waiting)
+        return Error::invalid_argument;
+    const Error e = s.party.join(party, options);
+    if (e != Error::none) return e;
+    s.now = now;
+    s.party.update(now, s.registered(), s);  // at once when registered
+    return Error::none;
 }
-void Session::leave_party() {}
-Error Session::admit(std::string_view /*player*/) {
-    return Error::invalid_argument;
+void Session::leave_party() {
+    impl_->leave_party();
+}
+Error Session::admit(std::string_view player) {
+    Impl& s = *impl_;
+    return s.party.admit(player, s);
 }
 const Party& Session::party() const {
-    static const Party none;
-    return none;
+    return impl_->party.party();
 }
 
 std::vector<PeerInfo> Session::peers() const {
