@@ -167,9 +167,11 @@ TEST_CASE("a connection goes from punching to connecting on the first acknowledg
     CHECK(p.alice.last(EventType::introduced)->connection == 1);
     CHECK(p.alice.last(EventType::introduced)->peer == "bob");
     CHECK_FALSE(p.alice.wire.sent.empty());  // the first probes go out at once
+    CHECK(p.alice.conn.wants_reminder());    // it asked, and has not heard bob yet
 
     REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
     CHECK(p.now - p.start < 200ms);  // a round trip on the simulated wire, not a timer
+    CHECK_FALSE(p.alice.conn.wants_reminder());
     // Only the initiator connects ENet, to the path that answered.
     CHECK(p.alice.conn.take_enet_connect() == kBobPublic);
     CHECK_FALSE(p.alice.conn.take_enet_connect());  // asked once

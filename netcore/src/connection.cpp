@@ -312,8 +312,7 @@ void Connection::pace_handshake(ENetHost* host) {
 }
 
 void Connection::remind(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out) {
-    if (state_ == State::punching && asked_ && !puncher_.heard_from_peer())
-        rendezvous.remind(name_, now, out);
+    if (wants_reminder() && rendezvous.remind(name_, now, out)) last_reminder_ = now;
 }
 
 void Connection::offer_relay(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out) {

@@ -81,7 +81,13 @@ class Connection final : public Outbox, public RelayFramer {
     /// responder's peer is found among `host`'s peers right after the initiator's CONNECT.
     void pace_handshake(ENetHost* host);
     /// An Introduction can be lost on the way to either side: the side that asked reminds the
-    /// server until it hears the peer.
+    /// server until it hears the peer. wants_reminder(): it would now; last_reminder(): when it
+    /// last did (the session reminds for the connection that waited longest: the rendezvous
+    /// client takes one request every Config::request_retry).
+    [[nodiscard]] bool wants_reminder() const {
+        return state_ == State::punching && asked_ && !puncher_.heard_from_peer();
+    }
+    [[nodiscard]] TimePoint last_reminder() const { return last_reminder_; }
     void remind(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out);
     /// Offers our relay to the peer (through the rendezvous) until the peer is heard through it.
     void offer_relay(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out);
@@ -175,6 +181,7 @@ class Connection final : public Outbox, public RelayFramer {
     std::string name_;
     bool asked_ = false;         // we asked for the peer
     bool party_member_ = false;  // introduced as a member of our party
+    TimePoint last_reminder_{};  // when we last reminded the server of the peer
     std::uint32_t unauthenticated_at_intro_ = 0;
     Duration punch_elapsed_{0};  // until connected
 

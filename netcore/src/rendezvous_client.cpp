@@ -66,10 +66,11 @@ void RendezvousClient::send_request(TimePoint now, RawOutbox& out) {
     send(IntroduceRequest{instance_, wanted_}, out);
 }
 
-void RendezvousClient::remind(std::string_view peer, TimePoint now, RawOutbox& out) {
-    if (phase_ != Phase::registered || now - last_request_ < config_.request_retry) return;
+bool RendezvousClient::remind(std::string_view peer, TimePoint now, RawOutbox& out) {
+    if (phase_ != Phase::registered || now - last_request_ < config_.request_retry) return false;
     last_request_ = now;
     send(IntroduceRequest{instance_, peer}, out);
+    return true;
 }
 
 void RendezvousClient::request(std::string_view peer, Duration wait, TimePoint now) {

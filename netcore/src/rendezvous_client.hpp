@@ -69,7 +69,8 @@ class RendezvousClient {
     void cancel_request() { wanted_.clear(); }
     /// Asks for `peer` again (at most every request_retry) after the introduction arrived, so
     /// that the server re-sends it to a peer that may have lost its copy.
-    void remind(std::string_view peer, TimePoint now, RawOutbox& out);
+    /// True when it was sent (not too soon after the last request or reminder).
+    bool remind(std::string_view peer, TimePoint now, RawOutbox& out);
     [[nodiscard]] const std::string& wanted() const { return wanted_; }
 
     void unregister(RawOutbox& out);

@@ -699,7 +699,12 @@ void Session::update(TimePoint now) {
     s.host.service(s);
     s.do_pending_connects();
     for (const auto& c : s.connections) c->pace_handshake(s.host.get());
-    for (const auto& c : s.connections) c->remind(*s.rendezvous, now, s);
+    Connection* unheard = nullptr;  // the one that waited longest for a reminder
+    for (const auto& c : s.connections)
+        if (c->wants_reminder() &&
+            (unheard == nullptr || c->last_reminder() < unheard->last_reminder()))
+            unheard = c.get();
+    if (unheard != nullptr) unheard->remind(*s.rendezvous, now, s);
     if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
     s.party.update(now, s.registered(), s);
     s.update_relay();
