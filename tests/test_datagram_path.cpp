@@ -318,3 +318,41 @@ TEST_CASE("ENet's datagrams name their connection: the slot's connectID, or a CO
     CHECK(of->connect);
     CHECK_FALSE(enet_connection_of(std::span(c.data(), c.size() - 1)));  // cut short
 }
+
+TEST_CASE(
+    "an ENet datagram reaches ENet only naming its own link's connection, and a CONNECT "
+    "cannot claim another connection's connectID") {
+    PeerLink link;
+    const enet_uint32 ours = 0x11111111u;
+    const enet_uint32 theirs = 0x22222222u;  // another live connection's
+    const auto taken = [&](enet_uint32 id) { return id == theirs; };
+    const auto slot = [](enet_uint32 id) {
+        std::vector<std::uint8_t> d(8, 0);
+        std::memcpy(d.data() + 2, &id, sizeof id);
+        return d;
+    };
+    const auto connect = [](enet_uint32 id) {
+        std::vector<std::uint8_t> d(2 + 4 + sizeof(ENetProtocolConnect), 0);
+        d[6] = ENET_PROTOCOL_COMMAND_CONNECT;
+        std::memcpy(d.data() + 6 + offsetof(ENetProtocolConnect, connectID), &id, sizeof id);
+        return d;
+    };
+    // A CONNECT naming another connection's connectID: refused, nothing claimed.
+    CHECK_FALSE(admit_enet(link, connect(theirs), true, taken));
+    CHECK_FALSE(link.connect_id);
+    // An initiator's link takes no CONNECT at all: its peer connects to nobody.
+    CHECK_FALSE(admit_enet(link, connect(ours), false, taken));
+    // A responder's link claims the connectID of its peer's CONNECT, and keeps it.
+    CHECK(admit_enet(link, connect(ours), true, taken));
+    REQUIRE(link.connect_id);
+    CHECK(*link.connect_id == ours);
+    CHECK(admit_enet(link, connect(ours), true, taken));  // re-sent
+    CHECK_FALSE(admit_enet(link, connect(0x33333333u), true, taken));
+    CHECK(*link.connect_id == ours);
+    // After the handshake: only datagrams naming our connection.
+    CHECK(admit_enet(link, slot(ours), true, taken));
+    CHECK_FALSE(admit_enet(link, slot(theirs), true, taken));
+    CHECK(admit_enet(link, slot(0), true, taken));  // addressed to no peer: ENet ignores it
+    link.end();
+    CHECK_FALSE(link.connect_id);
+}

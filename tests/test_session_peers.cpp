@@ -209,3 +209,22 @@ TEST_CASE("a stranger's ENet CONNECT is refused while the session holds connecti
     t.lab.each_step.clear();
     enet_host_destroy(stranger);
 }
+
+TEST_CASE("a session holds at most Config::max_peers connections", "[peers]") {
+    Lab lab;
+    Config one = lab.config("alice");
+    one.max_peers = 1;
+    Node& alice = lab.add(one);
+    Node& bob = lab.add(lab.config("bob"));
+    Node& carol = lab.add(lab.config("carol"));
+    connect_pair(lab, alice, bob);
+    REQUIRE(lab.run_until([&] { return carol.count(EventType::registered) == 1; }));
+    CHECK(alice.session->connect("carol", Duration(1000)) == Error::invalid_argument);
+    // Asked for by another (alice is an open host here): the introduction is dropped, counted.
+    const auto dropped = alice.session->stats().datagrams_dropped;
+    REQUIRE(carol.session->connect("alice", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return carol.count(EventType::introduced) == 1; }));
+    REQUIRE(lab.run_until([&] { return alice.session->stats().datagrams_dropped > dropped; }));
+    CHECK(alice.count(EventType::introduced) == 1);
+    CHECK(alice.session->peers().size() == 1);
+}

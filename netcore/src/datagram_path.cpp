@@ -27,6 +27,17 @@ std::size_t PeerLink::seal_enet(std::span<const std::uint8_t> datagram,
     return n == 0 ? 0 : framer->frame({framing_.data(), n}, out);
 }
 
+bool admit_enet(PeerLink& link, std::span<const std::uint8_t> plain, bool responder,
+                const std::function<bool(enet_uint32)>& taken) {
+    const auto of = enet_connection_of(plain);
+    if (!of) return true;  // 0 and no CONNECT: addressed to no peer
+    if (!of->connect) return link.connect_id == of->connect_id;
+    if (link.connect_id) return *link.connect_id == of->connect_id;  // a re-sent CONNECT
+    if (!responder || taken(of->connect_id)) return false;
+    link.connect_id = of->connect_id;
+    return true;
+}
+
 void DatagramPath::drop(PeerChannel::Drop why) {
     ++dropped_;
     if (why == PeerChannel::Drop::unauthenticated) ++unauthenticated_;

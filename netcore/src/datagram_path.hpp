@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -66,6 +67,15 @@ struct PeerLink final : EnetSealer {
   private:
     std::array<std::uint8_t, ENET_PROTOCOL_MAXIMUM_MTU + protocol::kDataOverhead> framing_{};
 };
+
+/// Whether an ENet datagram that opened under `link` may reach ENet (PROTOCOL.md §11.4): it
+/// must name the link's ENet connection (its connectID in the checksum slot), or carry 0 and no
+/// CONNECT (ENet reads that as addressed to no peer). A CONNECT is taken only by a responder's
+/// link (`responder`) that has no connectID yet, and only when `taken` says no other connection
+/// holds its connectID: then the link claims it. Otherwise an authenticated peer could reach
+/// another peer's ENet slot, or make us seal our traffic to it under another peer's keys.
+[[nodiscard]] bool admit_enet(PeerLink& link, std::span<const std::uint8_t> plain, bool responder,
+                              const std::function<bool(enet_uint32)>& taken);
 
 class DatagramPath {
   public:

@@ -217,23 +217,13 @@ struct Session::Impl final : detail::HostListener,
             if (c->link().active() && c->link().channel.channel() == channel) return &c->link();
         return nullptr;
     }
-    // An ENet datagram must name the ENet connection of the link it opened under: its own
-    // connectID in the slot, or a CONNECT of the responder's peer whose connectID no other
-    // connection holds (an authenticated peer must not make us seal another's traffic under its
-    // key, nor reach another's ENet peer).
+    // An ENet datagram must name the ENet connection of the link it opened under (§11.4).
     bool admit_enet(detail::PeerLink& link, std::span<const std::uint8_t> plain) override {
         Connection* c = by_link(link);
         if (c == nullptr) return false;
         opened_by = c;
-        const auto of = detail::enet_connection_of(plain);
-        if (!of) return true;  // 0 and no CONNECT: ENet reads it as addressed to no peer
-        if (!of->connect) return link.connect_id == of->connect_id;
-        if (link.connect_id) return *link.connect_id == of->connect_id;  // a re-sent CONNECT
-        if (by_connect_id(of->connect_id) != nullptr ||
-            c->puncher().role() != protocol::Role::responder)
-            return false;
-        link.connect_id = of->connect_id;
-        return true;
+        return detail::admit_enet(link, plain, c->puncher().role() == protocol::Role::responder,
+                                  [&](enet_uint32 id) { return by_connect_id(id) != nullptr; });
     }
 
     // ---- SignalSender: the party client's messages, sealed for the server -----------------
@@ -684,7 +674,8 @@ Error Session::connect(std::string_view peer, Duration wait, TimePoint now) {
     // One connect() asks at a time; none for a peer we have a connection to.
     if (s.state != State::registering && s.state != State::registered)
         return Error::invalid_argument;
-    if ((s.rendezvous && !s.rendezvous->wanted().empty()) || s.by_name(peer) != nullptr)
+    if ((s.rendezvous && !s.rendezvous->wanted().empty()) || s.by_name(peer) != nullptr ||
+        s.connections.size() >= s.config.max_peers)
         return Error::invalid_argument;
     s.now = now;
     s.pending_peer = peer;
