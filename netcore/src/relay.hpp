@@ -64,6 +64,13 @@ class Relay {
     void stop(TimePoint now, RawOutbox& out);
     /// Forgets what renews the credentials (the introduction ended), not the allocation.
     void stop_renewing() { expiry_ = 0; }
+    /// The introduction the credentials are scoped to ended while others still use the
+    /// allocation: renew them for `token` with `peer` (the server scopes credentials to a pair).
+    void rescope(std::uint64_t token, std::string_view peer) {
+        token_ = token;
+        peer_ = peer;
+    }
+    [[nodiscard]] std::uint64_t token() const { return token_; }
 
     [[nodiscard]] bool allocated() const {
         return turn_ && turn_->state() == TurnClient::State::allocated;

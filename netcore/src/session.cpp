@@ -162,7 +162,16 @@ struct Session::Impl final : detail::HostListener,
                 ++i;
                 continue;
             }
-            if (connections.size() == 1) relay.stop_renewing();
+            if (connections.size() == 1) {
+                relay.stop_renewing();
+            } else if (relay.token() == c.token()) {
+                // Renew for a connection that still uses the allocation.
+                for (const auto& k : connections)
+                    if (k.get() != &c && k->renews_relay()) {
+                        relay.rescope(k->token(), k->name());
+                        break;
+                    }
+            }
             host.flush();
             reset_enet_peers_of(c);
             c.link().end();
