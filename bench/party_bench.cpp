@@ -9,9 +9,11 @@
 //   - at rest (connected, no game traffic): the bytes each member sends per second, against the
 //     two-player session's;
 //   - per member: the CPU time its update() takes per second at rest, the server's CPU per
-//     member per second, and the resident memory each session adds.
+//     member per second, and the heap each session and the server hold for it (glibc's
+//     mallinfo2: the bytes allocated and not freed inside the server's and the sessions' calls).
 // Usage: bench_party [ROUNDS] [REST_SECONDS]   (defaults 3, 5; the medians of the rounds)
-#include <unistd.h>
+#include <malloc.h>
+
 #include <ctime>
 
 #include <algorithm>
@@ -19,7 +21,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,18 +37,15 @@ using Seconds = std::chrono::duration<double>;
 constexpr std::uint32_t kFirstIp = 0x7F00000Au;  // 127.0.0.10
 constexpr std::array<std::size_t, 4> kMarks = {2, 4, 8, 16};
 
-std::uint64_t resident_bytes() {
-    std::ifstream statm("/proc/self/statm");
-    std::uint64_t size = 0;
-    std::uint64_t resident = 0;
-    statm >> size >> resident;
-    return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-}
-
 double thread_cpu_seconds() {
     timespec ts{};
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Bytes allocated and not yet freed on the heap (glibc).
+double heap_bytes() {
+    return static_cast<double>(::mallinfo2().uordblks);
 }
 
 double median(std::vector<double> v) {
@@ -81,17 +79,22 @@ class World {
         c.name = "p" + std::to_string(index);
         c.consent = consent;
         c.local_ip = kFirstIp + static_cast<std::uint32_t>(index);
+        const double h0 = heap_bytes();
         sessions_.push_back(std::make_unique<netcore::Session>(c));
         sessions_.back()->start();
+        client_heap_ += heap_bytes() - h0;
         return *sessions_.back();
     }
 
     void step() {
         const auto now = Clock::now();
-        double t0 = thread_cpu_seconds();
+        const double h0 = heap_bytes();
+        const double t0 = thread_cpu_seconds();
         server_.poll(0, now);
-        double t1 = thread_cpu_seconds();
+        const double t1 = thread_cpu_seconds();
+        const double h1 = heap_bytes();
         server_cpu_ += t1 - t0;
+        server_heap_ += h1 - h0;
         for (auto& s : sessions_) {
             s->update(now);
             netcore::Event e;
@@ -102,6 +105,7 @@ class World {
             }
         }
         client_cpu_ += thread_cpu_seconds() - t1;
+        client_heap_ += heap_bytes() - h1;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
 
@@ -148,12 +152,16 @@ class World {
     }
 
     std::vector<std::unique_ptr<netcore::Session>>& sessions() { return sessions_; }
+    [[nodiscard]] double server_heap() const { return server_heap_; }
+    [[nodiscard]] double client_heap() const { return client_heap_; }
 
   private:
     rendezvous::Server server_;
     std::vector<std::unique_ptr<netcore::Session>> sessions_;
     double server_cpu_ = 0;
     double client_cpu_ = 0;
+    double server_heap_ = 0;  // bytes the server's calls allocated and did not free
+    double client_heap_ = 0;  // likewise the sessions' (construction included)
 };
 
 struct Round {
@@ -161,7 +169,10 @@ struct Round {
     std::array<double, kMarks.size()> join{};
     World::Rest pair_rest;
     World::Rest party_rest;
-    double bytes_per_session = 0;
+    double session_heap = 0;  // per member of the party of 16
+    double server_heap = 0;   // per member
+    double pair_session_heap = 0;
+    double pair_server_heap = 0;  // per player of the two-player session
 };
 
 Round one_round(Seconds rest) {
@@ -187,10 +198,11 @@ Round one_round(Seconds rest) {
         }
         r.pair_connect = Seconds(Clock::now() - start).count();
         r.pair_rest = w.rest(rest);
+        r.pair_session_heap = w.client_heap() / 2.0;
+        r.pair_server_heap = w.server_heap() / 2.0;
     }
     World w;
     std::size_t mark = 0;
-    const std::uint64_t rss0 = resident_bytes();
     for (int i = 0; i < 16; ++i) {
         auto& s = w.add(i);
         w.run_until([&] { return s.state() == netcore::State::registered; },
@@ -211,8 +223,9 @@ Round one_round(Seconds rest) {
         if (mark < kMarks.size() && static_cast<std::size_t>(i + 1) == kMarks[mark])
             r.join[mark++] = Seconds(Clock::now() - start).count();
     }
-    r.bytes_per_session = static_cast<double>(resident_bytes() - rss0) / 16.0;
     r.party_rest = w.rest(rest);
+    r.session_heap = w.client_heap() / 16.0;
+    r.server_heap = w.server_heap() / 16.0;
     return r;
 }
 
@@ -255,8 +268,11 @@ int main(int argc, char** argv) {
         med([](const Round& r) { return r.party_rest.server_cpu_per_second; }) * 1e6,
         med([](const Round& r) { return r.pair_rest.server_cpu_per_second; }) * 1e6);
     std::printf(
-        "resident memory per session of the party (ENet host with 16 peer slots, "
-        "connections): %.1f KiB\n",
-        med([](const Round& r) { return r.bytes_per_session; }) / 1024.0);
+        "heap per member: its session %.1f KiB (two-player %.1f KiB), the server %.0f "
+        "bytes (two-player %.0f)\n",
+        med([](const Round& r) { return r.session_heap; }) / 1024.0,
+        med([](const Round& r) { return r.pair_session_heap; }) / 1024.0,
+        med([](const Round& r) { return r.server_heap; }),
+        med([](const Round& r) { return r.pair_server_heap; }));
     return 0;
 }
