@@ -462,7 +462,7 @@ bool NetModule::connected() const {
 void NetModule::shutdown() {
     host_->summary().set("name", name_text_.data());
     host_->summary().set("connected", ever_connected_ ? "yes" : "no");
-    if (party_.empty()) {
+    if (party_.empty() && options_.party.empty()) {
         if (!peer_name_.empty()) host_->summary().set("peer", peer_name_);
         host_->summary().set("path", netcore::to_string(path_));
         host_->summary().set("peer_address", peer_address_.empty() ? std::string("none")
