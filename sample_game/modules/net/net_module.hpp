@@ -62,6 +62,8 @@ class NetModule final : public host::Module, public host::PeerLink {
     /// The lobby's Accept: asks for `name`, who asked for us, so the two are introduced.
     /// False when the player is busy (in a game, or introduced to someone else).
     bool accept(const std::string& name, netcore::TimePoint now);
+    /// The overlay's Leave game / Leave party: the game says goodbye, then the session leaves.
+    void leave(netcore::TimePoint now);
     /// Players who asked to play with us and are waiting for an Accept.
     [[nodiscard]] const IncomingRequests& requests() const { return requests_; }
     /// The player we asked for (typed, or accepted); empty while waiting to be asked.
@@ -73,7 +75,6 @@ class NetModule final : public host::Module, public host::PeerLink {
   private:
     void press_connect(netcore::TimePoint now);
     void cancel();
-    void leave(netcore::TimePoint now);
     void fail(std::string reason);
     void log(const std::string& line) const;
     void publish_roster();
