@@ -495,6 +495,11 @@ void NetModule::shutdown() {
             }
             std::this_thread::sleep_for(Ms(5));
         }
+    } else if (in_party_) {
+        // Alone in the party, or no pair up yet: the members still punching to us hear of it
+        // from the rendezvous now rather than after its 5 s without our refresh.
+        session_->leave_party();
+        session_->update(netcore::Clock::now());
     }
     session_->close();
     session_.reset();
