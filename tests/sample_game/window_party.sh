@@ -46,11 +46,11 @@ players=(alice bob carol dave)
 # alice's pink, so whichever of the two joins second takes the first free colour, red.
 colours=(f15bb5 e9c46a f4a261 e63946)
 common=(--server "127.0.0.1:$port" --server-key "$RENDEZVOUS_KEY" --party friday --players 4
-        --autoconnect --autopilot --seconds 11 --verbose)
+        --autoconnect --autopilot --seconds 13 --verbose)
 declare -A pid_of
 for who in "${players[@]}"; do
   "$game" "${common[@]}" --name "$who" \
-    --screenshot-after 8 "$work/${who}1.bmp" --screenshot-after 9 "$work/${who}2.bmp" \
+    --screenshot-after 7 "$work/${who}1.bmp" --screenshot-after 8 "$work/${who}2.bmp" \
     >"$work/$who.out" 2>"$work/$who.err" &
   pid_of[$who]=$!
   pids+=($!)

@@ -144,6 +144,8 @@ void NetModule::press_connect(netcore::TimePoint now) {
     party_ = party;
     in_party_ = false;
     left_party_ = false;
+    host_seen_.clear();
+    most_members_ = 0;
     connections_.clear();
     pair_errors_.clear();
     if (!party.empty()) {
@@ -249,7 +251,12 @@ void NetModule::publish_roster() {
         roster.party = party_;
         roster.players = party.members;
         roster.host = party.host();
-        host_seen_ = roster.host;
+        // The summary's host: the party's when it was fullest (its latest such moment), so a
+        // run's line does not depend on who left first at the end.
+        if (party.members.size() >= most_members_) {
+            most_members_ = party.members.size();
+            host_seen_ = roster.host;
+        }
     } else if (!peer_name_.empty()) {
         roster.players = {roster.local_name, peer_name_};
         if (roster.players[1] < roster.players[0]) std::swap(roster.players[0], roster.players[1]);

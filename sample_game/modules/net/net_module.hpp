@@ -127,7 +127,8 @@ class NetModule final : public host::Module, public host::PeerLink {
     std::map<netcore::PeerId, Connection> connections_;
     std::map<std::string, std::string> pair_errors_;   ///< a member we could not connect to: why
     std::map<std::string, netcore::Path> paths_seen_;  ///< every peer connected in this run
-    std::string host_seen_;                            ///< the party's host, last we heard
+    std::string host_seen_;  ///< the party's host when it was fullest, for the summary
+    std::size_t most_members_ = 0;
 
     // Bandwidth, measured over one-second windows.
     netcore::TimePoint rate_window_start_{};
