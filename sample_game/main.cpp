@@ -1,4 +1,4 @@
-// sample_game — the netcore sample: move squares with a friend, peer to peer.
+// sample_game — the netcore sample: move squares with a friend or a party, peer to peer.
 //
 // main() is the composition root: it reads the command line, registers the modules with the
 // host (net, then the optional autopilot, then squares) and runs them in a window or headless.
@@ -46,7 +46,7 @@ std::optional<host::Color> parse_color(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"netcore sample game: move squares with a friend, peer to peer."};
+    CLI::App app{"netcore sample game: move squares with a friend or a party, peer to peer."};
     net::NetOptions net_options;
     squares::SquaresOptions squares_options;
     bool headless = false;
