@@ -70,8 +70,7 @@ int main(int argc, char** argv) {
     std::size_t players = 0;
     app.add_option("--players", players,
                    "With --party: the players the run is for, you included (default 2); it "
-                   "succeeds when every other one was seen moving")
-        ->check(CLI::Range(std::size_t{2}, squares::kMaxPlayers));
+                   "succeeds when every other one was seen moving");
     app.add_option("--accept-from", net_options.auto_accept.names,
                    "Accept a request from NAME without a click, as the lobby's Accept would "
                    "(repeatable)");
@@ -109,6 +108,10 @@ int main(int argc, char** argv) {
     if (const std::string problem = net::party_problem(net_options.party, net_options.peer);
         !problem.empty()) {
         std::fprintf(stderr, "sample_game: --party: %s\n", problem.c_str());
+        return 2;
+    }
+    if (players == 1 || players > squares::kMaxPlayers) {
+        std::fprintf(stderr, "sample_game: --players wants 2 to %zu\n", squares::kMaxPlayers);
         return 2;
     }
     if (players > 0 && net_options.party.empty()) {
