@@ -1,9 +1,10 @@
-// sample_game — the netcore sample: move squares with a friend, peer to peer.
+// sample_game — the netcore sample: move squares with a friend or a party, peer to peer.
 //
 // main() is the composition root: it reads the command line, registers the modules with the
 // host (net, then the optional autopilot, then squares) and runs them in a window or headless.
 // Exit status: 0, except that a --headless or --autoconnect run that did not connect and see
-// the peer move exits 1 (the summary line says why); bad arguments exit 2.
+// the peer (or, in a --party, every other player) move exits 1 (the summary line says why); bad
+// arguments exit 2.
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -45,7 +46,7 @@ std::optional<host::Color> parse_color(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"netcore sample game: move squares with a friend, peer to peer."};
+    CLI::App app{"netcore sample game: move squares with a friend or a party, peer to peer."};
     net::NetOptions net_options;
     squares::SquaresOptions squares_options;
     bool headless = false;
@@ -63,6 +64,13 @@ int main(int argc, char** argv) {
     app.add_option("--peer", net_options.peer,
                    "Your friend's name (prefills the lobby); none: go online and accept who "
                    "asks");
+    app.add_option("--party", net_options.party,
+                   "A party to join instead of a friend (prefills the lobby); everyone types the "
+                   "same name");
+    std::size_t players = 0;
+    app.add_option("--players", players,
+                   "With --party: the players the run is for, you included (default 2); it "
+                   "succeeds when every other one was seen moving");
     app.add_option("--accept-from", net_options.auto_accept.names,
                    "Accept a request from NAME without a click, as the lobby's Accept would "
                    "(repeatable)");
@@ -97,6 +105,20 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (const std::string problem = net::party_problem(net_options.party, net_options.peer);
+        !problem.empty()) {
+        std::fprintf(stderr, "sample_game: --party: %s\n", problem.c_str());
+        return 2;
+    }
+    if (players == 1 || players > squares::kMaxPlayers) {
+        std::fprintf(stderr, "sample_game: --players wants 2 to %zu\n", squares::kMaxPlayers);
+        return 2;
+    }
+    if (players > 0 && net_options.party.empty()) {
+        std::fprintf(stderr, "sample_game: --players counts a --party's players\n");
+        return 2;
+    }
+    if (!net_options.party.empty()) squares_options.expect_players = players > 0 ? players : 2;
     if (!color.empty()) {
         squares_options.color = parse_color(color);
         if (!squares_options.color) {

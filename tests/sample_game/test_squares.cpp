@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "modules/squares/game_state.hpp"
 #include "modules/squares/interpolation.hpp"
@@ -185,4 +187,43 @@ TEST_CASE("Malformed messages are rejected", "[sample][messages]") {
             v[10 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(bits >> (8 * i));
         CHECK_FALSE(decode(v).has_value());
     }
+}
+
+TEST_CASE("Up to eight players get eight distinct colours, the same on every screen",
+          "[sample][squares][party]") {
+    const std::vector<std::string> eight = {"alice", "bob",   "carol", "dave",
+                                            "erin",  "frank", "grace", "heidi"};
+    const std::vector<host::Color> colors = colors_for(eight);
+    REQUIRE(colors.size() == 8);
+    for (std::size_t i = 0; i < colors.size(); ++i) {
+        for (std::size_t j = i + 1; j < colors.size(); ++j) CHECK(colors[i] != colors[j]);
+    }
+    CHECK(colors == colors_for(eight));  // every player computes the same
+    // Whoever comes first keeps its own colour; a later clash takes the first free one.
+    CHECK(colors[0] == color_for("alice"));
+    CHECK(colors[1] == color_for("bob"));
+    REQUIRE(color_for("dave") == color_for("alice"));
+    CHECK(colors[3] != color_for("dave"));
+    // Alone, or with no clash, a player has its own colour: the two-player game's rule.
+    const std::vector<std::string> pair = {"alice", "bob"};
+    CHECK(colors_for(pair) == std::vector<host::Color>{color_for("alice"), color_for("bob")});
+    // A ninth player starts the palette again.
+    std::vector<std::string> nine = eight;
+    nine.push_back("ivan");
+    CHECK(colors_for(nine)[8] == color_for("ivan"));
+}
+
+TEST_CASE("Eight spawn slots lie inside the arena, apart, the first two the pair's",
+          "[sample][squares][party]") {
+    CHECK(near(spawn_slot(0), spawn_point("alice", "bob")));
+    CHECK(near(spawn_slot(1), spawn_point("bob", "alice")));
+    for (std::size_t i = 0; i < kMaxPlayers; ++i) {
+        const host::Vec2 a = spawn_slot(i);
+        CHECK(near(clamp_to_arena(a), a));
+        for (std::size_t j = i + 1; j < kMaxPlayers; ++j) {
+            const host::Vec2 b = spawn_slot(j);
+            CHECK(std::hypot(a.x - b.x, a.y - b.y) >= 2.0f * kSquareSize);
+        }
+    }
+    CHECK(near(spawn_slot(kMaxPlayers), spawn_slot(0)));  // a ninth wraps
 }

@@ -29,6 +29,12 @@ std::string peer_problem(std::string_view peer, std::string_view own_name) {
     return name_problem(peer);
 }
 
+std::string party_problem(std::string_view party, std::string_view peer) {
+    if (party.empty()) return {};
+    if (!peer.empty()) return "a friend's name or a party, not both";
+    return name_problem(party);  // party names follow the rules of player names
+}
+
 std::optional<netcore::Address> literal_server(std::string_view text) {
     return netcore::parse_address(text, netcore::protocol::kDefaultPort);
 }

@@ -1,13 +1,15 @@
 // net — the netcore module: the embedding model for a game.
 //
-// Owns one netcore::Session. Each frame, update() calls session.update(now) and drains
-// session.poll(): netcore events become what the player sees (lobby, phases, overlay) and what
-// other modules get on the bus (host/peer_link.hpp). It implements host::PeerLink, so game
-// modules send through it without knowing netcore. Nothing here blocks, except resolving a
-// host name, done once and only when the player presses Connect with a name instead of an IP.
+// Owns one netcore::Session: two players (connect() to a friend) or a party (join_party()). Each
+// frame, update() calls session.update(now) and drains session.poll(): netcore events become what
+// the player sees (lobby, phases, overlay) and what other modules get on the bus
+// (host/peer_link.hpp). It implements host::PeerLink, so game modules send through it without
+// knowing netcore. Nothing here blocks, except resolving a host name, done once and only when the
+// player presses Connect with a name instead of an IP.
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +29,7 @@ struct NetOptions {
     std::optional<netcore::PublicKey> server_key;
     std::string name;                    ///< our name, prefilled in the lobby
     std::string peer;                    ///< friend's name; empty: go online, accept who asks
+    std::string party;                   ///< a party to join instead of asking for a friend
     AutoAccept auto_accept;              ///< headless: accept these requests without a click
     bool autoconnect = false;            ///< press Connect at start
     bool quit_on_failure = false;        ///< headless: a failure ends the run
@@ -46,6 +49,8 @@ class NetModule final : public host::Module, public host::PeerLink {
     void shutdown() override;
 
     bool send(host::Delivery delivery, std::span<const std::uint8_t> bytes) override;
+    bool send_to(host::PeerHandle peer, host::Delivery delivery,
+                 std::span<const std::uint8_t> bytes) override;
     [[nodiscard]] bool connected() const override;
 
     /// What the player is looking at.
@@ -57,23 +62,30 @@ class NetModule final : public host::Module, public host::PeerLink {
     /// The lobby's Accept: asks for `name`, who asked for us, so the two are introduced.
     /// False when the player is busy (in a game, or introduced to someone else).
     bool accept(const std::string& name, netcore::TimePoint now);
+    /// The overlay's Leave game / Leave party: the game says goodbye, then the session leaves.
+    void leave(netcore::TimePoint now);
     /// Players who asked to play with us and are waiting for an Accept.
     [[nodiscard]] const IncomingRequests& requests() const { return requests_; }
     /// The player we asked for (typed, or accepted); empty while waiting to be asked.
     [[nodiscard]] const std::string& asked_peer() const { return asked_peer_; }
+    /// The party we are in or joining; empty in a two-player game.
+    [[nodiscard]] const std::string& party() const { return party_; }
     [[nodiscard]] const netcore::Session* session() const { return session_.get(); }
 
   private:
     void press_connect(netcore::TimePoint now);
     void cancel();
-    void leave(netcore::TimePoint now);
     void fail(std::string reason);
     void log(const std::string& line) const;
+    void publish_roster();
+    void enter_party(const std::string& host, netcore::TimePoint now);
+    void end_game(const std::string& reason);
 
     void lobby_ui();
     void connecting_ui(netcore::TimePoint now);
     void failed_ui();
     void overlay_ui();
+    void party_overlay_ui();
     void requests_ui();
 
     NetOptions options_;
@@ -85,6 +97,7 @@ class NetModule final : public host::Module, public host::PeerLink {
     std::array<char, 128> server_text_{};
     std::array<char, 64> name_text_{};
     std::array<char, 64> peer_text_{};
+    std::array<char, 64> party_text_{};
 
     // What the screens show.
     std::string notice_;   ///< lobby: why we are back ("bob left the game")
@@ -100,6 +113,22 @@ class NetModule final : public host::Module, public host::PeerLink {
     netcore::Address peer_address_;
     netcore::Path path_ = netcore::Path::none;
     std::string peer_name_;
+
+    // A party: its name while we join it, play in it and leave it (empty: two players).
+    std::string party_;
+    bool in_party_ = false;    ///< party_joined came and we have not left
+    bool left_party_ = false;  ///< we left (or it failed): its late events are not our game
+    /// Connections up now, by netcore's id (the two-player session's only one may be kNoPeer).
+    struct Connection {
+        std::string name;
+        netcore::Path path = netcore::Path::none;
+        netcore::Address address;
+    };
+    std::map<netcore::PeerId, Connection> connections_;
+    std::map<std::string, std::string> pair_errors_;   ///< a member we could not connect to: why
+    std::map<std::string, netcore::Path> paths_seen_;  ///< every peer connected in this run
+    std::string host_seen_;  ///< the party's host when it was fullest, for the summary
+    std::size_t most_members_ = 0;
 
     // Bandwidth, measured over one-second windows.
     netcore::TimePoint rate_window_start_{};

@@ -2,7 +2,11 @@
 // Pure functions of their inputs, so tests check values.
 #pragma once
 
+#include <cstddef>
+#include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "host/canvas.hpp"
 
@@ -17,6 +21,8 @@ inline constexpr float kArenaHeight = 600.0f;
 inline constexpr float kSquareSize = 40.0f;  // arena units, side of a square
 inline constexpr float kSpeed = 240.0f;      // arena units per second at full input
 inline constexpr int kTicksPerState = 3;     // 60 Hz ticks / 3 = 20 state updates a second
+/// Players with a spawn slot and a colour of their own; from a party's 9th member on, they repeat.
+inline constexpr std::size_t kMaxPlayers = 8;
 
 /// The square's centre after `seconds` of input (move_x, move_y in -1..1; a diagonal is no
 /// faster than a straight line), kept inside the arena.
@@ -27,11 +33,21 @@ inline constexpr int kTicksPerState = 3;     // 60 Hz ticks / 3 = 20 state updat
 
 [[nodiscard]] Vec2 lerp(Vec2 a, Vec2 b, float t);
 
-/// A colour picked from a palette by the name's hash: both players compute the same one.
+/// A colour picked from a palette of kMaxPlayers by the name's hash: everyone computes the same.
 [[nodiscard]] Color color_for(std::string_view name);
 
-/// Where `me` starts when playing against `peer`: the name that sorts first on the left third,
-/// the other on the right third, both at mid-height, so the two squares never start overlapped.
+/// One colour per player, distinct for up to kMaxPlayers: in the order given, each player takes
+/// its color_for() unless someone before it has that colour, else the first palette colour still
+/// free. Every player holding the same list computes the same colours.
+[[nodiscard]] std::vector<Color> colors_for(std::span<const std::string> players);
+
+/// Where the player in `slot` starts (slots past kMaxPlayers wrap). Slots 0 and 1 are the left
+/// and right thirds at mid-height; 2..7 lie above, below and in the corners, at least two
+/// squares apart, so up to kMaxPlayers squares never start overlapped.
+[[nodiscard]] Vec2 spawn_slot(std::size_t slot);
+
+/// Where `me` starts when playing against `peer`: the name that sorts first in slot 0 (left),
+/// the other in slot 1 (right), so both sides agree without talking.
 [[nodiscard]] Vec2 spawn_point(std::string_view me, std::string_view peer);
 
 /// How an arena is fitted into a window: uniform scale, centred (letterboxed).

@@ -27,58 +27,131 @@ void SquaresModule::start(host::Host& host) {
     link_ = host.services().find<host::PeerLink>();
     input_ = host.services().find<host::Input>();
     tick_seconds_ = host.tick_seconds();
+    host.bus().subscribe<host::Roster>([this](const host::Roster& r) { on_roster(r); });
     host.bus().subscribe<host::PeerJoined>([this](const host::PeerJoined& j) { on_joined(j); });
     host.bus().subscribe<host::PeerData>([this](const host::PeerData& d) { on_data(d); });
+    host.bus().subscribe<host::PeerLeft>(
+        [this](const host::PeerLeft& left) { remotes_.erase(left.peer); });
     host.bus().subscribe<host::PeerLeaving>([this](const host::PeerLeaving&) { send_leave(); });
-    host.bus().subscribe<host::PeerLeft>([this](const host::PeerLeft&) {
+    host.bus().subscribe<host::GameEnded>([this](const host::GameEnded&) {
         in_game_ = false;
-        remote_.reset();
+        remotes_.clear();
     });
 }
 
+host::Color SquaresModule::roster_color(const std::string& name) const {
+    for (std::size_t i = 0; i < roster_.players.size() && i < roster_colors_.size(); ++i) {
+        if (roster_.players[i] == name) return roster_colors_[i];
+    }
+    return color_for(name);
+}
+
+void SquaresModule::on_roster(const host::Roster& roster) {
+    roster_ = roster;
+    roster_colors_ = colors_for(roster_.players);
+    party_ = party_ || !roster_.party.empty();
+    const host::Color color = options_.color.value_or(roster_color(roster_.local_name));
+    if (!in_game_) {
+        // The game begins: our square in our slot (our place in the list every player shares).
+        in_game_ = true;
+        ever_joined_ = true;
+        local_name_ = roster_.local_name;
+        std::size_t slot = 0;
+        while (slot < roster_.players.size() && roster_.players[slot] != local_name_) ++slot;
+        local_ = local_previous_ = spawn_slot(slot);
+        local_color_ = color;
+        remotes_.clear();
+        return;
+    }
+    // The players changed, and with them maybe our colour: tell every peer (the Hello's colour
+    // is what they draw).
+    for (auto& [handle, remote] : remotes_) {
+        if (!remote.view.hello) remote.view.color = roster_color(remote.view.name);
+    }
+    if (color == local_color_) return;
+    local_color_ = color;
+    if (link_ != nullptr) link_->send(host::Delivery::reliable, encode(Hello{local_name_, color}));
+}
+
 void SquaresModule::on_joined(const host::PeerJoined& joined) {
-    in_game_ = true;
-    ever_joined_ = true;
-    local_name_ = joined.local_name;
-    local_color_ = options_.color.value_or(color_for(joined.local_name));
-    local_ = local_previous_ = spawn_point(joined.local_name, joined.peer_name);
-    remote_.reset();
-    peer_ = PeerView{};
-    peer_.name = joined.peer_name;
-    peer_.color = color_for(joined.peer_name);  // until its Hello says otherwise
+    if (!in_game_) {
+        // No roster from the transport: two players, sorted by name as spawn_point() does.
+        host::Roster pair{joined.local_name, {joined.local_name, joined.peer_name}, {}, {}};
+        if (pair.players[1] < pair.players[0]) std::swap(pair.players[0], pair.players[1]);
+        on_roster(pair);
+    }
+    Remote& remote = remotes_[joined.peer];
+    remote.view = PeerView{};
+    remote.motion.reset();
+    remote.view.name = joined.peer_name;
+    remote.view.color = roster_color(joined.peer_name);  // until its Hello says otherwise
+    seen_[joined.peer_name] = remote.view;
+    last_peer_ = joined.peer_name;
     if (link_ != nullptr) {
-        link_->send(host::Delivery::reliable, encode(Hello{local_name_, local_color_}));
+        link_->send_to(joined.peer, host::Delivery::reliable,
+                       encode(Hello{local_name_, local_color_}));
     }
 }
 
 void SquaresModule::on_data(const host::PeerData& data) {
     if (!in_game_) return;
+    const auto it = remotes_.find(data.peer);
+    if (it == remotes_.end()) return;  // not a peer in the game
     const std::optional<Message> message = decode(data.bytes);
     if (!message) return;  // malformed: not from a squares peer of our version
+    PeerView& view = it->second.view;
     if (const auto* hello = std::get_if<Hello>(&*message)) {
-        peer_.hello = true;
-        peer_.name = hello->name;
-        peer_.color = hello->color;
+        // The name is the transport's (netcore proved it); a Hello only brings the colour.
+        view.hello = true;
+        view.color = hello->color;
     } else if (const auto* state = std::get_if<StateUpdate>(&*message)) {
         const host::Vec2 position{state->x, state->y};
-        if (!remote_.push(state->tick, position)) return;
-        ++peer_.updates;
-        if (!peer_.first) peer_.first = position;
-        peer_.last = position;
-        peer_.farthest = std::max(
-            peer_.farthest, std::hypot(position.x - peer_.first->x, position.y - peer_.first->y));
+        if (!it->second.motion.push(state->tick, position)) return;
+        ++view.updates;
+        if (!view.first) view.first = position;
+        view.last = position;
+        view.farthest = std::max(
+            view.farthest, std::hypot(position.x - view.first->x, position.y - view.first->y));
     } else {
-        peer_.left = true;
+        view.left = true;
     }
-    summary_peer_ = peer_;
+    seen_[view.name] = view;
 }
 
 void SquaresModule::send_leave() {
     if (in_game_ && link_ != nullptr) link_->send(host::Delivery::reliable, encode(Leave{}));
 }
 
+std::vector<host::PeerHandle> SquaresModule::remotes() const {
+    std::vector<host::PeerHandle> handles;
+    for (const auto& [handle, remote] : remotes_) handles.push_back(handle);
+    return handles;
+}
+
+const PeerView* SquaresModule::peer(host::PeerHandle handle) const {
+    const auto it = remotes_.find(handle);
+    return it == remotes_.end() ? nullptr : &it->second.view;
+}
+
+std::optional<host::Vec2> SquaresModule::remote_position(host::PeerHandle handle) const {
+    const auto it = remotes_.find(handle);
+    if (it == remotes_.end()) return std::nullopt;
+    return it->second.motion.sample();
+}
+
+const PeerView& SquaresModule::peer() const {
+    static const PeerView none;
+    return remotes_.empty() ? none : remotes_.begin()->second.view;
+}
+
+std::optional<host::Vec2> SquaresModule::remote_position() const {
+    if (remotes_.empty()) return std::nullopt;
+    return remotes_.begin()->second.motion.sample();
+}
+
 void SquaresModule::update(const host::FrameTime& frame) {
-    if (in_game_) remote_.advance(frame.dt / tick_seconds_);
+    if (!in_game_) return;
+    for (auto& [handle, remote] : remotes_) remote.motion.advance(frame.dt / tick_seconds_);
 }
 
 void SquaresModule::tick(const host::TickTime& tick) {
@@ -125,20 +198,54 @@ void SquaresModule::render(host::Canvas& canvas, float alpha) {
         canvas.fill_rect({a, b}, color);
         canvas.text({a.x, a.y - 18.0f}, kLabelColor, label);  // above, never over the square
     };
-    if (const auto remote = remote_.sample()) {
-        if (!peer_.left) draw_square(*remote, peer_.color, peer_.name);
+    for (const auto& [handle, remote] : remotes_) {
+        const auto at = remote.motion.sample();
+        if (at && !remote.view.left) draw_square(*at, remote.view.color, remote.view.name);
     }
     draw_square(lerp(local_previous_, local_, alpha), local_color_, local_name_ + " (you)");
 }
 
 void SquaresModule::shutdown() {
     send_leave();
-    const PeerView& p = in_game_ ? peer_ : summary_peer_;
-    host_->summary().set("updates", std::to_string(p.updates));
-    host_->summary().set("remote", format_position(p.last));
-    const bool moved = p.farthest >= kMovedThreshold;
-    host_->summary().set("remote_moved", moved ? "yes" : "no");
-    if (ever_joined_ && !moved) host_->summary().fail("no movement received from the peer");
+    summarize();
+}
+
+// Two players: the peer's updates, last position and whether it moved. A party: how many other
+// players were seen and how many moved, and each must have moved.
+void SquaresModule::summarize() {
+    host::Summary& summary = host_->summary();
+    if (!party_ && options_.expect_players == 0) {
+        const auto it = seen_.find(last_peer_);
+        const PeerView p = it == seen_.end() ? PeerView{} : it->second;
+        summary.set("updates", std::to_string(p.updates));
+        summary.set("remote", format_position(p.last));
+        const bool moved = p.farthest >= kMovedThreshold;
+        summary.set("remote_moved", moved ? "yes" : "no");
+        if (ever_joined_ && !moved) summary.fail("no movement received from the peer");
+        return;
+    }
+    std::size_t moved = 0;
+    std::uint32_t fewest_updates = seen_.empty() ? 0 : seen_.begin()->second.updates;
+    std::string still;  // players seen who never moved
+    for (const auto& [name, view] : seen_) {
+        fewest_updates = std::min(fewest_updates, view.updates);
+        if (view.farthest >= kMovedThreshold) {
+            ++moved;
+        } else {
+            still += (still.empty() ? "" : ",") + name;
+        }
+    }
+    const std::size_t others = options_.expect_players > 0 ? options_.expect_players - 1 : 0;
+    summary.set("seen", std::to_string(seen_.size()));
+    summary.set("moved",
+                std::to_string(moved) + "/" + std::to_string(std::max(others, seen_.size())));
+    summary.set("updates_min", std::to_string(fewest_updates));
+    if (!ever_joined_) return;  // never in a game: the transport says why
+    if (!still.empty()) summary.fail("no movement received from " + still);
+    if (moved < others) {
+        summary.fail("saw " + std::to_string(moved) + " of " + std::to_string(others) +
+                     " other players move");
+    }
 }
 
 }  // namespace squares
