@@ -253,11 +253,17 @@ cli)
     check_usage 1 --port 65536 127.0.0.1 alice
     check_usage 1 --no-such-option 127.0.0.1 alice
     check_usage 1 127.0.0.1 a-name-that-is-longer-than-32-bytes
+    check_usage 1 --party club 127.0.0.1 alice bob
+    check_usage 1 --party 'bad party' 127.0.0.1 alice
+    check_usage 1 --admit 127.0.0.1 alice
+    check_usage 1 --party club --accept bob 127.0.0.1 alice
+    check_usage 1 127.0.0.1 alice --party
 
     rc=0
     timeout 10 "$PUNCH" --help >"$WORK/help.out" 2>"$WORK/help.err" || rc=$?
     [[ $rc -eq 0 ]] || fail "--help exited $rc"
     grep -q '^Usage: punch' "$WORK/help.out" || fail "--help printed no usage on stdout"
+    grep -q -- '--party NAME' "$WORK/help.out" || fail "--help does not list --party"
     [[ ! -s $WORK/help.err ]] || fail "--help wrote to stderr"
 
     rc=0
