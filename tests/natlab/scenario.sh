@@ -69,8 +69,10 @@ party_join() {
 # party_joined TAG PARTY HOST: TAG printed "joined party PARTY (host HOST)" within 15 s.
 party_joined() {
     local tag=$1 party=$2 host=$3 line
-    nl_wait_after "$tag" "${MEMBER_MARK[$tag]}" "punch: joined party |\\([a-z_]+\\)$" 15
-    line=$(nl_line_after "$tag" "${MEMBER_MARK[$tag]}" "punch: joined party |\\([a-z_]+\\)$")
+    # Or a failure: its error code has an underscore (a path never does), or the timeout line.
+    local re="punch: (joined party |not in party )|\\([a-z]+_[a-z_]+\\)$"
+    nl_wait_after "$tag" "${MEMBER_MARK[$tag]}" "$re" 15
+    line=$(nl_line_after "$tag" "${MEMBER_MARK[$tag]}" "$re")
     [[ $line == "punch: joined party $party (host $host)" ]] ||
         nl_fail "$tag: '$line', expected 'punch: joined party $party (host $host)'"
 }
@@ -115,7 +117,7 @@ party_connect() {
             peer=${me#*:} me=${me%%:*}
             path=$(nl_connected_path_after "$me" "${MEMBER_MARK[$me]}" "${MEMBER_NAME[$peer]}")
             if [[ -z $path ]]; then
-                failure=$(nl_line_after "$me" "${MEMBER_MARK[$me]}" "${MEMBER_NAME[$peer]}.*\\([a-z_]+\\)$")
+                failure=$(nl_line_after "$me" "${MEMBER_MARK[$me]}" "${MEMBER_NAME[$peer]}.*\\([a-z]+_[a-z_]+\\)$")
                 PAIR_WHY[$pair]+="$me did not connect to ${MEMBER_NAME[$peer]} (${failure:-no failure printed}); "
             elif [[ $path != "$want" ]]; then
                 PAIR_WHY[$pair]+="$me connected to ${MEMBER_NAME[$peer]} over $path, the matrix says $want; "
