@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
     grant.servers[grant.count++] = {0xCB00710Au, 3478};
     grant.username = "1767225600:bob";
     grant.password = "c2VjcmV0";
+    protocol::PartyMembers party_members{"friday", 7, protocol::PartyFlags::admit, {}, 0};
+    for (const auto* member : {"alice", "bob", "carol"}) party_members.push(member);
     const std::vector<Bytes> messages = {
         inner(protocol::RegisterRequest{1, "alice", lan}),
         inner(protocol::RegisterAck{1, pub, 15000, 45000}),
@@ -161,6 +163,21 @@ int main(int argc, char** argv) {
         inner(protocol::RelayCredentials{7, grant}),
         inner(protocol::Probe{7, 1}),
         inner(protocol::ProbeAck{7, 1, pub}),
+        // Parties (§4.15).
+        inner(protocol::PartyJoin{1, "friday", protocol::PartyFlags::admit, 3}),
+        inner(protocol::PartyLeave{1, "friday"}),
+        inner(party_members),
+        inner(protocol::PartyRefused{"friday", protocol::PartyRefusedCode::waiting}),
+        inner(protocol::PartyAdmit{1, "friday", "gina"}),
+        inner(protocol::PartyJoinAsked{"friday", "gina"}),
+        inner(protocol::Introduction{10,
+                                     protocol::Role::responder,
+                                     "hank",
+                                     pub,
+                                     {},
+                                     {},
+                                     peer_key,
+                                     protocol::IntroductionFlags::party}),
     };
 
     // A client keyed by the fixed server's Challenge (its own key pair is random).

@@ -87,6 +87,12 @@ bad_limit)
     expect_one_line_failure '^rendezvous: --max-requests-per-ip must be at least 1$'
     run --max-introductions-per-ip 0
     expect_one_line_failure '^rendezvous: --max-introductions-per-ip must be at least 1$'
+    run --max-party-members 17
+    expect_one_line_failure '^rendezvous: --max-party-members must be between 2 and 16$'
+    run --max-parties-per-ip 0
+    expect_one_line_failure '^rendezvous: --max-parties-per-ip must be at least 1$'
+    run --party-ttl-ms 1000
+    expect_one_line_failure '^rendezvous: --party-ttl-ms must be at least 2000$'
     ;;
 bad_turn)
     printf 'sekrit\n' >"$tmp/secret"

@@ -116,6 +116,9 @@ inline std::uint64_t instance_of(const protocol::Message& m) {
     if (const auto* u = std::get_if<protocol::Unregister>(&m)) return u->instance;
     if (const auto* o = std::get_if<protocol::RelayOffer>(&m)) return o->instance;
     if (const auto* w = std::get_if<protocol::RelayRenew>(&m)) return w->instance;
+    if (const auto* j = std::get_if<protocol::PartyJoin>(&m)) return j->instance;
+    if (const auto* l = std::get_if<protocol::PartyLeave>(&m)) return l->instance;
+    if (const auto* a = std::get_if<protocol::PartyAdmit>(&m)) return a->instance;
     return 0;
 }
 

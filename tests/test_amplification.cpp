@@ -99,12 +99,64 @@ TEST_CASE("per request type, the server's answers stay within the documented fac
     CHECK(introduced.to_sender > 0);
     CHECK(introduced.to_others > 0);
 
+    // Parties (PROTOCOL.md §4.15): 5-byte names, players at IPs of their own.
+    const std::size_t pairs_end = figures.size();
+    std::vector<std::pair<netcore::Address, std::uint64_t>> cast;
+    for (std::uint32_t i = 0; i < 17; ++i) {
+        cast.emplace_back(netcore::Address{0xC6336500u + i, 7000}, 0x500u + i);
+        const std::string name = "pl-" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+        h.registered(cast.back().first, cast.back().second, name, {}, 0);
+    }
+    const auto party_join = [&](std::size_t i, std::string_view party, std::uint8_t flags,
+                                std::uint32_t epoch) {
+        return h.sealed(cast[i].first, PartyJoin{cast[i].second, party, flags, epoch});
+    };
+    figures.push_back(
+        measure("PartyJoin (creates a party)", cast[0].first, party_join(0, "party", 0, 0), h));
+    figures.push_back(measure("PartyJoin (joins a party of 1, with TURN)", cast[1].first,
+                              party_join(1, "party", 0, 0), h));
+    const Figure joined_one = figures.back();
+    for (std::size_t i = 2; i < 15; ++i) h.raw(cast[i].first, party_join(i, "party", 0, 0));
+    figures.push_back(measure("PartyJoin (joins a party of 15, with TURN)", cast[15].first,
+                              party_join(15, "party", 0, 0), h));
+    const Figure joined_full = figures.back();
+    figures.push_back(measure("PartyJoin (refresh, current epoch)", cast[15].first,
+                              party_join(15, "party", 0, 16), h));
+    CHECK(figures.back().to_sender == 0);
+    figures.push_back(measure("PartyJoin (refresh, stale epoch, 16 members)", cast[15].first,
+                              party_join(15, "party", 0, 1), h));
+    figures.push_back(
+        measure("PartyJoin (the party is full)", cast[16].first, party_join(16, "party", 0, 0), h));
+    CHECK(figures.back().to_sender < figures.back().in);
+    figures.push_back(measure("PartyLeave (a party of 16)", cast[15].first,
+                              h.sealed(cast[15].first, PartyLeave{cast[15].second, "party"}), h));
+    CHECK(figures.back().to_sender == 0);
+    h.raw(cast[15].first, party_join(15, "den", PartyFlags::admit, 0));  // its host
+    figures.push_back(measure("PartyJoin (an admit-party: waiting)", cast[16].first,
+                              party_join(16, "den", 0, 0), h));
+    CHECK(figures.back().to_sender < figures.back().in);
+    CHECK(figures.back().to_others < figures.back().in);  // PartyJoinAsked to the host
+
     print(figures);
     // The largest factor any request earns, to the requester or to anyone else: docs/RENDEZVOUS.md
     // quotes these; a change that makes an answer larger must update the figures there.
-    for (const auto& f : figures) {
+    for (std::size_t i = 0; i < pairs_end; ++i) {
+        const auto& f = figures[i];
         INFO(f.request);
         CHECK(f.to_sender <= 4 * f.in);
         CHECK(f.to_others <= 4 * f.in);
+    }
+    // A party join earns, to the joiner, an Introduction per member and the list; to each member
+    // an Introduction and the list: bounded by the party cap, and only to registered players who
+    // proved their address and joined (docs/RENDEZVOUS.md, "Amplification").
+    CHECK(joined_one.to_sender <= 4 * joined_one.in);
+    CHECK(joined_one.to_others <= 4 * joined_one.in);
+    CHECK(joined_full.to_sender <= 32 * joined_full.in);
+    CHECK(joined_full.to_others <= 64 * joined_full.in);
+    for (std::size_t i = pairs_end; i < figures.size(); ++i) {
+        const auto& f = figures[i];
+        INFO(f.request);
+        CHECK(f.to_sender <= 32 * f.in);
+        CHECK(f.to_others <= 64 * f.in);
     }
 }

@@ -4,7 +4,10 @@
 #include <sys/socket.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -259,4 +262,97 @@ TEST_CASE("a datagram ENet sends before the link has data keys leaves empty") {
     REQUIRE(wire);
     CHECK(wire->empty());
     CHECK(alice_host.seal_refused() == 1);
+}
+
+TEST_CASE(
+    "a probe carries its introduction's tag, and one with a tag of none of ours is dropped "
+    "before any key is tried") {
+    Pair p;
+    Bytes probe(kMaxDatagramSize);
+    probe.resize(p.alice.channel.seal_probe(Probe{kToken, 1}, probe));
+    Envelope envelope;
+    REQUIRE(decode_envelope(probe, envelope) == DecodeError::ok);
+    const auto key = DatagramPath::key_of(probe);
+    REQUIRE(key);
+    CHECK(key->probe);
+    CHECK(key->value == p.alice.channel.probe_tag());
+    CHECK(p.alice.channel.probe_tag() == p.bob.channel.probe_tag());  // one introduction's
+    // Another probe of the same introduction: the same 4-byte tag, 20 other random bytes.
+    Bytes again(kMaxDatagramSize);
+    again.resize(p.alice.channel.seal_probe(Probe{kToken, 2}, again));
+    Envelope other;
+    REQUIRE(decode_envelope(again, other) == DecodeError::ok);
+    CHECK(std::equal(envelope.probe_nonce.begin(), envelope.probe_nonce.begin() + 4,
+                     other.probe_nonce.begin()));
+    CHECK_FALSE(std::equal(envelope.probe_nonce.begin() + 4, envelope.probe_nonce.end(),
+                           other.probe_nonce.begin() + 4));
+
+    // Another tag: dropped and counted as such, whatever the box holds.
+    probe[kHeaderSize] ^= 0x01;
+    CHECK_FALSE(Pair::route(p.bob_path, p.bob, p.bob_got, probe, kAlicePublic));
+    CHECK(p.bob_got.probes == 0);
+    CHECK(p.bob_path.unknown_tags() == 1);
+    CHECK(p.bob_path.unauthenticated() == 1);
+    CHECK_FALSE(Pair::route(p.bob_path, p.bob, p.bob_got, again, kAlicePublic));
+    CHECK(p.bob_got.probes == 1);
+}
+
+TEST_CASE("ENet's datagrams name their connection: the slot's connectID, or a CONNECT's") {
+    std::array<std::uint8_t, 64> d{};
+    CHECK_FALSE(enet_connection_of(std::span(d.data(), 3)));
+    const enet_uint32 id = 0xA1B2C3D4u;
+    std::memcpy(d.data() + 2, &id, sizeof id);  // no sent time: the slot follows the peer id
+    auto of = enet_connection_of(std::span(d.data(), 8));
+    REQUIRE(of);
+    CHECK(of->connect_id == id);
+    CHECK_FALSE(of->connect);
+    // 0 in the slot: only a CONNECT says whose it is.
+    std::array<std::uint8_t, 2 + 4 + sizeof(ENetProtocolConnect)> c{};
+    CHECK_FALSE(enet_connection_of(c));
+    c[6] = static_cast<std::uint8_t>(ENET_PROTOCOL_COMMAND_CONNECT) |
+           static_cast<std::uint8_t>(ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE);
+    std::memcpy(c.data() + 6 + offsetof(ENetProtocolConnect, connectID), &id, sizeof id);
+    of = enet_connection_of(c);
+    REQUIRE(of);
+    CHECK(of->connect_id == id);
+    CHECK(of->connect);
+    CHECK_FALSE(enet_connection_of(std::span(c.data(), c.size() - 1)));  // cut short
+}
+
+TEST_CASE(
+    "an ENet datagram reaches ENet only naming its own link's connection, and a CONNECT "
+    "cannot claim another connection's connectID") {
+    PeerLink link;
+    const enet_uint32 ours = 0x11111111u;
+    const enet_uint32 theirs = 0x22222222u;  // another live connection's
+    const auto taken = [&](enet_uint32 id) { return id == theirs; };
+    const auto slot = [](enet_uint32 id) {
+        std::vector<std::uint8_t> d(8, 0);
+        std::memcpy(d.data() + 2, &id, sizeof id);
+        return d;
+    };
+    const auto connect = [](enet_uint32 id) {
+        std::vector<std::uint8_t> d(2 + 4 + sizeof(ENetProtocolConnect), 0);
+        d[6] = ENET_PROTOCOL_COMMAND_CONNECT;
+        std::memcpy(d.data() + 6 + offsetof(ENetProtocolConnect, connectID), &id, sizeof id);
+        return d;
+    };
+    // A CONNECT naming another connection's connectID: refused, nothing claimed.
+    CHECK_FALSE(admit_enet(link, connect(theirs), true, taken));
+    CHECK_FALSE(link.connect_id);
+    // An initiator's link takes no CONNECT at all: its peer connects to nobody.
+    CHECK_FALSE(admit_enet(link, connect(ours), false, taken));
+    // A responder's link claims the connectID of its peer's CONNECT, and keeps it.
+    CHECK(admit_enet(link, connect(ours), true, taken));
+    REQUIRE(link.connect_id);
+    CHECK(*link.connect_id == ours);
+    CHECK(admit_enet(link, connect(ours), true, taken));  // re-sent
+    CHECK_FALSE(admit_enet(link, connect(0x33333333u), true, taken));
+    CHECK(*link.connect_id == ours);
+    // After the handshake: only datagrams naming our connection.
+    CHECK(admit_enet(link, slot(ours), true, taken));
+    CHECK_FALSE(admit_enet(link, slot(theirs), true, taken));
+    CHECK(admit_enet(link, slot(0), true, taken));  // addressed to no peer: ENet ignores it
+    link.end();
+    CHECK_FALSE(link.connect_id);
 }

@@ -2,6 +2,7 @@
 // the wire carries.
 #include <catch2/catch.hpp>
 
+#include <string>
 #include <vector>
 
 #include "netcore/protocol.hpp"
@@ -53,6 +54,13 @@ OwnerProof proof_of(std::uint8_t first) {
     return p;
 }
 
+PartyMembers members(std::initializer_list<std::string_view> names, std::uint32_t epoch,
+                     std::uint8_t flags) {
+    PartyMembers m{"friday-night", epoch, flags, {}, 0};
+    for (const auto n : names) m.push(n);
+    return m;
+}
+
 // One of each message, with every field set to something other than its default.
 std::vector<Message> samples() {
     return {
@@ -90,6 +98,23 @@ std::vector<Message> samples() {
                          grant({{0xCB00710Au, 3478}}, "1767225600:judy.1f", "cGFzc3dvcmQ=")},
         Probe{0x1122334455667788ull, 3},
         ProbeAck{0x1122334455667788ull, 3, {0xC6336402u, 6000}},
+        Introduction{0x0A0B0C0D0E0F1011ull,
+                     Role::initiator,
+                     "kate",
+                     {0xC6336406u, 5003},
+                     {},
+                     {},
+                     key_of(0x90),
+                     IntroductionFlags::party | IntroductionFlags::relay_only},
+        PartyJoin{0x0102030405060708ull, "friday-night", PartyFlags::admit, 0x0A0B0C0Du},
+        PartyJoin{3, "f", 0, 0},
+        PartyLeave{4, "friday-night"},
+        members({"alice", "bob", "carol"}, 0x01020304u, PartyFlags::admit),
+        members({"solo"}, 1, 0),
+        PartyRefused{"friday-night", PartyRefusedCode::waiting},
+        PartyRefused{"p", PartyRefusedCode::not_registered},
+        PartyAdmit{0x0102030405060708ull, "friday-night", "mallory"},
+        PartyJoinAsked{"friday-night", "mallory"},
     };
 }
 
@@ -392,6 +417,95 @@ TEST_CASE("the largest signals a client seals still fit kMaxDatagramSize", "[pro
     // The largest probe: a ProbeAck after its preamble.
     const auto ack = inner(ProbeAck{1, 2, {3, 4}});
     CHECK(kProbeHead + kProbePreamble + ack.size() + kTagSize == 101);
+}
+
+TEST_CASE("party messages are their fields in order, big-endian", "[protocol][party]") {
+    const Bytes join = {0x0E, 1, 2, 3, 4, 5, 6, 7, 8, 2, 'f', 'r', PartyFlags::admit, 0, 0, 0, 9};
+    CHECK(inner(PartyJoin{0x0102030405060708ull, "fr", PartyFlags::admit, 9}) == join);
+    const Bytes leave = {0x0F, 1, 2, 3, 4, 5, 6, 7, 8, 2, 'f', 'r'};
+    CHECK(inner(PartyLeave{0x0102030405060708ull, "fr"}) == leave);
+    const Bytes list = {0x12, 2, 'f', 'r', 0, 0, 1, 2, 0, 2, 1, 'a', 2, 'b', 'c'};
+    PartyMembers m{"fr", 258, 0, {}, 0};
+    m.push("a");
+    m.push("bc");
+    CHECK(inner(m) == list);
+    const Bytes refused = {0x13, 2, 'f', 'r', 4};
+    CHECK(inner(PartyRefused{"fr", PartyRefusedCode::other_party}) == refused);
+    const Bytes admit = {0x14, 0, 0, 0, 0, 0, 0, 0, 7, 2, 'f', 'r', 1, 'x'};
+    CHECK(inner(PartyAdmit{7, "fr", "x"}) == admit);
+    const Bytes asked = {0x15, 2, 'f', 'r', 1, 'x'};
+    CHECK(inner(PartyJoinAsked{"fr", "x"}) == asked);
+}
+
+TEST_CASE(
+    "party messages with a count of 0 or 17, an epoch of 0, unknown flags or an unknown "
+    "code are bad fields",
+    "[protocol][party]") {
+    Message back;
+    // PartyMembers: type, name (1 + 2), epoch at 4..7, flags at 8, count at 9.
+    PartyMembers one{"fr", 5, 0, {}, 0};
+    one.push("a");
+    const auto good = inner(one);
+    REQUIRE(decode_inner(good, back) == DecodeError::ok);
+    auto bad = good;
+    bad[9] = 0;
+    CHECK(decode_inner(bad, back) == DecodeError::bad_field);
+    bad[9] = static_cast<std::uint8_t>(kMaxPartyMembers + 1);
+    CHECK(decode_inner(bad, back) == DecodeError::bad_field);
+    bad = good;
+    bad[7] = 0;  // epoch 0
+    CHECK(decode_inner(bad, back) == DecodeError::bad_field);
+    bad = good;
+    bad[8] = 0x02;  // flags
+    CHECK(decode_inner(bad, back) == DecodeError::bad_field);
+    // A count of 17 whose names all follow is still refused: the list never exceeds 16.
+    Bytes seventeen(good.begin(), good.begin() + 9);
+    seventeen.push_back(static_cast<std::uint8_t>(kMaxPartyMembers + 1));
+    for (std::size_t i = 0; i <= kMaxPartyMembers; ++i) {
+        seventeen.push_back(1);
+        seventeen.push_back('a');
+    }
+    CHECK(decode_inner(seventeen, back) == DecodeError::bad_field);
+    // A count that promises more names than follow.
+    bad = good;
+    bad[9] = 2;
+    CHECK(decode_inner(bad, back) == DecodeError::truncated);
+
+    auto join = inner(PartyJoin{1, "fr", 0, 1});
+    join[12] = 0x80;  // the flags byte
+    CHECK(decode_inner(join, back) == DecodeError::bad_field);
+    auto refused = inner(PartyRefused{"fr", PartyRefusedCode::full});
+    refused.back() = 0;
+    CHECK(decode_inner(refused, back) == DecodeError::bad_field);
+    refused.back() = 6;
+    CHECK(decode_inner(refused, back) == DecodeError::bad_field);
+    auto admit = inner(PartyAdmit{1, "fr", "x"});
+    admit.back() = ' ';  // the player's name
+    CHECK(decode_inner(admit, back) == DecodeError::bad_name);
+}
+
+TEST_CASE("the largest PartyMembers, sealed, fits kMaxDatagramSize", "[protocol][party]") {
+    const std::string party(kMaxNameLength, 'p');
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < kMaxPartyMembers; ++i)
+        names.push_back(std::string(kMaxNameLength - 2, 'm') + static_cast<char>('a' + i) + "z");
+    PartyMembers m{party, 0xFFFFFFFFu, PartyFlags::admit, {}, 0};
+    for (const auto& n : names) REQUIRE(m.push(n));
+    CHECK_FALSE(m.push("one-too-many"));
+    const auto bytes = inner(m);
+    // type 1, party 1+32, epoch 4, flags 1, count 1, 16 names of 1+32.
+    CHECK(bytes.size() == 568);
+    const std::size_t datagram = kServerSealedHead + bytes.size() + kTagSize;
+    CHECK(datagram == 598);
+    CHECK(datagram <= kMaxDatagramSize);
+    Message back;
+    REQUIRE(decode_inner(bytes, back) == DecodeError::ok);
+    CHECK(std::get<PartyMembers>(back) == m);
+    // What a client seals for parties: PartyAdmit is the largest.
+    const auto admit = inner(PartyAdmit{1, party, names[0]});
+    CHECK(kClientSealedHead + admit.size() + kTagSize == 153);
+    const auto join = inner(PartyJoin{1, party, PartyFlags::admit, 1});
+    CHECK(kClientSealedHead + join.size() + kTagSize == 125);
 }
 
 // ---- envelopes -------------------------------------------------------------------------------

@@ -283,3 +283,47 @@ TEST_CASE("a direct session does not renew relay credentials it will never use",
     CHECK(lab.server().counters().relay_renewals == 0);
     CHECK(alice.session->stats().relay_renewals == 0);
 }
+
+TEST_CASE("one allocation serves a session's every relayed connection", "[relay]") {
+    Coturn coturn({});
+    Lab lab(granting(coturn));
+    Node& alice = lab.add(relay_only(lab, "alice"));
+    Node& bob = lab.add(relay_only(lab, "bob"));
+    Node& carol = lab.add(relay_only(lab, "carol"));
+    INFO(coturn.tail());
+    connect_relayed(lab, alice, bob);
+    REQUIRE(lab.run_until([&] { return carol.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("carol", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until(
+        [&] {
+            const auto peers = alice.session->peers();
+            return connected(carol) && peers.size() == 2 && peers[1].state == State::connected;
+        },
+        10000ms));
+
+    const auto peers = alice.session->peers();
+    for (const auto& p : peers) {
+        CHECK(p.path == Path::relay);
+        CHECK(in_relay_range(coturn, p.address));
+    }
+    CHECK(peers[0].address != peers[1].address);  // bob's allocation, carol's
+    // Bob and carol both send to alice's one relayed address.
+    CHECK(bob.session->peer_address() == carol.session->peer_address());
+    CHECK(in_relay_range(coturn, bob.session->peer_address()));
+    CHECK(alice.session->stats().relay_allocated);
+
+    // Both peers sit at 127.0.0.1: what alice's allocation relays is told apart by the channel.
+    REQUIRE(alice.session->send_to(peers[0].id, Channel::reliable, bytes("to bob")));
+    REQUIRE(alice.session->send_to(peers[1].id, Channel::reliable, bytes("to carol")));
+    REQUIRE(bob.session->send(Channel::reliable, bytes("from bob")));
+    REQUIRE(carol.session->send(Channel::reliable, bytes("from carol")));
+    REQUIRE(lab.run_until([&] {
+        return bob.received().size() == 1 && carol.received().size() == 1 &&
+               alice.received().size() == 2;
+    }));
+    CHECK(bob.received() == std::vector<std::string>{"to bob"});
+    CHECK(carol.received() == std::vector<std::string>{"to carol"});
+    for (const auto& e : alice.events)
+        if (e.type == EventType::received)
+            CHECK(std::string(e.data.begin(), e.data.end()) == "from " + e.peer);
+}

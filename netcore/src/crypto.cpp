@@ -156,6 +156,12 @@ DirectionKeys probe_keys(const SymmetricKey& introduction) {
             derive(introduction, "netcore v2 probe r>i", {})};
 }
 
+std::uint32_t probe_tag(const SymmetricKey& introduction) {
+    const SymmetricKey k = derive(introduction, "netcore v4 probe tag", {});
+    return (std::uint32_t{k[0]} << 24) | (std::uint32_t{k[1]} << 16) | (std::uint32_t{k[2]} << 8) |
+           k[3];
+}
+
 DirectionKeys data_keys(const SymmetricKey& introduction,
                         std::span<const std::uint8_t> initiator_nonce,
                         std::span<const std::uint8_t> responder_nonce) {

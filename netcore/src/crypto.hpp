@@ -92,6 +92,10 @@ struct DirectionKeys {
                                             const PublicKey& responder_key);
 /// The probe keys of an introduction: labels "netcore v2 probe i>r" and "netcore v2 probe r>i".
 [[nodiscard]] DirectionKeys probe_keys(const SymmetricKey& introduction);
+/// The probe tag of an introduction (§11.3): the first 4 bytes (big-endian) of
+/// derive(I, "netcore v4 probe tag", -). Both sides derive the same tag; it opens each probe's
+/// nonce so a receiver with many peers finds the introduction without trying every key.
+[[nodiscard]] std::uint32_t probe_tag(const SymmetricKey& introduction);
 /// The data keys of one session: labels "netcore v2 data i>r" and "netcore v2 data r>i", over the
 /// initiator's then the responder's session nonce.
 [[nodiscard]] DirectionKeys data_keys(const SymmetricKey& introduction,

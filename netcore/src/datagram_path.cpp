@@ -14,13 +14,11 @@ void PeerLink::end() {
     channel.end();
     relayed.reset();
     framer = nullptr;
+    connect_id.reset();
 }
 
-// A session has one peer today, so whatever ENet sends goes to this link's peer: the session lets
-// only this peer's opened datagrams reach ENet, so every ENet peer is this one (a second CONNECT
-// of its, say). With several peers (a party), the datagram itself says whose it is: its checksum
-// slot holds the connection's connectID (0 in a CONNECT, whose body carries the connectID
-// instead), which each peer's link would be found by.
+// The session hands each datagram ENet sends to the link of the connection it names (its
+// checksum slot's connectID, or a CONNECT's, §11.4); this link seals it for its peer.
 std::size_t PeerLink::seal_enet(std::span<const std::uint8_t> datagram,
                                 std::span<std::uint8_t> out) {
     if (!active() || !channel.data_ready()) return 0;
@@ -29,12 +27,61 @@ std::size_t PeerLink::seal_enet(std::span<const std::uint8_t> datagram,
     return n == 0 ? 0 : framer->frame({framing_.data(), n}, out);
 }
 
+bool admit_enet(PeerLink& link, std::span<const std::uint8_t> plain, bool responder,
+                const std::function<bool(enet_uint32)>& taken) {
+    const auto of = enet_connection_of(plain);
+    if (!of) return true;  // 0 and no CONNECT: addressed to no peer
+    if (!of->connect) return link.connect_id == of->connect_id;
+    if (link.connect_id) return *link.connect_id == of->connect_id;  // a re-sent CONNECT
+    if (!responder || taken(of->connect_id)) return false;
+    link.connect_id = of->connect_id;
+    return true;
+}
+
 void DatagramPath::drop(PeerChannel::Drop why) {
     ++dropped_;
     if (why == PeerChannel::Drop::unauthenticated) ++unauthenticated_;
 }
 
+namespace {
+
+// One peer's link as the table of links (tests, and a path with one peer).
+class OneLink final : public DatagramPath::Links {
+  public:
+    explicit OneLink(PeerLink& link) : link_(link) {}
+    PeerLink* by_probe_tag(std::uint32_t tag) override {
+        return link_.active() && link_.channel.probe_tag() == tag ? &link_ : nullptr;
+    }
+    PeerLink* by_channel(std::uint32_t channel) override {
+        return link_.active() && link_.channel.channel() == channel ? &link_ : nullptr;
+    }
+    bool admit_enet(PeerLink&, std::span<const std::uint8_t>) override { return true; }
+
+  private:
+    PeerLink& link_;
+};
+
+std::uint32_t tag_of(const std::array<std::uint8_t, kProbeNonceSize>& nonce) {
+    return (std::uint32_t{nonce[0]} << 24) | (std::uint32_t{nonce[1]} << 16) |
+           (std::uint32_t{nonce[2]} << 8) | nonce[3];
+}
+
+}  // namespace
+
 bool DatagramPath::route(Incoming& in, PeerLink& peer, Receiver& receiver) {
+    OneLink links(peer);
+    return route(in, links, receiver);
+}
+
+std::optional<DatagramPath::Key> DatagramPath::key_of(std::span<const std::uint8_t> datagram) {
+    Envelope envelope;
+    if (decode_envelope(datagram, envelope) != DecodeError::ok) return std::nullopt;
+    if (envelope.type == EnvelopeType::peer_probe) return Key{true, tag_of(envelope.probe_nonce)};
+    if (envelope.type == EnvelopeType::peer_data) return Key{false, envelope.channel};
+    return std::nullopt;
+}
+
+bool DatagramPath::route(Incoming& in, Links& links, Receiver& receiver) {
     Envelope envelope;
     const auto err = decode_envelope(in.data, envelope);
     if (err == DecodeError::not_ours) {
@@ -50,25 +97,28 @@ bool DatagramPath::route(Incoming& in, PeerLink& peer, Receiver& receiver) {
     }
     switch (envelope.type) {
         case EnvelopeType::peer_probe: {
-            if (!peer.active()) {
+            // The tag names the introduction: no key is tried for a probe of none of ours.
+            PeerLink* peer = links.by_probe_tag(tag_of(envelope.probe_nonce));
+            if (peer == nullptr) {
+                ++unknown_tags_;
                 drop(PeerChannel::Drop::unauthenticated);
                 return true;
             }
-            if (!peer.admits(in.from)) {
+            if (!peer->admits(in.from)) {
                 drop(PeerChannel::Drop::malformed);
                 return true;
             }
             Message message;
-            const auto why = peer.channel.open_probe(envelope, scratch_, message);
+            const auto why = peer->channel.open_probe(envelope, scratch_, message);
             if (why != PeerChannel::Drop::none) {
                 drop(why);
                 return true;
             }
-            receiver.on_probe(message, in.from);
+            receiver.on_link_probe(*peer, message, in.from);
             return true;
         }
         case EnvelopeType::peer_data:
-            return !on_data(envelope, in, peer);
+            return !on_data(envelope, in, links);
         default:
             if (in.from != server_) {
                 drop(PeerChannel::Drop::malformed);  // only the server speaks these
@@ -81,11 +131,13 @@ bool DatagramPath::route(Incoming& in, PeerLink& peer, Receiver& receiver) {
 
 // One sealed ENet datagram: opened in place inside ENet's buffer, and handed to ENet from where
 // it came. True when ENet should parse it.
-bool DatagramPath::on_data(const Envelope& envelope, Incoming& in, PeerLink& peer) {
-    if (!sealed_ || !peer.active() || envelope.channel != peer.channel.channel()) {
+bool DatagramPath::on_data(const Envelope& envelope, Incoming& in, Links& links) {
+    PeerLink* const found = sealed_ ? links.by_channel(envelope.channel) : nullptr;
+    if (found == nullptr) {
         drop(PeerChannel::Drop::unauthenticated);
         return false;
     }
+    PeerLink& peer = *found;
     if (!peer.admits(in.from)) {
         drop(PeerChannel::Drop::malformed);
         return false;
@@ -101,7 +153,7 @@ bool DatagramPath::on_data(const Envelope& envelope, Incoming& in, PeerLink& pee
     // ENet 1.3.17 reads its checksum slot without checking the datagram holds it (protocol.c,
     // lines 1020-1021 and 1063): our peer's ENet always sends one, so anything shorter is not
     // ENet's.
-    if (!enet_checksum_slot(plain)) {
+    if (!enet_checksum_slot(plain) || !links.admit_enet(peer, plain)) {
         drop(PeerChannel::Drop::malformed);
         return false;
     }

@@ -3,6 +3,7 @@
 // callback, which seals them (PROTOCOL.md §11.4).
 #include "enet_host.hpp"
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -39,6 +40,24 @@ class EnetHost::Scope {
   private:
     EnetHost* outer_;
 };
+
+std::optional<EnetConnection> enet_connection_of(std::span<const std::uint8_t> datagram) {
+    const auto at = enet_checksum_slot(datagram);
+    if (!at) return std::nullopt;
+    enet_uint32 slot = 0;  // ENet writes it in host order, and compares it so
+    std::memcpy(&slot, datagram.data() + *at, sizeof slot);
+    if (slot != 0) return EnetConnection{slot, false};
+    // The first command: a CONNECT (ENetProtocolConnect, packed, its header included) carries
+    // the connectID at a fixed offset, also in host order.
+    const std::size_t command = *at + sizeof slot;
+    if (datagram.size() < command + sizeof(ENetProtocolConnect)) return std::nullopt;
+    if ((datagram[command] & ENET_PROTOCOL_COMMAND_MASK) != ENET_PROTOCOL_COMMAND_CONNECT)
+        return std::nullopt;
+    enet_uint32 id = 0;
+    std::memcpy(&id, datagram.data() + command + offsetof(ENetProtocolConnect, connectID),
+                sizeof id);
+    return EnetConnection{id, true};
+}
 
 std::optional<std::size_t> enet_checksum_slot(std::span<const std::uint8_t> datagram) {
     // ENetProtocolHeader: peerID (2 bytes, big-endian, its top bit ENET_PROTOCOL_HEADER_FLAG_

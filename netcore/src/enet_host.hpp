@@ -67,6 +67,16 @@ class EnetSealer {
 /// to hold it.
 [[nodiscard]] std::optional<std::size_t> enet_checksum_slot(std::span<const std::uint8_t> datagram);
 
+/// Which ENet connection `datagram` belongs to (PROTOCOL.md §11.4): its checksum slot holds the
+/// connection's connectID once the peer has one; before (0 in the slot) only a CONNECT, whose
+/// body carries the connectID. Empty for a datagram too short, or with 0 and no CONNECT first.
+struct EnetConnection {
+    enet_uint32 connect_id = 0;
+    bool connect = false;  ///< the id came from a CONNECT's body (the slot held 0)
+};
+[[nodiscard]] std::optional<EnetConnection> enet_connection_of(
+    std::span<const std::uint8_t> datagram);
+
 /// Room left after a sealed ENet datagram for the TURN framing of a relay-only introduction
 /// (PeerLink::framer): a Send indication's 36 bytes and up to 3 of padding.
 inline constexpr std::size_t kRelayFramingRoom = 40;

@@ -32,6 +32,7 @@ bool PeerChannel::begin(const crypto::KeyPair& me, std::string_view my_name,
     if (identity != nullptr)
         introduction_ = crypto::derive(introduction_, "netcore v2 identity", {*identity});
     const auto keys = crypto::probe_keys(introduction_);
+    tag_ = crypto::probe_tag(introduction_);
     probe_send_ = initiator ? keys.initiator_to_responder : keys.responder_to_initiator;
     probe_receive_ = initiator ? keys.responder_to_initiator : keys.initiator_to_responder;
     crypto::random_bytes(nonce_);
@@ -65,7 +66,10 @@ void PeerChannel::learn(const PeerNonce& nonce, std::uint32_t channel) {
 std::size_t PeerChannel::seal_probe(const Message& message, std::span<std::uint8_t> out) {
     if (!active_) return 0;
     std::array<std::uint8_t, kProbeNonceSize> xnonce{};
-    crypto::random_bytes(xnonce);
+    // The tag, then 20 random bytes: random nonces because the same introduction may be acted
+    // on by more than one session (§11.3); 160 bits keep them from repeating.
+    put_u32(xnonce.data(), tag_);
+    crypto::random_bytes(std::span(xnonce).subspan(4));
     const std::size_t head = encode_probe_head(xnonce, out);
     if (head == 0) return 0;
     // The preamble (§4.8): our channel, our nonce, and (in an acknowledgement) the nonce of

@@ -57,6 +57,8 @@ class PeerChannel {
 
     /// Our channel id: the peer puts it in every peer_data it sends us.
     [[nodiscard]] std::uint32_t channel() const { return channel_; }
+    /// The introduction's probe tag (§11.3): the first 4 bytes of every probe's nonce, both ways.
+    [[nodiscard]] std::uint32_t probe_tag() const { return tag_; }
     [[nodiscard]] bool confirmed() const { return confirmed_; }
     [[nodiscard]] std::uint64_t data_sent() const { return sent_; }
 
@@ -74,6 +76,7 @@ class PeerChannel {
     protocol::PeerNonce peer_nonce_{};  // the peer's, once a probe opened
     protocol::PeerNonce echo_{};        // the nonce of the last probe that opened: acks echo it
     std::uint32_t channel_ = 0;         // ours
+    std::uint32_t tag_ = 0;             // the introduction's probe tag
     std::uint32_t peer_channel_ = 0;    // the peer's: we put it in what we send
     bool data_ready_ = false;
     bool confirmed_ = false;  // the peer's nonce is proven current: later probes may not move it

@@ -66,10 +66,11 @@ void RendezvousClient::send_request(TimePoint now, RawOutbox& out) {
     send(IntroduceRequest{instance_, wanted_}, out);
 }
 
-void RendezvousClient::remind(std::string_view peer, TimePoint now, RawOutbox& out) {
-    if (phase_ != Phase::registered || now - last_request_ < config_.request_retry) return;
+bool RendezvousClient::remind(std::string_view peer, TimePoint now, RawOutbox& out) {
+    if (phase_ != Phase::registered || now - last_request_ < config_.request_retry) return false;
     last_request_ = now;
     send(IntroduceRequest{instance_, peer}, out);
+    return true;
 }
 
 void RendezvousClient::request(std::string_view peer, Duration wait, TimePoint now) {
@@ -242,6 +243,18 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
     if (const auto* fresh = std::get_if<RelayCredentials>(&message)) {
         credentials_ = *fresh;
         return {Kind::relay_credentials, Error::none};
+    }
+    if (const auto* members = std::get_if<PartyMembers>(&message)) {
+        members_ = *members;
+        return {Kind::party_members, Error::none};
+    }
+    if (const auto* refused = std::get_if<PartyRefused>(&message)) {
+        refused_ = *refused;
+        return {Kind::party_refused, Error::none};
+    }
+    if (const auto* asked = std::get_if<PartyJoinAsked>(&message)) {
+        join_asked_ = *asked;
+        return {Kind::party_join_asked, Error::none};
     }
     last_drop_ = Drop::unexpected;
     return {};

@@ -30,6 +30,9 @@ class RendezvousClient {
             failed,             ///< registration failed for good: error
             request_failed,     ///< the wait for the peer ran out
             asked,              ///< an IntroductionAsked: asker() asked for us, not consented yet
+            party_members,      ///< a PartyMembers (see party_members())
+            party_refused,      ///< a PartyRefused (see party_refused())
+            party_join_asked,   ///< a PartyJoinAsked (see party_join_asked())
         };
         Kind kind = Kind::none;
         Error error = Error::none;
@@ -66,7 +69,8 @@ class RendezvousClient {
     void cancel_request() { wanted_.clear(); }
     /// Asks for `peer` again (at most every request_retry) after the introduction arrived, so
     /// that the server re-sends it to a peer that may have lost its copy.
-    void remind(std::string_view peer, TimePoint now, RawOutbox& out);
+    /// True when it was sent (not too soon after the last request or reminder).
+    bool remind(std::string_view peer, TimePoint now, RawOutbox& out);
     [[nodiscard]] const std::string& wanted() const { return wanted_; }
 
     void unregister(RawOutbox& out);
@@ -84,6 +88,10 @@ class RendezvousClient {
     [[nodiscard]] const std::string& asker() const { return asker_; }
     /// Valid after a Signal::Kind::peer_relay, until the next handle().
     [[nodiscard]] const protocol::PeerRelay& peer_relay() const { return relay_; }
+    /// Valid after the party signals, until the next handle(); they view the datagram.
+    [[nodiscard]] const protocol::PartyMembers& party_members() const { return members_; }
+    [[nodiscard]] const protocol::PartyRefused& party_refused() const { return refused_; }
+    [[nodiscard]] const protocol::PartyJoinAsked& party_join_asked() const { return join_asked_; }
     /// Valid after a Signal::Kind::relay_credentials, until the next handle(); views the datagram.
     [[nodiscard]] const protocol::RelayCredentials& relay_credentials() const {
         return credentials_;
@@ -133,6 +141,9 @@ class RendezvousClient {
     protocol::PeerRelay relay_;
     std::string asker_;
     protocol::RelayCredentials credentials_;
+    protocol::PartyMembers members_;
+    protocol::PartyRefused refused_;
+    protocol::PartyJoinAsked join_asked_;
 };
 
 }  // namespace netcore::detail

@@ -1,44 +1,29 @@
-// The session facade: one ENet host, the rendezvous client, the puncher, and the ENet peer,
-// driven by update(now) and reported through a queue of events.
+// The session facade: wires the parts of a node together and reports through a queue of events.
+// The one ENet host and its socket (enet_host.*), the datagram path that sorts what arrives
+// (datagram_path.*), the rendezvous client (rendezvous_client.*), the player's TURN allocation
+// (relay.*) and the connections, one per peer (connection.*). It validates the game's calls,
+// routes datagrams and ENet events to the connection they belong to, and cleans up after a
+// connection that ended.
 #include "netcore/session.hpp"
 
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <memory>
 
+#include "connection.hpp"
 #include "crypto.hpp"
 #include "datagram_path.hpp"
 #include "enet_host.hpp"
-#include "puncher.hpp"
+#include "party.hpp"
+#include "relay.hpp"
 #include "rendezvous_client.hpp"
-#include "turn_client.hpp"
 
 namespace netcore {
 
 namespace {
 
-// ENet disconnect data that marks a goodbye from netcore, so a timeout (data 0) can be told
-// from a peer that left on purpose: ENet 1.3.17 reports both as ENET_EVENT_TYPE_DISCONNECT.
-constexpr enet_uint32 kGoodbye = 0x4E434259;  // "NCBY"
-constexpr std::size_t kChannelCount = 2;      // Channel::reliable, Channel::unreliable
-// A stranger may try to connect to our socket; one spare peer slot lets us refuse it
-// without blocking the real peer.
-constexpr std::size_t kPeerSlots = 2;
-// How often a client re-sends its RelayOffer until the peer is heard through the relay.
-constexpr Duration kOfferInterval{250};
-// How long a session that moved off the relay keeps its allocation: the peer may still send
-// through it until its own probes find the direct path (one upgrade round, normally).
-constexpr Duration kRelayLinger{5000};
-// How long a released allocation's client is kept to re-send its release until the server
-// confirms it. A release lost under loss would leave the allocation on the TURN server for its
-// whole lifetime, and a later client that the NAT happens to give the same port gets 437.
-constexpr Duration kReleaseWait{3000};
-// A goodbye (disconnect()) waits for the queued data and the peer's acknowledgement at most
-// this long. ENet would wait its whole peer timeout for an acknowledgement that got lost after
-// the peer had already gone (it does not answer a DISCONNECT for a peer it has reset).
-constexpr enet_uint32 kGoodbyeTimeoutMs = 3000;
-// The permissions a relay needs: the peer's public IP and the IP its TURN server saw.
-constexpr std::size_t kMaxPermits = 2;
+constexpr std::size_t kChannelCount = 2;  // Channel::reliable, Channel::unreliable
 // A player who asked for us is reported once while it keeps asking: the rendezvous re-sends its
 // IntroductionAsked every 5 s while the player asks (PROTOCOL.md §4.12), so one not heard of
 // for 10 s stopped, and is reported again if it asks again.
@@ -51,183 +36,299 @@ constexpr std::size_t kMaxAskers = 64;
 // wait if it stopped meanwhile (then peer_not_online, as for connect()).
 constexpr Duration kAcceptWait{10000};
 
-// A renewal of the relay credentials (RelayRenew) that got no answer is sent again this often,
-// until the credential expires (the server drops what it refuses, unanswered).
-constexpr Duration kRenewRetry{10000};
-
-// The unix expiry of a TURN-REST username "<unix seconds>:<user>" (PROTOCOL.md §4.11), or 0 when
-// it does not start with one.
-std::int64_t expiry_of(std::string_view username) {
-    std::int64_t expiry = 0;
-    std::size_t i = 0;
-    for (; i < username.size() && i < 18 && username[i] >= '0' && username[i] <= '9'; ++i)
-        expiry = expiry * 10 + (username[i] - '0');
-    return i > 0 && i < username.size() && username[i] == ':' ? expiry : 0;
-}
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-// The 32 bits of the token that ride in ENet's connect data, so the responder accepts an ENet
-// connection only from whoever was introduced to it.
-enet_uint32 connect_data(std::uint64_t token) {
-    return static_cast<enet_uint32>(token);
+// How far a state is along the way to connected: the session reports its most advanced one.
+int progress(State s) {
+    switch (s) {
+        case State::registering:
+            return 1;
+        case State::registered:
+            return 2;
+        case State::waiting:
+            return 3;
+        case State::punching:
+            return 4;
+        case State::connecting:
+            return 5;
+        case State::connected:
+            return 6;
+        default:
+            return 0;
+    }
 }
 
 }  // namespace
 
-using detail::Puncher;
+using detail::Connection;
 using detail::RendezvousClient;
 using SignalKind = RendezvousClient::Signal::Kind;
 
 struct Session::Impl final : detail::HostListener,
-                             detail::Outbox,
                              detail::RawOutbox,
                              detail::DatagramPath::Receiver,
-                             detail::RelayFramer {
+                             detail::DatagramPath::Links,
+                             detail::SignalSender,
+                             detail::EnetSealer {
     explicit Impl(Config c)
-        : config(std::move(c)), datagrams(config.server, !config.insecure_plaintext_enet) {}
+        : config(std::move(c)),
+          datagrams(config.server, !config.insecure_plaintext_enet),
+          party(config.name, config.party_refresh, events) {}
 
     // ENet's datagrams are sealed unless a benchmark turned that off on both sides.
     [[nodiscard]] bool sealed() const { return !config.insecure_plaintext_enet; }
 
     Config config;
-    // Sorts what reaches the socket (docs/SECURITY.md); the peer's link holds its keys and seals
-    // what ENet sends it (the host's send hook). Declared before the host, which uses the link.
+    // Sorts what reaches the socket (docs/SECURITY.md); each connection's link holds its keys
+    // and seals what ENet sends its peer (the host's send hook, through seal_enet below).
     detail::DatagramPath datagrams;
-    detail::PeerLink link;
-    State state = State::idle;
+    State state = State::idle;  // the registration's: idle, registering, registered, waiting...
     detail::EnetHost host;
     std::optional<RendezvousClient> rendezvous;
-    Puncher puncher;
+    detail::Relay relay;
     std::deque<Event> events;
+    detail::PartyClient party;  // after events, which it reports to
     Stats counters;
-
-    ENetPeer* peer = nullptr;  // connecting or connected
-    Address peer_address;
-    Path path = Path::none;
-    std::string peer_name;
-    TimePoint connect_deadline{};
-    std::optional<Address> pending_connect;  // decided inside intercept, done after service
-    bool leaving = false;                    // disconnect() called, waiting for ENet
-    bool asked = false;                      // we asked for the peer we are punching to
-    ENetPeer* seeded = nullptr;              // the responder's handshake peer, RTT seeded
-    Address connect_via;                     // the path the handshake goes over
+    // The connections, oldest first. Ended ones are cleaned up at once (settle()).
+    std::vector<std::unique_ptr<Connection>> connections;
+    PeerId next_id = 1;
+    // What ended connections counted, so that stats() covers the whole session.
+    std::uint32_t probes_sent_before = 0;
+    std::uint32_t probes_received_before = 0;
+    std::uint32_t lan_ignored_before = 0;
+    Duration last_punch_elapsed{0};
     TimePoint now{};
 
-    // The relay (docs/NAT.md, "Relay"): our TURN allocation receives what the peer sends to
-    // our relayed address; we send to the peer's relayed address. Started with the punch.
-    std::optional<detail::TurnClient> turn;
-    std::optional<detail::TurnClient> retiring;  // released, re-sending the release
-    std::array<Address, protocol::kMaxRelayServers> relay_servers{};  // from the grant, in order
-    std::size_t relay_server_count = 0;
-    std::size_t relay_server_next = 0;          // the next to try when the current one fails
-    detail::TurnCredentials relay_credentials;  // for the next Allocate; renewed (below)
-    // Renewal (PROTOCOL.md §4.11): credentials live minutes, so while the session may still
-    // allocate or holds an allocation it asks for fresh ones at half their lifetime. A live
-    // allocation keeps the username it was made under (TURN wants one username per allocation).
-    std::int64_t relay_expiry = 0;  // unix seconds of relay_credentials; 0: none to renew
-    std::uint64_t relay_token = 0;  // the introduction's
-    TimePoint next_renew{};
-    TimePoint retire_until{};
-    std::optional<Address> peer_relayed;               // from PeerRelay: where the peer's relay is
-    std::array<std::uint32_t, kMaxPermits> permits{};  // peer IPs our relay must let in
-    std::size_t permits_wanted = 0;
-    std::size_t permits_sent = 0;
-    bool heard_via_relay = false;  // the peer reached us through our relay
-    // A relay-only introduction (one side hides its addresses, PROTOCOL.md §4.14): everything
-    // for the peer goes through our own allocation, to the peer's relayed address, and ENet
-    // knows the peer by our TURN server's address (where its datagrams go, framed).
-    bool through_relay = false;
-    std::uint64_t refused_token = 0;  // a relay-only introduction we could not act on
-    TimePoint next_offer{};
-    std::optional<Address> relay_through;  // a relay that got through, held for relay_delay
-    // When the peer was first heard (a probe or acknowledgement opened): relay_delay counts from
-    // here, not from our own start. A peer whose Introduction was lost starts a second late (the
-    // requester's reminder); measured from our start, its relay would then race a direct path
-    // that had no time yet, and win under loss (the NAT lab's loss soak saw 2 in 100).
-    std::optional<TimePoint> first_heard;
-    std::optional<Address> upgrade;       // a direct path that opened while connecting
-    std::optional<TimePoint> release_at;  // when to give the allocation back
+    std::string pending_peer;                 // the name given to connect(), for messages
+    std::map<std::string, TimePoint> askers;  // who asked for us, and when last
+    std::uint64_t refused_token = 0;          // a relay-only introduction we could not act on
 
     // ---- events -------------------------------------------------------------------------
     void emit(Event e) { events.push_back(std::move(e)); }
-    void emit_error(Error error, std::string detail) {
+    void emit_error(Error error, std::string detail, std::string peer = {}) {
         Event e;
         e.type = EventType::error;
         e.error = error;
         e.detail = std::move(detail);
-        e.peer = peer_name;
+        e.peer = std::move(peer);
         emit(std::move(e));
     }
 
-    // ---- Outbox, RawOutbox -------------------------------------------------------------
-    // The puncher's probes and acknowledgements, sealed for the peer.
-    void send(Address to, const protocol::Message& message) override {
-        std::array<std::uint8_t, protocol::kMaxDatagramSize> buf;
-        const std::size_t n = link.channel.seal_probe(message, buf);
-        if (n == 0) return;
-        if (!through_relay) {
-            host.send_raw(to, std::span(buf.data(), n));
-            return;
+    // ---- the connections ----------------------------------------------------------------
+    [[nodiscard]] Connection* current() const {
+        return connections.empty() ? nullptr : connections.front().get();
+    }
+    [[nodiscard]] Connection* by_enet(const ENetPeer* peer) const {
+        for (const auto& c : connections)
+            if (peer != nullptr && c->enet_peer() == peer) return c.get();
+        return nullptr;
+    }
+    [[nodiscard]] Connection* by_id(PeerId id) const {
+        for (const auto& c : connections)
+            if (c->id() == id) return c.get();
+        return nullptr;
+    }
+    [[nodiscard]] Connection* by_name(std::string_view name) const {
+        for (const auto& c : connections)
+            if (c->name() == name) return c.get();
+        return nullptr;
+    }
+    [[nodiscard]] Connection* by_link(const detail::PeerLink& link) const {
+        for (const auto& c : connections)
+            if (&c->link() == &link) return c.get();
+        return nullptr;
+    }
+    // The connection whose ENet connection has this connectID (§11.4).
+    [[nodiscard]] Connection* by_connect_id(enet_uint32 id) const {
+        for (const auto& c : connections)
+            if (c->link().connect_id == id) return c.get();
+        return nullptr;
+    }
+    [[nodiscard]] bool relay_needed() const {
+        return std::any_of(connections.begin(), connections.end(),
+                           [&](const auto& c) { return c->needs_relay(now); });
+    }
+    [[nodiscard]] bool any_connection_setting_up() const {
+        return std::any_of(connections.begin(), connections.end(),
+                           [](const auto& c) { return c->setting_up(); });
+    }
+
+    // Cleans up after the connections that ended: what ENet still owes their peers (the
+    // acknowledgement of a goodbye, say) is sealed and sent before their keys go; then no ENet
+    // peer is left (a responder's handshake that never completed, say) to send what could no
+    // longer be sealed.
+    void settle() {
+        for (std::size_t i = 0; i < connections.size();) {
+            Connection& c = *connections[i];
+            if (!c.ended()) {
+                ++i;
+                continue;
+            }
+            if (connections.size() == 1) {
+                relay.stop_renewing();
+            } else if (relay.token() == c.token()) {
+                // Renew for a connection that still uses the allocation.
+                for (const auto& k : connections)
+                    if (k.get() != &c && k->renews_relay()) {
+                        relay.rescope(k->token(), k->name());
+                        break;
+                    }
+            }
+            host.flush();
+            reset_enet_peers_of(c);
+            c.link().end();
+            probes_sent_before += c.puncher().probes_sent();
+            probes_received_before += c.puncher().probes_received();
+            lan_ignored_before += c.puncher().lan_ignored();
+            if (c.punch_elapsed(now) != Duration{0}) last_punch_elapsed = c.punch_elapsed(now);
+            connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(i));
+            if (!relay_needed()) stop_relay();
+            if (state != State::failed && state != State::closed && state != State::idle)
+                state = rendezvous && rendezvous->phase() == RendezvousClient::Phase::registered
+                            ? State::registered
+                            : State::registering;
         }
-        // Relay-only: only to the peer's relay, and only through ours.
-        if (!peer_relayed || to != *peer_relayed) return;
-        std::array<std::uint8_t, protocol::kMaxDatagramSize + detail::kRelayFramingRoom> framed;
-        const std::size_t m = frame(std::span(buf.data(), n), framed);
-        if (m > 0) host.send_raw(turn->server(), std::span(framed.data(), m));
     }
 
-    // ---- RelayFramer: what goes to the peer through our own allocation ----------------
-    std::size_t frame(std::span<const std::uint8_t> sealed, std::span<std::uint8_t> out) override {
-        if (!through_relay || !turn || !peer_relayed) return 0;
-        return turn->wrap(*peer_relayed, sealed, out);
+    // The ENet peers of a connection that ended (a responder's handshake that never completed,
+    // say); all of them when it was the last.
+    void reset_enet_peers_of(const Connection& ended) {
+        ENetHost* h = host.get();
+        if (h == nullptr) return;
+        const bool last = connections.size() == 1;
+        const auto id = ended.link().connect_id;
+        for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p)
+            if (p->state != ENET_PEER_STATE_DISCONNECTED && (last || (id && p->connectID == *id)))
+                enet_peer_reset(p);
     }
 
-    // Relay-only: ENet knows the peer by our TURN server's address (its datagrams go there,
-    // framed); everywhere else the peer is its relayed address. These translate.
-    [[nodiscard]] bool enet_via_server() const { return through_relay && turn && peer_relayed; }
-    [[nodiscard]] Address enet_address_of(Address peer_side) const {
-        return enet_via_server() && peer_side == *peer_relayed ? turn->server() : peer_side;
+    void stop_relay() {
+        relay.stop(now, *this);
+        for (const auto& c : connections) c->relay_stopped();
     }
-    [[nodiscard]] Address peer_side_of(Address enet_side) const {
-        return enet_via_server() && enet_side == turn->server() ? *peer_relayed : enet_side;
+
+    // ---- EnetSealer: ENet's datagrams, sealed by their connection's link ------------------
+    // The datagram names its ENet connection (its connectID); a connection we do not know of
+    // (a refused stranger) gets nothing sealed.
+    std::size_t seal_enet(std::span<const std::uint8_t> datagram,
+                          std::span<std::uint8_t> out) override {
+        const auto of = detail::enet_connection_of(datagram);
+        Connection* c = of ? by_connect_id(of->connect_id) : nullptr;
+        return c == nullptr ? 0 : c->link().seal_enet(datagram, out);
     }
+
+    // ---- DatagramPath::Links ------------------------------------------------------------
+    detail::PeerLink* by_probe_tag(std::uint32_t tag) override {
+        for (const auto& c : connections)
+            if (c->link().active() && c->link().channel.probe_tag() == tag) return &c->link();
+        return nullptr;
+    }
+    detail::PeerLink* by_channel(std::uint32_t channel) override {
+        for (const auto& c : connections)
+            if (c->link().active() && c->link().channel.channel() == channel) return &c->link();
+        return nullptr;
+    }
+    // An ENet datagram must name the ENet connection of the link it opened under (§11.4).
+    bool admit_enet(detail::PeerLink& link, std::span<const std::uint8_t> plain) override {
+        Connection* c = by_link(link);
+        if (c == nullptr) return false;
+        opened_by = c;
+        return detail::admit_enet(link, plain, c->puncher().role() == protocol::Role::responder,
+                                  [&](enet_uint32 id) { return by_connect_id(id) != nullptr; });
+    }
+
+    // ---- SignalSender: the party client's messages, sealed for the server -----------------
+    bool send_signal(const protocol::Message& message) override {
+        return rendezvous && rendezvous->send(message, *this);
+    }
+    [[nodiscard]] std::uint64_t instance() const override {
+        return rendezvous ? rendezvous->instance() : 0;
+    }
+    [[nodiscard]] bool registered() const {
+        return rendezvous && rendezvous->phase() == RendezvousClient::Phase::registered;
+    }
+
+    // Ends our connections to the party's members gracefully (leave_party()).
+    void leave_party() {
+        party.leave(*this);
+        for (const auto& c : connections) {
+            if (!c->party_member() || c->goodbye()) continue;
+            c->cancel();
+            Event e;
+            e.type = EventType::disconnected;
+            e.connection = c->id();
+            e.peer = c->name();
+            e.detail = "left the party";
+            emit(std::move(e));
+        }
+        settle();
+    }
+
+    // ---- RawOutbox ----------------------------------------------------------------------
     void send_raw(Address to, std::span<const std::uint8_t> bytes) override {
         host.send_raw(to, bytes);
     }
 
     // ---- HostListener -------------------------------------------------------------------
-    bool on_datagram(detail::Incoming& in) override {
-        if (retiring && retiring->is_server(in.from)) {
-            using Kind = detail::TurnClient::Received::Kind;
-            if (retiring->handle(in.data, now, *this).kind == Kind::consumed) return true;
-            if (!turn || !turn->is_server(in.from)) {
-                ++counters.datagrams_dropped;  // late relayed data: the session is over
-                return true;
-            }
+    // Whose relayed datagram this is: the connection whose peer sends from the address our TURN
+    // server reports (by IP: a NAT may map the peer to another port towards our TURN server
+    // than towards its own); peers behind one IP are told apart by the envelope's tag or channel.
+    Connection* relayed_from(Address peer, std::span<const std::uint8_t> payload) const {
+        Connection* found = nullptr;
+        int matches = 0;
+        for (const auto& c : connections) {
+            if (!c->peer_relayed() || c->relay_source_ip() != peer.ip) continue;
+            found = c.get();
+            ++matches;
         }
-        if (turn && turn->is_server(in.from)) {
-            const auto r = turn->handle(in.data, now, *this);
-            using Kind = detail::TurnClient::Received::Kind;
-            if (r.kind == Kind::consumed) return true;
-            if (r.kind == Kind::dropped || !peer_relayed) {
+        if (matches <= 1) return found;
+        const auto key = detail::DatagramPath::key_of(payload);
+        if (!key) return nullptr;
+        for (const auto& c : connections) {
+            if (!c->peer_relayed() || c->relay_source_ip() != peer.ip) continue;
+            const auto& ch = c->link().channel;
+            if (key->value == (key->probe ? ch.probe_tag() : ch.channel())) return c.get();
+        }
+        return nullptr;
+    }
+
+    bool on_datagram(detail::Incoming& in) override {
+        using Kind = detail::Relay::Received::Kind;
+        const auto r = relay.handle(in.data, in.from, now, *this);
+        Connection* c = nullptr;
+        switch (r.kind) {
+            case Kind::consumed:
+                return true;
+            case Kind::dropped:
                 ++counters.datagrams_dropped;
                 return true;
-            }
-            // The peer sent it to our relayed address; to us it comes from the peer's relay,
-            // where our answers go (and where ENet knows the peer by, if it connected so).
-            heard_via_relay = true;
-            in.data = r.payload;
-            in.from = *peer_relayed;
+            case Kind::peer_data:
+                c = relayed_from(r.peer, r.payload);
+                if (c == nullptr) {
+                    ++counters.datagrams_dropped;
+                    return true;
+                }
+                // The peer sent it to our relayed address; to us it comes from the peer's
+                // relay, where our answers go (and where ENet knows the peer by, if it
+                // connected so).
+                c->heard_via_relay();
+                in.data = r.payload;
+                in.from = *c->peer_relayed();
+                break;
+            case Kind::not_ours:
+                break;
         }
-        if (datagrams.route(in, link, *this)) return true;
-        in.from = enet_source(in.from);
+        opened_by = nullptr;
+        if (datagrams.route(in, static_cast<detail::DatagramPath::Links&>(*this), *this))
+            return true;
+        // Sealed, the link it opened under says whose it is; plaintext ENet (benchmarks), the
+        // relay it came through or the candidate it came from.
+        Connection* source = opened_by != nullptr ? opened_by : c;
+        if (source == nullptr && !sealed())
+            for (const auto& k : connections)
+                if (k->is_peer_address(in.from)) source = k.get();
+        if (source != nullptr) in.from = source->enet_source(in.from);
         return false;
     }
+    Connection* opened_by = nullptr;  // the connection the last ENet datagram opened under
 
     void drop_unauthenticated() {
         ++counters.datagrams_dropped;
@@ -259,35 +360,14 @@ struct Session::Impl final : detail::HostListener,
         if (rendezvous) rendezvous->note_version_refused();
     }
 
-    // A probe or its acknowledgement that opened under this introduction's keys.
-    void on_probe(const protocol::Message& message, Address from) override {
-        if (!first_heard) first_heard = now;
-        if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
-            if (!puncher.handle_probe(*probe, from, *this)) ++counters.datagrams_dropped;
-            return;
-        }
-        const auto& ack = std::get<protocol::ProbeAck>(message);
-        if (!puncher.active() || ack.token != puncher.token()) {
-            ++counters.datagrams_dropped;
-            return;
-        }
-        if (const auto open = puncher.handle_ack(ack, from, now)) on_path_open(*open);
+    // A probe or its acknowledgement that opened under a connection's keys.
+    void on_link_probe(detail::PeerLink& link, const protocol::Message& message,
+                       Address from) override {
+        Connection* c = by_link(link);
+        if (c == nullptr || !c->on_probe(message, from, now)) ++counters.datagrams_dropped;
     }
-
-    // The address ENet knows the introduced peer by: one of its candidates (relay only: its relay).
-    [[nodiscard]] bool is_peer_address(Address a) const {
-        return puncher.knows(a) && link.admits(a);
-    }
-
-    // ENet drops what does not come from peer->address. While a session moves between the
-    // relay and a direct path, the peer sends on both for a moment: any address the peer
-    // proved it holds (it sent our token from there) is the peer.
-    Address enet_source(Address from) const {
-        if (enet_via_server() && from == *peer_relayed) return turn->server();
-        if (peer == nullptr || state != State::connected) return from;
-        const Address current = detail::from_enet(peer->address);
-        if (from != current && puncher.active() && puncher.verified(from)) return current;
-        return from;
+    void on_probe(const protocol::Message& /*message*/, Address /*from*/) override {
+        ++counters.datagrams_dropped;  // every probe comes through on_link_probe
     }
 
     void on_enet_event(ENetEvent& event) override {
@@ -295,24 +375,37 @@ struct Session::Impl final : detail::HostListener,
             case ENET_EVENT_TYPE_CONNECT:
                 on_enet_connect(event);
                 break;
-            case ENET_EVENT_TYPE_RECEIVE: {
-                if (event.peer == peer && state == State::connected) {
-                    Event e;
-                    e.type = EventType::received;
-                    e.peer = peer_name;
-                    e.channel = static_cast<Channel>(event.channelID);
-                    e.data.assign(event.packet->data,
-                                  event.packet->data + event.packet->dataLength);
-                    emit(std::move(e));
-                }
+            case ENET_EVENT_TYPE_RECEIVE:
+                if (Connection* c = by_enet(event.peer))
+                    c->on_enet_receive(*event.packet, event.channelID);
                 enet_packet_destroy(event.packet);
                 break;
-            }
             case ENET_EVENT_TYPE_DISCONNECT:
-                on_enet_disconnect(event);
-                break;
+                if (Connection* c = by_enet(event.peer)) c->on_enet_disconnect(event.data);
+                break;  // else a refused stranger
             case ENET_EVENT_TYPE_NONE:
                 break;
+        }
+        settle();
+    }
+
+    void on_enet_connect(ENetEvent& event) {
+        // The initiator's own peer, or the responder's: the connection whose link admitted the
+        // CONNECT (its connectID), and which checks the token's bits and the source.
+        Connection* c = by_connect_id(event.peer->connectID);
+        if (c == nullptr && !sealed()) {
+            // Plaintext ENet (benchmarks): no link saw the CONNECT; the connection whose token's
+            // bits and candidates match takes it.
+            for (const auto& k : connections) {
+                if (k->link().connect_id || !k->on_enet_connect(event.peer, event.data, now))
+                    continue;
+                k->link().connect_id = event.peer->connectID;
+                return;
+            }
+        }
+        if (c == nullptr || !c->on_enet_connect(event.peer, event.data, now)) {
+            ++counters.datagrams_dropped;
+            host.disconnect_now(event.peer, 0);
         }
     }
 
@@ -330,7 +423,7 @@ struct Session::Impl final : detail::HostListener,
                 return;
             }
             case SignalKind::peer_offline: {
-                if (state == State::registered) state = State::waiting;
+                if (state == State::registered && connections.empty()) state = State::waiting;
                 Event e;
                 e.type = EventType::waiting_for_peer;
                 e.peer = rendezvous->wanted();
@@ -344,32 +437,43 @@ struct Session::Impl final : detail::HostListener,
                 on_introduction_asked(rendezvous->asker());
                 return;
             case SignalKind::relay_credentials:
-                on_relay_credentials(rendezvous->relay_credentials());
+                if (!relay.on_credentials(rendezvous->relay_credentials(), now))
+                    ++counters.datagrams_dropped;  // no connection renewing, or not its pair
                 return;
             case SignalKind::peer_relay: {
-                const auto& relay = rendezvous->peer_relay();
-                if (!turn || !puncher.active() || relay.token != puncher.token()) {
+                const auto& offer = rendezvous->peer_relay();
+                Connection* c = nullptr;
+                for (const auto& k : connections)
+                    if (k->token() == offer.token && k->puncher().active()) c = k.get();
+                if (c == nullptr || !relay.started()) {
                     ++counters.datagrams_dropped;
                     return;
                 }
-                on_peer_relay(relay);
+                relay.want_permit(c->on_peer_relay(offer));
                 return;
             }
             case SignalKind::failed:
-                end_peer_session();
+                for (const auto& c : connections) c->cancel();
+                settle();
                 state = State::failed;
                 emit_error(s.error, failure_sentence(s.error));
+                return;
+            case SignalKind::party_members:
+                party.on_members(rendezvous->party_members());
+                return;
+            case SignalKind::party_refused:
+                party.on_refused(rendezvous->party_refused());
+                return;
+            case SignalKind::party_join_asked:
+                party.on_join_asked(rendezvous->party_join_asked(), now);
                 return;
             case SignalKind::request_failed:
                 if (state == State::waiting) state = State::registered;
                 emit_error(Error::peer_not_online,
-                           "nobody named '" + std::string(pending_peer) + "' came online in time");
+                           "nobody named '" + pending_peer + "' came online in time", pending_peer);
                 return;
         }
     }
-
-    std::string pending_peer;                 // the name given to connect(), for messages
-    std::map<std::string, TimePoint> askers;  // who asked for us, and when last
 
     // Someone asked for us and the rendezvous told it nothing (PROTOCOL.md §4.12): tell the host
     // once while it keeps asking, and with Consent::list accept a listed name by asking for it.
@@ -388,13 +492,13 @@ struct Session::Impl final : detail::HostListener,
         const bool listed = config.consent == Consent::list &&
                             std::find(config.accept_from.begin(), config.accept_from.end(),
                                       asker) != config.accept_from.end();
-        // As connect(asker, wait) would, when no peer session is under way.
-        if (listed && state == State::registered && rendezvous->wanted().empty()) {
+        // As connect(asker, wait) would, when no connection is under way.
+        if (listed && state == State::registered && connections.empty() &&
+            rendezvous->wanted().empty()) {
             pending_peer = asker;
             rendezvous->request(asker, kAcceptWait, now);
         }
     }
-    std::uint32_t unauthenticated_at_intro = 0;  // the path's count when the punch began
 
     std::string failure_sentence(Error e) const {
         const std::string at = "the rendezvous at " + config.server.to_string();
@@ -414,19 +518,28 @@ struct Session::Impl final : detail::HostListener,
     }
 
     void on_introduction(const protocol::Introduction& intro) {
-        if (puncher.active() || peer != nullptr) {
+        if (Connection* c = by_name(intro.peer)) {
             // A repeat of the introduction we act on is harmless (the requester reminded the
-            // server: it allows one more probe while the peer is unheard); another one is
-            // refused: one peer at a time.
-            if (intro.token != puncher.token())
+            // server: it allows one more probe while the peer is unheard); another one for a
+            // peer we have a connection to is ignored.
+            if (intro.token != c->token())
                 ++counters.datagrams_dropped;
             else
-                puncher.reintroduced();
+                c->reintroduced();
             return;
         }
         if (intro.token == refused_token) return;  // a repeat: the error was said once
+        if (connections.size() >= config.max_peers) {
+            ++counters.datagrams_dropped;  // as many connections as Config::max_peers
+            return;
+        }
         const auto& wanted = rendezvous->wanted();
-        const bool asked_for = !wanted.empty() && intro.peer == wanted;
+        // A member of the party we are in (or joining): joining was consent, whatever
+        // Config::consent says, and both sides of the pair probe at the full pace and remind the
+        // server while they have not heard the peer.
+        const bool party_intro =
+            (intro.flags & protocol::IntroductionFlags::party) != 0 && party.active();
+        const bool asked_for = party_intro || (!wanted.empty() && intro.peer == wanted);
         if (!asked_for && config.consent != Consent::open) {
             ++counters.datagrams_dropped;
             return;
@@ -438,46 +551,28 @@ struct Session::Impl final : detail::HostListener,
             ++counters.datagrams_dropped;
             emit_error(Error::peer_unauthenticated,
                        "Config::peer_identity is not a usable key: no session with " +
-                           std::string(intro.peer));
+                           std::string(intro.peer),
+                       std::string(intro.peer));
             return;
         }
         const bool relay_only_intro = (intro.flags & protocol::IntroductionFlags::relay_only) != 0;
         if (relay_only_intro && !can_relay_only(intro)) return;
-        unauthenticated_at_intro = datagrams.unauthenticated();
-        if (!link.begin(rendezvous->channel().key_pair(), config.name, intro,
-                        with_identity ? &identity : nullptr)) {
+        auto c = std::make_unique<Connection>(config, next_id++, relay, *this, events);
+        if (!c->begin(rendezvous->channel().key_pair(), config.name, intro,
+                      with_identity ? &identity : nullptr, asked_for, datagrams.unauthenticated(),
+                      now)) {
             ++counters.datagrams_dropped;
-            emit_error(Error::socket_error, "could not start a sealed session with " +
-                                                std::string(intro.peer) + ": its key is unusable");
             return;
         }
-        link.relay_only = config.relay_only || relay_only_intro;
-        through_relay = relay_only_intro;
-        link.framer = relay_only_intro ? this : nullptr;
-        rendezvous->cancel_request();
-        asked = asked_for;
-        puncher.begin(intro, now, asked_for);
-        peer_name = puncher.peer();
-        state = State::punching;
+        connections.push_back(std::move(c));
+        if (!wanted.empty() && intro.peer == wanted) rendezvous->cancel_request();
+        if (state == State::waiting) state = State::registered;
         if (config.use_relay && intro.relay.count > 0) {
-            // In parallel with punching, so a failed punch costs little time.
-            relay_server_count = intro.relay.count;
-            std::copy_n(intro.relay.servers.begin(), relay_server_count, relay_servers.begin());
-            relay_server_next = 0;
-            relay_credentials = {std::string(intro.relay.username),
-                                 std::string(intro.relay.password)};
-            relay_token = intro.token;
-            schedule_renewal(expiry_of(intro.relay.username));
-            start_turn();
-            want_permit(intro.peer_public.ip);
+            // In parallel with punching, so a failed punch costs little time. One allocation
+            // serves every connection: a later one adds its permissions to it.
+            if (!relay.started()) relay.start(intro.relay, intro.token, intro.peer, now, *this);
+            relay.want_permit(intro.peer_public.ip);
         }
-        Event e;
-        e.type = EventType::introduced;
-        e.peer = peer_name;
-        e.address = intro.peer_public;
-        emit(std::move(e));
-        puncher.update(now, config.probe_interval, *this,  // first probes right away
-                       link.relay_only ? Puncher::Targets::relay_only : Puncher::Targets::all);
     }
 
     // A relay-only introduction needs a relay granted, used, and sealed ENet (the send hook
@@ -499,374 +594,36 @@ struct Session::Impl final : detail::HostListener,
             rendezvous->cancel_request();
         if (state == State::waiting) state = State::registered;
         ++counters.datagrams_dropped;
-        peer_name = intro.peer;  // the error event names it
-        emit_error(Error::punch_failed, why + ", and " + who +
-                                            " hides its address: a relay-only introduction "
-                                            "cannot connect to " +
-                                            std::string(intro.peer));
+        emit_error(Error::punch_failed,
+                   why + ", and " + who +
+                       " hides its address: a relay-only introduction cannot connect to " +
+                       std::string(intro.peer),
+                   std::string(intro.peer));
         return false;
     }
 
-    // Since when the relay's delay counts: the peer first heard, else our start.
-    [[nodiscard]] TimePoint relay_clock() const { return first_heard.value_or(puncher.started()); }
-
-    // A candidate answered for the first time: a path that works both ways. Order of
-    // preference: lan and direct at once; the relay only after relay_delay without them.
-    void on_path_open(const Puncher::Candidate& open) {
-        const bool relayed = open.kind == Path::relay;
-        switch (state) {
-            case State::punching:
-                if (relayed && !link.relay_only && now - relay_clock() < config.relay_delay) {
-                    relay_through = open.address;
-                    return;
-                }
-                start_connecting(open.address);
-                return;
-            case State::connecting:
-                if (!relayed) upgrade = open.address;  // moved to once connected
-                return;
-            case State::connected:
-                if (path == Path::relay && !relayed) move_to(open);
-                return;
-            default:
-                return;
+    // The initiator's ENet connect, decided while receiving, done after.
+    void do_pending_connects() {
+        for (const auto& c : connections) {
+            const auto to = c->take_enet_connect();
+            if (!to) continue;
+            const ENetAddress address = detail::to_enet(*to);
+            ENetPeer* p = enet_host_connect(host.get(), &address, kChannelCount,
+                                            detail::connect_data(c->token()));
+            if (p == nullptr)
+                c->enet_refused();
+            else
+                c->attach(p);
         }
-    }
-
-    void start_connecting(Address through) {
-        state = State::connecting;
-        connect_deadline = now + config.connect_timeout;
-        connect_via = through;
-        relay_through.reset();
-        // One initiator (DESIGN.md decision 2): two simultaneous ENet connects make two peers.
-        if (puncher.role() == protocol::Role::initiator) pending_connect = through;
-    }
-
-    // A relayed session found a direct path: send there from now on. The peer does the same
-    // when its own probes get through; until then what it sends through the relay is still
-    // accepted (enet_source).
-    void move_to(const Puncher::Candidate& to) {
-        peer->address = detail::to_enet(to.address);
-        peer_address = to.address;
-        path = to.kind;
-        release_at = now + kRelayLinger;
-        emit_path(EventType::path_changed);
-    }
-
-    // connected and path_changed: where the peer is now, and over which kind of path.
-    void emit_path(EventType type) {
-        Event e;
-        e.type = type;
-        e.peer = peer_name;
-        e.address = peer_address;
-        e.path = path;
-        emit(std::move(e));
-    }
-
-    // ---- the relay ----------------------------------------------------------------------
-    // Allocates on the next TURN server of the grant.
-    void start_turn() {
-        turn.emplace();
-        turn->start(relay_servers[relay_server_next++], relay_credentials, now, *this);
-        permits_sent = 0;  // a new allocation needs its permissions anew
-    }
-
-    void want_permit(std::uint32_t ip) {
-        if (ip == 0 || permits_wanted == permits.size()) return;
-        for (std::size_t i = 0; i < permits_wanted; ++i)
-            if (permits[i] == ip) return;
-        permits[permits_wanted++] = ip;
-    }
-
-    void on_peer_relay(const protocol::PeerRelay& relay) {
-        if (peer_relayed) return;  // the peer re-sends its offer until it hears us
-        peer_relayed = relay.relayed;
-        link.relayed = relay.relayed;
-        puncher.add_relay(relay.relayed);
-        // Relay-only, the peer sends from its relay; else from where its TURN server saw it.
-        want_permit(through_relay ? relay.relayed.ip : relay.mapped.ip);
-    }
-
-    // The next renewal at half the credential's remaining lifetime; none once it is nearly gone.
-    void schedule_renewal(std::int64_t expiry) {
-        relay_expiry = expiry;
-        const std::int64_t left = expiry - unix_now();
-        if (left < 2) {
-            relay_expiry = 0;
-            return;
-        }
-        next_renew = now + std::chrono::seconds(left / 2);
-    }
-
-    void on_relay_credentials(const protocol::RelayCredentials& fresh) {
-        if (relay_expiry == 0 || fresh.token != relay_token || fresh.relay.count == 0 ||
-            fresh.relay.username.empty()) {
-            ++counters.datagrams_dropped;  // no session renewing, or not its pair
-            return;
-        }
-        relay_credentials = {std::string(fresh.relay.username), std::string(fresh.relay.password)};
-        ++counters.relay_renewals;
-        schedule_renewal(expiry_of(fresh.relay.username));
-    }
-
-    // Renews while the session may still allocate (setting up: the grant's next server) or
-    // holds an allocation (relayed). A direct session never allocates again: it needs none.
-    void update_renewal() {
-        if (relay_expiry == 0 || now < next_renew) return;
-        const bool wants = state == State::punching || state == State::connecting ||
-                           (state == State::connected && path == Path::relay);
-        if (!wants || unix_now() >= relay_expiry) {
-            relay_expiry = 0;
-            return;
-        }
-        rendezvous->send(protocol::RelayRenew{rendezvous->instance(), relay_token, peer_name},
-                         *this);
-        next_renew = now + kRenewRetry;
+        settle();
     }
 
     void update_relay() {
-        update_renewal();
-        if (retiring) {
-            retiring->update(now, *this);
-            if (retiring->release_confirmed() || now >= retire_until) retiring.reset();
-        }
-        if (!turn) return;
-        turn->update(now, *this);
-        const bool setting_up = state == State::punching || state == State::connecting;
-        if (turn->state() == detail::TurnClient::State::failed && setting_up &&
-            relay_server_next < relay_server_count)
-            start_turn();  // the grant's next server
-        if (release_at && now >= *release_at) {
-            stop_relay();
-            return;
-        }
-        if (turn->state() != detail::TurnClient::State::allocated) return;
-        for (; permits_sent < permits_wanted; ++permits_sent)
-            turn->permit(Address{permits[permits_sent], 0}, now, *this);
-        // Offer our relay to the peer (through the rendezvous) until the peer is heard
-        // through it: then it has the offer.
-        if (setting_up && !heard_via_relay && now >= next_offer) {
-            // Relay-only, nothing but our relayed address leaves (the server zeroes it too).
-            const bool hide = through_relay || config.hide_address;
-            rendezvous->send(
-                protocol::RelayOffer{rendezvous->instance(), puncher.token(), peer_name,
-                                     turn->relayed(), hide ? Address{} : turn->mapped()},
-                *this);
-            next_offer = now + kOfferInterval;
-        }
-    }
-
-    void stop_relay() {
-        if (turn) {
-            turn->release(*this);
-            retiring = std::move(turn);
-            retire_until = now + kReleaseWait;
-        }
-        turn.reset();
-        peer_relayed.reset();
-        permits_wanted = permits_sent = 0;
-        heard_via_relay = false;
-        next_offer = {};
-        relay_through.reset();
-        upgrade.reset();
-        release_at.reset();
-    }
-
-    // What the relay was doing, for the punch_failed message.
-    std::string relay_status() const {
-        if (!turn) return "";
-        switch (turn->state()) {
-            case detail::TurnClient::State::failed:
-                return "; relay: " + turn->error();
-            case detail::TurnClient::State::allocating:
-                return "; relay: still allocating";
-            case detail::TurnClient::State::allocated:
-                return peer_relayed ? "; relay: no answer through the relays"
-                                    : "; relay: the peer's relay never arrived";
-            default:
-                return "";
-        }
-    }
-
-    void on_enet_connect(ENetEvent& event) {
-        if (event.peer == peer && state == State::connecting) {
-            become_connected();
-            return;
-        }
-        // An incoming connection: only the introduced peer, from a candidate address, with
-        // our token in its connect data.
-        const Address from = peer_side_of(detail::from_enet(event.peer->address));
-        const bool expected = peer == nullptr && puncher.active() &&
-                              puncher.role() == protocol::Role::responder &&
-                              event.data == connect_data(puncher.token()) && is_peer_address(from);
-        if (!expected) {
-            ++counters.datagrams_dropped;
-            host.disconnect_now(event.peer, 0);
-            return;
-        }
-        peer = event.peer;
-        become_connected();
-    }
-
-    void become_connected() {
-        peer_address = peer_side_of(detail::from_enet(peer->address));
-        path = puncher.path_of(peer_address);
-        counters.punch_elapsed = std::chrono::duration_cast<Duration>(now - puncher.started());
-        // A relayed session keeps probing for a direct path; any other needs neither.
-        if (path != Path::relay) {
-            puncher.end();
-            stop_relay();
-        }
-        state = State::connected;
-        const auto timeout = static_cast<enet_uint32>(config.peer_timeout.count());
-        enet_peer_timeout(peer, 0, timeout / 2, timeout);
-        emit_path(EventType::connected);
-        if (path == Path::relay && upgrade) {
-            const Puncher::Candidate direct{*upgrade, puncher.path_of(*upgrade), true, true, {}};
-            upgrade.reset();
-            move_to(direct);
-        }
-    }
-
-    void on_enet_disconnect(ENetEvent& event) {
-        if (event.peer != peer) return;  // a refused stranger
-        const bool was_connected = state == State::connected;
-        const bool we_left = leaving;
-        const bool goodbye = event.data == kGoodbye;
-        peer = nullptr;
-        end_peer_session();
-        if (!was_connected) {
-            emit_error(Error::connect_failed, "a probe got through to " + peer_name +
-                                                  " but the ENet handshake did not complete");
-            return;
-        }
-        Event e;
-        e.type = EventType::disconnected;
-        e.peer = peer_name;
-        e.error = we_left   ? Error::none
-                  : goodbye ? Error::peer_disconnected
-                            : Error::peer_timed_out;
-        e.detail = we_left   ? "disconnected"
-                   : goodbye ? peer_name + " left"
-                             : "lost the path to " + peer_name;
-        emit(std::move(e));
-    }
-
-    // Back to "registered" after a peer session ends, whatever the reason.
-    void end_peer_session() {
-        if (peer != nullptr) {
-            enet_peer_reset(peer);
-            peer = nullptr;
-        }
-        puncher.end();
-        first_heard.reset();
-        relay_expiry = 0;
-        // What ENet still owes the peer (the acknowledgement of its goodbye, say) is sealed and
-        // sent before the channel's keys go; then no ENet peer is left (a responder's handshake
-        // that never completed, say) to send what could no longer be sealed.
-        host.flush();
-        reset_enet_peers();
-        link.end();
-        stop_relay();
-        through_relay = false;  // after the flush: what ENet still owed went through the relay
-        pending_connect.reset();
-        leaving = false;
-        asked = false;
-        seeded = nullptr;
-        connect_via = {};
-        path = Path::none;
-        peer_address = {};
-        if (state != State::failed && state != State::closed && state != State::idle)
-            state = rendezvous && rendezvous->phase() == RendezvousClient::Phase::registered
-                        ? State::registered
-                        : State::registering;
-    }
-
-    void reset_enet_peers() {
-        ENetHost* h = host.get();
-        if (h == nullptr) return;
-        for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p)
-            if (p->state != ENET_PEER_STATE_DISCONNECTED) enet_peer_reset(p);
-    }
-
-    void check_timers() {
-        if (state == State::punching && relay_through &&
-            now - relay_clock() >= config.relay_delay) {
-            start_connecting(*relay_through);
-            return;
-        }
-        if (state == State::punching && now - puncher.started() >= config.punch_timeout) {
-            // With an identity required, probes that came but never opened mean the other side
-            // does not hold the expected identity (or does not require ours).
-            const bool impostor = config.identity_key && config.peer_identity &&
-                                  puncher.probes_received() == 0 &&
-                                  datagrams.unauthenticated() > unauthenticated_at_intro;
-            std::string detail =
-                impostor
-                    ? peer_name +
-                          " answered, but could not prove the identity key expected "
-                          "of it (Config::peer_identity)"
-                    : "no probe got through to " + peer_name + " within " +
-                          std::to_string(config.punch_timeout.count()) + " ms" + relay_status();
-            end_peer_session();
-            emit_error(impostor ? Error::peer_unauthenticated : Error::punch_failed,
-                       std::move(detail));
-        } else if (state == State::connecting && now >= connect_deadline) {
-            end_peer_session();
-            emit_error(Error::connect_failed,
-                       "a probe got through to " + peer_name + " but ENet did not connect in time");
-        }
-    }
-
-    void do_pending_connect() {
-        if (!pending_connect || state != State::connecting) return;
-        const ENetAddress to = detail::to_enet(enet_address_of(*pending_connect));
-        pending_connect.reset();
-        peer = enet_host_connect(host.get(), &to, kChannelCount, connect_data(puncher.token()));
-        if (peer == nullptr) {
-            end_peer_session();
-            emit_error(Error::connect_failed, "ENet had no free peer to connect with");
-            return;
-        }
-        detail::seed_round_trip(peer, handshake_rtt());
-    }
-
-    // The round trip the probes measured, bounded: never below kMinHandshakeRtt (a loopback
-    // RTT of 0 ms would make ENet re-send at once) nor above ENet's own 500 ms guess.
-    enet_uint32 handshake_rtt() const {
-        constexpr Duration kMinHandshakeRtt{30};
-        constexpr Duration kMaxHandshakeRtt{500};
-        const Duration rtt = std::clamp(puncher.rtt_of(connect_via).value_or(Duration{100}),
-                                        kMinHandshakeRtt, kMaxHandshakeRtt);
-        return static_cast<enet_uint32>(rtt.count());
-    }
-
-    // The responder cannot seed its ENet peer before ENet creates it on the initiator's
-    // CONNECT; catch it right after, while its VERIFY_CONNECT is still unacknowledged. Then,
-    // on both sides, keep the handshake's re-sends at a steady pace until it completes.
-    void pace_handshake() {
-        if (!puncher.active()) return;
-        if (puncher.role() == protocol::Role::responder && seeded == nullptr && peer == nullptr) {
-            ENetHost* h = host.get();
-            for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p) {
-                if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT &&
-                    is_peer_address(peer_side_of(detail::from_enet(p->address)))) {
-                    detail::seed_round_trip(p, handshake_rtt());
-                    seeded = p;
-                    break;
-                }
-            }
-        }
-        ENetPeer* handshaking = peer != nullptr ? peer : seeded;
-        if (handshaking != nullptr && handshaking->state != ENET_PEER_STATE_CONNECTED)
-            detail::cap_resend_timeout(handshaking, 3 * handshake_rtt());
-    }
-
-    // An Introduction can be lost on the way to either side. The side that asked keeps asking
-    // until it hears the peer: the server sends the same introduction to both again.
-    void remind_server() {
-        if (state == State::punching && asked && !puncher.heard_from_peer())
-            rendezvous->remind(peer_name, now, *this);
+        if (relay.started() && !relay_needed()) stop_relay();
+        const bool renew = std::any_of(connections.begin(), connections.end(),
+                                       [](const auto& c) { return c->renews_relay(); });
+        relay.update(now, any_connection_setting_up(), renew, *rendezvous, *this);
+        for (const auto& c : connections) c->offer_relay(*rendezvous, now, *this);
     }
 };
 
@@ -890,8 +647,11 @@ Error Session::start(TimePoint now) {
         return Error::socket_error;
     }
     const detail::EnetLimits limits{s.config.max_packet_size, s.config.max_waiting_data};
-    if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, kPeerSlots, kChannelCount,
-                     limits, s.sealed() ? &s.link : nullptr)) {
+    // One ENet peer per connection, and one more: a stranger may try to connect to our socket,
+    // and the spare slot lets us refuse it without blocking a real peer.
+    const std::size_t slots = std::clamp<std::size_t>(s.config.max_peers, 1, 4094) + 1;
+    if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, slots, kChannelCount, limits,
+                     s.sealed() ? static_cast<detail::EnetSealer*>(&s) : nullptr)) {
         s.state = State::failed;
         return Error::socket_error;
     }
@@ -920,7 +680,11 @@ Error Session::start(TimePoint now) {
 Error Session::connect(std::string_view peer, Duration wait, TimePoint now) {
     Impl& s = *impl_;
     if (!protocol::valid_name(peer) || peer == s.config.name) return Error::invalid_argument;
+    // One connect() asks at a time; none for a peer we have a connection to.
     if (s.state != State::registering && s.state != State::registered)
+        return Error::invalid_argument;
+    if ((s.rendezvous && !s.rendezvous->wanted().empty()) || s.by_name(peer) != nullptr ||
+        s.connections.size() >= s.config.max_peers)
         return Error::invalid_argument;
     s.now = now;
     s.pending_peer = peer;
@@ -933,19 +697,19 @@ void Session::update(TimePoint now) {
     if (s.state == State::idle || s.state == State::closed || !s.host.is_open()) return;
     s.now = now;
     s.host.service(s);
-    s.do_pending_connect();
-    s.pace_handshake();
-    s.remind_server();
+    s.do_pending_connects();
+    for (const auto& c : s.connections) c->pace_handshake(s.host.get());
+    Connection* unheard = nullptr;  // the one that waited longest for a reminder
+    for (const auto& c : s.connections)
+        if (c->wants_reminder() &&
+            (unheard == nullptr || c->last_reminder() < unheard->last_reminder()))
+            unheard = c.get();
+    if (unheard != nullptr) unheard->remind(*s.rendezvous, now, s);
     if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
+    s.party.update(now, s.registered(), s);
     s.update_relay();
-    using Targets = Puncher::Targets;
-    if (s.state == State::punching || s.state == State::connecting)
-        s.puncher.update(now, s.config.probe_interval, s,
-                         s.link.relay_only ? Targets::relay_only : Targets::all);
-    else if (s.state == State::connected && s.path == Path::relay && s.puncher.active() &&
-             !s.link.relay_only)
-        s.puncher.update(now, s.config.upgrade_interval, s, Targets::no_relay);
-    s.check_timers();
+    for (const auto& c : s.connections) c->update(now, s.datagrams.unauthenticated());
+    s.settle();
     s.host.flush();
 }
 
@@ -956,40 +720,82 @@ bool Session::poll(Event& event) {
     return true;
 }
 
-bool Session::send(Channel channel, std::span<const std::uint8_t> data) {
-    Impl& s = *impl_;
-    if (s.state != State::connected || s.peer == nullptr || s.leaving) return false;
+namespace {
+
+// Queues `data` for every ENet peer in `to` (one packet, shared). False when none took it.
+bool send_packet(std::span<ENetPeer* const> to, Channel channel,
+                 std::span<const std::uint8_t> data) {
+    if (to.empty()) return false;
     const enet_uint32 flags = channel == Channel::reliable ? ENET_PACKET_FLAG_RELIABLE : 0;
     ENetPacket* packet = enet_packet_create(data.data(), data.size(), flags);
     if (packet == nullptr) return false;
-    if (enet_peer_send(s.peer, static_cast<enet_uint8>(channel), packet) != 0) {
-        enet_packet_destroy(packet);
-        return false;
-    }
-    return true;
+    bool sent = false;
+    for (ENetPeer* peer : to)
+        sent = enet_peer_send(peer, static_cast<enet_uint8>(channel), packet) == 0 || sent;
+    if (packet->referenceCount == 0) enet_packet_destroy(packet);
+    return sent;
+}
+
+bool sendable(const Connection& c) {
+    return c.state() == State::connected && c.enet_peer() != nullptr && !c.leaving();
+}
+
+}  // namespace
+
+bool Session::send(Channel channel, std::span<const std::uint8_t> data) {
+    std::vector<ENetPeer*> to;
+    for (const auto& c : impl_->connections)
+        if (sendable(*c)) to.push_back(c->enet_peer());
+    return send_packet(to, channel, data);
+}
+
+bool Session::send_to(PeerId peer, Channel channel, std::span<const std::uint8_t> data) {
+    const Connection* c = impl_->by_id(peer);
+    if (c == nullptr || !sendable(*c)) return false;
+    ENetPeer* to = c->enet_peer();
+    return send_packet(std::span(&to, 1), channel, data);
 }
 
 void Session::disconnect() {
     Impl& s = *impl_;
-    if (s.state == State::connected && s.peer != nullptr) {
-        if (!s.leaving) {
-            enet_peer_disconnect_later(s.peer, kGoodbye);  // after queued data
-            enet_peer_timeout(s.peer, 0, kGoodbyeTimeoutMs, kGoodbyeTimeoutMs);
-        }
-        s.leaving = true;
-        return;
+    s.party.leave(s);
+    bool said = false;
+    for (const auto& c : s.connections) {
+        if (c->goodbye()) continue;  // connected: a disconnected event follows from ENet
+        c->cancel();
+        Event e;
+        e.type = EventType::disconnected;
+        e.connection = c->id();
+        e.peer = c->name();
+        e.detail = "cancelled";
+        s.emit(std::move(e));
+        said = said || c->name() == s.pending_peer;
     }
-    const bool had_peer_session = s.state == State::waiting || s.state == State::punching ||
-                                  s.state == State::connecting ||
-                                  (s.rendezvous && !s.rendezvous->wanted().empty());
-    if (!had_peer_session) return;
-    if (s.rendezvous) s.rendezvous->cancel_request();
-    s.end_peer_session();
+    s.settle();
+    const bool asking = s.rendezvous && !s.rendezvous->wanted().empty();
+    if (!asking) return;
+    s.rendezvous->cancel_request();
+    if (s.state == State::waiting) s.state = State::registered;
+    if (said) return;
     Event e;
     e.type = EventType::disconnected;
-    e.peer = s.peer_name.empty() ? s.pending_peer : s.peer_name;
+    e.peer = s.pending_peer;
     e.detail = "cancelled";
     s.emit(std::move(e));
+}
+
+void Session::disconnect(PeerId peer) {
+    Impl& s = *impl_;
+    Connection* c = s.by_id(peer);
+    if (c == nullptr || c->goodbye()) return;
+    c->cancel();
+    Event e;
+    e.type = EventType::disconnected;
+    e.connection = c->id();
+    e.peer = c->name();
+    e.detail = "cancelled";
+    s.emit(std::move(e));
+    s.settle();
 }
 
 void Session::close() {
@@ -998,47 +804,60 @@ void Session::close() {
         s.state = State::closed;
         return;
     }
-    if (s.peer != nullptr) {
-        s.host.disconnect_now(s.peer, kGoodbye);  // one unreliable goodbye, sealed, then reset
-        s.peer = nullptr;
-    }
+    for (const auto& c : s.connections)
+        if (ENetPeer* p = c->enet_peer())
+            s.host.disconnect_now(p, detail::kGoodbye);  // one unreliable goodbye, sealed
     s.stop_relay();
     if (s.rendezvous) s.rendezvous->unregister(s);
     s.host.flush();
+    s.connections.clear();
     s.state = State::closed;
 }
 
-// Not built yet (issue 12): parties and several connections. The two-player path above is
-// unchanged; these keep the declared API linkable until the session core lands.
-Error Session::join_party(std::string_view /*party*/, PartyOptions /*options*/, TimePoint /*now*/) {
-    return Error::invalid_argument;
+Error Session::join_party(std::string_view party, PartyOptions options, TimePoint now) {
+    Impl& s = *impl_;
+    if (s.state != State::registering && s.state != State::registered && s.state != State::waiting)
+        return Error::invalid_argument;
+    const Error e = s.party.join(party, options);
+    if (e != Error::none) return e;
+    s.now = now;
+    s.party.update(now, s.registered(), s);  // at once when registered
+    return Error::none;
 }
-void Session::leave_party() {}
-Error Session::admit(std::string_view /*player*/) {
-    return Error::invalid_argument;
+void Session::leave_party() {
+    impl_->leave_party();
+}
+Error Session::admit(std::string_view player) {
+    Impl& s = *impl_;
+    return s.party.admit(player, s);
 }
 const Party& Session::party() const {
-    static const Party none;
-    return none;
+    return impl_->party.party();
 }
-bool Session::send_to(PeerId /*peer*/, Channel channel, std::span<const std::uint8_t> data) {
-    return send(channel, data);
-}
-void Session::disconnect(PeerId /*peer*/) {
-    disconnect();
-}
+
 std::vector<PeerInfo> Session::peers() const {
-    return {};
+    std::vector<PeerInfo> out;
+    for (const auto& c : impl_->connections) out.push_back(c->info(impl_->now));
+    return out;
 }
-std::optional<PeerInfo> Session::peer(PeerId /*id*/) const {
-    return std::nullopt;
+std::optional<PeerInfo> Session::peer(PeerId id) const {
+    const Connection* c = impl_->by_id(id);
+    if (c == nullptr) return std::nullopt;
+    return c->info(impl_->now);
 }
 
 State Session::state() const {
-    return impl_->state;
+    const Impl& s = *impl_;
+    if (s.state == State::idle || s.state == State::failed || s.state == State::closed)
+        return s.state;
+    State best = s.state;
+    for (const auto& c : s.connections)
+        if (progress(c->state()) > progress(best)) best = c->state();
+    return best;
 }
 Path Session::path() const {
-    return impl_->path;
+    const Connection* c = impl_->current();
+    return c == nullptr ? Path::none : c->path();
 }
 Address Session::public_address() const {
     return impl_->rendezvous ? impl_->rendezvous->public_address() : Address{};
@@ -1047,10 +866,13 @@ Address Session::local_address() const {
     return impl_->host.local_address();
 }
 Address Session::peer_address() const {
-    return impl_->peer_address;
+    const Connection* c = impl_->current();
+    return c == nullptr ? Address{} : c->peer_address();
 }
 const std::string& Session::peer_name() const {
-    return impl_->peer_name;
+    static const std::string none;
+    const Connection* c = impl_->current();
+    return c == nullptr ? none : c->name();
 }
 const Config& Session::config() const {
     return impl_->config;
@@ -1062,22 +884,28 @@ Stats Session::stats() const {
     st.datagrams_dropped += s.datagrams.dropped();
     st.unauthenticated += s.datagrams.unauthenticated();
     if (s.rendezvous) st.registrations_sent = s.rendezvous->registrations_sent();
-    st.probes_sent = s.puncher.probes_sent();
-    st.probes_received = s.puncher.probes_received();
-    st.lan_candidates_ignored = s.puncher.lan_ignored();
-    if (s.state == State::punching || s.state == State::connecting)
-        st.punch_elapsed = std::chrono::duration_cast<Duration>(s.now - s.puncher.started());
-    if (s.peer != nullptr && s.state == State::connected) {
-        st.rtt_ms = s.peer->roundTripTime;
-        st.packet_loss = static_cast<float>(s.peer->packetLoss) /
-                         static_cast<float>(ENET_PEER_PACKET_LOSS_SCALE);
+    st.probes_sent = s.probes_sent_before;
+    st.probes_received = s.probes_received_before;
+    st.lan_candidates_ignored = s.lan_ignored_before;
+    st.punch_elapsed = s.last_punch_elapsed;
+    for (const auto& c : s.connections) {
+        st.probes_sent += c->puncher().probes_sent();
+        st.probes_received += c->puncher().probes_received();
+        st.lan_candidates_ignored += c->puncher().lan_ignored();
+    }
+    if (const Connection* c = s.current()) {
+        const PeerInfo info = c->info(s.now);
+        st.punch_elapsed = info.punch_elapsed;
+        st.rtt_ms = info.rtt_ms;
+        st.packet_loss = info.packet_loss;
     }
     if (const ENetHost* h = s.host.get()) {
         // ENet counts what its sendmsg sent: sealed, the sealed size.
         st.bytes_sent = h->totalSentData + s.host.raw_bytes_sent();
         st.bytes_received = h->totalReceivedData;
     }
-    st.relay_allocated = s.turn && s.turn->state() == detail::TurnClient::State::allocated;
+    st.relay_allocated = s.relay.allocated();
+    st.relay_renewals = s.relay.renewals();
     return st;
 }
 

@@ -14,6 +14,23 @@ void field(std::string& out, const char* key, std::uint64_t value) {
 
 }  // namespace
 
+const char* refusal_name(netcore::protocol::PartyRefusedCode code) {
+    using netcore::protocol::PartyRefusedCode;
+    switch (code) {
+        case PartyRefusedCode::full:
+            return "full";
+        case PartyRefusedCode::server_full:
+            return "server_full";
+        case PartyRefusedCode::waiting:
+            return "waiting";
+        case PartyRefusedCode::other_party:
+            return "other_party";
+        case PartyRefusedCode::not_registered:
+            return "not_registered";
+    }
+    return "?";
+}
+
 std::string to_string(const Counters& c) {
     std::string out = "stats:";
     field(out, "names", c.names);
@@ -21,6 +38,8 @@ std::string to_string(const Counters& c) {
     field(out, "sources", c.sources);
     field(out, "owned_names", c.owned_names);
     field(out, "pending_requests", c.pending_requests);
+    field(out, "parties", c.parties);
+    field(out, "party_members", c.party_members);
     field(out, "packets_in", c.packets_in);
     field(out, "bytes_in", c.bytes_in);
     field(out, "packets_out", c.packets_out);
@@ -78,6 +97,21 @@ std::string to_string(const Counters& c) {
     field(out, "relay_offer_drop_not_registered", c.relay_offers_not_registered);
     field(out, "relay_offer_drop_unknown_introduction", c.relay_offers_unknown_introduction);
     field(out, "relay_offer_drop_token_mismatch", c.relay_offers_token_mismatch);
+    field(out, "parties_created", c.parties_created);
+    field(out, "party_joins", c.party_joins);
+    field(out, "party_left", c.party_left);
+    field(out, "party_expired", c.party_expired);
+    field(out, "party_released", c.party_released);
+    for (std::size_t i = 1; i < c.party_refused.size(); ++i) {
+        const std::string key = std::string("party_refused_") +
+                                refusal_name(static_cast<netcore::protocol::PartyRefusedCode>(i));
+        field(out, key.c_str(), c.party_refused[i]);
+    }
+    field(out, "party_join_asked", c.party_join_asked);
+    field(out, "party_asks_capped", c.party_asks_capped);
+    field(out, "party_admitted", c.party_admitted);
+    field(out, "party_admit_ignored", c.party_admit_ignored);
+    field(out, "party_members_sent", c.party_members_sent);
     field(out, "stun_requests", c.stun_requests);
     field(out, "stun_malformed", c.stun_malformed);
     field(out, "stun_ignored", c.stun_ignored);

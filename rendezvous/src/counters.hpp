@@ -17,6 +17,8 @@ struct Counters {
     std::uint64_t sources = 0;                ///< source IPs in the rate limiter's table
     std::uint64_t owned_names = 0;            ///< names bound to an owner key (§4.13)
     std::uint64_t pending_requests = 0;       ///< requests waiting for consent (§4.12)
+    std::uint64_t parties = 0;                ///< parties with at least one member (§4.15)
+    std::uint64_t party_members = 0;          ///< players in a party
 
     // Traffic. `in` counts every datagram handled; `out` counts datagrams actually sent.
     std::uint64_t packets_in = 0;
@@ -80,6 +82,20 @@ struct Counters {
     std::uint64_t relay_offers_not_registered = 0;    ///< dropped: the sender holds no name there
     std::uint64_t relay_offers_unknown_introduction = 0;  ///< dropped: no such introduction (now)
     std::uint64_t relay_offers_token_mismatch = 0;  ///< dropped: another token than the pair's
+    // Parties (PROTOCOL.md §4.15).
+    std::uint64_t parties_created = 0;  ///< PartyJoins that created a party
+    std::uint64_t party_joins = 0;      ///< players who joined a party that existed
+    std::uint64_t party_left = 0;       ///< members gone by PartyLeave
+    std::uint64_t party_expired = 0;    ///< members dropped: no PartyJoin for --party-ttl-ms
+    std::uint64_t party_released = 0;   ///< members dropped: their name left or changed hands
+    /// PartyRefused sent, indexed by protocol::PartyRefusedCode (index 0 stays 0).
+    std::array<std::uint64_t, 6> party_refused{};
+    std::uint64_t party_join_asked = 0;     ///< PartyJoinAsked sent to an admit-party's host
+    std::uint64_t party_asks_capped = 0;    ///< join asks not stored: --max-party-asks
+    std::uint64_t party_admitted = 0;       ///< players let in by their party's host
+    std::uint64_t party_admit_ignored = 0;  ///< PartyAdmits dropped: not the host, no live ask
+    std::uint64_t party_members_sent = 0;   ///< PartyMembers sent (pushes and epoch answers)
+
     // STUN Binding on the same port (docs/PROTOCOL.md §10).
     std::uint64_t stun_requests = 0;   ///< Binding requests answered
     std::uint64_t stun_malformed = 0;  ///< STUN header, bad length/attributes/FINGERPRINT
@@ -93,10 +109,16 @@ struct Counters {
     [[nodiscard]] std::uint64_t dropped_by(netcore::protocol::DecodeError reason) const {
         return dropped[static_cast<std::size_t>(reason)];
     }
+    [[nodiscard]] std::uint64_t party_refused_by(netcore::protocol::PartyRefusedCode code) const {
+        return party_refused[static_cast<std::size_t>(code)];
+    }
     void count_drop(netcore::protocol::DecodeError reason) {
         ++dropped[static_cast<std::size_t>(reason)];
     }
 };
+
+/// A PartyRefused code as the stats line and the metrics name it: "full", "waiting"...
+[[nodiscard]] const char* refusal_name(netcore::protocol::PartyRefusedCode code);
 
 /// One greppable line of key=value pairs, starting with "stats:".
 [[nodiscard]] std::string to_string(const Counters& c);

@@ -151,6 +151,22 @@ int main(int argc, char** argv) {
     app.add_option("--max-requests-per-name", config.requests.per_name,
                    "The most requests waiting for consent by one name")
         ->capture_default_str();
+    // Parties (docs/PROTOCOL.md §4.15).
+    std::uint32_t party_ttl_ms = static_cast<std::uint32_t>(config.party_ttl.count());
+    app.add_option("--max-party-members", config.parties.max_members,
+                   "The most members of one party (2 to 16)")
+        ->capture_default_str();
+    app.add_option("--max-parties", config.parties.max_parties, "The most parties at once")
+        ->capture_default_str();
+    app.add_option("--max-parties-per-ip", config.parties.max_per_ip,
+                   "The most parties alive that players at one source IP created")
+        ->capture_default_str();
+    app.add_option("--max-party-asks", config.parties.max_asks,
+                   "The most join asks waiting for the host of one party")
+        ->capture_default_str();
+    app.add_option("--party-ttl-ms", party_ttl_ms,
+                   "A party member is dropped this long after its last PartyJoin (ms)")
+        ->capture_default_str();
     app.add_option("--rate", config.limits.rate, "Datagrams a second accepted per source IP")
         ->capture_default_str();
     app.add_option("--burst", config.limits.burst, "Datagrams at once accepted per source IP")
@@ -243,6 +259,7 @@ int main(int argc, char** argv) {
     config.refresh = std::chrono::milliseconds(refresh_ms);
     config.expiry = std::chrono::milliseconds(expiry_ms);
     config.request_ttl = std::chrono::milliseconds(request_ttl_ms);
+    config.party_ttl = std::chrono::milliseconds(party_ttl_ms);
     config.max_names = max_names;
     config.names_file = names_file;
     config.name_hold = std::chrono::seconds(

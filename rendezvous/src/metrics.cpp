@@ -39,6 +39,9 @@ struct Metrics::State {
     prometheus::Gauge* owned_names = nullptr;
     prometheus::Gauge* pending = nullptr;
     prometheus::Gauge* requests = nullptr;
+    prometheus::Gauge* parties = nullptr;
+    prometheus::Gauge* party_members = nullptr;
+    std::vector<Total> party_refused;  // by PartyRefusedCode; index 0 unused
     std::vector<std::pair<std::uint64_t Counters::*, Total>> totals;
     std::vector<Total> dropped;  // by DecodeError; index 0 unused
     std::vector<std::pair<std::uint64_t Counters::*, Total>> labelled;  // one family's members
@@ -129,6 +132,23 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
             "RelayRenews answered with fresh TURN credentials");
     s.total(&Counters::relay_offers_forwarded, "relay_offers_forwarded",
             "RelayOffers forwarded to the other side of their introduction as PeerRelay");
+    s.parties = &s.gauge("rendezvous_parties", "Parties with at least one member");
+    s.party_members = &s.gauge("rendezvous_party_members", "Players in a party");
+    s.total(&Counters::parties_created, "parties_created", "PartyJoins that created a party");
+    s.total(&Counters::party_joins, "party_joins", "Players who joined a party that existed");
+    s.total(&Counters::party_left, "party_left", "Party members gone by PartyLeave");
+    s.total(&Counters::party_expired, "party_expired",
+            "Party members dropped: no PartyJoin for --party-ttl-ms");
+    s.total(&Counters::party_released, "party_released",
+            "Party members dropped: their name left or changed hands");
+    s.total(&Counters::party_join_asked, "party_join_asked",
+            "PartyJoinAsked sent to the host of a party that admits");
+    s.total(&Counters::party_asks_capped, "party_asks_capped",
+            "Join asks not stored: --max-party-asks");
+    s.total(&Counters::party_admitted, "party_admitted", "Players let in by their party's host");
+    s.total(&Counters::party_admit_ignored, "party_admit_ignored",
+            "PartyAdmits dropped: not from the host, or no live ask");
+    s.total(&Counters::party_members_sent, "party_members_sent", "PartyMembers sent");
     s.total(&Counters::stun_requests, "stun_requests", "STUN Binding requests answered");
     s.total(&Counters::stun_malformed, "stun_malformed", "Malformed STUN datagrams dropped");
     s.total(&Counters::stun_ignored, "stun_ignored", "Valid STUN not answered");
@@ -145,6 +165,15 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     for (std::size_t i = 1; i < s.dropped.size(); ++i) {
         const auto reason = static_cast<netcore::protocol::DecodeError>(i);
         s.dropped[i].counter = &family.Add({{"reason", netcore::protocol::to_string(reason)}});
+    }
+    auto& refused = prometheus::BuildCounter()
+                        .Name("rendezvous_party_refused_total")
+                        .Help("PartyRefused sent, by reason")
+                        .Register(*s.registry);
+    s.party_refused.resize(Counters{}.party_refused.size());
+    for (std::size_t i = 1; i < s.party_refused.size(); ++i) {
+        const auto code = static_cast<netcore::protocol::PartyRefusedCode>(i);
+        s.party_refused[i].counter = &refused.Add({{"reason", refusal_name(code)}});
     }
     auto& offers = prometheus::BuildCounter()
                        .Name("rendezvous_relay_offers_dropped_total")
@@ -194,6 +223,10 @@ void Metrics::publish(const Counters& c) {
     s.pending->Set(static_cast<double>(c.pending_introductions));
     s.owned_names->Set(static_cast<double>(c.owned_names));
     s.requests->Set(static_cast<double>(c.pending_requests));
+    s.parties->Set(static_cast<double>(c.parties));
+    s.party_members->Set(static_cast<double>(c.party_members));
+    for (std::size_t i = 1; i < s.party_refused.size(); ++i)
+        s.party_refused[i].set(c.party_refused[i]);
     for (auto& [field, total] : s.totals) total.set(c.*field);
     for (auto& [field, total] : s.labelled) total.set(c.*field);
     for (std::size_t i = 1; i < s.dropped.size(); ++i) s.dropped[i].set(c.dropped[i]);

@@ -84,6 +84,17 @@ std::string validate(const Config& c) {
     if (!(c.grants.name_burst >= 1)) return "--name-grant-burst must be at least 1";
     if (c.grants.max_keys < 1 || c.grants.max_records < 1)
         return "the relay grant tables must hold at least one entry";
+    if (c.parties.max_members < 2 || c.parties.max_members > protocol::kMaxPartyMembers)
+        return "--max-party-members must be between 2 and " +
+               std::to_string(protocol::kMaxPartyMembers);
+    if (c.parties.max_parties < 1) return "--max-parties must be at least 1";
+    if (c.parties.max_per_ip < 1) return "--max-parties-per-ip must be at least 1";
+    if (c.parties.max_asks < 1) return "--max-party-asks must be at least 1";
+    if (c.parties.max_admitted < 1) return "the admitted list of a party must hold one entry";
+    // Clients refresh their membership every second (Config::party_refresh): a shorter time would
+    // drop members that lost one refresh.
+    if (c.party_ttl.count() < 2000) return "--party-ttl-ms must be at least 2000";
+    if (c.party_ttl.count() > kMaxWireMs) return "--party-ttl-ms must be at most 4294967295";
     if (c.relay_offer_window < c.intro_ttl)
         return "the relay offer window must be at least the introduction time-to-live";
     return validate(c.turn);
@@ -114,6 +125,7 @@ Server::Server(Config config, Log log)
       introductions_(config.intro_ttl, config.relay_offer_window),
       owners_(config.name_hold, config.max_owned_names),
       requests_(config.request_ttl, config.requests),
+      parties_(config.parties),
       cookies_(config.cookie_window),
       limiter_(config.limits),
       relay_grants_(config.grants) {
@@ -285,7 +297,13 @@ void Server::on_sealed(const protocol::Envelope& envelope, Address from, TimePoi
     } else if (const auto* i = std::get_if<protocol::IntroduceRequest>(&msg)) {
         on_introduce(*i, sender, now, out);
     } else if (const auto* u = std::get_if<protocol::Unregister>(&msg)) {
-        on_unregister(*u, sender, now);
+        on_unregister(*u, sender, now, out);
+    } else if (const auto* j = std::get_if<protocol::PartyJoin>(&msg)) {
+        on_party_join(*j, sender, now, out);
+    } else if (const auto* l = std::get_if<protocol::PartyLeave>(&msg)) {
+        on_party_leave(*l, sender, now, out);
+    } else if (const auto* a = std::get_if<protocol::PartyAdmit>(&msg)) {
+        on_party_admit(*a, sender, now, out);
     } else if (const auto* r = std::get_if<protocol::RelayOffer>(&msg)) {
         on_relay_offer(*r, sender, now, out);
     } else if (const auto* w = std::get_if<protocol::RelayRenew>(&msg)) {
@@ -453,12 +471,12 @@ void Server::on_register(const protocol::RegisterRequest& request, const Sender&
 
     if (r.replaced_expired) {
         ++counters_.expired;
-        forget(m.name);
+        forget(m.name, now, out);
         log_.info("expired ", m.name);
     }
     if (r.released) {
         ++counters_.released;
-        forget(*r.released);
+        forget(*r.released, now, out);
         if (r.release_reason == Release::renamed) {
             log_.info("released ", *r.released, ": renamed to ", m.name, " at ", from);
         } else {
@@ -469,14 +487,16 @@ void Server::on_register(const protocol::RegisterRequest& request, const Sender&
     switch (r.admission) {
         case Admission::registered:
             ++counters_.registered;
-            forget(m.name);  // a new holder must not inherit the old one's token nor consent
+            // A new holder must not inherit the old one's token, consent nor party.
+            forget(m.name, now, out);
             log_.info("registered ", m.name, " at ", from);
             reply(out, from, s.keys.signal_key, ack);
             break;
         case Admission::moved:
-            // The peer of a pending introduction would probe the old address: start over.
+            // The peer of a pending introduction would probe the old address: start over. The
+            // party stays: the same run moved (a NAT rebinding), and its peers' sessions follow it.
             ++counters_.registered;
-            forget(m.name);
+            forget_pairs(m.name);
             log_.info("registered ", m.name, " at ", from, " (moved from ", r.other, ")");
             reply(out, from, s.keys.signal_key, ack);
             break;
@@ -525,6 +545,15 @@ void Server::on_introduce(const protocol::IntroduceRequest& m, const Sender& s, 
         return;
     }
 
+    if (const auto pair = party_pair(self->name, peer->name, now)) {
+        // Two members of one party consented by joining: the client's reminder gets their
+        // introduction again, the same for as long as both stay in (§4.15).
+        ++counters_.reintroduced;
+        log_.debug("reintroduced ", pair->initiator, " (initiator) <-> ", pair->responder,
+                   " in party ", parties_.of(self->name)->name);
+        send_introduction(*pair, *self, *peer, out, protocol::IntroductionFlags::party);
+        return;
+    }
     const Pending* p = introductions_.find(self->name, peer->name, now);
     if (p != nullptr) {
         // A retry, or the peer asked for us first: same token and roles, so one session. The
@@ -598,19 +627,29 @@ void Server::wait_for_consent(const Entry& self, const Entry& peer, TimePoint no
     reply(out, self.address, self.keys.signal_key, protocol::PeerUnknown{peer.name});
 }
 
-void Server::forget(std::string_view name) {
+void Server::forget_pairs(std::string_view name) {
     introductions_.forget(name);
     requests_.forget(name);
 }
 
-void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out) {
-    const GrantRecord* g = turn_ ? grant(p, a, b, now_) : nullptr;
+void Server::forget(std::string_view name, TimePoint now, Outbox& out) {
+    forget_pairs(name);
+    parties_.drop_ask(name);
+    if (const auto d = parties_.leave(name)) {
+        ++counters_.party_released;
+        departed(*d, "dropped from", ", its name is gone", now, out);
+    }
+}
+
+void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out,
+                               std::uint8_t flags, Charge charge) {
+    const GrantRecord* g = turn_ ? grant(p, a, b, now_, charge) : nullptr;
     const bool relay_only = hides(a) || hides(b);
     const auto tell = [&](const Entry& to, const Entry& about) {
         const auto role =
             to.name == p.initiator ? protocol::Role::initiator : protocol::Role::responder;
-        protocol::Introduction m{p.token,   role, about.name,           about.address,
-                                 about.lan, {},   about.keys.client_key};
+        protocol::Introduction m{
+            p.token, role, about.name, about.address, about.lan, {}, about.keys.client_key, flags};
         if (relay_only) {
             // Either side hides its addresses (PROTOCOL.md §4.14): neither learns the other's;
             // both relay, each through its own allocation.
@@ -638,7 +677,8 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
     tell(b, a);
 }
 
-const GrantRecord* Server::grant(const Pending& p, const Entry& a, const Entry& b, TimePoint now) {
+const GrantRecord* Server::grant(const Pending& p, const Entry& a, const Entry& b, TimePoint now,
+                                 Charge charge) {
     // A re-sent introduction repeats its grants: the same credentials, neither counted nor
     // limited again (a retry must not cost the players their grants).
     if (GrantRecord* r = relay_grants_.find(p.initiator, p.responder, now);
@@ -654,13 +694,17 @@ const GrantRecord* Server::grant(const Pending& p, const Entry& a, const Entry& 
     for (const Entry* side : {&a, &b}) {
         std::int64_t& expiry =
             side->name == p.initiator ? r->initiator_expiry : r->responder_expiry;
-        if (relay_grants_.admit(side->address.ip, side->name.view(), now)) {
+        const bool granted = charge == Charge::paid ||
+                             (charge == Charge::each_side &&
+                              relay_grants_.admit(side->address.ip, side->name.view(), now));
+        if (granted) {
             expiry = expires;
             r->until = now + config_.turn.ttl;
             ++counters_.relay_grants;
         } else {
             ++counters_.relay_grants_refused;
-            log_.info("relay grant limit: no relay for ", side->name, " at ", side->address);
+            if (charge == Charge::each_side)  // a refused party join is logged once, by its join
+                log_.info("relay grant limit: no relay for ", side->name, " at ", side->address);
         }
     }
     return r;
@@ -736,8 +780,14 @@ void Server::on_relay_offer(const protocol::RelayOffer& m, const Sender& s, Time
     // token: never to an address the offer names, nor to anyone the sender merely knows the name
     // of.
     const Entry* peer = registry_.find(m.peer, now);
-    const Pending* p =
-        peer == nullptr ? nullptr : introductions_.known(self->name, peer->name, now);
+    // Two members of one party are introduced for as long as both stay in (§4.15); a pair may
+    // also hold an introduction of its own (it asked by name): the offer's token says which.
+    const std::optional<Pending> party =
+        peer == nullptr ? std::nullopt : party_pair(self->name, peer->name, now);
+    const Pending* p = party && party->token == m.token ? &*party
+                       : peer == nullptr                ? nullptr
+                                         : introductions_.known(self->name, peer->name, now);
+    if (p == nullptr && party) p = &*party;  // counted below as another token
     if (p == nullptr) {
         ++counters_.relay_offers_unknown_introduction;
         log_.debug("dropped RelayOffer ", self->name, " -> ", m.peer, ": no introduction");
@@ -759,7 +809,218 @@ void Server::on_relay_offer(const protocol::RelayOffer& m, const Sender& s, Time
           protocol::PeerRelay{m.token, m.relayed, mapped});
 }
 
-void Server::on_unregister(const protocol::Unregister& m, const Sender& s, TimePoint now) {
+// ---- parties (PROTOCOL.md §4.15) ---------------------------------------------------------------
+
+void Server::refuse(Outbox& out, Address to, const std::array<std::uint8_t, 32>& key,
+                    std::string_view party, protocol::PartyRefusedCode code) {
+    ++counters_.party_refused[static_cast<std::size_t>(code)];
+    reply(out, to, key, protocol::PartyRefused{party, code});
+}
+
+void Server::on_party_join(const protocol::PartyJoin& m, const Sender& s, TimePoint now,
+                           Outbox& out) {
+    using Code = protocol::PartyRefusedCode;
+    const Address from = s.from;
+    const Entry* self = registry_.find_at(from, now);
+    if (!holds(self, m.instance, s.keys)) {
+        // Smaller than the PartyJoin (33 + party bytes against 92 + party bytes): the client
+        // registers again, as after RegisterError not_registered.
+        log_.info("not registered: ", from, " asked to join party ", m.party);
+        refuse(out, from, s.keys.signal_key, m.party, Code::not_registered);
+        return;
+    }
+    if (Party* mine = parties_.of(self->name)) {
+        if (mine->name != m.party) {
+            log_.debug(self->name, " asked to join party ", m.party, " while in party ",
+                       mine->name);
+            refuse(out, from, s.keys.signal_key, m.party, Code::other_party);
+            return;
+        }
+        // A member's refresh: it is still in. Its list is answered only when it differs, so a
+        // party at rest costs one PartyJoin a second per member and nothing back.
+        parties_.heard(*mine->member(self->name), now);
+        if (m.epoch != mine->epoch) {
+            log_.debug("party ", mine->name, ": ", self->name, " holds epoch ", m.epoch, ", not ",
+                       mine->epoch);
+            push_members(*mine, now, out, self);
+        }
+        return;
+    }
+    Party* p = parties_.find(m.party);
+    if (p == nullptr) {
+        Creation created = Creation::created;
+        p = parties_.create(m.party, m.flags, self->name, self->keys.client_key, from.ip, now,
+                            created);
+        if (p == nullptr) {
+            if (created == Creation::full) {
+                log_.warn("parties full: ", self->name, " cannot create party ", m.party);
+            } else {
+                log_.info("parties created from the IP of ", from, " at their cap: ", self->name,
+                          " cannot create party ", m.party);
+            }
+            refuse(out, from, s.keys.signal_key, m.party, Code::server_full);
+            return;
+        }
+        ++counters_.parties_created;
+        log_.info(self->name, " created party ", p->name,
+                  p->admits() ? " (the host admits)" : " (open)");
+        push_members(*p, now, out);
+        return;
+    }
+    if (p->members.size() >= config_.parties.max_members) {
+        log_.info("party ", p->name, " full: ", self->name, " refused");
+        refuse(out, from, s.keys.signal_key, m.party, Code::full);
+        return;
+    }
+    if (p->admits() && !p->is_admitted(self->name, self->keys.client_key)) {
+        AskOutcome asked = AskOutcome::stored;
+        JoinAsk* a = parties_.ask(*p, self->name, now, config_.request_ttl, asked);
+        refuse(out, from, s.keys.signal_key, m.party, Code::waiting);
+        if (asked == AskOutcome::full) {
+            ++counters_.party_asks_capped;
+            log_.debug("party ", p->name, " has its most join asks: ", self->name, " not stored");
+            return;
+        }
+        if (asked == AskOutcome::stored) log_.info(self->name, " asks to join party ", p->name);
+        // The host is told when the ask is new, then at most every request_notify_interval
+        // while the player keeps asking: a lost one is made good, a host is not flooded.
+        if (asked == AskOutcome::stored ||
+            now - a->last_notified >= config_.request_notify_interval) {
+            a->last_notified = now;
+            if (const Entry* host = registry_.find(p->host().name, now)) {
+                ++counters_.party_join_asked;
+                reply(out, host->address, host->keys.signal_key,
+                      protocol::PartyJoinAsked{p->name, self->name});
+            }
+        }
+        return;
+    }
+    join_party(*p, *self, now, out);
+}
+
+void Server::join_party(Party& p, const Entry& self, TimePoint now, Outbox& out) {
+    const PartyMember& joined = parties_.join(p, self.name, self.keys.client_key, now);
+    ++counters_.party_joins;
+    log_.info(self.name, " joined party ", p.name, " (", p.members.size(), " members)");
+    // The join pays for its relay grants once, from the joiner's buckets: a party of 16 would
+    // spend a name's burst of grants 2.5 times over, and members must not pay for strangers
+    // who join and leave (docs/RENDEZVOUS.md, Parties).
+    Charge charge = Charge::each_side;
+    if (turn_ && p.members.size() > 1) {
+        charge = relay_grants_.admit(self.address.ip, self.name.view(), now) ? Charge::paid
+                                                                             : Charge::refused;
+        if (charge == Charge::refused)
+            log_.info("relay grant limit: no relays for ", self.name, " joining party ", p.name);
+    }
+    for (const PartyMember& m : p.members) {
+        if (&m == &joined) continue;
+        const Entry* other = registry_.find(m.name, now);
+        if (other == nullptr) continue;  // expired, not swept yet: it leaves at the next sweep
+        const Pending pair{parties_.token(p, joined, m), self.name.str(), m.name.str(), now,
+                           self.address.ip};
+        ++counters_.introduced;
+        log_.debug("introduced ", self.name, " (initiator) <-> ", m.name, " in party ", p.name);
+        send_introduction(pair, self, *other, out, protocol::IntroductionFlags::party, charge);
+    }
+    push_members(p, now, out);
+}
+
+void Server::push_members(const Party& p, TimePoint now, Outbox& out, const Entry* only) {
+    protocol::PartyMembers list{p.name.view(), p.epoch, p.flags, {}, 0};
+    for (const auto& member : p.members) list.push(member.name.view());
+    if (only != nullptr) {
+        ++counters_.party_members_sent;
+        reply(out, only->address, only->keys.signal_key, list);
+        return;
+    }
+    for (const auto& member : p.members) {
+        const Entry* e = registry_.find(member.name, now);
+        if (e == nullptr) continue;  // expired, not swept yet
+        ++counters_.party_members_sent;
+        reply(out, e->address, e->keys.signal_key, list);
+    }
+}
+
+void Server::departed(const Departure& d, std::string_view verb, std::string_view why,
+                      TimePoint now, Outbox& out, bool push) {
+    const Party* p = d.party_gone ? nullptr : parties_.find(d.party);
+    if (p == nullptr) {
+        log_.info(d.player, " ", verb, " party ", d.party, why, " (empty: forgotten)");
+        return;
+    }
+    log_.info(d.player, " ", verb, " party ", d.party, why, " (", p->members.size(), " members)");
+    if (d.was_host) log_.info("party ", d.party, ": ", p->host().name, " is the host");
+    if (push) push_members(*p, now, out);
+}
+
+std::optional<Pending> Server::party_pair(std::string_view a, std::string_view b, TimePoint now) {
+    const Party* p = parties_.of(a);
+    if (p == nullptr || parties_.of(b) != p) return std::nullopt;
+    const PartyMember* x = p->member(a);
+    const PartyMember* y = p->member(b);
+    // The later joiner is the initiator: the one whose join made the introduction.
+    const PartyMember& later = x->serial > y->serial ? *x : *y;
+    const PartyMember& earlier = x->serial > y->serial ? *y : *x;
+    return Pending{parties_.token(*p, *x, *y), later.name.str(), earlier.name.str(), now, 0};
+}
+
+void Server::on_party_leave(const protocol::PartyLeave& m, const Sender& s, TimePoint now,
+                            Outbox& out) {
+    const Entry* self = registry_.find_at(s.from, now);
+    if (!holds(self, m.instance, s.keys)) {
+        ++counters_.ignored;
+        log_.debug("ignored PartyLeave from ", s.from, ": holds no name under that instance");
+        return;
+    }
+    const std::string name = self->name.str();
+    const Party* p = parties_.of(name);
+    if (p == nullptr || p->name != m.party) {
+        // Leaving a party it only asks to join: the ask is dropped, the host asked no more.
+        if (const Party* asked = parties_.find(m.party);
+            asked != nullptr && asked->member(name) == nullptr)
+            parties_.drop_ask(name);
+        ++counters_.ignored;
+        log_.debug("ignored PartyLeave ", name, " -> ", m.party, ": not a member");
+        return;
+    }
+    const auto d = parties_.leave(name);
+    ++counters_.party_left;
+    departed(*d, "left", "", now, out);
+}
+
+void Server::on_party_admit(const protocol::PartyAdmit& m, const Sender& s, TimePoint now,
+                            Outbox& out) {
+    const Entry* self = registry_.find_at(s.from, now);
+    if (!holds(self, m.instance, s.keys)) {
+        log_.info("not registered: ", s.from, " admitted ", m.player, " to party ", m.party);
+        refuse(out, s.from, s.keys.signal_key, m.party, protocol::PartyRefusedCode::not_registered);
+        return;
+    }
+    // Only the host of an admit-party, and only a player asking now: a host cannot pull in
+    // someone who did not ask (joining is the player's consent).
+    Party* p = parties_.find(m.party);
+    const Entry* player = registry_.find(m.player, now);
+    if (p == nullptr || !p->admits() || p->host().name != self->name) {
+        ++counters_.party_admit_ignored;
+        log_.debug("ignored PartyAdmit ", self->name, " -> ", m.player, " in party ", m.party,
+                   ": not its host");
+        return;
+    }
+    if (player == nullptr || parties_.live_ask(*p, m.player, now, config_.request_ttl) == nullptr) {
+        ++counters_.party_admit_ignored;
+        log_.debug("ignored PartyAdmit ", self->name, " -> ", m.player, " in party ", m.party,
+                   ": no live ask");
+        return;
+    }
+    parties_.admit(*p, player->name, player->keys.client_key);
+    ++counters_.party_admitted;
+    log_.info(self->name, " admitted ", player->name, " to party ", p->name);
+    if (p->members.size() >= config_.parties.max_members) return;  // joins when there is room
+    join_party(*p, *player, now, out);
+}
+
+void Server::on_unregister(const protocol::Unregister& m, const Sender& s, TimePoint now,
+                           Outbox& out) {
     const Address from = s.from;
     const Entry* self = registry_.find_at(from, now);
     if (!holds(self, m.instance, s.keys)) {
@@ -769,7 +1030,7 @@ void Server::on_unregister(const protocol::Unregister& m, const Sender& s, TimeP
     }
     const std::string name = self->name.str();  // `self` dies with the entry
     registry_.remove(name);
-    forget(name);
+    forget(name, now, out);
     ++counters_.unregistered;
     log_.info("unregistered ", name);
 }
@@ -801,14 +1062,27 @@ std::uint64_t Server::fresh_token() {
     return token;
 }
 
-void Server::tick(TimePoint now) {
+void Server::tick(TimePoint now, Outbox& out) {
     if (now < next_sweep_) return;
     next_sweep_ = now + config_.sweep_interval;
+    now_ = now;
     for (const auto& name : registry_.sweep(now)) {
         ++counters_.expired;
-        forget(name);
         log_.info("expired ", name);
+        forget(name, now, out);
     }
+    // Members not heard for party_ttl: each logged, each party told once of all its departures.
+    std::vector<std::string> changed;
+    for (const auto& d : parties_.sweep(now, config_.party_ttl, config_.request_ttl)) {
+        ++counters_.party_expired;
+        departed(d, "dropped from",
+                 ", not heard for " + std::to_string(config_.party_ttl.count()) + " ms", now, out,
+                 false);
+        if (!d.party_gone && std::find(changed.begin(), changed.end(), d.party) == changed.end())
+            changed.push_back(d.party);
+    }
+    for (const auto& name : changed)
+        if (const Party* p = parties_.find(name)) push_members(*p, now, out);
     introductions_.sweep(now);
     requests_.sweep(now);
     relay_grants_.sweep(now);
@@ -891,7 +1165,9 @@ std::size_t Server::poll(std::uint32_t timeout_ms, TimePoint now) {
             if (received_.size() < UdpSocket::kBatchSize) break;
         }
     }
-    tick(now);
+    outbox_.clear();
+    tick(now, outbox_);
+    send_outbox();
     return handled;
 }
 
@@ -920,6 +1196,8 @@ Counters Server::counters() const {
     c.names = registry_.size();
     c.pending_introductions = introductions_.size();
     c.pending_requests = requests_.size();
+    c.parties = parties_.size();
+    c.party_members = parties_.members();
     c.sources = limiter_.size();
     c.owned_names = owners_.size();
     c.sources_evicted = limiter_.evicted();

@@ -25,6 +25,7 @@
 #include "netcore/protocol.hpp"
 #include "outbox.hpp"
 #include "owners.hpp"
+#include "parties.hpp"
 #include "rate_limiter.hpp"
 #include "registry.hpp"
 #include "relay_grants.hpp"
@@ -111,6 +112,12 @@ struct Config {
     std::function<std::int64_t()> unix_clock = system_unix_time;
     /// How many grants (credentials in Introductions and RelayCredentials) per IP and per name.
     GrantLimits grants;
+    /// Parties (PROTOCOL.md §4.15): members per party, parties, parties per creating IP, asks.
+    PartyLimits parties;
+    /// A member not heard (no PartyJoin) for this long is dropped and the others told. Clients
+    /// refresh every 1000 ms (Config::party_refresh): 5 s outlives four lost refreshes, and the
+    /// others learn within 5 to 6 s (one sweep) that a member is gone.
+    std::chrono::milliseconds party_ttl{5000};
     /// The server's long-term X25519 secret key (--key-file). None: a fresh one for this run.
     std::optional<netcore::SecretKey> secret_key;
 };
@@ -135,8 +142,14 @@ class Server {
                 Outbox& out);
 
     /// Runs the timers due at `now`: every Config::sweep_interval, drops expired names (logging
-    /// each) and stale introductions. Cheap to call more often.
-    void tick(TimePoint now);
+    /// each), stale introductions and party members not heard for Config::party_ttl; what the
+    /// other members are told of it (PartyMembers) goes to `out`. Cheap to call more often.
+    void tick(TimePoint now, Outbox& out);
+    /// The same, dropping what it would send: for callers that only step time.
+    void tick(TimePoint now) {
+        Outbox discard;
+        tick(now, discard);
+    }
 
     // ---- socket --------------------------------------------------------------------------------
 
@@ -187,7 +200,28 @@ class Server {
                      Outbox& out);
     void on_introduce(const netcore::protocol::IntroduceRequest& m, const Sender& s, TimePoint now,
                       Outbox& out);
-    void on_unregister(const netcore::protocol::Unregister& m, const Sender& s, TimePoint now);
+    void on_unregister(const netcore::protocol::Unregister& m, const Sender& s, TimePoint now,
+                       Outbox& out);
+    void on_party_join(const netcore::protocol::PartyJoin& m, const Sender& s, TimePoint now,
+                       Outbox& out);
+    void on_party_leave(const netcore::protocol::PartyLeave& m, const Sender& s, TimePoint now,
+                        Outbox& out);
+    void on_party_admit(const netcore::protocol::PartyAdmit& m, const Sender& s, TimePoint now,
+                        Outbox& out);
+    /// Appends `self` to `p`, introduces it to every member and tells every member the new list.
+    void join_party(Party& p, const Entry& self, TimePoint now, Outbox& out);
+    /// Tells every member of `p` (or `only` that one) its member list (PartyMembers).
+    void push_members(const Party& p, TimePoint now, Outbox& out, const Entry* only = nullptr);
+    /// Logs a member's departure ("<player> <verb> party <party><why> (N members)") and, when
+    /// `push`, tells the rest.
+    void departed(const Departure& d, std::string_view verb, std::string_view why, TimePoint now,
+                  Outbox& out, bool push = true);
+    /// Answers `to` (under `key`) that its PartyJoin for `party` was not taken, and counts it.
+    void refuse(Outbox& out, netcore::Address to, const std::array<std::uint8_t, 32>& key,
+                std::string_view party, netcore::protocol::PartyRefusedCode code);
+    /// The introduction of `a` and `b` when both are members of one party: its token, and the
+    /// later joiner as initiator.
+    std::optional<Pending> party_pair(std::string_view a, std::string_view b, TimePoint now);
     void on_relay_offer(const netcore::protocol::RelayOffer& m, const Sender& s, TimePoint now,
                         Outbox& out);
     /// The binding that holds `name` now: unexpired, or kept by its owner being online.
@@ -196,14 +230,25 @@ class Server {
     /// A request `self` -> `peer` without `peer`'s consent: stored (caps allowing) and told to
     /// `peer`; `self` gets exactly what an unknown name gets.
     void wait_for_consent(const Entry& self, const Entry& peer, TimePoint now, Outbox& out);
-    /// Forgets the introductions and requests of a name that left or changed hands.
-    void forget(std::string_view name);
+    /// Forgets the introductions and requests of a name that left or changed hands, and takes it
+    /// out of its party (the others are told in `out`).
+    void forget(std::string_view name, TimePoint now, Outbox& out);
+    /// Forgets only the introductions and requests (a name that moved keeps its party).
+    void forget_pairs(std::string_view name);
     void on_relay_renew(const netcore::protocol::RelayRenew& m, const Sender& s, TimePoint now,
                         Outbox& out);
-    void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out);
+    /// Who pays for the relay grants of a new introduction (relay_grants.hpp's buckets).
+    enum class Charge : std::uint8_t {
+        each_side,  ///< each side one grant, from its own IP's and name's buckets
+        paid,       ///< a party join paid once for all its pairs: both sides granted
+        refused,    ///< a party join whose joiner's buckets were empty: no grant
+    };
+    void send_introduction(const Pending& p, const Entry& a, const Entry& b, Outbox& out,
+                           std::uint8_t flags = 0, Charge charge = Charge::each_side);
     /// The grants of introduction `p` (made now, or the stored ones when it is re-sent); a side
     /// refused by a limit gets expiry 0.
-    const GrantRecord* grant(const Pending& p, const Entry& a, const Entry& b, TimePoint now);
+    const GrantRecord* grant(const Pending& p, const Entry& a, const Entry& b, TimePoint now,
+                             Charge charge);
     /// One side's credential for its pair, expiring at `expires` (unix seconds).
     [[nodiscard]] TurnCredential credential(std::string_view name, const GrantRecord& r,
                                             std::int64_t expires) const;
@@ -224,6 +269,7 @@ class Server {
     TimePoint next_owner_sweep_{};
     TimePoint next_names_save_{};
     Requests requests_;
+    Parties parties_;
     // An IntroductionAsked for the asked side, queued after the asker's answers are capped
     // (limit_answers): it is not an answer to the asker, and must not change what the asker
     // gets (PeerUnknown, exactly as for an unknown name).

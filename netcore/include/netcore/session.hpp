@@ -98,7 +98,9 @@ enum class EventType : std::uint8_t {
     /// We are a member of Session::party() (peer = its host). Connections to the other members
     /// follow, each with its own introduced and connected events.
     party_joined,
-    member_joined,   ///< peer joined our party (a connection to it follows)
+    /// peer is in our party: one for each member already in when we join, then one for each
+    /// who joins after us (a connection to it follows)
+    member_joined,
     member_left,     ///< peer left our party, or the server stopped hearing from it
     host_changed,    ///< peer is our party's host now: every member learns the same host
     join_requested,  ///< peer asks to join the party we host (PartyOptions::admit): admit(peer)

@@ -1,0 +1,415 @@
+#include "connection.hpp"
+
+#include <algorithm>
+
+#include "enet_host.hpp"
+
+namespace netcore::detail {
+
+namespace {
+
+// How long a connection that moved off the relay keeps needing it: the peer may still send
+// through it until its own probes find the direct path (one upgrade round, normally).
+constexpr Duration kRelayLinger{5000};
+// A goodbye waits for the queued data and the peer's acknowledgement at most this long. ENet
+// would wait its whole peer timeout for an acknowledgement that got lost after the peer had
+// already gone (it does not answer a DISCONNECT for a peer it has reset).
+constexpr enet_uint32 kGoodbyeTimeoutMs = 3000;
+// How often a client re-sends its RelayOffer until the peer is heard through the relay.
+constexpr Duration kOfferInterval{250};
+
+}  // namespace
+
+bool Connection::begin(const crypto::KeyPair& me, std::string_view my_name,
+                       const protocol::Introduction& intro, const crypto::SymmetricKey* identity,
+                       bool asked, std::uint32_t unauthenticated, TimePoint now) {
+    name_ = intro.peer;
+    unauthenticated_at_intro_ = unauthenticated;
+    if (!link_.begin(me, my_name, intro, identity)) {
+        state_ = State::closed;
+        emit_error(Error::socket_error,
+                   "could not start a sealed session with " + name_ + ": its key is unusable");
+        return false;
+    }
+    const bool relay_only_intro = (intro.flags & protocol::IntroductionFlags::relay_only) != 0;
+    link_.relay_only = config_.relay_only || relay_only_intro;
+    through_relay_ = relay_only_intro;
+    link_.framer = relay_only_intro ? this : nullptr;
+    asked_ = asked;
+    party_member_ = (intro.flags & protocol::IntroductionFlags::party) != 0;
+    puncher_.begin(intro, now, asked);
+    state_ = State::punching;
+    Event e;
+    e.type = EventType::introduced;
+    e.connection = id_;
+    e.peer = name_;
+    e.address = intro.peer_public;
+    events_.push_back(std::move(e));
+    puncher_.update(now, config_.probe_interval, *this,  // first probes right away
+                    link_.relay_only ? Puncher::Targets::relay_only : Puncher::Targets::all);
+    return true;
+}
+
+// ---- Outbox, RelayFramer -----------------------------------------------------------------
+
+void Connection::send(Address to, const protocol::Message& message) {
+    std::array<std::uint8_t, protocol::kMaxDatagramSize> buf;
+    const std::size_t n = link_.channel.seal_probe(message, buf);
+    if (n == 0) return;
+    if (!through_relay_) {
+        out_.send_raw(to, std::span(buf.data(), n));
+        return;
+    }
+    // Relay-only: only to the peer's relay, and only through ours.
+    if (!peer_relayed_ || to != *peer_relayed_ || !relay_.started()) return;
+    std::array<std::uint8_t, protocol::kMaxDatagramSize + kRelayFramingRoom> framed;
+    const std::size_t m = frame(std::span(buf.data(), n), framed);
+    if (m > 0) out_.send_raw(relay_.server(), std::span(framed.data(), m));
+}
+
+std::size_t Connection::frame(std::span<const std::uint8_t> sealed, std::span<std::uint8_t> out) {
+    if (!through_relay_ || !relay_.started() || !peer_relayed_) return 0;
+    return relay_.wrap(*peer_relayed_, sealed, out);
+}
+
+Address Connection::enet_address_of(Address peer_side) const {
+    return through_relay() && peer_side == *peer_relayed_ ? relay_.server() : peer_side;
+}
+
+Address Connection::peer_side_of(Address enet_side) const {
+    return through_relay() && enet_side == relay_.server() ? *peer_relayed_ : enet_side;
+}
+
+// ENet drops what does not come from peer->address. While a connection moves between the
+// relay and a direct path, the peer sends on both for a moment: any address the peer proved it
+// holds (it sent our token from there) is the peer.
+Address Connection::enet_source(Address from) const {
+    if (through_relay() && from == *peer_relayed_) return relay_.server();
+    if (peer_ == nullptr || state_ != State::connected) return from;
+    const Address current = from_enet(peer_->address);
+    if (from != current && puncher_.active() && puncher_.verified(from)) return current;
+    return from;
+}
+
+// ---- what comes in -------------------------------------------------------------------------
+
+bool Connection::on_probe(const protocol::Message& message, Address from, TimePoint now) {
+    if (!first_heard_) first_heard_ = now;
+    if (const auto* probe = std::get_if<protocol::Probe>(&message))
+        return puncher_.handle_probe(*probe, from, *this);
+    const auto& ack = std::get<protocol::ProbeAck>(message);
+    if (!puncher_.active() || ack.token != puncher_.token()) return false;
+    if (const auto open = puncher_.handle_ack(ack, from, now)) on_path_open(*open, now);
+    return true;
+}
+
+std::uint32_t Connection::on_peer_relay(const protocol::PeerRelay& relay) {
+    if (peer_relayed_) return 0;  // the peer re-sends its offer until it hears us
+    peer_relayed_ = relay.relayed;
+    link_.relayed = relay.relayed;
+    puncher_.add_relay(relay.relayed);
+    // Relay-only, the peer sends from its relay; else from where its TURN server saw it.
+    relay_source_ip_ = through_relay_ ? relay.relayed.ip : relay.mapped.ip;
+    return relay_source_ip_;
+}
+
+// A candidate answered for the first time: a path that works both ways. Order of preference:
+// lan and direct at once; the relay only after relay_delay without them.
+void Connection::on_path_open(const Puncher::Candidate& open, TimePoint now) {
+    const bool relayed = open.kind == Path::relay;
+    switch (state_) {
+        case State::punching:
+            if (relayed && !link_.relay_only && now - relay_clock() < config_.relay_delay) {
+                relay_through_ = open.address;
+                return;
+            }
+            start_connecting(open.address, now);
+            return;
+        case State::connecting:
+            if (!relayed) upgrade_ = open.address;  // moved to once connected
+            return;
+        case State::connected:
+            if (path_ == Path::relay && !relayed) move_to(open, now);
+            return;
+        default:
+            return;
+    }
+}
+
+void Connection::start_connecting(Address through, TimePoint now) {
+    state_ = State::connecting;
+    connect_deadline_ = now + config_.connect_timeout;
+    connect_via_ = through;
+    relay_through_.reset();
+    // One initiator (DESIGN.md decision 2): two simultaneous ENet connects make two peers.
+    if (puncher_.role() == protocol::Role::initiator) pending_connect_ = through;
+}
+
+// A relayed connection found a direct path: send there from now on. The peer does the same when
+// its own probes get through; until then what it sends through the relay is still accepted
+// (enet_source).
+void Connection::move_to(const Puncher::Candidate& to, TimePoint now) {
+    if (peer_ != nullptr) peer_->address = to_enet(to.address);
+    peer_address_ = to.address;
+    path_ = to.kind;
+    release_at_ = now + kRelayLinger;
+    emit_path(EventType::path_changed);
+}
+
+bool Connection::on_enet_connect(ENetPeer* peer, enet_uint32 data, TimePoint now) {
+    if (state_ == State::connecting && peer == peer_ && peer_ != nullptr) {
+        become_connected(now);
+        return true;
+    }
+    // An incoming connection: only the introduced peer, from a candidate address, with our
+    // token in its connect data.
+    const Address from = peer_side_of(from_enet(peer->address));
+    const bool expected = peer_ == nullptr && puncher_.active() &&
+                          puncher_.role() == protocol::Role::responder &&
+                          data == connect_data(puncher_.token()) && is_peer_address(from);
+    if (!expected) return false;
+    peer_ = peer;
+    become_connected(now);
+    return true;
+}
+
+void Connection::become_connected(TimePoint now) {
+    peer_address_ = peer_side_of(from_enet(peer_->address));
+    path_ = puncher_.path_of(peer_address_);
+    punch_elapsed_ = std::chrono::duration_cast<Duration>(now - puncher_.started());
+    // A relayed connection keeps probing for a direct path; any other needs neither.
+    if (path_ != Path::relay) {
+        puncher_.end();
+        relay_stopped();
+    }
+    state_ = State::connected;
+    const auto timeout = static_cast<enet_uint32>(config_.peer_timeout.count());
+    enet_peer_timeout(peer_, 0, timeout / 2, timeout);
+    emit_path(EventType::connected);
+    if (path_ == Path::relay && upgrade_) {
+        const Puncher::Candidate direct{*upgrade_, puncher_.path_of(*upgrade_), true, true, {}};
+        upgrade_.reset();
+        move_to(direct, now);
+    }
+}
+
+void Connection::on_enet_disconnect(enet_uint32 data) {
+    const bool was_connected = state_ == State::connected;
+    const bool we_left = leaving_;
+    const bool goodbye = data == kGoodbye;
+    peer_ = nullptr;  // ENet has reset it
+    finish();
+    if (!was_connected) {
+        emit_error(Error::connect_failed,
+                   "a probe got through to " + name_ + " but the ENet handshake did not complete");
+        return;
+    }
+    Event e;
+    e.type = EventType::disconnected;
+    e.connection = id_;
+    e.peer = name_;
+    e.error = we_left ? Error::none : goodbye ? Error::peer_disconnected : Error::peer_timed_out;
+    e.detail = we_left ? "disconnected" : goodbye ? name_ + " left" : "lost the path to " + name_;
+    events_.push_back(std::move(e));
+}
+
+void Connection::on_enet_receive(const ENetPacket& packet, std::uint8_t channel) {
+    if (state_ != State::connected) return;
+    Event e;
+    e.type = EventType::received;
+    e.connection = id_;
+    e.peer = name_;
+    e.channel = static_cast<Channel>(channel);
+    e.data.assign(packet.data, packet.data + packet.dataLength);
+    events_.push_back(std::move(e));
+}
+
+// ---- time --------------------------------------------------------------------------------
+
+void Connection::update(TimePoint now, std::uint32_t unauthenticated) {
+    using Targets = Puncher::Targets;
+    if (setting_up())
+        puncher_.update(now, config_.probe_interval, *this,
+                        link_.relay_only ? Targets::relay_only : Targets::all);
+    else if (state_ == State::connected && path_ == Path::relay && puncher_.active() &&
+             !link_.relay_only)
+        puncher_.update(now, config_.upgrade_interval, *this, Targets::no_relay);
+
+    if (state_ == State::punching && relay_through_ && now - relay_clock() >= config_.relay_delay) {
+        start_connecting(*relay_through_, now);
+        return;
+    }
+    if (state_ == State::punching && now - puncher_.started() >= config_.punch_timeout) {
+        // With an identity required, probes that came but never opened mean the other side
+        // does not hold the expected identity (or does not require ours).
+        const bool impostor = config_.identity_key && config_.peer_identity &&
+                              puncher_.probes_received() == 0 &&
+                              unauthenticated > unauthenticated_at_intro_;
+        std::string detail =
+            impostor ? name_ +
+                           " answered, but could not prove the identity key expected of it "
+                           "(Config::peer_identity)"
+                     : "no probe got through to " + name_ + " within " +
+                           std::to_string(config_.punch_timeout.count()) + " ms" +
+                           relay_.status(peer_relayed_.has_value());
+        finish();
+        emit_error(impostor ? Error::peer_unauthenticated : Error::punch_failed, std::move(detail));
+    } else if (state_ == State::connecting && now >= connect_deadline_) {
+        finish();
+        emit_error(Error::connect_failed,
+                   "a probe got through to " + name_ + " but ENet did not connect in time");
+    }
+}
+
+std::optional<Address> Connection::take_enet_connect() {
+    if (!pending_connect_ || state_ != State::connecting) return std::nullopt;
+    const Address to = enet_address_of(*pending_connect_);
+    pending_connect_.reset();
+    return to;
+}
+
+void Connection::attach(ENetPeer* peer) {
+    peer_ = peer;
+    link_.connect_id = peer->connectID;  // what ENet's datagrams to the peer carry
+    seed_round_trip(peer, handshake_rtt());
+}
+
+void Connection::enet_refused() {
+    finish();
+    emit_error(Error::connect_failed, "ENet had no free peer to connect with");
+}
+
+// The round trip the probes measured, bounded: never below kMinHandshakeRtt (a loopback RTT of
+// 0 ms would make ENet re-send at once) nor above ENet's own 500 ms guess.
+enet_uint32 Connection::handshake_rtt() const {
+    constexpr Duration kMinHandshakeRtt{30};
+    constexpr Duration kMaxHandshakeRtt{500};
+    const Duration rtt = std::clamp(puncher_.rtt_of(connect_via_).value_or(Duration{100}),
+                                    kMinHandshakeRtt, kMaxHandshakeRtt);
+    return static_cast<enet_uint32>(rtt.count());
+}
+
+// The responder cannot seed its ENet peer before ENet creates it on the initiator's CONNECT;
+// catch it right after, while its VERIFY_CONNECT is still unacknowledged. Then, on both sides,
+// keep the handshake's re-sends at a steady pace until it completes.
+void Connection::pace_handshake(ENetHost* host) {
+    if (!puncher_.active() || host == nullptr) return;
+    if (puncher_.role() == protocol::Role::responder && seeded_ == nullptr && peer_ == nullptr) {
+        for (ENetPeer* p = host->peers; p < host->peers + host->peerCount; ++p) {
+            // Sealed, its CONNECT named it (the link's connectID); plaintext ENet, its address.
+            if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT &&
+                (!link_.connect_id || p->connectID == *link_.connect_id) &&
+                is_peer_address(peer_side_of(from_enet(p->address)))) {
+                seed_round_trip(p, handshake_rtt());
+                seeded_ = p;
+                break;
+            }
+        }
+    }
+    ENetPeer* handshaking = peer_ != nullptr ? peer_ : seeded_;
+    if (handshaking != nullptr && handshaking->state != ENET_PEER_STATE_CONNECTED)
+        cap_resend_timeout(handshaking, 3 * handshake_rtt());
+}
+
+void Connection::remind(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out) {
+    if (wants_reminder() && rendezvous.remind(name_, now, out)) last_reminder_ = now;
+}
+
+void Connection::offer_relay(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out) {
+    if (!setting_up() || heard_via_relay_ || !relay_.allocated() || now < next_offer_) return;
+    // Relay-only, nothing but our relayed address leaves (the server zeroes it too).
+    const bool hide = through_relay_ || config_.hide_address;
+    rendezvous.send(protocol::RelayOffer{rendezvous.instance(), puncher_.token(), name_,
+                                         relay_.relayed(), hide ? Address{} : relay_.mapped()},
+                    out);
+    next_offer_ = now + kOfferInterval;
+}
+
+bool Connection::needs_relay(TimePoint now) const {
+    if (setting_up()) return true;
+    if (state_ != State::connected) return false;
+    if (path_ == Path::relay) return true;
+    return release_at_ && now < *release_at_;
+}
+
+void Connection::relay_stopped() {
+    peer_relayed_.reset();
+    relay_source_ip_ = 0;
+    heard_via_relay_ = false;
+    next_offer_ = {};
+    relay_through_.reset();
+    upgrade_.reset();
+    release_at_.reset();
+}
+
+// ---- the game's calls ----------------------------------------------------------------------
+
+bool Connection::goodbye() {
+    if (state_ != State::connected || peer_ == nullptr) return false;
+    if (!leaving_) {
+        enet_peer_disconnect_later(peer_, kGoodbye);  // after queued data
+        enet_peer_timeout(peer_, 0, kGoodbyeTimeoutMs, kGoodbyeTimeoutMs);
+    }
+    leaving_ = true;
+    return true;
+}
+
+// Ended, whatever the reason. The ENet peer, if still ours, is reset (nothing more is sent to
+// it); the session then sends what ENet still owes, ends the link's keys and forgets us.
+void Connection::finish() {
+    if (peer_ != nullptr) {
+        enet_peer_reset(peer_);
+        peer_ = nullptr;
+    }
+    puncher_.end();
+    first_heard_.reset();
+    pending_connect_.reset();
+    seeded_ = nullptr;
+    state_ = State::closed;
+}
+
+// ---- reports -------------------------------------------------------------------------------
+
+Duration Connection::punch_elapsed(TimePoint now) const {
+    if (setting_up()) return std::chrono::duration_cast<Duration>(now - puncher_.started());
+    return punch_elapsed_;
+}
+
+PeerInfo Connection::info(TimePoint now) const {
+    PeerInfo p;
+    p.id = id_;
+    p.name = name_;
+    p.state = state_;
+    p.path = path_;
+    p.address = peer_address_;
+    p.punch_elapsed = punch_elapsed(now);
+    p.party_member = party_member_;
+    if (peer_ != nullptr && state_ == State::connected) {
+        p.rtt_ms = peer_->roundTripTime;
+        p.packet_loss =
+            static_cast<float>(peer_->packetLoss) / static_cast<float>(ENET_PEER_PACKET_LOSS_SCALE);
+    }
+    return p;
+}
+
+void Connection::emit_path(EventType type) {
+    Event e;
+    e.type = type;
+    e.connection = id_;
+    e.peer = name_;
+    e.address = peer_address_;
+    e.path = path_;
+    events_.push_back(std::move(e));
+}
+
+void Connection::emit_error(Error error, std::string detail) {
+    Event e;
+    e.type = EventType::error;
+    e.error = error;
+    e.detail = std::move(detail);
+    e.connection = id_;
+    e.peer = name_;
+    events_.push_back(std::move(e));
+}
+
+}  // namespace netcore::detail

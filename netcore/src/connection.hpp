@@ -1,0 +1,216 @@
+// One connection to one peer (docs/NAT.md, PROTOCOL.md §6, §8): its sealed link, its punch, and
+// its way from punching to connected — which acknowledged path it takes (lan and direct at once,
+// the relay only after Config::relay_delay), the move from the relay to a direct path found
+// later, the ENet handshake's deadline and pacing, and the goodbye. A state machine driven by
+// time: probes go to a RawOutbox, what happened to the session's event queue, and what ENet must
+// do is asked for (take_enet_connect()) rather than done, so it runs without a socket.
+#pragma once
+
+#include <enet/enet.h>
+
+#include <deque>
+#include <optional>
+#include <string>
+
+#include "crypto.hpp"
+#include "datagram_path.hpp"
+#include "netcore/protocol.hpp"
+#include "netcore/session.hpp"
+#include "outbox.hpp"
+#include "puncher.hpp"
+#include "relay.hpp"
+#include "rendezvous_client.hpp"
+
+namespace netcore::detail {
+
+/// ENet disconnect data that marks a goodbye from netcore, so a timeout (data 0) can be told
+/// from a peer that left on purpose: ENet 1.3.17 reports both as ENET_EVENT_TYPE_DISCONNECT.
+inline constexpr enet_uint32 kGoodbye = 0x4E434259;  // "NCBY"
+
+/// The 32 bits of the token that ride in ENet's connect data, so the responder accepts an ENet
+/// connection only from whoever was introduced to it.
+[[nodiscard]] inline enet_uint32 connect_data(std::uint64_t token) {
+    return static_cast<enet_uint32>(token);
+}
+
+class Connection final : public Outbox, public RelayFramer {
+  public:
+    /// `relay`: the player's one allocation (shared by every connection); `out`: the socket;
+    /// `events`: where the connection's events go (they carry its id and the peer's name).
+    Connection(const Config& config, PeerId id, Relay& relay, RawOutbox& out,
+               std::deque<Event>& events)
+        : config_(config), id_(id), relay_(relay), out_(out), events_(events) {}
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    /// Starts punching for `intro` (received by `me`, named `my_name`). `asked`: we asked for
+    /// this peer. `relay_only_intro`: everything goes through our own allocation (§4.14).
+    /// `unauthenticated`: the datagram path's count so far (to tell an impostor at the punch
+    /// timeout). False when the peer's key is unusable (an error event says so).
+    bool begin(const crypto::KeyPair& me, std::string_view my_name,
+               const protocol::Introduction& intro, const crypto::SymmetricKey* identity,
+               bool asked, std::uint32_t unauthenticated, TimePoint now);
+
+    // ---- what comes in ----------------------------------------------------------------
+    /// A probe or acknowledgement that opened under this connection's keys. False when it is
+    /// not for us (another token, or an acknowledgement while not punching): count it dropped.
+    bool on_probe(const protocol::Message& message, Address from, TimePoint now);
+    /// The peer's relay (PeerRelay for our token). Returns the IP our allocation must permit,
+    /// or 0 when it is a repeat.
+    std::uint32_t on_peer_relay(const protocol::PeerRelay& relay);
+    /// The server sent our introduction again (the requester reminded it).
+    void reintroduced() { puncher_.reintroduced(); }
+    /// An ENet peer connected. `data`: its connect data. True when it is ours (the initiator's
+    /// own peer, or the introduced peer's incoming connection); false: refuse it.
+    bool on_enet_connect(ENetPeer* peer, enet_uint32 data, TimePoint now);
+    /// Our ENet peer disconnected, with `data` (kGoodbye: the peer left on purpose).
+    void on_enet_disconnect(enet_uint32 data);
+    /// Our ENet peer delivered a packet.
+    void on_enet_receive(const ENetPacket& packet, std::uint8_t channel);
+
+    // ---- time -------------------------------------------------------------------------
+    /// Probes when due, and the connection's deadlines. `unauthenticated`: the datagram
+    /// path's count now.
+    void update(TimePoint now, std::uint32_t unauthenticated);
+    /// The initiator's ENet connect, once a path is chosen: the address ENet should connect to.
+    /// The session calls attach() with the peer ENet made, or enet_refused().
+    std::optional<Address> take_enet_connect();
+    void attach(ENetPeer* peer);
+    void enet_refused();
+    /// Seeds ENet's view of the round trip and keeps the handshake's re-sends paced: the
+    /// responder's peer is found among `host`'s peers right after the initiator's CONNECT.
+    void pace_handshake(ENetHost* host);
+    /// An Introduction can be lost on the way to either side: the side that asked reminds the
+    /// server until it hears the peer. wants_reminder(): it would now; last_reminder(): when it
+    /// last did (the session reminds for the connection that waited longest: the rendezvous
+    /// client takes one request every Config::request_retry).
+    [[nodiscard]] bool wants_reminder() const {
+        return state_ == State::punching && asked_ && !puncher_.heard_from_peer();
+    }
+    [[nodiscard]] TimePoint last_reminder() const { return last_reminder_; }
+    void remind(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out);
+    /// Offers our relay to the peer (through the rendezvous) until the peer is heard through it.
+    void offer_relay(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out);
+
+    // ---- the game's calls ---------------------------------------------------------------
+    /// Leaves gracefully after the queued data (connected only); false when not connected.
+    bool goodbye();
+    /// Ends it now (cancelled, or the session failed): no event.
+    void cancel() { finish(); }
+
+    // ---- the session's questions --------------------------------------------------------
+    [[nodiscard]] PeerId id() const { return id_; }
+    [[nodiscard]] State state() const { return state_; }
+    [[nodiscard]] Path path() const { return path_; }
+    [[nodiscard]] const std::string& name() const { return name_; }
+    [[nodiscard]] Address peer_address() const { return peer_address_; }
+    [[nodiscard]] std::uint64_t token() const { return puncher_.token(); }
+    [[nodiscard]] ENetPeer* enet_peer() const { return peer_; }
+    [[nodiscard]] bool leaving() const { return leaving_; }
+    /// Introduced as a member of our party (IntroductionFlags::party).
+    [[nodiscard]] bool party_member() const { return party_member_; }
+    [[nodiscard]] bool setting_up() const {
+        return state_ == State::punching || state_ == State::connecting;
+    }
+    /// Ended (failed, disconnected or cancelled): the session cleans up and forgets it.
+    [[nodiscard]] bool ended() const { return state_ == State::closed; }
+    /// True while the connection needs our relay: setting up, relayed, or lingering after it
+    /// moved to a direct path (the peer may still send through it for a moment).
+    [[nodiscard]] bool needs_relay(TimePoint now) const;
+    /// True while the connection may allocate again or is relayed: renew the credentials.
+    [[nodiscard]] bool renews_relay() const {
+        return setting_up() || (state_ == State::connected && path_ == Path::relay);
+    }
+    /// The relay moved out: forget what came through it (the connection keeps its path).
+    void relay_stopped();
+
+    /// Whether `from` carries this peer's traffic: one of its candidates (relay only: its relay).
+    [[nodiscard]] bool is_peer_address(Address a) const {
+        return puncher_.knows(a) && link_.admits(a);
+    }
+    /// The peer's relayed address, from its PeerRelay.
+    [[nodiscard]] const std::optional<Address>& peer_relayed() const { return peer_relayed_; }
+    /// The IP our allocation sees the peer's datagrams come from (0 before its PeerRelay).
+    [[nodiscard]] std::uint32_t relay_source_ip() const { return relay_source_ip_; }
+    /// A datagram came from the peer through our relay.
+    void heard_via_relay() { heard_via_relay_ = true; }
+    /// Relay-only: ENet knows the peer by our TURN server's address (its datagrams go there,
+    /// framed); everywhere else the peer is its relayed address. These translate.
+    [[nodiscard]] Address enet_address_of(Address peer_side) const;
+    [[nodiscard]] Address peer_side_of(Address enet_side) const;
+    /// The source ENet should see for a datagram from `from` (DatagramPath let it through).
+    [[nodiscard]] Address enet_source(Address from) const;
+
+    [[nodiscard]] PeerLink& link() { return link_; }
+    [[nodiscard]] const PeerLink& link() const { return link_; }
+    [[nodiscard]] const Puncher& puncher() const { return puncher_; }
+    [[nodiscard]] Duration punch_elapsed(TimePoint now) const;
+    [[nodiscard]] PeerInfo info(TimePoint now) const;
+
+    // ---- Outbox: the puncher's probes, sealed for the peer --------------------------------
+    void send(Address to, const protocol::Message& message) override;
+    // ---- RelayFramer: what goes to the peer through our own allocation ----------------------
+    std::size_t frame(std::span<const std::uint8_t> sealed, std::span<std::uint8_t> out) override;
+
+  private:
+    void on_path_open(const Puncher::Candidate& open, TimePoint now);
+    void start_connecting(Address through, TimePoint now);
+    void move_to(const Puncher::Candidate& to, TimePoint now);
+    void become_connected(TimePoint now);
+    void emit_path(EventType type);
+    void emit_error(Error error, std::string detail);
+    [[nodiscard]] bool through_relay() const {
+        return through_relay_ && relay_.started() && peer_relayed_;
+    }
+    [[nodiscard]] TimePoint relay_clock() const {
+        return first_heard_.value_or(puncher_.started());
+    }
+    [[nodiscard]] enet_uint32 handshake_rtt() const;
+    void finish();
+
+    const Config& config_;
+    PeerId id_;
+    Relay& relay_;
+    RawOutbox& out_;
+    std::deque<Event>& events_;
+
+    // Holds the keys and seals what ENet sends the peer (the session's sealer finds it).
+    PeerLink link_;
+    Puncher puncher_;
+    State state_ = State::punching;
+    std::string name_;
+    bool asked_ = false;         // we asked for the peer
+    bool party_member_ = false;  // introduced as a member of our party
+    TimePoint last_reminder_{};  // when we last reminded the server of the peer
+    std::uint32_t unauthenticated_at_intro_ = 0;
+    Duration punch_elapsed_{0};  // until connected
+
+    ENetPeer* peer_ = nullptr;  // connecting (initiator) or connected
+    Address peer_address_;
+    Path path_ = Path::none;
+    TimePoint connect_deadline_{};
+    std::optional<Address> pending_connect_;  // decided while receiving, done after
+    bool leaving_ = false;                    // goodbye() called, waiting for ENet
+    ENetPeer* seeded_ = nullptr;              // the responder's handshake peer, RTT seeded
+    Address connect_via_;                     // the path the handshake goes over
+
+    // The relay, as this connection uses it.
+    std::optional<Address> peer_relayed_;  // from PeerRelay: where the peer's relay is
+    bool heard_via_relay_ = false;         // the peer reached us through our relay
+    std::uint32_t relay_source_ip_ = 0;    // where the peer's relayed datagrams come from
+    // A relay-only introduction (one side hides its addresses, PROTOCOL.md §4.14): everything
+    // for the peer goes through our own allocation, to the peer's relayed address, and ENet
+    // knows the peer by our TURN server's address (where its datagrams go, framed).
+    bool through_relay_ = false;
+    TimePoint next_offer_{};
+    std::optional<Address> relay_through_;  // a relay that got through, held for relay_delay
+    // When the peer was first heard (a probe or acknowledgement opened): relay_delay counts from
+    // here, not from our own start. A peer whose Introduction was lost starts a second late (the
+    // requester's reminder); measured from our start, its relay would then race a direct path
+    // that had no time yet, and win under loss (the NAT lab's loss soak saw 2 in 100).
+    std::optional<TimePoint> first_heard_;
+    std::optional<Address> upgrade_;       // a direct path that opened while connecting
+    std::optional<TimePoint> release_at_;  // when the relay is no longer needed
+};
+
+}  // namespace netcore::detail
