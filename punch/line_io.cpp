@@ -48,6 +48,12 @@ bool LineSplitter::next(std::string& line) {
     return true;
 }
 
+bool LineSplitter::pending() const {
+    if (overflowed_) return false;
+    const auto from = buffer_.begin() + static_cast<std::ptrdiff_t>(start_ + scan_);
+    return std::find(from, buffer_.end(), '\n') != buffer_.end();
+}
+
 Incoming classify(std::span<const std::uint8_t> message) {
     if (message.size() == 1 && message[0] == static_cast<std::uint8_t>(kEndOfInput))
         return Incoming::end_of_input;
@@ -57,6 +63,13 @@ Incoming classify(std::span<const std::uint8_t> message) {
 std::string printable(std::span<const std::uint8_t> message) {
     std::string out(message.begin(), message.end());
     if (out.empty() || out.back() != '\n') out.push_back('\n');
+    return out;
+}
+
+std::string printable_from(std::string_view sender, std::span<const std::uint8_t> message) {
+    std::string out(sender);
+    out += ": ";
+    out += printable(message);
     return out;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace punch {
 
@@ -32,6 +33,9 @@ class LineSplitter {
     /// Takes the next complete line, '\n' included. Returns false when there is none yet.
     bool next(std::string& line);
 
+    /// True when next() has a line to give (a whole one, or the last one once finished).
+    [[nodiscard]] bool pending() const;
+
     /// True once a line grew longer than the limit without a '\n'. Sticky; next() then
     /// returns nothing more.
     [[nodiscard]] bool overflowed() const { return overflowed_; }
@@ -58,5 +62,9 @@ enum class Incoming { line, end_of_input };
 /// The bytes to print for a received message: the message itself, plus a '\n' when it does not
 /// end with one (so messages from peers that are not punch still print one per line).
 [[nodiscard]] std::string printable(std::span<const std::uint8_t> message);
+
+/// The same for a message from a party member: prefixed with its sender, "bob: hello\n".
+[[nodiscard]] std::string printable_from(std::string_view sender,
+                                         std::span<const std::uint8_t> message);
 
 }  // namespace punch

@@ -1,9 +1,12 @@
 // punch — a command-line netcore client for scripts and operators.
 //
 //   punch [options] <server[:port]> <name> [peer]
+//   punch [options] --party PARTY <server[:port]> <name>
 //
 // Registers `name` at the rendezvous; with `peer` asks to be introduced to it, otherwise waits to
 // be reached. Once connected, stdin lines go to the peer and the peer's lines go to stdout.
+// With --party it joins the party instead: stdin lines go to every connected member, and each
+// member's lines go to stdout prefixed with its name; one member's failure ends nothing else.
 //
 // One thread, no busy loop: poll() on stdin for at most kFrame, then Session::update() and drain
 // Session::poll(), as a game would once a frame.
@@ -26,6 +29,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <unordered_set>
 
 #include "line_io.hpp"
 #include "netcore/session.hpp"
@@ -130,19 +134,31 @@ class Chat {
     void frame();
     void handle(const netcore::Event& event);
     void handle_error(const netcore::Event& event);
+    void handle_party(const netcore::Event& event);
+    void handle_party_error(const netcore::Event& event);
+    void handle_party_disconnect(const netcore::Event& event);
     void check_deadlines(TimePoint now);
     void report_stats(TimePoint now);
     void check_signal();
     void pump_stdin(int timeout_ms);
     void read_stdin();
     void send_lines();
+    void after_lines();
     void send_end_of_input();
     void print(const netcore::Event& event);
+    void print_from_member(const netcore::Event& event);
+    void leave_at_end_of_input();
+    void begin_leave(int code, netcore::Duration bound);
+    void report_party_stats();
+    [[nodiscard]] bool party_mode() const { return options_.party.has_value(); }
+    [[nodiscard]] bool any_member_connected() const;
+    [[nodiscard]] std::string member_name(const netcore::Event& event) const;
 
     void progress(const std::string& line) const {
         if (!options_.quiet) say(line);
     }
-    std::string failure_sentence(Error e) const;
+    std::string failure_sentence(Error e) const { return failure_sentence(e, peer_text()); }
+    std::string failure_sentence(Error e, const std::string& peer) const;
     void fail(const std::string& sentence, Error e) {
         fail_line(sentence + " (" + to_string(e) + ")");
     }
@@ -174,6 +190,13 @@ class Chat {
     std::array<char, kReadChunk> read_buffer_{};
 
     TimePoint next_stats_{};  // --stats: when the next stats line is due (while connected)
+
+    // --party: in the party (the server listed us); the connections that got as far as
+    // connected (to tell a failed start from a lost connection); players who asked to join
+    // the party we host, reported once each (the server re-sends the question while they ask).
+    bool joined_ = false;
+    std::unordered_set<netcore::PeerId> ever_connected_;
+    std::unordered_set<std::string> join_askers_;
 };
 
 netcore::Config Chat::make_config() const {
@@ -182,8 +205,11 @@ netcore::Config Chat::make_config() const {
     config.name = options_.name;
     config.local_port = options_.local_port;
     // With a peer named, only that peer: nobody else can take the session over. --accept: the
-    // listed players too (or only them, without a peer).
-    if (!options_.accept.empty()) {
+    // listed players too (or only them, without a peer). In a party, its members only (joining
+    // is consent to them); --accept then names whom we admit as its host, not a consent list.
+    if (options_.party) {
+        config.consent = netcore::Consent::mutual;
+    } else if (!options_.accept.empty()) {
         config.consent = netcore::Consent::list;
         config.accept_from = options_.accept;
     } else {
@@ -214,6 +240,15 @@ int Chat::run() {
             return exit_code_;
         }
     }
+    if (options_.party) {
+        netcore::PartyOptions party_options;
+        party_options.admit = options_.admit;
+        if (const Error e = session_.join_party(*options_.party, party_options, start);
+            e != Error::none) {
+            fail(failure_sentence(e), e);
+            return exit_code_;
+        }
+    }
     while (phase_ != Phase::done) frame();
     session_.close();
     return exit_code_;
@@ -229,6 +264,11 @@ void Chat::frame() {
     netcore::Event event;
     while (phase_ != Phase::done && session_.poll(event)) handle(event);
     if (phase_ == Phase::done) return;
+    // Leaving a party: done once every connection has ended (netcore drops ended ones).
+    if (party_mode() && phase_ == Phase::closing && session_.peers().empty()) {
+        finish(close_code_);
+        return;
+    }
     report_stats(now);
     pump_stdin(static_cast<int>(kFrame.count()));
 }
@@ -241,6 +281,10 @@ void Chat::report_stats(TimePoint now) {
     if (next_stats_ == TimePoint{}) next_stats_ = now + *options_.stats_interval;
     if (now < next_stats_) return;
     next_stats_ = now + *options_.stats_interval;
+    if (party_mode()) {
+        report_party_stats();
+        return;
+    }
     const netcore::Stats s = session_.stats();
     char loss[32];
     std::snprintf(loss, sizeof loss, "%.3f", static_cast<double>(s.packet_loss));
@@ -253,7 +297,10 @@ void Chat::check_signal() {
     const int signo = g_signal;
     if (signo == 0 || phase_ == Phase::done) return;
     const int code = signo == SIGINT ? punch::kExitSigint : punch::kExitSigterm;
-    if (phase_ == Phase::connected) {
+    if (phase_ == Phase::connected && party_mode()) {
+        progress("interrupted; leaving party " + *options_.party);
+        begin_close(code, kSignalCloseBound);
+    } else if (phase_ == Phase::connected) {
         progress(std::string("interrupted; disconnecting from ") + peer_text());
         begin_close(code, kSignalCloseBound);
     } else if (phase_ == Phase::connecting) {
@@ -265,7 +312,23 @@ void Chat::check_signal() {
 }
 
 void Chat::check_deadlines(TimePoint now) {
-    if (phase_ == Phase::connecting && options_.timeout.count() > 0 && now >= connect_deadline_) {
+    if (party_mode() && phase_ == Phase::connecting && options_.timeout.count() > 0 &&
+        now >= connect_deadline_) {
+        // Registered but not listed: the server has not answered the join, or the party's host
+        // has not admitted us.
+        const std::string reason =
+            registered_ ? std::string("not a member yet (an admit-party's host must admit us)")
+                        : std::string(to_string(Error::server_unreachable));
+        fail_line("not in party " + *options_.party + " within " + seconds_text(options_.timeout) +
+                  " s: " + reason);
+    } else if (party_mode() && phase_ == Phase::closing && now >= close_deadline_) {
+        const std::size_t left = session_.peers().size();
+        say("warning: " + std::to_string(left) + (left == 1 ? " member" : " members") +
+            " did not acknowledge our leaving within " +
+            seconds_text(std::chrono::duration_cast<netcore::Duration>(kCloseBound)) + " s");
+        finish(close_code_);
+    } else if (phase_ == Phase::connecting && options_.timeout.count() > 0 &&
+               now >= connect_deadline_) {
         std::string reason;
         // Never registered: whatever state netcore is in, the server did not answer.
         const auto state = registered_ ? session_.state() : netcore::State::registering;
@@ -307,6 +370,10 @@ void Chat::check_deadlines(TimePoint now) {
 
 void Chat::handle(const netcore::Event& event) {
     using netcore::EventType;
+    if (party_mode()) {
+        handle_party(event);
+        return;
+    }
     switch (event.type) {
         case EventType::registered:
             if (registered_) break;  // a refresh, if netcore reports those
@@ -405,7 +472,7 @@ void Chat::handle_error(const netcore::Event& event) {
     }
 }
 
-std::string Chat::failure_sentence(Error e) const {
+std::string Chat::failure_sentence(Error e, const std::string& peer) const {
     switch (e) {
         case Error::socket_error:
             return "cannot open a UDP socket on port " + std::to_string(options_.local_port);
@@ -418,15 +485,15 @@ std::string Chat::failure_sentence(Error e) const {
         case Error::server_full:
             return "the rendezvous server is full";
         case Error::peer_not_online:
-            return peer_text() + " is not online";
+            return peer + " is not online";
         case Error::punch_failed:
-            return "could not punch through to " + peer_text();
+            return "could not punch through to " + peer;
         case Error::connect_failed:
-            return "reached " + peer_text() + " but could not connect";
+            return "reached " + peer + " but could not connect";
         case Error::peer_disconnected:
-            return peer_text() + " disconnected";
+            return peer + " disconnected";
         case Error::peer_timed_out:
-            return "lost " + peer_text();
+            return "lost " + peer;
         case Error::invalid_argument:
             return "netcore refused the request";
         case Error::version_mismatch:
@@ -434,7 +501,7 @@ std::string Chat::failure_sentence(Error e) const {
         case Error::server_unauthenticated:
             return "the rendezvous server did not prove the key given with --server-key";
         case Error::peer_unauthenticated:
-            return peer_text() + " could not prove its identity key";
+            return peer + " could not prove its identity key";
         case Error::name_owned:
             return "the name is held by its owner's key; pick another name, or pass the owner key";
         case Error::party_full:
@@ -471,6 +538,12 @@ void Chat::read_stdin() {
         lines_.feed({read_buffer_.data(), static_cast<std::size_t>(n)});
     }
     send_lines();
+    after_lines();
+}
+
+// After lines went out: a line over the limit ends the exchange; the end of input is told to
+// the peer, or, in a party, leaves it once no line is held.
+void Chat::after_lines() {
     if (phase_ != Phase::connected) return;
     if (lines_.overflowed()) {
         say("line " + std::to_string(lines_.line_number()) + " of stdin is longer than " +
@@ -479,14 +552,21 @@ void Chat::read_stdin() {
         begin_close(punch::kExitUsage, kCloseBound);
         return;
     }
-    if (!stdin_open_) send_end_of_input();
+    if (stdin_open_) return;
+    if (party_mode()) {
+        leave_at_end_of_input();
+    } else {
+        send_end_of_input();
+    }
 }
 
+// In a party, lines read while no member is connected wait for the first connection.
 void Chat::send_lines() {
     std::string line;
-    while (phase_ == Phase::connected && lines_.next(line)) {
+    while (phase_ == Phase::connected && (!party_mode() || any_member_connected()) &&
+           lines_.next(line)) {
         if (!session_.send(netcore::Channel::reliable, bytes_of(line))) {
-            say("cannot send to " + peer_text() + " (send_failed)");
+            say("cannot send to " + (party_mode() ? "the party" : peer_text()) + " (send_failed)");
             stdin_open_ = false;
             begin_close(punch::kExitFailure, kCloseBound);
         }
@@ -531,6 +611,10 @@ void Chat::print(const netcore::Event& event) {
 // Ends the peer session gracefully; `code` is the exit code once the peer has acknowledged, or
 // once `bound` has passed.
 void Chat::begin_close(int code, netcore::Duration bound) {
+    if (party_mode()) {
+        begin_leave(code, bound);
+        return;
+    }
     if (phase_ != Phase::connected) {
         if (phase_ != Phase::closing) finish(code);
         return;
@@ -539,6 +623,186 @@ void Chat::begin_close(int code, netcore::Duration bound) {
     close_code_ = code;
     close_deadline_ = Clock::now() + bound;
     session_.disconnect();
+}
+
+// ---- --party ------------------------------------------------------------------------------
+
+bool Chat::any_member_connected() const {
+    for (const netcore::PeerInfo& p : session_.peers())
+        if (p.state == netcore::State::connected) return true;
+    return false;
+}
+
+std::string Chat::member_name(const netcore::Event& event) const {
+    if (!event.peer.empty()) return event.peer;
+    if (const auto info = session_.peer(event.connection); info && !info->name.empty())
+        return info->name;
+    return "peer " + std::to_string(event.connection);
+}
+
+void Chat::handle_party(const netcore::Event& event) {
+    using netcore::EventType;
+    const std::string& party = *options_.party;
+    switch (event.type) {
+        case EventType::registered:
+            if (registered_) break;
+            registered_ = true;
+            progress("registered as " + options_.name + " (public " + event.address.to_string() +
+                     ")");
+            if (!joined_) progress("joining party " + party);
+            break;
+        case EventType::party_joined: {
+            if (joined_) break;  // the server's answer to a refresh, if netcore reports those
+            joined_ = true;
+            phase_ = Phase::connected;
+            const std::string& host = session_.party().host();
+            progress("joined party " + party + " (host " + (host.empty() ? event.peer : host) +
+                     ")");
+            break;
+        }
+        case EventType::member_joined:
+            progress(event.peer + " joined");
+            break;
+        case EventType::member_left:
+            progress(event.peer + " left");
+            break;
+        case EventType::host_changed:
+            progress("host is now " + event.peer);
+            break;
+        case EventType::join_requested: {
+            const bool listed = std::find(options_.accept.begin(), options_.accept.end(),
+                                          event.peer) != options_.accept.end();
+            const Error e = listed ? session_.admit(event.peer) : Error::none;
+            if (!join_askers_.insert(event.peer).second) break;
+            if (!listed) {
+                progress(event.peer + " asks to join (not admitted: not in --accept)");
+            } else if (e == Error::none) {
+                progress(event.peer + " asks to join (admitted: --accept)");
+            } else {
+                say("cannot admit " + event.peer + " (" + to_string(e) + ")");
+            }
+            break;
+        }
+        case EventType::introduced:
+            progress("introduced to " + member_name(event) + " at " + event.address.to_string());
+            break;
+        case EventType::connected:
+            ever_connected_.insert(event.connection);
+            progress("connected to " + member_name(event) + " at " + event.address.to_string() +
+                     " (" + path_text(event.path) + ")");
+            send_lines();  // lines held while nobody was connected
+            after_lines();
+            break;
+        case EventType::path_changed:
+            progress("path to " + member_name(event) + " changed: " + path_text(event.path) + " " +
+                     event.address.to_string());
+            break;
+        case EventType::received:
+            print_from_member(event);
+            break;
+        case EventType::disconnected:
+            handle_party_disconnect(event);
+            break;
+        case EventType::error:
+            handle_party_error(event);
+            break;
+        case EventType::warning:
+            progress("warning: " + event.detail);
+            break;
+        case EventType::introduction_requested:
+            // Someone outside the party asked for us: the rendezvous told it nothing.
+            progress(event.peer + " asked to be introduced (not accepted: we are in party " +
+                     party + ")");
+            break;
+        case EventType::waiting_for_peer:
+            break;  // only for connect(), which a party member does not call
+    }
+}
+
+// One connection ended; the party goes on.
+void Chat::handle_party_disconnect(const netcore::Event& event) {
+    const std::string who = member_name(event);
+    const bool was_connected = ever_connected_.erase(event.connection) > 0;
+    if (phase_ == Phase::closing) {
+        progress("disconnected from " + who);
+    } else if (event.error == Error::peer_timed_out) {
+        say((was_connected ? "lost " : "could not connect to ") + who +
+            (event.detail.empty() ? "" : ": " + event.detail) + " (" + to_string(event.error) +
+            ")");
+    } else if (event.error == Error::peer_disconnected) {
+        progress(who + " disconnected");
+    } else if (!was_connected && event.error != Error::none) {
+        say("the connection to " + who + " ended before it started (" + to_string(event.error) +
+            ")");
+    } else {
+        progress("disconnected from " + who);
+    }
+}
+
+// A failure that names a connection is that pair's only: printed, and the party goes on. One of
+// the session's own ends punch while it is joining, or when netcore says it cannot go on.
+void Chat::handle_party_error(const netcore::Event& event) {
+    const std::string who = member_name(event);
+    std::string sentence = event.detail.empty() ? failure_sentence(event.error, who) : event.detail;
+    while (!sentence.empty() && (sentence.back() == '.' || sentence.back() == '\n'))
+        sentence.pop_back();
+    const auto state = session_.state();
+    const bool session_over = state == netcore::State::failed || state == netcore::State::closed;
+    const bool refused = event.error == Error::party_full || event.error == Error::party_refused;
+    if (event.connection != netcore::kNoPeer && !session_over) {
+        say(sentence + " (" + to_string(event.error) + ")");
+    } else if (phase_ == Phase::connecting || session_over || refused) {
+        fail(sentence, event.error);
+    } else {
+        say("warning: " + sentence + " (" + to_string(event.error) + ")");
+    }
+}
+
+void Chat::print_from_member(const netcore::Event& event) {
+    // Only the two-player mode ends its input with a message; a member's is never sent.
+    if (punch::classify(event.data) == punch::Incoming::end_of_input) return;
+    if (!stdout_ok_) return;
+    if (!write_all(1, punch::printable_from(member_name(event), event.data))) {
+        stdout_ok_ = false;
+        say(std::string("cannot write to stdout: ") + std::strerror(errno));
+        stdin_open_ = false;
+        begin_close(punch::kExitFailure, kCloseBound);
+    }
+}
+
+// Our input ended: leave once every line has gone out. Lines held because nobody is connected
+// keep us in the party until the first member connects and gets them.
+void Chat::leave_at_end_of_input() {
+    if (phase_ != Phase::connected || lines_.pending()) return;
+    progress("end of input; leaving party " + *options_.party);
+    begin_leave(punch::kExitOk, kCloseBound);
+}
+
+// Leaves the party: netcore ends each connection after its queued lines (a disconnected event
+// each); frame() finishes once none is left, or `bound` has passed.
+void Chat::begin_leave(int code, netcore::Duration bound) {
+    if (phase_ != Phase::connected) {
+        if (phase_ != Phase::closing) finish(code);
+        return;
+    }
+    phase_ = Phase::closing;
+    close_code_ = code;
+    close_deadline_ = Clock::now() + bound;
+    session_.leave_party();
+}
+
+// --stats in a party: a line per connected member, then the socket's bytes.
+void Chat::report_party_stats() {
+    for (const netcore::PeerInfo& p : session_.peers()) {
+        if (p.state != netcore::State::connected) continue;
+        char loss[32];
+        std::snprintf(loss, sizeof loss, "%.3f", static_cast<double>(p.packet_loss));
+        say("stats: peer=" + p.name + " path=" + path_text(p.path) +
+            " rtt_ms=" + std::to_string(p.rtt_ms) + " loss=" + loss);
+    }
+    const netcore::Stats s = session_.stats();
+    say("stats: bytes_sent=" + std::to_string(s.bytes_sent) +
+        " bytes_received=" + std::to_string(s.bytes_received));
 }
 
 }  // namespace

@@ -57,6 +57,11 @@ the peer goes to stdout. At the end of stdin punch tells the peer, and leaves on
 input has ended too (or at once with --exit-on-eof, after its own lines are acknowledged).
 Progress goes to stderr, one line per phase.
 
+With --party NAME, punch joins the party instead: each line of stdin goes to every member
+connected then, each line from a member is printed as "member: line", and progress says who
+joined, connected, failed or left, and who hosts. At the end of stdin punch leaves the party
+(after its lines have gone out) and exits 0.
+
 Exit codes: 0 the exchange ended (or the peer left), 1 bad arguments or a line over 64 KiB,
 2 no connection or the connection broke, 130/143 interrupted by SIGINT/SIGTERM.)";
 
@@ -81,13 +86,24 @@ ParseResult parse_options(int argc, const char* const* argv) {
     std::string server_key;
     std::string name_key_file;
     std::vector<std::string> accept;
+    std::string party;
+    bool admit = false;
 
     app.add_option("server", server, "Rendezvous server, host[:port] (port 7777 by default)")
         ->required();
     app.add_option("name", name, "Our name at the rendezvous: 1-32 of A-Z a-z 0-9 _ . -")
         ->required();
     app.add_option("peer", peer, "The peer to connect to; without it, wait to be reached");
-    app.add_option("--timeout", timeout_s, "Seconds to wait for a connection (0: forever)")
+    app.add_option("--party", party,
+                   "Join the party NAME (created when nobody is in it) instead of asking for a "
+                   "peer: lines go to every connected member, and each line received is "
+                   "printed as 'member: line'")
+        ->type_name("NAME");
+    app.add_flag("--admit", admit,
+                 "With --party, when creating the party: its host admits who joins (the names "
+                 "given with --accept; others are refused)");
+    app.add_option("--timeout", timeout_s,
+                   "Seconds to wait for a connection, with --party to be a member (0: forever)")
         ->check(seconds(0.0))
         ->type_name("SECONDS")
         ->capture_default_str();
@@ -116,7 +132,8 @@ ParseResult parse_options(int argc, const char* const* argv) {
         ->type_name("FILE");
     app.add_option("--accept", accept,
                    "Let NAME reach us (repeat for more): only the listed players (and the peer "
-                   "we name) are introduced to us; without it, anyone when no peer is named")
+                   "we name) are introduced to us; without it, anyone when no peer is named. "
+                   "With --party --admit: the players we admit while we host the party")
         ->type_name("NAME")
         ->allow_extra_args(false);
     app.add_flag("--no-relay", no_relay,
@@ -154,6 +171,19 @@ ParseResult parse_options(int argc, const char* const* argv) {
     if (!netcore::protocol::valid_name(name))
         return usage_error("invalid name '" + name + "': use 1 to 32 of A-Z a-z 0-9 _ . -");
     options.name = name;
+    const bool in_party = app.count("--party") > 0;
+    if (in_party) {
+        if (!netcore::protocol::valid_name(party))
+            return usage_error("invalid party name '" + party +
+                               "': use 1 to 32 of A-Z a-z 0-9 _ . -");
+        if (!peer.empty() || app.count("peer") > 0)
+            return usage_error("--party joins a party: name no peer with it (got '" + peer + "')");
+        options.party = party;
+    }
+    if (admit && !in_party) return usage_error("--admit needs --party");
+    if (in_party && !accept.empty() && !admit)
+        return usage_error("--accept with --party names the players we admit: it needs --admit");
+    options.admit = admit;
     if (!peer.empty() || app.count("peer") > 0) {
         if (!netcore::protocol::valid_name(peer))
             return usage_error("invalid peer name '" + peer +

@@ -28,8 +28,14 @@ struct Options {
     std::string server_text;  ///< as typed, for messages
     std::string name;
     std::optional<std::string> peer;  ///< none: wait to be reached
+    /// --party: join this party instead of asking for a peer (never both).
+    std::optional<std::string> party;
+    /// --admit (with --party): create an admit-party, whose host lets in only the players it
+    /// admits (PartyOptions::admit).
+    bool admit = false;
     /// --accept: the players who may reach us (Consent::list). Empty: with a peer, only that
-    /// peer (mutual); without one, anyone (an open host).
+    /// peer (mutual); without one, anyone (an open host). With --party (and --admit): the
+    /// players we admit while we are the party's host.
     std::vector<std::string> accept;
     std::chrono::milliseconds timeout{30'000};                ///< 0: wait for a connection forever
     std::optional<std::chrono::milliseconds> punch_timeout;   ///< none: netcore's default

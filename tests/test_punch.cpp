@@ -84,6 +84,27 @@ TEST_CASE("the end-of-input message cannot be mistaken for a line", "[punch]") {
     CHECK(punch::printable(bytes("")) == "\n");
 }
 
+TEST_CASE("a line is pending only once it is whole, or once the input ended", "[punch]") {
+    punch::LineSplitter s;
+    CHECK_FALSE(s.pending());
+    feed(s, "part");
+    CHECK_FALSE(s.pending());
+    feed(s, "ial\nnext");
+    CHECK(s.pending());
+    CHECK(drain(s) == std::vector<std::string>{"partial\n"});
+    CHECK_FALSE(s.pending());
+    s.finish();
+    CHECK(s.pending());
+    CHECK(drain(s) == std::vector<std::string>{"next\n"});
+    CHECK_FALSE(s.pending());
+}
+
+TEST_CASE("a party member's message is printed after its sender's name", "[punch]") {
+    CHECK(punch::printable_from("bob", bytes("hello\n")) == "bob: hello\n");
+    CHECK(punch::printable_from("carol", bytes("no newline")) == "carol: no newline\n");
+    CHECK(punch::printable_from("dave", bytes("")) == "dave: \n");
+}
+
 TEST_CASE("the command line gives defaults and reads every option", "[punch]") {
     auto r = parse({"127.0.0.1", "alice"});
     REQUIRE(std::holds_alternative<punch::Options>(r));
@@ -131,6 +152,53 @@ TEST_CASE("punch --accept names the players who may reach us, one per use", "[pu
         auto bad = parse(args);
         REQUIRE(std::holds_alternative<int>(bad));
         CHECK(std::get<int>(bad) == punch::kExitUsage);
+    }
+}
+
+TEST_CASE("punch --party joins a party instead of asking for a peer", "[punch]") {
+    const auto plain = std::get<punch::Options>(parse({"127.0.0.1", "alice"}));
+    CHECK_FALSE(plain.party.has_value());
+    CHECK_FALSE(plain.admit);
+
+    auto r = parse({"--party", "friday-night", "127.0.0.1", "alice"});
+    REQUIRE(std::holds_alternative<punch::Options>(r));
+    const auto& o = std::get<punch::Options>(r);
+    CHECK(o.party == std::optional<std::string>("friday-night"));
+    CHECK_FALSE(o.admit);
+    CHECK_FALSE(o.peer.has_value());
+    CHECK(o.accept.empty());
+
+    // The host of an admit-party lets in the players named with --accept.
+    auto hosted = parse({"--party", "club", "--admit", "--accept", "bob", "--accept", "carol",
+                         "127.0.0.1", "alice"});
+    REQUIRE(std::holds_alternative<punch::Options>(hosted));
+    const auto& h = std::get<punch::Options>(hosted);
+    CHECK(h.party == std::optional<std::string>("club"));
+    CHECK(h.admit);
+    CHECK(h.accept == std::vector<std::string>{"bob", "carol"});
+
+    auto admit_alone = parse({"--party", "club", "--admit", "127.0.0.1", "alice"});
+    REQUIRE(std::holds_alternative<punch::Options>(admit_alone));
+    CHECK(std::get<punch::Options>(admit_alone).admit);
+}
+
+TEST_CASE("punch --party refuses a peer, a bad party name and --admit or --accept misused",
+          "[punch]") {
+    const std::vector<std::vector<const char*>> bad = {
+        {"--party", "club", "127.0.0.1", "alice", "bob"},  // a party and a peer
+        {"--party", "bad party", "127.0.0.1", "alice"},    // not a name
+        {"--party", "", "127.0.0.1", "alice"},             // empty
+        {"--party", "a-party-name-longer-than-32-bytes", "127.0.0.1", "alice"},
+        {"--admit", "127.0.0.1", "alice"},                             // --admit needs --party
+        {"--admit", "127.0.0.1", "alice", "bob"},                      // even with a peer
+        {"--party", "club", "--accept", "bob", "127.0.0.1", "alice"},  // --accept needs --admit
+        {"--party", "club", "--admit", "--accept", "alice", "127.0.0.1", "alice"},  // ourselves
+        {"127.0.0.1", "alice", "--party"},                                          // no party name
+    };
+    for (const auto& args : bad) {
+        auto r = parse(args);
+        REQUIRE(std::holds_alternative<int>(r));
+        CHECK(std::get<int>(r) == punch::kExitUsage);
     }
 }
 

@@ -12,6 +12,9 @@
 #   sigterm      SIGTERM while waiting for the peer: exit 143
 #   owned-name   --name-key: a crashed punch's restart takes its name back at once; the binding
 #                survives a restart of the rendezvous (--names-file) and refuses an unkeyed alice
+#   party        alice, bob and carol in one party (--party): every pair connects, each line
+#                reaches both others as "name: line"; bob leaves, then the host alice: carol
+#                hosts; each leaves at the end of its input with status 0
 #   cli          bad arguments: exit 1 with exactly one stderr line; --help/--version exit 0
 #                (needs no server: pass "none")
 #
@@ -225,6 +228,58 @@ owned-name)
     expect_exit alice4 1
     expect_one_stderr_line alice4 "^punch: --name-key: $WORK/alice.key: permissions 0640 are too open"
     ;;
+party)
+    start_server
+    declare -A IN=()
+    members=(alice bob carol)
+    # Each member's stdin is a FIFO held open here, so that it stays in the party until we close
+    # it, and sends its line only once everybody is connected.
+    for name in "${members[@]}"; do
+        mkfifo "$WORK/$name.in"
+        # Without the others' FIFO ends, or those would never see their input end.
+        (
+            for fd in "${IN[@]}"; do eval "exec $fd>&-"; done
+            exec timeout -k 2 30 "$PUNCH" --party club "127.0.0.1:$PORT" "$name" \
+                <"$WORK/$name.in" >"$WORK/$name.out" 2>"$WORK/$name.err"
+        ) &
+        PIDS+=($!)
+        PID[$name]=$!
+        exec {fd}>"$WORK/$name.in"
+        IN[$name]=$fd
+        wait_for "$WORK/$name.err" '^punch: joined party club \(host alice\)$' 10
+    done
+    expect_progress alice '^punch: bob joined$'
+    expect_progress alice '^punch: carol joined$'
+    expect_progress bob '^punch: carol joined$'
+    for name in "${members[@]}"; do
+        for peer in "${members[@]}"; do
+            [[ $peer == "$name" ]] && continue
+            wait_for "$WORK/$name.err" "^punch: connected to $peer at [0-9.]+:[0-9]+ \((lan|direct)\)\$" 10
+        done
+    done
+    for name in "${members[@]}"; do printf 'hello from %s\n' "$name" >&"${IN[$name]}"; done
+    for name in "${members[@]}"; do
+        for peer in "${members[@]}"; do
+            [[ $peer == "$name" ]] && continue
+            wait_for "$WORK/$name.out" "^$peer: hello from $peer\$" 10
+        done
+    done
+    # bob leaves; then alice, the host: carol, the only one left, hosts.
+    eval "exec ${IN[bob]}>&-"
+    expect_exit bob 0
+    expect_progress bob '^punch: end of input; leaving party club$'
+    wait_for "$WORK/alice.err" '^punch: bob left$' 10
+    wait_for "$WORK/carol.err" '^punch: bob left$' 10
+    eval "exec ${IN[alice]}>&-"
+    expect_exit alice 0
+    wait_for "$WORK/carol.err" '^punch: alice left$' 10
+    wait_for "$WORK/carol.err" '^punch: host is now carol$' 10
+    eval "exec ${IN[carol]}>&-"
+    expect_exit carol 0
+    for name in "${members[@]}"; do
+        [[ $(wc -l <"$WORK/$name.out") -eq 2 ]] || fail "$name printed other lines than the two members' hello"
+    done
+    ;;
 cli)
     # check_usage EXPECTED-CODE ARGS...: exactly one line on stderr, "punch: ..." and a hint.
     check_usage() {
@@ -253,11 +308,17 @@ cli)
     check_usage 1 --port 65536 127.0.0.1 alice
     check_usage 1 --no-such-option 127.0.0.1 alice
     check_usage 1 127.0.0.1 a-name-that-is-longer-than-32-bytes
+    check_usage 1 --party club 127.0.0.1 alice bob
+    check_usage 1 --party 'bad party' 127.0.0.1 alice
+    check_usage 1 --admit 127.0.0.1 alice
+    check_usage 1 --party club --accept bob 127.0.0.1 alice
+    check_usage 1 127.0.0.1 alice --party
 
     rc=0
     timeout 10 "$PUNCH" --help >"$WORK/help.out" 2>"$WORK/help.err" || rc=$?
     [[ $rc -eq 0 ]] || fail "--help exited $rc"
     grep -q '^Usage: punch' "$WORK/help.out" || fail "--help printed no usage on stdout"
+    grep -q -- '--party NAME' "$WORK/help.out" || fail "--help does not list --party"
     [[ ! -s $WORK/help.err ]] || fail "--help wrote to stderr"
 
     rc=0

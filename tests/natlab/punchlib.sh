@@ -21,11 +21,62 @@ declare -ga NL_TURN_ARGS=()        # the rendezvous' TURN options, once nl_start
 #   punch: connected to PEER at ADDR (PATH)          PATH: lan, direct, relay (issue 6)
 #   punch: path changed: PATH ADDR                   the session moved to another path (issue 6)
 #   punch: SENTENCE (ERROR_CODE)                     a failure, last line
+# and with --party (issue 12), where a failure naming a member is not the last line:
+#   punch: joined party PARTY (host HOST)
+#   punch: PEER joined | punch: PEER left | punch: host is now HOST
+#   punch: path to PEER changed: PATH ADDR
+#   stdout: PEER: LINE                               a line PEER sent to the party
 # (Older scenarios still spell the first three inline.)
 
 # nl_connected_path TAG PEER: the PATH of TAG's "connected to PEER" line; empty if none.
 nl_connected_path() {
     nl_line "$1" "punch: connected to $2 at" | sed -n 's/.* (\([a-z_]*\))$/\1/p'
+}
+
+# nl_mark TAG: the number of stderr lines TAG has written so far; nl_*_after read only later
+# lines (a member that rejoins, or a pair that reconnects, prints its lines again).
+nl_mark() { wc -l <"$NL_LOGDIR/$1.err" 2>/dev/null || echo 0; }
+
+# nl_line_after TAG MARK REGEX: the first stderr line after MARK matching REGEX, no time stamp.
+nl_line_after() {
+    tail -n +"$(($2 + 1))" "$NL_LOGDIR/$1.err" 2>/dev/null | grep -E -m1 -- "$3" | cut -d' ' -f2-
+}
+
+# nl_wait_after TAG MARK REGEX SECONDS: wait until a stderr line after MARK matches REGEX.
+nl_wait_after() {
+    local end=$((SECONDS + ${4%.*} + 1))
+    while ((SECONDS < end)); do
+        [[ -n $(nl_line_after "$1" "$2" "$3") ]] && return 0
+        sleep 0.05
+    done
+    [[ -n $(nl_line_after "$1" "$2" "$3") ]]
+}
+
+# nl_connected_path_after TAG MARK PEER: the PATH of TAG's first "connected to PEER" after MARK.
+nl_connected_path_after() {
+    nl_line_after "$1" "$2" "punch: connected to $3 at" | sed -n 's/.* (\([a-z_]*\))$/\1/p'
+}
+
+# nl_matrix_path TYPE_A TYPE_B RELAY: the path docs/NAT.md's matrix predicts for a pair of NAT
+# types (either way round), with a relay granted (RELAY 1) or not (0, then "fail" where only a
+# relay gets through). The pair cells in tests/CMakeLists.txt spell the same table.
+nl_matrix_path() {
+    local a=$1 b=$2 relay=$3 other
+    # Only a peer that accepts the symmetric side's unknown port (public, full cone) lets it in.
+    if [[ $a == same-router && $b == same-router ]]; then
+        echo lan
+        return
+    fi
+    if [[ $a == symmetric || $b == symmetric ]]; then
+        other=$a
+        [[ $a == symmetric ]] && other=$b
+        case $other in
+            public | full-cone) echo direct ;;
+            *) if ((relay)); then echo relay; else echo fail; fi ;;
+        esac
+        return
+    fi
+    echo direct
 }
 
 # nl_path_changed_re PATH: a regex for the line punch prints when its session moves to PATH.
@@ -92,6 +143,13 @@ nl_punch() {
     NL_PID[$tag]=$!
     exec {fd}>"$fifo"
     NL_FD[$tag]=$fd
+}
+
+# nl_member TAG NODE NAME PARTY [PUNCH_OPTS...]: NAME joins PARTY from NODE (punch --party).
+nl_member() {
+    local tag=$1 node=$2 name=$3 party=$4
+    shift 4
+    nl_punch "$tag" "$node" "$@" --party "$party" "$NL_SERVER" "$name"
 }
 
 # nl_send TAG LINE: one line on TAG's stdin (it goes to the peer).

@@ -24,6 +24,15 @@
 #                               stale nonce all happen; then a line each way.
 #   relay-loss [ATTEMPTS] [LANES]  symmetric pair, 10% loss each way on both routers; at least
 #                               99% of ATTEMPTS (default 100) connect over the relay.
+#   party                       four players in one party, one each behind a public address,
+#                               a full cone, a port-restricted and a symmetric NAT, coturn
+#                               granted: all six pairs connect over the path docs/NAT.md's matrix
+#                               predicts, a line from each reaches every other; carol (not the
+#                               host) leaves and rejoins and reconnects to all; the host alice
+#                               leaves and the other three all name bob the new host.
+#   party-loss [ATTEMPTS] [LANES] [PERCENT]  the same four with 10% loss each way on every
+#                               router: ATTEMPTS parties (100), LANES at a time (4); prints per
+#                               pair how many connected; each must in PERCENT % (99).
 #
 # Environment: NATLAB_LOGDIR (logs, kept after the run; default a temporary directory),
 # NATLAB_CAPTURE=1 (tcpdump every router WAN and client into the log directory),
@@ -41,7 +50,287 @@ source "$here/lab.sh"
 
 NL_RENDEZVOUS="" NL_PUNCH="" relay=0
 while [[ $# -gt 0 ]]; do
-    case $1 in
+    # ---- parties (issue 12) ---------------------------------------------------------------------
+# The party scenarios put one player behind each NAT type, on these nodes.
+declare -gA PARTY_TYPE=([a]=public [b]=full-cone [c]=port-restricted [d]=symmetric)
+declare -gA MEMBER_NODE=() MEMBER_NAME=() MEMBER_MARK=()
+# "X:Y" (members, X given first) -> why that pair failed; empty while it did as predicted.
+declare -gA PAIR_WHY=()
+
+# party_join TAG NODE NAME PARTY [PUNCH_OPTS...]: NAME joins PARTY from NODE; its lines are
+# judged from the start of its log (MEMBER_MARK).
+party_join() {
+    MEMBER_NODE[$1]=$2
+    MEMBER_NAME[$1]=$3
+    MEMBER_MARK[$1]=0
+    nl_member "$@"
+}
+
+# party_joined TAG PARTY HOST: TAG printed "joined party PARTY (host HOST)" within 15 s.
+party_joined() {
+    local tag=$1 party=$2 host=$3 line
+    # Or a failure: its error code has an underscore (a path never does), or the timeout line.
+    local re="punch: (joined party |not in party )|\\([a-z]+_[a-z_]+\\)$"
+    nl_wait_after "$tag" "${MEMBER_MARK[$tag]}" "$re" 15
+    line=$(nl_line_after "$tag" "${MEMBER_MARK[$tag]}" "$re")
+    [[ $line == "punch: joined party $party (host $host)" ]] ||
+        nl_fail "$tag: '$line', expected 'punch: joined party $party (host $host)'"
+}
+
+# party_pairs TAG...: every pair of members, "X:Y" with X given first.
+party_pairs() {
+    local i j
+    local -a tags=("$@")
+    for ((i = 0; i < ${#tags[@]}; i++)); do
+        for ((j = i + 1; j < ${#tags[@]}; j++)); do echo "${tags[i]}:${tags[j]}"; done
+    done
+}
+
+# party_label X:Y: the pair's NAT types and the path the matrix predicts, "public-symmetric
+# (direct)"; party_nodes_label NODE_X NODE_Y the same for two nodes.
+party_label() { party_nodes_label "${MEMBER_NODE[${1%%:*}]}" "${MEMBER_NODE[${1#*:}]}"; }
+party_nodes_label() {
+    local tx=${PARTY_TYPE[$1]} ty=${PARTY_TYPE[$2]}
+    echo "$tx-$ty ($(nl_matrix_path "$tx" "$ty" 1))"
+}
+
+# party_connect SECONDS PAIR...: waits (SECONDS in all) until both sides of each pair printed
+# "connected to" the other after their marks; sets PAIR_WHY for each pair: empty when both did,
+# over the path docs/NAT.md's matrix predicts (with a relay granted).
+party_connect() {
+    local limit=$1 end pair x y me peer want path failure
+    shift
+    end=$((SECONDS + limit))
+    for pair in "$@"; do
+        x=${pair%%:*} y=${pair#*:}
+        for me in "$x:$y" "$y:$x"; do
+            peer=${me#*:} me=${me%%:*}
+            nl_wait_after "$me" "${MEMBER_MARK[$me]}" "punch: connected to ${MEMBER_NAME[$peer]} at" \
+                $((end > SECONDS ? end - SECONDS : 0))
+        done
+    done
+    for pair in "$@"; do
+        x=${pair%%:*} y=${pair#*:}
+        want=$(nl_matrix_path "${PARTY_TYPE[${MEMBER_NODE[$x]}]}" "${PARTY_TYPE[${MEMBER_NODE[$y]}]}" 1)
+        PAIR_WHY[$pair]=""
+        for me in "$x:$y" "$y:$x"; do
+            peer=${me#*:} me=${me%%:*}
+            path=$(nl_connected_path_after "$me" "${MEMBER_MARK[$me]}" "${MEMBER_NAME[$peer]}")
+            if [[ -z $path ]]; then
+                failure=$(nl_line_after "$me" "${MEMBER_MARK[$me]}" "${MEMBER_NAME[$peer]}.*\\([a-z]+_[a-z_]+\\)$")
+                PAIR_WHY[$pair]+="$me did not connect to ${MEMBER_NAME[$peer]} (${failure:-no failure printed}); "
+            elif [[ $path != "$want" ]]; then
+                PAIR_WHY[$pair]+="$me connected to ${MEMBER_NAME[$peer]} over $path, the matrix says $want; "
+            fi
+        done
+    done
+}
+
+# party_lines TEXT SECONDS TAG...: each member sends "TEXT from NAME" to the party; every other
+# member must print "NAME: TEXT from NAME" within SECONDS. Adds to PAIR_WHY.
+party_lines() {
+    local text=$1 limit=$2 end pair x y from to
+    shift 2
+    for x in "$@"; do nl_send "$x" "$text from ${MEMBER_NAME[$x]}"; done
+    end=$((SECONDS + limit))
+    for pair in $(party_pairs "$@"); do
+        x=${pair%%:*} y=${pair#*:}
+        for from in "$x:$y" "$y:$x"; do
+            to=${from#*:} from=${from%%:*}
+            lab_wait_for "$NL_LOGDIR/$to.out" "^${MEMBER_NAME[$from]}: $text from ${MEMBER_NAME[$from]}\$" \
+                $((end > SECONDS ? end - SECONDS : 0)) ||
+                PAIR_WHY[$pair]+="$from's line '$text' did not reach $to; "
+        done
+    done
+}
+
+# party_mesh_time TAG...: seconds from the first member's registration to the last "connected
+# to" line of any of them (the members all start at once).
+party_mesh_time() {
+    local tag
+    for tag in "$@"; do
+        grep -E -- "punch: (registered as|connected to) " "$NL_LOGDIR/$tag.err" | sed 's/ punch: \([a-z]*\).*/ \1/'
+    done | awk '$2 == "registered" && (first == "" || $1 < first) { first = $1 }
+                $2 == "connected" && $1 > last { last = $1 }
+                END { printf "%.2f\n", last - first }'
+}
+
+# party_failures PAIR...: the pairs with a PAIR_WHY, one "label: why" each; nothing if none.
+party_failures() {
+    local pair
+    for pair in "$@"; do
+        [[ -z ${PAIR_WHY[$pair]:-} ]] || echo "$pair $(party_label "$pair"): ${PAIR_WHY[$pair]}"
+    done
+}
+
+# party_leave TAG SECONDS: TAG's input ends; it must leave the party and exit 0 within SECONDS.
+party_leave() {
+    nl_close "$1"
+    nl_wait_exit "$1" "$2" || nl_fail "$1 did not exit within $2 s of its input's end"
+    [[ ${NL_RC[$1]} == 0 ]] || nl_fail "$1 left with status ${NL_RC[$1]}: $(tail -n1 "$NL_LOGDIR/$1.err" | cut -d' ' -f2-)"
+    nl_line "$1" "punch: end of input; leaving party " | grep -q . ||
+        nl_fail "$1 exited without saying it left the party: $(tail -n1 "$NL_LOGDIR/$1.err" | cut -d' ' -f2-)"
+}
+
+# party_scenario: four players, one per NAT type, coturn granted (docs/NAT.md "Parties").
+party_scenario() {
+    local party=friday tag node pair bad line host_line others
+    local -a all=(alice bob carol dave)
+    lab_up a:public b:full-cone c:port-restricted d:symmetric
+    relay=1
+    start_servers
+    start_capture
+    # One at a time, so that the join order, and so the host, is known: alice, the oldest.
+    for tag in "${all[@]}"; do
+        case $tag in alice) node=a ;; bob) node=b ;; carol) node=c ;; dave) node=d ;; esac
+        party_join "$tag" "$node" "$tag" "$party" --timeout 20
+        party_joined "$tag" "$party" alice
+    done
+    # Every earlier member hears of every later one.
+    for pair in $(party_pairs "${all[@]}"); do
+        nl_wait_after "${pair%%:*}" 0 "punch: ${MEMBER_NAME[${pair#*:}]} joined\$" 10 ||
+            nl_fail "${pair%%:*} never printed 'punch: ${MEMBER_NAME[${pair#*:}]} joined'"
+    done
+
+    mapfile -t pairs < <(party_pairs "${all[@]}")
+    party_connect "${NATLAB_RELAY_WAIT:-30}" "${pairs[@]}"
+    bad=$(party_failures "${pairs[@]}")
+    [[ -z $bad ]] || nl_fail "not every pair connected over its matrix path: $bad"
+    for pair in "${pairs[@]}"; do
+        lab_say "party: ${pair/:/ and } connected, $(party_label "$pair") as the matrix predicts"
+    done
+    party_lines hello 10 "${all[@]}"
+    bad=$(party_failures "${pairs[@]}")
+    [[ -z $bad ]] || nl_fail "a line sent to the party did not reach every member: $bad"
+    lab_say "party: a line from each member reached the three others"
+
+    # A member that is not the host leaves, and joins again under its name (a new punch).
+    for tag in alice bob dave; do MEMBER_MARK[$tag]=$(nl_mark "$tag"); done
+    party_leave carol 15
+    for tag in alice bob dave; do
+        nl_wait_after "$tag" "${MEMBER_MARK[$tag]}" "punch: carol left\$" 10 ||
+            nl_fail "$tag did not print 'punch: carol left'"
+    done
+    lab_say "party: carol left; alice, bob and dave saw her go"
+    party_join carol2 c carol "$party" --timeout 20
+    party_joined carol2 "$party" alice
+    for tag in alice bob dave; do
+        nl_wait_after "$tag" "${MEMBER_MARK[$tag]}" "punch: carol joined\$" 10 ||
+            nl_fail "$tag did not print 'punch: carol joined' when she came back"
+    done
+    all=(alice bob dave carol2)
+    pairs=(alice:carol2 bob:carol2 dave:carol2)
+    party_connect "${NATLAB_RELAY_WAIT:-30}" "${pairs[@]}"
+    bad=$(party_failures "${pairs[@]}")
+    [[ -z $bad ]] || nl_fail "carol rejoined, but not every pair with her connected again: $bad"
+    for tag in alice bob dave; do MEMBER_MARK[$tag]=$(nl_mark "$tag"); done
+    mapfile -t pairs < <(party_pairs "${all[@]}")
+    PAIR_WHY=()
+    party_lines back 10 "${all[@]}"
+    bad=$(party_failures "${pairs[@]}")
+    [[ -z $bad ]] || nl_fail "after carol rejoined, a line did not reach every member: $bad"
+    lab_say "party: carol rejoined, reconnected to all three (paths as predicted), lines cross every pair"
+
+    # The host leaves: the three others name the same new host, the oldest still in: bob.
+    others=(bob dave carol2)
+    for tag in "${others[@]}"; do MEMBER_MARK[$tag]=$(nl_mark "$tag"); done
+    party_leave alice 15
+    host_line=""
+    for tag in "${others[@]}"; do
+        nl_wait_after "$tag" "${MEMBER_MARK[$tag]}" "punch: alice left\$" 10 ||
+            nl_fail "$tag did not print 'punch: alice left'"
+        nl_wait_after "$tag" "${MEMBER_MARK[$tag]}" "punch: host is now " 10 ||
+            nl_fail "$tag printed no new host after the host left"
+        line=$(nl_line_after "$tag" "${MEMBER_MARK[$tag]}" "punch: host is now ")
+        lab_say "party: $tag: '$line'"
+        [[ -z $host_line || $line == "$host_line" ]] ||
+            nl_fail "the members disagree on the new host: '$host_line', then $tag '$line'"
+        host_line=$line
+    done
+    [[ $host_line == "punch: host is now bob" ]] ||
+        nl_fail "'$host_line': bob is the oldest member still in the party"
+    mapfile -t pairs < <(party_pairs "${others[@]}")
+    PAIR_WHY=()
+    party_lines after 10 "${others[@]}"
+    bad=$(party_failures "${pairs[@]}")
+    [[ -z $bad ]] || nl_fail "after the host left, a line did not reach every member: $bad"
+    lab_say "party: the host left; bob, dave and carol agree that bob hosts now, and lines still cross"
+
+    for tag in "${others[@]}"; do party_leave "$tag" 15; done
+    for node in a b c d; do
+        [[ -z $(ip netns pids "$(lab_ns "$node")" 2>/dev/null) ]] ||
+            nl_fail "a process is left in $node after every member left: $(ip netns pids "$(lab_ns "$node")" | tr '\n' ' ')"
+    done
+    lab_say "party: every member left with status 0; no process left in the players' namespaces"
+    finish 0
+}
+
+# party_soak ATTEMPTS LANES PERCENT: the four players of the party scenario with 10% loss each
+# way on every router (the public player has none: its pairs cross one lossy router), ATTEMPTS
+# parties (fresh names and sockets each), LANES at a time. Prints, for each pair, in how many
+# attempts it connected over its matrix path and carried a line each way; each must in at
+# least PERCENT % of the attempts.
+party_soak() {
+    local attempts=$1 lanes=$2 percent=$3 results start lane pair ok n failed=0
+    lab_up a:public b:full-cone:loss=0.1 c:port-restricted:loss=0.1 d:symmetric:loss=0.1
+    relay=1
+    # Every party here is created from one of four IPs, LANES at a time, and a party whose last
+    # member's leave was lost lives on until its members time out: the per-IP cap (8) is lifted,
+    # as the grant limits are (nl_start_turn), so that the soak measures traversal, not caps.
+    start_servers --max-parties-per-ip 1000
+    start_capture
+    results="$NL_LOGDIR/results"
+    : >"$results"
+    : >"$results.times"
+    start=$SECONDS
+    local -a lane_pids=()
+    for ((lane = 0; lane < lanes; lane++)); do
+        (
+            trap - EXIT INT TERM
+            local i k tags nodes=(a b c d) pairs pair
+            for ((i = lane; i < attempts; i += lanes)); do
+                tags=("a$i" "b$i" "c$i" "d$i")
+                for k in 0 1 2 3; do
+                    party_join "${tags[k]}" "${nodes[k]}" "${tags[k]}" "party$i" --timeout 30
+                done
+                mapfile -t pairs < <(party_pairs "${tags[@]}")
+                PAIR_WHY=()
+                party_connect "${NATLAB_RELAY_WAIT:-40}" "${pairs[@]}"
+                party_lines hello 10 "${tags[@]}"
+                for pair in "${pairs[@]}"; do
+                    if [[ -z ${PAIR_WHY[$pair]} ]]; then
+                        echo "$i $(party_label "$pair" | tr -d ' ') ok" >>"$results"
+                    else
+                        echo "$i $(party_label "$pair" | tr -d ' ') FAIL ${PAIR_WHY[$pair]}" >>"$results"
+                    fi
+                done
+                [[ -n $(printf '%s' "${PAIR_WHY[@]}") ]] || echo "$i $(party_mesh_time "${tags[@]}")" >>"$results.times"
+                for k in 0 1 2 3; do nl_close "${tags[k]}"; done
+                for k in 0 1 2 3; do nl_wait_exit "${tags[k]}" 20; done
+            done
+        ) &
+        lane_pids+=($!)
+    done
+    wait "${lane_pids[@]}"
+    n=$(wc -l <"$results")
+    lab_say "party-loss: $attempts parties of four, 10% loss each way on every router, $lanes at a time, in $((SECONDS - start)) s;" \
+        "from the first registration to the last pair connected (all six), median" \
+        "$(awk '{ print $2 }' "$results.times" | sort -n |
+            awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }') s"
+    for pair in $(party_pairs a b c d); do
+        local label
+        label=$(party_nodes_label "${pair%%:*}" "${pair#*:}" | tr -d ' ')
+        ok=$(grep -c " $label ok\$" "$results")
+        lab_say "party-loss: $label: $ok of $attempts connected and carried a line each way"
+        ((ok * 100 >= attempts * percent)) || failed=1
+    done
+    grep ' FAIL ' "$results" >&2
+    ((n == attempts * 6)) || nl_fail "only $n of $((attempts * 6)) pair attempts ran"
+    ((failed == 0)) || nl_fail "a pair connected in fewer than $percent% of $attempts attempts"
+    finish 0
+}
+
+case $1 in
         --rendezvous) NL_RENDEZVOUS=$2; shift 2 ;;
         --punch) NL_PUNCH=$2; shift 2 ;;
         --relay) relay=1; shift ;;
@@ -246,6 +535,14 @@ case $1 in
         # The same loss on both symmetric routers: no direct path exists, the relay must carry.
         relay=1
         soak symmetric relay "${2:-100}" "${3:-4}"
+        ;;
+
+    party)
+        party_scenario
+        ;;
+
+    party-loss)
+        party_soak "${2:-100}" "${3:-4}" "${4:-99}"
         ;;
 
     coturn)
