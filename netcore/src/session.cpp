@@ -142,8 +142,13 @@ struct Session::Impl final : detail::HostListener,
             if (c->link().connect_id == id) return c.get();
         return nullptr;
     }
+    // In a party the allocation is kept while we are in it, even when no connection uses it: a
+    // member who joins later may need it, and allocating again from the same address soon after
+    // a release that the TURN server has not processed yet (lost, under loss) gets 437
+    // (allocation mismatch) for the life of the old allocation.
     [[nodiscard]] bool relay_needed() const {
-        return std::any_of(connections.begin(), connections.end(),
+        return party.active() ||
+               std::any_of(connections.begin(), connections.end(),
                            [&](const auto& c) { return c->needs_relay(now); });
     }
     [[nodiscard]] bool any_connection_setting_up() const {
