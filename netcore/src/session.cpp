@@ -97,7 +97,11 @@ struct Session::Impl final : detail::HostListener,
     Duration last_punch_elapsed{0};
     TimePoint now{};
 
-    std::string pending_peer;                 // the name given to connect(), for messages
+    std::string pending_peer;  // the name given to connect(), for messages
+    // Party members listed by the server, since when, and whether a connection to them was
+    // made during this membership: an Introduction lost on the way to both sides would leave a
+    // listed member that neither side reminds the server of (remind_party).
+    std::map<std::string, std::pair<TimePoint, bool>, std::less<>> party_listed;
     std::map<std::string, TimePoint> askers;  // who asked for us, and when last
     std::uint64_t refused_token = 0;          // a relay-only introduction we could not act on
 
@@ -147,9 +151,8 @@ struct Session::Impl final : detail::HostListener,
     // a release that the TURN server has not processed yet (lost, under loss) gets 437
     // (allocation mismatch) for the life of the old allocation.
     [[nodiscard]] bool relay_needed() const {
-        return party.active() ||
-               std::any_of(connections.begin(), connections.end(),
-                           [&](const auto& c) { return c->needs_relay(now); });
+        return party.active() || std::any_of(connections.begin(), connections.end(),
+                                             [&](const auto& c) { return c->needs_relay(now); });
     }
     [[nodiscard]] bool any_connection_setting_up() const {
         return std::any_of(connections.begin(), connections.end(),
@@ -203,6 +206,34 @@ struct Session::Impl final : detail::HostListener,
         for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p)
             if (p->state != ENET_PEER_STATE_DISCONNECTED && (last || (id && p->connectID == *id)))
                 enet_peer_reset(p);
+    }
+
+    // A member listed for a request_retry that we were never introduced to: both copies of the
+    // pair's Introduction were lost. Asking for it makes the server send the pair's introduction
+    // again (PROTOCOL.md §4.15: members consented to each other); at most one request every
+    // request_retry, the member listed longest first.
+    void remind_party() {
+        const Party& p = party.party();
+        if (!p.joined || !rendezvous) {
+            party_listed.clear();
+            return;
+        }
+        std::erase_if(party_listed, [&](const auto& m) { return !party.is_member(m.first); });
+        const std::string* oldest = nullptr;
+        TimePoint oldest_since{};
+        for (const auto& name : p.members) {
+            if (name == config.name) continue;
+            auto [it, added] = party_listed.try_emplace(name, now, false);
+            if (by_name(name) != nullptr) it->second.second = true;
+            if (it->second.second || now - it->second.first < config.request_retry) continue;
+            if (oldest == nullptr || it->second.first < oldest_since) {
+                oldest = &it->first;
+                oldest_since = it->second.first;
+            }
+        }
+        if (oldest != nullptr && connections.size() < config.max_peers &&
+            rendezvous->remind(*oldest, now, *this))
+            party_listed[*oldest].first = now;  // the next try, a request_retry later
     }
 
     void stop_relay() {
@@ -709,7 +740,10 @@ void Session::update(TimePoint now) {
         if (c->wants_reminder() &&
             (unheard == nullptr || c->last_reminder() < unheard->last_reminder()))
             unheard = c.get();
-    if (unheard != nullptr) unheard->remind(*s.rendezvous, now, s);
+    if (unheard != nullptr)
+        unheard->remind(*s.rendezvous, now, s);
+    else
+        s.remind_party();
     if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
     s.party.update(now, s.registered(), s);
     s.update_relay();
