@@ -148,7 +148,6 @@ class Chat {
     void print(const netcore::Event& event);
     void print_from_member(const netcore::Event& event);
     void leave_at_end_of_input();
-    void begin_leave(int code, netcore::Duration bound);
     void report_party_stats();
     [[nodiscard]] bool party_mode() const { return options_.party.has_value(); }
     [[nodiscard]] bool any_member_connected() const;
@@ -611,10 +610,6 @@ void Chat::print(const netcore::Event& event) {
 // Ends the peer session gracefully; `code` is the exit code once the peer has acknowledged, or
 // once `bound` has passed.
 void Chat::begin_close(int code, netcore::Duration bound) {
-    if (party_mode()) {
-        begin_leave(code, bound);
-        return;
-    }
     if (phase_ != Phase::connected) {
         if (phase_ != Phase::closing) finish(code);
         return;
@@ -622,7 +617,12 @@ void Chat::begin_close(int code, netcore::Duration bound) {
     phase_ = Phase::closing;
     close_code_ = code;
     close_deadline_ = Clock::now() + bound;
-    session_.disconnect();
+    // In a party: leave it; netcore ends each connection after its queued lines (a disconnected
+    // event each), and frame() finishes once none is left, or `bound` has passed.
+    if (party_mode())
+        session_.leave_party();
+    else
+        session_.disconnect();
 }
 
 // ---- --party ------------------------------------------------------------------------------
@@ -775,20 +775,7 @@ void Chat::print_from_member(const netcore::Event& event) {
 void Chat::leave_at_end_of_input() {
     if (phase_ != Phase::connected || lines_.pending()) return;
     progress("end of input; leaving party " + *options_.party);
-    begin_leave(punch::kExitOk, kCloseBound);
-}
-
-// Leaves the party: netcore ends each connection after its queued lines (a disconnected event
-// each); frame() finishes once none is left, or `bound` has passed.
-void Chat::begin_leave(int code, netcore::Duration bound) {
-    if (phase_ != Phase::connected) {
-        if (phase_ != Phase::closing) finish(code);
-        return;
-    }
-    phase_ = Phase::closing;
-    close_code_ = code;
-    close_deadline_ = Clock::now() + bound;
-    session_.leave_party();
+    begin_close(punch::kExitOk, kCloseBound);
 }
 
 // --stats in a party: a line per connected member, then the socket's bytes.

@@ -236,6 +236,17 @@ struct Session::Impl final : detail::HostListener,
             party_listed[*oldest].first = now;  // the next try, a request_retry later
     }
 
+    // Ends a connection that had not connected yet, at once; the host hears it as "cancelled".
+    void cancel(Connection& c) {
+        c.cancel();
+        Event e;
+        e.type = EventType::disconnected;
+        e.connection = c.id();
+        e.peer = c.name();
+        e.detail = "cancelled";
+        emit(std::move(e));
+    }
+
     void stop_relay() {
         relay.stop(now, *this);
         for (const auto& c : connections) c->relay_stopped();
@@ -801,13 +812,7 @@ void Session::disconnect() {
     bool said = false;
     for (const auto& c : s.connections) {
         if (c->goodbye()) continue;  // connected: a disconnected event follows from ENet
-        c->cancel();
-        Event e;
-        e.type = EventType::disconnected;
-        e.connection = c->id();
-        e.peer = c->name();
-        e.detail = "cancelled";
-        s.emit(std::move(e));
+        s.cancel(*c);
         said = said || c->name() == s.pending_peer;
     }
     s.settle();
@@ -827,13 +832,7 @@ void Session::disconnect(PeerId peer) {
     Impl& s = *impl_;
     Connection* c = s.by_id(peer);
     if (c == nullptr || c->goodbye()) return;
-    c->cancel();
-    Event e;
-    e.type = EventType::disconnected;
-    e.connection = c->id();
-    e.peer = c->name();
-    e.detail = "cancelled";
-    s.emit(std::move(e));
+    s.cancel(*c);
     s.settle();
 }
 
