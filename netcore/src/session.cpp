@@ -101,7 +101,10 @@ struct Session::Impl final : detail::HostListener,
     // Party members listed by the server, since when, and whether a connection to them was
     // made during this membership: an Introduction lost on the way to both sides would leave a
     // listed member that neither side reminds the server of (remind_party).
-    std::map<std::string, std::pair<TimePoint, bool>, std::less<>> party_listed;
+    // A member whose connection ended before it connected (a handshake lost, say) is asked for
+    // again too: every pair that can connect should.
+    enum class Listed { unintroduced, introduced, connected };
+    std::map<std::string, std::pair<TimePoint, Listed>, std::less<>> party_listed;
     std::map<std::string, TimePoint> askers;  // who asked for us, and when last
     std::uint64_t refused_token = 0;          // a relay-only introduction we could not act on
 
@@ -208,10 +211,10 @@ struct Session::Impl final : detail::HostListener,
                 enet_peer_reset(p);
     }
 
-    // A member listed for a request_retry that we were never introduced to: both copies of the
-    // pair's Introduction were lost. Asking for it makes the server send the pair's introduction
-    // again (PROTOCOL.md §4.15: members consented to each other); at most one request every
-    // request_retry, the member listed longest first.
+    // A member listed for a request_retry that we were never introduced to (both copies of the
+    // pair's Introduction were lost), or whose connection ended before it connected. Asking for it
+    // makes the server send the pair's introduction again (PROTOCOL.md §4.15: members consented to
+    // each other); at most one request every request_retry, the member listed longest first.
     void remind_party() {
         const Party& p = party.party();
         if (!p.joined || !rendezvous) {
@@ -223,12 +226,22 @@ struct Session::Impl final : detail::HostListener,
         TimePoint oldest_since{};
         for (const auto& name : p.members) {
             if (name == config.name) continue;
-            auto [it, added] = party_listed.try_emplace(name, now, false);
-            if (by_name(name) != nullptr) it->second.second = true;
-            if (it->second.second || now - it->second.first < config.request_retry) continue;
-            if (oldest == nullptr || it->second.first < oldest_since) {
-                oldest = &it->first;
-                oldest_since = it->second.first;
+            auto& [since, listed] =
+                party_listed.try_emplace(name, now, Listed::unintroduced).first->second;
+            if (const Connection* c = by_name(name)) {
+                if (listed != Listed::connected)
+                    listed =
+                        c->state() == State::connected ? Listed::connected : Listed::introduced;
+                continue;
+            }
+            if (listed == Listed::introduced) {  // ended before it connected: try again
+                listed = Listed::unintroduced;
+                since = now;
+            }
+            if (listed != Listed::unintroduced || now - since < config.request_retry) continue;
+            if (oldest == nullptr || since < oldest_since) {
+                oldest = &name;
+                oldest_since = since;
             }
         }
         if (oldest != nullptr && connections.size() < config.max_peers &&
