@@ -668,6 +668,13 @@ struct Session::Impl final : detail::HostListener,
             const auto to = c->take_enet_connect();
             if (!to) continue;
             const ENetAddress address = detail::to_enet(*to);
+            // ENet 1.3.17 numbers connections with ++host->randomSeed, a seed made of the host's
+            // address in memory and the time in seconds: two players' hosts started in the same
+            // second at the same address (no ASLR, or the sanitizers' allocator) hand out the
+            // same connectIDs, and a member that two of them connect to would refuse the second
+            // (a connectID another connection holds, DatagramPath::admit_enet). Drawn from
+            // libsodium for every connection instead.
+            host.get()->randomSeed = static_cast<enet_uint32>(crypto::random_u64());
             ENetPeer* p = enet_host_connect(host.get(), &address, kChannelCount,
                                             detail::connect_data(c->token()));
             if (p == nullptr)
