@@ -11,19 +11,9 @@ game=$2
 mode=${3:-asks}
 seconds=6
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# shellcheck source=scripts/lib/rendezvous.sh
-source "$(dirname "$0")/../../scripts/lib/rendezvous.sh"
-start_rendezvous "$rendezvous" "$work/rendezvous.log" || exit 1
-pids+=("$RENDEZVOUS_PID")
-port=$RENDEZVOUS_PORT
+# shellcheck source=tests/sample_game/run_lib.sh
+source "$(dirname "$0")/run_lib.sh"
+sample_rendezvous
 echo "rendezvous on 127.0.0.1:$port"
 
 bob_peer=(--peer alice)

@@ -12,19 +12,9 @@ names=(alice bob carol dave erin frank grace heidi)
 (( count >= 2 && count <= ${#names[@]} )) || { echo "PLAYERS must be 2..${#names[@]}"; exit 2; }
 players=("${names[@]:0:count}")
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# shellcheck source=scripts/lib/rendezvous.sh
-source "$(dirname "$0")/../../scripts/lib/rendezvous.sh"
-start_rendezvous "$rendezvous" "$work/rendezvous.log" || exit 1
-pids+=("$RENDEZVOUS_PID")
-port=$RENDEZVOUS_PORT
+# shellcheck source=tests/sample_game/run_lib.sh
+source "$(dirname "$0")/run_lib.sh"
+sample_rendezvous
 echo "rendezvous on 127.0.0.1:$port; party $party of $count"
 
 declare -A pid_of
