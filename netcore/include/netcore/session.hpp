@@ -87,7 +87,11 @@ enum class EventType : std::uint8_t {
     waiting_for_peer,  ///< peer = the name asked for; it is not online yet (sent once per connect)
     introduced,        ///< peer, address = peer's public address; punching starts
     connected,         ///< peer, address = the peer's address in use, path
-    path_changed,      ///< peer, address, path: a relayed session moved to a direct path
+    /// peer, address, path: the connection moved to another path (docs/PATHS.md): a relayed
+    /// one to a direct path that opened, a direct one to the relay when its path stopped
+    /// answering (and back), or to the peer's new address after its NAT rebound or it changed
+    /// networks. The same ENet peer and keys go on: nothing is lost or reordered.
+    path_changed,
     received,          ///< channel, data
     disconnected,      ///< error = peer_disconnected, peer_timed_out, or none after disconnect()
     error,             ///< error + detail; see state() for whether the session can go on
@@ -165,11 +169,19 @@ struct Config {
     Duration peer_timeout{10000};     ///< ENet declares the path dead after this long unheard
     /// Allocate a TURN relay, in parallel with punching, when the rendezvous grants one.
     bool use_relay = true;
-    /// Prefer lan and direct: a relay that got through is used only once the peer has been
-    /// heard (or, if it never was, punching has run) this long without a direct path.
-    Duration relay_delay{500};
+    /// A relay that got through is used only once the peer has been heard this long without a
+    /// direct path. 0 (the default): a pair starts on whichever path answers first and moves to
+    /// a direct one when it opens (docs/PATHS.md).
+    Duration relay_delay{0};
     /// While relayed, probe the lan and direct candidates this often to move to a direct path.
     Duration upgrade_interval{1000};
+    /// The path in use is suspected broken after this long without an authenticated datagram
+    /// from it (ENet pings every 500 ms when idle): the connection then probes every path it
+    /// knows at probe_interval and moves to the first that answers, long before peer_timeout.
+    Duration path_silence{1200};
+    /// While connected, probe the paths not in use (the relay while direct) this often, so the
+    /// one to move to is known to work and its NAT mappings stay open (docs/PATHS.md).
+    Duration standby_interval{5000};
     /// Only the relay: no lan or direct probes, answers or connections, and no upgrade. For
     /// testing the relay path, and for networks where only a relay is allowed. Both sides
     /// must set it, or the other side's probes will not be answered.
