@@ -168,46 +168,25 @@ class Coturn {
         if (options.stale_nonce > 0)
             args.push_back("--stale-nonce=" + std::to_string(options.stale_nonce));
 
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const std::string log = log_path();
-        const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        REQUIRE(log_fd >= 0);
-        const pid_t parent = ::getpid();
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            // coturn dies with the test, even when a timeout kills the test: no server is left
-            // behind holding its ports.
-            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (::getppid() != parent) ::_exit(1);
-            ::dup2(log_fd, 1);
-            ::dup2(log_fd, 2);
-            ::execvp("turnserver", argv.data());
-            ::_exit(127);
-        }
-        ::close(log_fd);
-        const int rc = pid_ > 0 ? 0 : errno;
-        REQUIRE(rc == 0);
-        wait_until_ready();
+        args_ = std::move(args);
+        spawn(O_TRUNC);
     }
 
     ~Coturn() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int status = 0;
-            for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
-                std::this_thread::sleep_for(20ms);
-            if (::waitpid(pid_, &status, WNOHANG) == 0) {
-                ::kill(pid_, SIGKILL);
-                ::waitpid(pid_, &status, 0);
-            }
-        }
+        stop(SIGTERM);
         std::error_code ec;
         std::filesystem::remove_all(dir_, ec);
     }
     Coturn(const Coturn&) = delete;
     Coturn& operator=(const Coturn&) = delete;
+
+    /// Kills the server (SIGKILL: it releases nothing) and starts it again on the same ports,
+    /// with every allocation forgotten, as after a crash. Returns at once, without waiting for
+    /// it to answer (the sessions of a test go on meanwhile).
+    void restart() {
+        stop(SIGKILL);
+        spawn(O_APPEND, false);
+    }
 
     [[nodiscard]] Address address() const { return address_; }
     [[nodiscard]] std::uint16_t relay_min() const { return relay_min_; }
@@ -225,6 +204,47 @@ class Coturn {
     }
 
   private:
+    // Starts turnserver with args_, its output appended to (or truncating) the log.
+    void spawn(int log_mode, bool wait = true) {
+        std::vector<char*> argv;
+        for (auto& a : args_) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        const std::string log = log_path();
+        const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | log_mode | O_CLOEXEC, 0644);
+        REQUIRE(log_fd >= 0);
+        const pid_t parent = ::getpid();
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            // coturn dies with the test, even when a timeout kills the test: no server is left
+            // behind holding its ports.
+            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (::getppid() != parent) ::_exit(1);
+            ::dup2(log_fd, 1);
+            ::dup2(log_fd, 2);
+            ::execvp("turnserver", argv.data());
+            ::_exit(127);
+        }
+        ::close(log_fd);
+        const int rc = pid_ > 0 ? 0 : errno;
+        REQUIRE(rc == 0);
+        if (wait) wait_until_ready();
+    }
+
+    // Ends the server with `sig`, then SIGKILL if it lingers.
+    void stop(int sig) {
+        if (pid_ > 0) {
+            ::kill(pid_, sig);
+            int status = 0;
+            for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
+                std::this_thread::sleep_for(20ms);
+            if (::waitpid(pid_, &status, WNOHANG) == 0) {
+                ::kill(pid_, SIGKILL);
+                ::waitpid(pid_, &status, 0);
+            }
+            pid_ = -1;
+        }
+    }
+
     // Until a STUN Binding request is answered: coturn listens.
     void wait_until_ready() {
         UdpSocket probe({0x7F000001u, 0});
@@ -248,6 +268,7 @@ class Coturn {
     }
 
     static inline int serial_ = 0;
+    std::vector<std::string> args_;
     std::filesystem::path dir_;
     pid_t pid_ = -1;
     Address address_;

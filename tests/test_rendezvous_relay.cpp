@@ -388,7 +388,7 @@ TEST_CASE("a RelayOffer with another token than the pair's is dropped and counte
 
 TEST_CASE("offers are forwarded for relay_offer_window after the introduction, past its reuse",
           "[unit][relay]") {
-    Harness h(with_turn());
+    Harness h;  // no TURN: no grant record to forward on past the window
     const auto token = introduced(h)[0].as<Introduction>().token;
     const auto window = h.server.config().relay_offer_window;
     REQUIRE(window == milliseconds(30000));
@@ -410,6 +410,64 @@ TEST_CASE("offers are forwarded for relay_offer_window after the introduction, p
     CHECK(h.server.counters().relay_offers_unknown_introduction == 1);
     h.server.tick(h.now);
     CHECK(h.server.counters().pending_introductions == 0);
+    CHECK(h.server.counters().relay_offers_granted == 0);
+}
+
+TEST_CASE(
+    "past the window, a granted pair's re-offer is forwarded on its grant record while it "
+    "renews; a pair never introduced, or another token, is dropped",
+    "[unit][relay]") {
+    auto config = with_turn();
+    std::int64_t clock = kClock;
+    config.turn.unix_clock = [&clock] { return clock; };
+    Harness h(config);
+    h.registered(kCarol, kCarolRun, "carol");
+    const auto token = introduced(h)[0].as<Introduction>().token;
+    // Five minutes on (everyone keeps registered): the introduction is long forgotten, and the
+    // session renews its credentials at half their life, as a relayed one does.
+    for (int i = 0; i < 20; ++i) {
+        h.advance(milliseconds(15000));
+        h.registered(kAlice, kAliceRun, "alice");
+        h.registered(kBob, kBobRun, "bob");
+        h.registered(kCarol, kCarolRun, "carol");
+    }
+    h.server.tick(h.now);
+    REQUIRE(h.server.counters().pending_introductions == 0);
+    clock += 300;
+    REQUIRE(h.send(kAlice, RelayRenew{kAliceRun, token, "bob"}).size() == 1);
+
+    // Alice's TURN server restarted: her new allocation's address goes to Bob, to Bob only,
+    // smaller than the offer, and nothing to Alice.
+    const RelayOffer moved{kAliceRun, token, "bob", Address{kTurn1.ip, 49300},
+                           Address{kAlice.ip, 5000}};
+    const auto request = h.sealed(kAlice, moved);
+    const auto sent = h.raw(kAlice, request);
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].to == kBob);
+    CHECK(sent[0].as<PeerRelay>() == PeerRelay{token, moved.relayed, moved.mapped});
+    CHECK(sent[0].bytes.size() < request.size());
+    CHECK(h.send(kBob, offer(kBobRun, token, "alice")).size() == 1);  // and Bob's, both ways
+    CHECK(h.server.counters().relay_offers_granted == 2);
+    CHECK(h.server.counters().relay_offers_forwarded == 2);
+
+    // Carol was never introduced to either: dropped, however she names them.
+    CHECK(h.send(kCarol, offer(kCarolRun, token, "bob")).empty());
+    CHECK(h.send(kCarol, offer(kCarolRun, token, "alice")).empty());
+    CHECK(h.server.counters().relay_offers_unknown_introduction == 2);
+    // The pair with another token: dropped.
+    CHECK(h.send(kAlice, offer(kAliceRun, token + 1, "bob")).empty());
+    CHECK(h.server.counters().relay_offers_token_mismatch == 1);
+
+    // Once nobody renews, the record lapses with the pair's last credential: dropped again.
+    for (int i = 0; i < 41; ++i) {
+        h.advance(milliseconds(15000));
+        h.registered(kAlice, kAliceRun, "alice");
+        h.registered(kBob, kBobRun, "bob");
+    }
+    h.server.tick(h.now);
+    CHECK(h.send(kAlice, offer(kAliceRun, token, "bob")).empty());
+    CHECK(h.server.counters().relay_offers_unknown_introduction == 3);
+    CHECK(h.server.counters().relay_offers_granted == 2);
 }
 
 TEST_CASE("once a pair is introduced afresh, offers under the old token are dropped",

@@ -327,3 +327,115 @@ TEST_CASE("one allocation serves a session's every relayed connection", "[relay]
         if (e.type == EventType::received)
             CHECK(std::string(e.data.begin(), e.data.end()) == "from " + e.peer);
 }
+
+namespace {
+
+// Reliable lines from one node to the other, each checked at the other side for order and
+// completeness; the longest gap between two lines received is the pause the game saw.
+struct Lines {
+    Node& from;
+    Node& to;
+    int sent = 0;
+    std::size_t seen = 0;  // lines received, all in order so far
+    bool in_order = true;
+    std::size_t events_read = 0;
+    TimePoint last{};
+    Duration longest{0};
+
+    void send() {
+        REQUIRE(from.session->send(Channel::reliable, bytes("line " + std::to_string(sent))));
+        ++sent;
+    }
+    void watch(TimePoint now) {
+        for (; events_read < to.events.size(); ++events_read) {
+            const Event& e = to.events[events_read];
+            if (e.type != EventType::received) continue;
+            in_order = in_order &&
+                       std::string(e.data.begin(), e.data.end()) == "line " + std::to_string(seen);
+            ++seen;
+            if (last != TimePoint{})
+                longest = std::max(longest, std::chrono::duration_cast<Duration>(now - last));
+            last = now;
+        }
+    }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a relayed pair goes on through a TURN server restart: both allocations are made anew and "
+    "re-offered, with no disconnect and no reliable line lost",
+    "[relay]") {
+    Coturn coturn({});
+    rendezvous::Config server = granting(coturn);
+    // Offers pass on the introduction for 2 s only: the re-offers after the restart must pass on
+    // the pair's grant record (PROTOCOL.md §4.11).
+    server.intro_ttl = 2000ms;
+    server.relay_offer_window = 2000ms;
+    Lab lab(server);
+    auto config = [&](const std::string& name) {
+        Config c = relay_only(lab, name);
+        c.peer_timeout = Duration(10000);  // the library's default: the pause must stay far below
+        return c;
+    };
+    Node& alice = lab.add(config("alice"));
+    Node& bob = lab.add(config("bob"));
+    INFO(coturn.tail());
+    connect_relayed(lab, alice, bob);
+
+    // A line each way every 20 ms, from now to the end.
+    Lines to_bob{alice, bob};
+    Lines to_alice{bob, alice};
+    bool talking = true;
+    auto next = Clock::now();
+    lab.each_step.push_back([&] {
+        const auto now = Clock::now();
+        if (talking && now >= next) {
+            to_bob.send();
+            to_alice.send();
+            next = now + 20ms;
+        }
+        to_bob.watch(now);
+        to_alice.watch(now);
+    });
+    lab.run_for(2500ms);  // past the introduction's offer window
+    REQUIRE(to_bob.seen > 50);
+    REQUIRE(to_alice.seen > 50);
+    REQUIRE(to_bob.longest < 500ms);
+
+    // coturn dies and comes back on the same port, with no allocation.
+    coturn.restart();
+    REQUIRE(lab.run_until(
+        [&] {
+            return alice.session->stats().relay_reallocations >= 1 &&
+                   bob.session->stats().relay_reallocations >= 1;
+        },
+        8000ms));
+    lab.run_for(3000ms);
+    talking = false;
+    REQUIRE(lab.run_until(
+        [&] {
+            return to_bob.seen == static_cast<std::size_t>(to_bob.sent) &&
+                   to_alice.seen == static_cast<std::size_t>(to_alice.sent);
+        },
+        5000ms));
+
+    for (Node* n : {&alice, &bob}) {
+        CHECK(n->count(EventType::disconnected) == 0);
+        CHECK(n->count(EventType::error) == 0);
+        CHECK(connected(*n));
+        CHECK(n->session->path() == Path::relay);
+        CHECK(in_relay_range(coturn, n->session->peer_address()));
+        CHECK(n->session->stats().relay_allocated);
+    }
+    CHECK(to_bob.in_order);
+    CHECK(to_alice.in_order);
+    // The pause the game saw, each way.
+    std::printf("TURN restart: longest gap %lld ms to bob, %lld ms to alice\n",
+                static_cast<long long>(to_bob.longest.count()),
+                static_cast<long long>(to_alice.longest.count()));
+    CHECK(to_bob.longest < 3000ms);
+    CHECK(to_alice.longest < 3000ms);
+    // Each side's new relayed address went to the other on the pair's grant record.
+    CHECK(lab.server().counters().relay_offers_granted >= 2);
+}

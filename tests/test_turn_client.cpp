@@ -33,6 +33,7 @@
 
 #include "allocation_counter.hpp"
 #include "coturn.hpp"
+#include "relay.hpp"
 #include "stun_message.hpp"
 #include "turn_client.hpp"
 
@@ -522,6 +523,171 @@ TEST_CASE("release sends Refresh with lifetime 0 and is released at once", "[uni
     const auto sent = s.out.sent.size();
     s.turn.update(s.t0 + 1h, s.out);
     CHECK(s.out.sent.size() == sent);
+}
+
+// ==== The player's allocation (Relay) against scripted servers ===============================
+
+namespace {
+
+const Address kServer2{0xC6336402u, 3478};    // 198.51.100.2: the grant's second server
+const Address kRelayed2{0xCB007103u, 50001};  // the allocation made anew
+constexpr std::string_view kRelayUser = "4000000000:alice.00112233aabbccdd";  // far from expiry
+
+struct ScriptedRelay {
+    detail::Relay relay;
+    Recorder out;
+    Config config;
+    detail::RendezvousClient rendezvous{config, 1, {}};
+    TimePoint now{};
+    stun::IntegrityKey key = stun::IntegrityKey::long_term(kRelayUser, kRealm, "secret");
+    detail::Relay::Use use;
+
+    ScriptedRelay() {
+        use.relayed = true;
+        use.renew = true;
+        use.silence = Duration(1200);
+        protocol::RelayGrant grant;
+        grant.servers = {kServer, kServer2};
+        grant.count = 2;
+        grant.username = kRelayUser;
+        grant.password = "secret";
+        relay.start(grant, 7, "bob", now, out);
+        relay.want_permit(kPeer.ip);
+    }
+    detail::Relay::Received feed(const Bytes& datagram, Address from) {
+        return relay.handle(datagram, from, now, out);
+    }
+    void step(Duration by) {
+        now += by;
+        relay.update(now, use, rendezvous, out);
+    }
+    // The 401 and a successful Allocate from `server`, granting `relayed`.
+    void allocate(Address server, Address relayed) {
+        REQUIRE(out.last().method() == stun::Method::allocate);
+        REQUIRE(out.sent.back().to == server);
+        REQUIRE(feed(error(out.last(), 401, "Unauthorized"), server).kind ==
+                detail::Relay::Received::Kind::consumed);
+        REQUIRE(feed(answer(
+                         out.last(), stun::Class::success,
+                         [&](stun::Writer& w) {
+                             w.add_xor_address(stun::Attr::xor_relayed_address, relayed);
+                             w.add_xor_address(stun::Attr::xor_mapped_address, kMapped);
+                             w.add_u32(stun::Attr::lifetime, 600);
+                         },
+                         &key),
+                     server)
+                    .kind == detail::Relay::Received::Kind::consumed);
+        REQUIRE(relay.allocated());
+        REQUIRE(relay.relayed() == relayed);
+    }
+    // Answers the last CreatePermission sent to `server` (one unanswered would fail the client).
+    void permit(Address server) {
+        for (auto it = out.sent.rbegin(); it != out.sent.rend(); ++it) {
+            stun::Message m;
+            if (it->to != server || stun::parse(it->bytes, m) != stun::ParseError::ok ||
+                m.method() != stun::Method::create_permission)
+                continue;
+            REQUIRE(feed(answer(
+                             m, stun::Class::success, [](stun::Writer&) {}, &key),
+                         server)
+                        .kind == detail::Relay::Received::Kind::consumed);
+            return;
+        }
+        FAIL("no CreatePermission to " << server.to_string());
+    }
+    // The CreatePermission requests for kPeer sent to `server` since datagram `from`.
+    [[nodiscard]] std::size_t permissions_sent(Address server, std::size_t from) const {
+        std::size_t n = 0;
+        for (std::size_t i = from; i < out.sent.size(); ++i) {
+            stun::Message m;
+            n += out.sent[i].to == server &&
+                 stun::parse(out.sent[i].bytes, m) == stun::ParseError::ok &&
+                 m.method() == stun::Method::create_permission &&
+                 m.xor_address(stun::Attr::xor_peer_address).value_or(Address{}).ip == kPeer.ip;
+        }
+        return n;
+    }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a relayed allocation is checked when its peers fall silent, made anew on the same server "
+    "after a 437, and on the grant's next server when the check goes unanswered",
+    "[unit]") {
+    ScriptedRelay r;
+    r.step(Duration(10));
+    r.allocate(kServer, kRelayed);
+    r.step(Duration(10));
+    CHECK(r.permissions_sent(kServer, 0) == 1);
+    r.permit(kServer);
+    CHECK(r.relay.allocation() == 1);
+
+    // The peer is heard through it: no check. (Its ChannelBind goes unanswered: in 3 s that
+    // is no failure yet.)
+    for (int i = 0; i < 6; ++i) {
+        REQUIRE(r.feed(Scripted::data_indication(kPeer, "ping"), kServer).kind ==
+                detail::Relay::Received::Kind::peer_data);
+        r.step(Duration(500));
+    }
+    CHECK(r.out.count(stun::Method::refresh) == 0);
+
+    // Silent for path_silence: a Refresh at once, answered 437 (the server restarted and lost
+    // the allocation). A new Allocate to the same server follows, and the permission again.
+    r.step(Duration(699));  // 1199 ms since the last datagram from the peer
+    CHECK(r.out.count(stun::Method::refresh) == 0);
+    r.step(Duration(1));
+    REQUIRE(r.out.count(stun::Method::refresh) == 1);
+    CHECK(r.out.sent.back().to == kServer);
+    CHECK(r.out.last().check_integrity(r.key));
+    r.feed(error(r.out.last(), 437, "Allocation Mismatch"), kServer);
+    r.step(Duration(1));
+    CHECK(r.relay.reallocations() == 1);
+    CHECK(r.relay.allocation() == 2);
+    const std::size_t before = r.out.sent.size();
+    r.allocate(kServer, kRelayed2);
+    r.step(Duration(1));
+    CHECK(r.permissions_sent(kServer, before) == 1);
+    r.permit(kServer);
+    CHECK(r.relay.server() == kServer);
+
+    // Silent again, and this time the check goes unanswered (the server is down): after its
+    // sends at 0, 0.25 and 0.75 s, the grant's next server, and the old one is released.
+    r.step(Duration(1200));
+    REQUIRE(r.out.last().method() == stun::Method::refresh);
+    const std::size_t checked = r.out.sent.size();
+    for (int i = 0; i < 99; ++i) r.step(Duration(10));
+    CHECK(r.relay.server() == kServer);
+    r.step(Duration(10));
+    CHECK(r.relay.server() == kServer2);
+    CHECK(r.relay.reallocations() == 2);
+    // The first check; the second, sent 3 times; the old allocation's release.
+    CHECK(r.out.count(stun::Method::refresh) == 1 + 3 + 1);
+    bool released = false;
+    for (std::size_t i = checked; i < r.out.sent.size(); ++i) {
+        stun::Message m;
+        if (r.out.sent[i].to == kServer &&
+            stun::parse(r.out.sent[i].bytes, m) == stun::ParseError::ok &&
+            m.method() == stun::Method::refresh && m.u32(stun::Attr::lifetime) == 0u)
+            released = true;
+    }
+    CHECK(released);
+    r.allocate(kServer2, kRelayed);
+    r.step(Duration(1));
+    CHECK(r.permissions_sent(kServer2, 0) == 1);
+    CHECK(r.relay.allocation() == 3);
+}
+
+TEST_CASE("an allocation that nobody uses over the relay is not checked, and not made anew",
+          "[unit]") {
+    ScriptedRelay r;
+    r.use.relayed = false;  // connected directly: the relay lingers, nobody relays through it
+    r.use.renew = false;
+    r.step(Duration(10));
+    r.allocate(kServer, kRelayed);
+    for (int i = 0; i < 10; ++i) r.step(Duration(1000));
+    CHECK(r.out.count(stun::Method::refresh) == 0);
+    CHECK(r.relay.reallocations() == 0);
 }
 
 // ==== Against a real coturn on 127.0.0.1 =====================================================

@@ -104,13 +104,26 @@ bool Connection::on_probe(const protocol::Message& message, Address from, TimePo
 }
 
 std::uint32_t Connection::on_peer_relay(const protocol::PeerRelay& relay) {
-    if (peer_relayed_) return 0;  // the peer re-sends its offer until it hears us
+    if (peer_relayed_ == relay.relayed) return 0;  // the peer re-sends its offer until it hears us
+    // Another address: the peer's allocation was made anew (its TURN server restarted), and
+    // the relay path moves with it. Only the server sends PeerRelay, with our token.
+    const std::optional<Address> was =
+        peer_relayed_ ? std::optional(enet_address_of(*peer_relayed_)) : std::nullopt;
     peer_relayed_ = relay.relayed;
     link_.relayed = relay.relayed;
     puncher_.add_relay(relay.relayed);
     // Relay-only, the peer sends from its relay; else from where its TURN server saw it.
     relay_source_ip_ = through_relay_ ? relay.relayed.ip : relay.mapped.ip;
+    if (was) relay_moved(*was);
     return relay_source_ip_;
+}
+
+void Connection::relay_moved(Address from) {
+    if (peer_ == nullptr || !peer_relayed_ || from_enet(peer_->address) != from) return;
+    peer_->address = to_enet(enet_address_of(*peer_relayed_));
+    if (state_ != State::connected || peer_address_ == *peer_relayed_) return;
+    peer_address_ = *peer_relayed_;
+    emit_path(EventType::path_changed);
 }
 
 // A candidate answered for the first time: a path that works both ways. Order of preference:
@@ -316,7 +329,16 @@ void Connection::remind(RendezvousClient& rendezvous, TimePoint now, RawOutbox& 
 }
 
 void Connection::offer_relay(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out) {
-    if (!setting_up() || heard_via_relay_ || !relay_.allocated() || now < next_offer_) return;
+    if (!relay_.allocated()) return;
+    if (relay_.allocation() != offered_allocation_) {
+        // A new allocation (the first, or one that replaced a lost one): a new relayed address
+        // the peer must learn, and only hearing it through this one says it did.
+        offered_allocation_ = relay_.allocation();
+        heard_via_relay_ = false;
+        next_offer_ = {};
+    }
+    const bool relayed = state_ == State::connected && path_ == Path::relay;
+    if (!(setting_up() || relayed) || heard_via_relay_ || now < next_offer_) return;
     // Relay-only, nothing but our relayed address leaves (the server zeroes it too).
     const bool hide = through_relay_ || config_.hide_address;
     rendezvous.send(protocol::RelayOffer{rendezvous.instance(), puncher_.token(), name_,
@@ -337,6 +359,7 @@ void Connection::relay_stopped() {
     relay_source_ip_ = 0;
     heard_via_relay_ = false;
     next_offer_ = {};
+    offered_allocation_ = 0;
     relay_through_.reset();
     upgrade_.reset();
     release_at_.reset();

@@ -55,9 +55,14 @@ class Connection final : public Outbox, public RelayFramer {
     /// A probe or acknowledgement that opened under this connection's keys. False when it is
     /// not for us (another token, or an acknowledgement while not punching): count it dropped.
     bool on_probe(const protocol::Message& message, Address from, TimePoint now);
-    /// The peer's relay (PeerRelay for our token). Returns the IP our allocation must permit,
-    /// or 0 when it is a repeat.
+    /// The peer's relay (PeerRelay for our token), or its new relayed address when its
+    /// allocation was made anew mid-session. Returns the IP our allocation must permit, or 0
+    /// when it is a repeat.
     std::uint32_t on_peer_relay(const protocol::PeerRelay& relay);
+    /// The relay path moved (the peer's relayed address changed, or, relay-only, our allocation
+    /// went to another TURN server): when ENet's peer is at `from`, the relay is the path in
+    /// use, and the peer follows it to where the relay path is now.
+    void relay_moved(Address from);
     /// The server sent our introduction again (the requester reminded it).
     void reintroduced() { puncher_.reintroduced(); }
     /// An ENet peer connected. `data`: its connect data. True when it is ours (the initiator's
@@ -89,7 +94,8 @@ class Connection final : public Outbox, public RelayFramer {
     }
     [[nodiscard]] TimePoint last_reminder() const { return last_reminder_; }
     void remind(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out);
-    /// Offers our relay to the peer (through the rendezvous) until the peer is heard through it.
+    /// Offers our relay to the peer (through the rendezvous) until the peer is heard through it:
+    /// while setting up, and again when a relayed connection's allocation was made anew.
     void offer_relay(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out);
 
     // ---- the game's calls ---------------------------------------------------------------
@@ -203,6 +209,7 @@ class Connection final : public Outbox, public RelayFramer {
     // knows the peer by our TURN server's address (where its datagrams go, framed).
     bool through_relay_ = false;
     TimePoint next_offer_{};
+    std::uint32_t offered_allocation_ = 0;  // the Relay::allocation() offered
     std::optional<Address> relay_through_;  // a relay that got through, held for relay_delay
     // When the peer was first heard (a probe or acknowledgement opened): relay_delay counts from
     // here, not from our own start. A peer whose Introduction was lost starts a second late (the

@@ -15,6 +15,17 @@ constexpr Duration kReleaseWait{3000};
 // until the credential expires (the server drops what it refuses, unanswered).
 constexpr Duration kRenewRetry{10000};
 
+// A check of the allocation (a Refresh sent when the relayed peers fell silent) that goes
+// unanswered this long means the server is gone: the allocation is made on the grant's next
+// server. The TURN client has sent it 3 times by then (0, 0.25, 0.75 s), and the peers have been
+// silent for Config::path_silence before it: about 2 s without the relay in all.
+constexpr Duration kCheckWait{1000};
+// An allocation made to replace a lost one that is not up after this long (a server that does
+// not answer) is tried on the grant's next server; and a replacement that failed is not tried
+// again sooner (a server that refuses at once must not be asked in a loop). An Allocate takes
+// two round trips (the 401 that names the realm, then the signed one).
+constexpr Duration kRecoverWait{2000};
+
 std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -45,9 +56,24 @@ void Relay::start(const protocol::RelayGrant& grant, std::uint64_t token, std::s
 
 // Allocates on the next TURN server of the grant.
 void Relay::start_turn(TimePoint now, RawOutbox& out) {
+    server_at_ = server_next_++;
     turn_.emplace();
-    turn_->start(servers_[server_next_++], credentials_, now, out);
+    turn_->start(servers_[server_at_], credentials_, now, out);
     permits_sent_ = 0;  // a new allocation needs its permissions anew
+    up_ = false;
+    recovering_ = false;
+    attempt_at_ = heard_ = now;
+    checked_ = {};
+    ++allocations_;
+}
+
+// Replaces a lost allocation on the grant's server `server` (counted modulo the grant), with
+// the credentials renewed last: TURN-REST ones are good for any Allocate until they expire.
+void Relay::reallocate(std::size_t server, TimePoint now, RawOutbox& out) {
+    server_next_ = server % server_count_;
+    start_turn(now, out);
+    recovering_ = true;
+    ++reallocations_;
 }
 
 void Relay::want_permit(std::uint32_t ip) {
@@ -78,10 +104,9 @@ bool Relay::on_credentials(const protocol::RelayCredentials& fresh, TimePoint no
     return true;
 }
 
-void Relay::update(TimePoint now, bool setting_up, bool renew, RendezvousClient& rendezvous,
-                   RawOutbox& out) {
+void Relay::update(TimePoint now, const Use& use, RendezvousClient& rendezvous, RawOutbox& out) {
     if (expiry_ != 0 && now >= next_renew_) {
-        if (!renew || unix_now() >= expiry_) {
+        if (!use.renew || unix_now() >= expiry_) {
             expiry_ = 0;
         } else {
             rendezvous.send(protocol::RelayRenew{rendezvous.instance(), token_, peer_}, out);
@@ -94,11 +119,60 @@ void Relay::update(TimePoint now, bool setting_up, bool renew, RendezvousClient&
     }
     if (!turn_) return;
     turn_->update(now, out);
-    if (turn_->state() == TurnClient::State::failed && setting_up && server_next_ < server_count_)
-        start_turn(now, out);  // the grant's next server
+    watch(use, now, out);
     if (turn_->state() != TurnClient::State::allocated) return;
     for (; permits_sent_ < permits_wanted_; ++permits_sent_)
         turn_->permit(Address{permits_[permits_sent_], 0}, now, out);
+}
+
+// Keeps an allocation for the connections that need it (docs/RELAY.md, "When the TURN server
+// restarts"). A relayed connection hears its peer through our allocation every few hundred
+// milliseconds (ENet pings every 500 ms when idle); when nothing came for Use::silence, a
+// Refresh checks the allocation at once. A server that restarted has forgotten it and answers
+// with an error (437 Allocation Mismatch, or 438 then 437): it is made anew on the same server.
+// A server that does not answer is left for the grant's next one.
+void Relay::watch(const Use& use, TimePoint now, RawOutbox& out) {
+    using State = TurnClient::State;
+    const bool needed = use.setting_up || use.relayed;
+    switch (turn_->state()) {
+        case State::failed:
+            if ((up_ || recovering_) && needed) {
+                if (recovering_ && now - attempt_at_ < kRecoverWait) return;
+                // It answered (it lost our allocation): the same server; silent: the next.
+                reallocate(turn_->error_code() != 0 ? server_at_ : server_at_ + 1, now, out);
+            } else if (use.setting_up && server_next_ < server_count_) {
+                start_turn(now, out);  // the grant's next server
+            }
+            return;
+        case State::allocating:
+            if (recovering_ && server_count_ > 1 && now - attempt_at_ >= kRecoverWait)
+                reallocate(server_at_ + 1, now, out);
+            return;
+        case State::allocated:
+            break;
+        default:
+            return;
+    }
+    if (!up_) {
+        up_ = true;
+        heard_ = now;
+    }
+    if (!use.relayed) return;
+    if (turn_->refreshing()) {
+        // Checked after the relay fell silent, unanswered, and still nothing came through it.
+        if (server_count_ > 1 && checked_ >= heard_ && checked_ != TimePoint{} &&
+            now - checked_ >= kCheckWait) {
+            turn_->release(out);  // best effort, should the server only have been unreachable
+            retiring_ = std::move(turn_);
+            retire_until_ = now + kReleaseWait;
+            reallocate(server_at_ + 1, now, out);
+        }
+        return;
+    }
+    if (now - std::max(heard_, checked_) >= use.silence) {
+        turn_->check(now, out);
+        checked_ = now;
+    }
 }
 
 Relay::Received Relay::handle(std::span<const std::uint8_t> data, Address from, TimePoint now,
@@ -125,6 +199,7 @@ Relay::Received Relay::handle(std::span<const std::uint8_t> data, Address from, 
             r.kind = Received::Kind::dropped;
             return r;
         case Kind::peer_data:
+            heard_ = now;
             r.kind = Received::Kind::peer_data;
             r.payload = got.payload;
             r.peer = got.peer;
@@ -141,6 +216,7 @@ void Relay::stop(TimePoint now, RawOutbox& out) {
     }
     turn_.reset();
     permits_wanted_ = permits_sent_ = 0;
+    up_ = recovering_ = false;
 }
 
 std::size_t Relay::wrap(Address peer, std::span<const std::uint8_t> sealed,

@@ -1,7 +1,8 @@
 // The player's one TURN allocation (docs/NAT.md "Relay", docs/RELAY.md): allocated on the
 // servers an introduction granted, in order (the next one when a server fails), with credentials
-// renewed at half their lifetime (PROTOCOL.md §4.11), a permission per peer IP, and released when
-// no connection needs it any more (a released allocation's client lingers to re-send its release
+// renewed at half their lifetime (PROTOCOL.md §4.11), a permission per peer IP, made anew when
+// the server lost it (a restarted TURN server: docs/RELAY.md), and released when no connection
+// needs it any more (a released allocation's client lingers to re-send its release
 // until the server confirms it). No socket and no clock: the session feeds it the datagrams from
 // its TURN server, and it sends through a RawOutbox and the rendezvous client.
 #pragma once
@@ -50,11 +51,19 @@ class Relay {
     /// Fresh credentials for our pair. False when we renew none or they are not our pair's.
     bool on_credentials(const protocol::RelayCredentials& fresh, TimePoint now);
 
-    /// Renews, fails over to the grant's next server while `setting_up` (a connection still
-    /// punching or connecting), keeps the permissions. `renew`: a connection may still allocate
-    /// or is relayed (a direct session never allocates again: it renews nothing).
-    void update(TimePoint now, bool setting_up, bool renew, RendezvousClient& rendezvous,
-                RawOutbox& out);
+    /// What the connections need of the relay, each update.
+    struct Use {
+        bool setting_up = false;  ///< a connection is still punching or connecting
+        /// A connection may still allocate or is relayed: renew the credentials (a direct
+        /// session never allocates again: it renews nothing).
+        bool renew = false;
+        bool relayed = false;    ///< a connection is connected over the relay
+        Duration silence{1200};  ///< Config::path_silence: when to check the allocation
+    };
+    /// Renews; fails over to the grant's next server while a connection sets up; checks the
+    /// allocation when the relayed peers fall silent and makes it anew when it is lost (the
+    /// same server first when it answered, else the next); keeps the permissions.
+    void update(TimePoint now, const Use& use, RendezvousClient& rendezvous, RawOutbox& out);
 
     /// Sorts a datagram from a TURN server's address.
     Received handle(std::span<const std::uint8_t> data, Address from, TimePoint now,
@@ -83,11 +92,18 @@ class Relay {
     [[nodiscard]] Address relayed() const { return turn_ ? turn_->relayed() : Address{}; }
     [[nodiscard]] Address mapped() const { return turn_ ? turn_->mapped() : Address{}; }
     [[nodiscard]] std::uint32_t renewals() const { return renewals_; }
+    /// Allocations started since start(): a connection whose peer learned an earlier one's
+    /// relayed address offers the new one.
+    [[nodiscard]] std::uint32_t allocation() const { return allocations_; }
+    /// Allocations that were lost and made anew (a restarted or unreachable TURN server).
+    [[nodiscard]] std::uint32_t reallocations() const { return reallocations_; }
     /// What the allocation is doing, for a punch_failed sentence ("; relay: ..."), or "".
     [[nodiscard]] std::string status(bool peer_relay_known) const;
 
   private:
     void start_turn(TimePoint now, RawOutbox& out);
+    void reallocate(std::size_t server, TimePoint now, RawOutbox& out);
+    void watch(const Use& use, TimePoint now, RawOutbox& out);
     void schedule_renewal(std::int64_t expiry, TimePoint now);
 
     std::optional<TurnClient> turn_;
@@ -96,6 +112,7 @@ class Relay {
     std::array<Address, protocol::kMaxRelayServers> servers_{};  // from the grant, in order
     std::size_t server_count_ = 0;
     std::size_t server_next_ = 0;  // the next to try when the current one fails
+    std::size_t server_at_ = 0;    // the current one's index
     TurnCredentials credentials_;  // for the next Allocate; renewed
     // Renewal (PROTOCOL.md §4.11): credentials live minutes, so while a connection may still
     // allocate or is relayed we ask for fresh ones at half their lifetime. A live allocation
@@ -108,6 +125,15 @@ class Relay {
     std::size_t permits_wanted_ = 0;
     std::size_t permits_sent_ = 0;
     std::uint32_t renewals_ = 0;
+    // Watching the allocation while relayed: the relay is silent when nothing came through it
+    // for Use::silence; then a Refresh checks it (TurnClient::check).
+    TimePoint heard_{};        // peer data last came through it, or it came up
+    TimePoint checked_{};      // the last check began
+    bool up_ = false;          // turn_ was seen allocated
+    bool recovering_ = false;  // turn_ replaces a lost allocation
+    TimePoint attempt_at_{};   // turn_ was started
+    std::uint32_t allocations_ = 0;
+    std::uint32_t reallocations_ = 0;
 };
 
 /// The unix expiry of a TURN-REST username "<unix seconds>:<user>" (PROTOCOL.md §4.11), or 0

@@ -503,8 +503,12 @@ struct Session::Impl final : detail::HostListener,
             case SignalKind::peer_relay: {
                 const auto& offer = rendezvous->peer_relay();
                 Connection* c = nullptr;
+                // Setting up, or connected: a peer whose allocation was made anew offers its new
+                // relayed address mid-session.
                 for (const auto& k : connections)
-                    if (k->token() == offer.token && k->puncher().active()) c = k.get();
+                    if (k->token() == offer.token &&
+                        (k->puncher().active() || k->state() == State::connected))
+                        c = k.get();
                 if (c == nullptr || !relay.started()) {
                     ++counters.datagrams_dropped;
                     return;
@@ -687,9 +691,20 @@ struct Session::Impl final : detail::HostListener,
 
     void update_relay() {
         if (relay.started() && !relay_needed()) stop_relay();
-        const bool renew = std::any_of(connections.begin(), connections.end(),
-                                       [](const auto& c) { return c->renews_relay(); });
-        relay.update(now, any_connection_setting_up(), renew, *rendezvous, *this);
+        detail::Relay::Use use;
+        use.setting_up = any_connection_setting_up();
+        use.renew = std::any_of(connections.begin(), connections.end(),
+                                [](const auto& c) { return c->renews_relay(); });
+        use.relayed = std::any_of(connections.begin(), connections.end(), [](const auto& c) {
+            return c->state() == State::connected && c->path() == Path::relay;
+        });
+        use.silence = config.path_silence;
+        const Address server = relay.server();
+        relay.update(now, use, *rendezvous, *this);
+        // A lost allocation made anew on another server: ENet's peers that knew the relay path
+        // by our TURN server's address (relay-only introductions) follow it.
+        if (relay.server() != server && server != Address{})
+            for (const auto& c : connections) c->relay_moved(server);
         for (const auto& c : connections) c->offer_relay(*rendezvous, now, *this);
     }
 };
@@ -964,6 +979,7 @@ Stats Session::stats() const {
     }
     st.relay_allocated = s.relay.allocated();
     st.relay_renewals = s.relay.renewals();
+    st.relay_reallocations = s.relay.reallocations();
     return st;
 }
 

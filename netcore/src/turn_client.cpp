@@ -292,6 +292,12 @@ void TurnClient::update(TimePoint now, RawOutbox& out) {
     }
 }
 
+void TurnClient::check(TimePoint now, RawOutbox& out) {
+    last_now_ = now;
+    if (state_ != State::allocated || allocation_tx_.active) return;
+    begin(allocation_tx_, Op::refresh, 0, now, out);
+}
+
 void TurnClient::schedule_refresh(std::uint32_t lifetime_s, TimePoint now) {
     lifetime_ = Duration(std::int64_t{lifetime_s} * 1000);
     // Half the lifetime leaves room for the retransmissions (10 s) and for a 438 round trip;

@@ -94,6 +94,15 @@ class TurnClient {
     /// CreatePermission for the peer's IP (the port is ignored): idempotent, kept refreshed,
     /// up to kMaxPermissions IPs. Before the allocation exists it is sent once it does.
     void permit(Address peer_ip_as_address, TimePoint now, RawOutbox& out);
+    /// Checks at once that the server still holds the allocation: a Refresh now, unless one is
+    /// under way. A server that lost it (restarted) answers an error, and the client fails with
+    /// its code; one that is gone lets the Refresh go unanswered. Allocated only.
+    void check(TimePoint now, RawOutbox& out);
+    /// A Refresh (a check or the periodic one) is waiting for its answer.
+    [[nodiscard]] bool refreshing() const {
+        return state_ == State::allocated && allocation_tx_.active &&
+               allocation_tx_.op == Op::refresh;
+    }
     /// Refresh with LIFETIME 0, best effort (retransmitted by update() until answered), then
     /// State::released at once.
     void release(RawOutbox& out);

@@ -94,6 +94,7 @@ std::string to_string(const Counters& c) {
     field(out, "relay_renew_drop_unknown_introduction", c.relay_renewals_unknown_introduction);
     field(out, "relay_renew_drop_token_mismatch", c.relay_renewals_token_mismatch);
     field(out, "relay_offers_forwarded", c.relay_offers_forwarded);
+    field(out, "relay_offers_granted", c.relay_offers_granted);
     field(out, "relay_offer_drop_not_registered", c.relay_offers_not_registered);
     field(out, "relay_offer_drop_unknown_introduction", c.relay_offers_unknown_introduction);
     field(out, "relay_offer_drop_token_mismatch", c.relay_offers_token_mismatch);

@@ -79,7 +79,9 @@ struct Counters {
     std::uint64_t relay_renewals_unknown_introduction = 0;  ///< dropped: no grant for that pair
     std::uint64_t relay_renewals_token_mismatch = 0;  ///< dropped: another token than the pair's
     std::uint64_t relay_offers_forwarded = 0;         ///< RelayOffers passed on as PeerRelay
-    std::uint64_t relay_offers_not_registered = 0;    ///< dropped: the sender holds no name there
+    /// Of those, past the introduction's window, on the pair's grant record (a re-offer).
+    std::uint64_t relay_offers_granted = 0;
+    std::uint64_t relay_offers_not_registered = 0;  ///< dropped: the sender holds no name there
     std::uint64_t relay_offers_unknown_introduction = 0;  ///< dropped: no such introduction (now)
     std::uint64_t relay_offers_token_mismatch = 0;  ///< dropped: another token than the pair's
     // Parties (PROTOCOL.md §4.15).

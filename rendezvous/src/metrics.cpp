@@ -132,6 +132,8 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
             "RelayRenews answered with fresh TURN credentials");
     s.total(&Counters::relay_offers_forwarded, "relay_offers_forwarded",
             "RelayOffers forwarded to the other side of their introduction as PeerRelay");
+    s.total(&Counters::relay_offers_granted, "relay_offers_granted",
+            "Of those, re-offers past the introduction's window, on the pair's grant record");
     s.parties = &s.gauge("rendezvous_parties", "Parties with at least one member");
     s.party_members = &s.gauge("rendezvous_party_members", "Players in a party");
     s.total(&Counters::parties_created, "parties_created", "PartyJoins that created a party");

@@ -788,16 +788,23 @@ void Server::on_relay_offer(const protocol::RelayOffer& m, const Sender& s, Time
                        : peer == nullptr                ? nullptr
                                          : introductions_.known(self->name, peer->name, now);
     if (p == nullptr && party) p = &*party;  // counted below as another token
-    if (p == nullptr) {
+    // Past relay_offer_window, a relayed session whose allocation was made anew (its TURN
+    // server restarted) offers its new relayed address: the pair's grant record, kept while
+    // either side renews its credential (RelayRenew), stands for the introduction (§4.11).
+    const GrantRecord* grant = p == nullptr && peer != nullptr && turn_
+                                   ? relay_grants_.find(self->name.view(), peer->name.view(), now)
+                                   : nullptr;
+    if (p == nullptr && grant == nullptr) {
         ++counters_.relay_offers_unknown_introduction;
         log_.debug("dropped RelayOffer ", self->name, " -> ", m.peer, ": no introduction");
         return;
     }
-    if (p->token != m.token) {
+    if ((p != nullptr ? p->token : grant->token) != m.token) {
         ++counters_.relay_offers_token_mismatch;
         log_.debug("dropped RelayOffer ", self->name, " -> ", m.peer, ": another token");
         return;
     }
+    if (p == nullptr) ++counters_.relay_offers_granted;
     // Re-sent every 250 ms by each side until the peer is heard through the relay: no state here,
     // and logged only at debug. PeerRelay (26 bytes) is smaller than any RelayOffer (36 or more).
     ++counters_.relay_offers_forwarded;

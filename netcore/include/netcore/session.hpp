@@ -92,10 +92,10 @@ enum class EventType : std::uint8_t {
     /// answering (and back), or to the peer's new address after its NAT rebound or it changed
     /// networks. The same ENet peer and keys go on: nothing is lost or reordered.
     path_changed,
-    received,          ///< channel, data
-    disconnected,      ///< error = peer_disconnected, peer_timed_out, or none after disconnect()
-    error,             ///< error + detail; see state() for whether the session can go on
-    warning,           ///< detail: something the player or developer should know; nothing failed
+    received,      ///< channel, data
+    disconnected,  ///< error = peer_disconnected, peer_timed_out, or none after disconnect()
+    error,         ///< error + detail; see state() for whether the session can go on
+    warning,       ///< detail: something the player or developer should know; nothing failed
     /// peer: a player asked to play with us; nothing about us was revealed to it. Call
     /// connect(peer, wait) to accept (Config::consent says when the library answers itself).
     introduction_requested,
@@ -258,6 +258,8 @@ struct Stats {
     std::uint64_t bytes_received = 0;
     bool relay_allocated = false;      ///< our TURN allocation is up (the peer may relay to us)
     std::uint32_t relay_renewals = 0;  ///< fresh relay credentials received (RelayCredentials)
+    /// Allocations made to replace a lost one (the TURN server restarted or stopped answering).
+    std::uint32_t relay_reallocations = 0;
 };
 
 class Session {
