@@ -368,11 +368,25 @@ TEST_CASE("a RelayOffer naming no live introduction is dropped and counted", "[u
     CHECK(h.server.counters().relay_offers_unknown_introduction == 4);
     CHECK(h.logged("dropped RelayOffer carol -> alice: no introduction"));
 
-    // Once Bob re-registers from elsewhere, the introduction is forgotten (as for a retry).
-    h.registered(Address{kBob.ip, 6001}, kBobRun, "bob");
-    CHECK(h.send(kAlice, offer(kAliceRun, token, "bob")).empty());
-    CHECK(h.server.counters().relay_offers_unknown_introduction == 5);
     CHECK(h.server.counters().relay_offers_forwarded == 0);
+
+    // Once Bob re-registers from elsewhere, the introduction is forgotten (as for a retry), but
+    // not the pair's grant record: a relayed session outlives a side's new address (§4.11), so
+    // the offer goes on the record, to where Bob is now.
+    const Address moved{kBob.ip, 6001};
+    h.registered(moved, kBobRun, "bob");
+    const auto sent = h.send(kAlice, offer(kAliceRun, token, "bob"));
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].to == moved);
+    CHECK(h.server.counters().relay_offers_granted == 1);
+
+    // Without TURN there is no grant record, and the offer is dropped.
+    Harness plain;
+    const auto t = introduced(plain)[0].as<Introduction>().token;
+    plain.registered(moved, kBobRun, "bob");
+    CHECK(plain.send(kAlice, offer(kAliceRun, t, "bob")).empty());
+    CHECK(plain.server.counters().relay_offers_unknown_introduction == 1);
+    CHECK(plain.server.counters().relay_offers_forwarded == 0);
 }
 
 TEST_CASE("a RelayOffer with another token than the pair's is dropped and counted",
