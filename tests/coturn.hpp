@@ -180,6 +180,8 @@ class Coturn {
     Coturn(const Coturn&) = delete;
     Coturn& operator=(const Coturn&) = delete;
 
+    /// Kills the server (SIGKILL: it releases nothing), for good: a TURN server that is down.
+    void kill() { stop(SIGKILL); }
     /// Kills the server (SIGKILL: it releases nothing) and starts it again on the same ports,
     /// with every allocation forgotten, as after a crash. Returns at once, without waiting for
     /// it to answer (the sessions of a test go on meanwhile).

@@ -360,14 +360,18 @@ struct Lines {
     }
 };
 
-}  // namespace
-
-TEST_CASE(
-    "a relayed pair goes on through a TURN server restart: both allocations are made anew and "
-    "re-offered, with no disconnect and no reliable line lost",
-    "[relay]") {
+// A relayed pair talks through a coturn restart (docs/RELAY.md): `hidden`, alice hides her
+// address, and both send through their own allocations (a relay-only introduction); `down`, the
+// first server of the grant dies for good and the allocations move to the second.
+void talk_through_restart(bool hidden, bool down = false) {
     Coturn coturn({});
+    std::optional<Coturn> second;
     rendezvous::Config server = granting(coturn);
+    if (down) {
+        second.emplace(Coturn::Options{});
+        server.turn.servers.push_back(second->address());
+    }
+    const Coturn& last = down ? *second : coturn;
     // Offers pass on the introduction for 2 s only: the re-offers after the restart must pass on
     // the pair's grant record (PROTOCOL.md §4.11).
     server.intro_ttl = 2000ms;
@@ -376,6 +380,7 @@ TEST_CASE(
     auto config = [&](const std::string& name) {
         Config c = relay_only(lab, name);
         c.peer_timeout = Duration(10000);  // the library's default: the pause must stay far below
+        c.hide_address = hidden && name == "alice";
         return c;
     };
     Node& alice = lab.add(config("alice"));
@@ -403,8 +408,11 @@ TEST_CASE(
     REQUIRE(to_alice.seen > 50);
     REQUIRE(to_bob.longest < 500ms);
 
-    // coturn dies and comes back on the same port, with no allocation.
-    coturn.restart();
+    // coturn dies and comes back on the same port, with no allocation; or stays dead.
+    if (down)
+        coturn.kill();
+    else
+        coturn.restart();
     REQUIRE(lab.run_until(
         [&] {
             return alice.session->stats().relay_reallocations >= 1 &&
@@ -425,17 +433,46 @@ TEST_CASE(
         CHECK(n->count(EventType::error) == 0);
         CHECK(connected(*n));
         CHECK(n->session->path() == Path::relay);
-        CHECK(in_relay_range(coturn, n->session->peer_address()));
+        CHECK(in_relay_range(last, n->session->peer_address()));
         CHECK(n->session->stats().relay_allocated);
     }
     CHECK(to_bob.in_order);
     CHECK(to_alice.in_order);
     // The pause the game saw, each way.
-    std::printf("TURN restart: longest gap %lld ms to bob, %lld ms to alice\n",
+    std::printf("TURN %s%s: longest gap %lld ms to bob, %lld ms to alice\n",
+                down ? "server down" : "restart", hidden ? " (hidden)" : "",
                 static_cast<long long>(to_bob.longest.count()),
                 static_cast<long long>(to_alice.longest.count()));
     CHECK(to_bob.longest < 3000ms);
     CHECK(to_alice.longest < 3000ms);
     // Each side's new relayed address went to the other on the pair's grant record.
     CHECK(lab.server().counters().relay_offers_granted >= 2);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a relayed pair goes on through a TURN server restart: both allocations are made anew and "
+    "re-offered, with no disconnect and no reliable line lost",
+    "[relay]") {
+    talk_through_restart(false);
+}
+
+TEST_CASE(
+    "a pair that hides its addresses goes on through a TURN server restart, each side sending "
+    "through its new allocation",
+    "[relay]") {
+    talk_through_restart(true);
+}
+
+TEST_CASE(
+    "when the grant's first TURN server dies mid-session, the relayed pair moves to the second "
+    "with no disconnect and no reliable line lost",
+    "[relay]") {
+    SECTION("plain relay") {
+        talk_through_restart(false, true);
+    }
+    SECTION("hidden addresses") {
+        talk_through_restart(true, true);
+    }
 }

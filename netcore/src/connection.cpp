@@ -121,6 +121,7 @@ std::uint32_t Connection::on_peer_relay(const protocol::PeerRelay& relay) {
 void Connection::relay_moved(Address from) {
     if (peer_ == nullptr || !peer_relayed_ || from_enet(peer_->address) != from) return;
     peer_->address = to_enet(enet_address_of(*peer_relayed_));
+    resend_soon(peer_);
     if (state_ != State::connected || peer_address_ == *peer_relayed_) return;
     peer_address_ = *peer_relayed_;
     emit_path(EventType::path_changed);

@@ -3,6 +3,7 @@
 // callback, which seals them (PROTOCOL.md §11.4).
 #include "enet_host.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -249,6 +250,18 @@ void cap_resend_timeout(ENetPeer* peer, enet_uint32 timeout) {
         command->roundTripTimeout = timeout;
         command->roundTripTimeoutLimit = peer->timeoutLimit * timeout;
         if (first) peer->nextTimeout = command->sentTime + timeout;  // the oldest sets the timer
+        first = false;
+    }
+}
+
+void resend_soon(ENetPeer* peer) {
+    const enet_uint32 rto = peer->roundTripTime + 4 * peer->roundTripTimeVariance;
+    bool first = true;
+    for (ENetListIterator it = enet_list_begin(&peer->sentReliableCommands);
+         it != enet_list_end(&peer->sentReliableCommands); it = enet_list_next(it)) {
+        auto* command = reinterpret_cast<ENetOutgoingCommand*>(it);
+        command->roundTripTimeout = std::min(command->roundTripTimeout, rto);
+        if (first) peer->nextTimeout = command->sentTime + command->roundTripTimeout;
         first = false;
     }
 }

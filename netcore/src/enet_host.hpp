@@ -162,6 +162,12 @@ void seed_round_trip(ENetPeer* peer, enet_uint32 rtt_ms);
 /// four failures in a row (1%) waiting seconds for the fifth try.
 void cap_resend_timeout(ENetPeer* peer, enet_uint32 timeout_ms);
 
+/// The peer's path moved after an outage: its unacknowledged reliable commands go out again
+/// within one retransmission timeout of the path's round trip, instead of after the doubled
+/// timeouts the outage left (0.8, 1.6 s ... after a second or two of silence). Their give-up
+/// limits stay as they were, so this never ends the connection sooner.
+void resend_soon(ENetPeer* peer);
+
 /// The address of the local interface that routes to `server`, found by connecting a
 /// throwaway UDP socket (nothing is sent). Empty when it cannot be found.
 [[nodiscard]] Address local_route_to(Address server);
