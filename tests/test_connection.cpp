@@ -254,6 +254,52 @@ TEST_CASE("a relayed connection moves to a direct path that opens later", "[conn
     CHECK_FALSE(p.alice.conn.needs_relay(p.now + 6s));
 }
 
+TEST_CASE(
+    "a relayed connection follows the peer's new relayed address: ENet's peer moves there, a "
+    "repeat changes nothing, and a direct connection's ENet peer stays",
+    "[connection]") {
+    const Address moved{0x0A000002u, 50099};  // bob's allocation, made anew
+    Pair p;
+    p.direct_open = false;
+    p.relay_open = true;
+    p.begin(true);
+    REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
+    REQUIRE(p.alice.conn.take_enet_connect() == kBobRelayed);
+    FakeEnetPeer enet(kBobRelayed);
+    p.alice.conn.attach(&enet.peer);
+    REQUIRE(p.alice.conn.on_enet_connect(&enet.peer, 0, p.now));
+    REQUIRE(p.alice.conn.path() == Path::relay);
+
+    // The same offer again (bob re-sends until he hears alice through it): nothing.
+    CHECK(p.alice.conn.on_peer_relay(PeerRelay{kToken, kBobRelayed, kBobPublic}) == 0);
+    CHECK(p.alice.count(EventType::path_changed) == 0);
+    // Bob's TURN server restarted: his new relayed address replaces the old one.
+    CHECK(p.alice.conn.on_peer_relay(PeerRelay{kToken, moved, kBobPublic}) == kBobPublic.ip);
+    CHECK(p.alice.conn.peer_relayed() == moved);
+    CHECK(from_enet(enet.peer.address) == moved);
+    CHECK(p.alice.conn.peer_address() == moved);
+    CHECK(p.alice.conn.path() == Path::relay);
+    CHECK(p.alice.conn.is_peer_address(moved));
+    const Event* e = p.alice.last(EventType::path_changed);
+    REQUIRE(e != nullptr);
+    CHECK(e->path == Path::relay);
+    CHECK(e->address == moved);
+    CHECK(p.alice.conn.on_peer_relay(PeerRelay{kToken, moved, kBobPublic}) == 0);
+    CHECK(p.alice.count(EventType::path_changed) == 1);
+
+    // A direct connection learns the address, and its ENet peer stays where it is.
+    Pair q;
+    q.begin(true);
+    REQUIRE(q.run_until([&] { return q.alice.conn.state() == State::connecting; }));
+    REQUIRE(q.alice.conn.take_enet_connect() == kBobPublic);
+    FakeEnetPeer direct(kBobPublic);
+    q.alice.conn.attach(&direct.peer);
+    REQUIRE(q.alice.conn.on_enet_connect(&direct.peer, 0, q.now));
+    CHECK(q.alice.conn.on_peer_relay(PeerRelay{kToken, moved, kBobPublic}) == kBobPublic.ip);
+    CHECK(from_enet(direct.peer.address) == kBobPublic);
+    CHECK(q.alice.count(EventType::path_changed) == 0);
+}
+
 TEST_CASE("a punch that nothing answers fails with punch_failed at punch_timeout", "[connection]") {
     Pair p;
     p.direct_open = false;

@@ -72,7 +72,8 @@ struct Config {
     /// How long after an introduction is made its two sides may pass relay offers through the
     /// server: a session may start up to intro_ttl after it (a retry that reused the token), then
     /// punch for 10 s (the client's punch_timeout), and under loss its Introduction may arrive a
-    /// few request retries (1 s each) late: 10 + 10 + margin.
+    /// few request retries (1 s each) late: 10 + 10 + margin. Past it, a pair granted a relay
+    /// may still re-offer on its grant record (PROTOCOL.md §4.11).
     std::chrono::milliseconds relay_offer_window{30000};
     /// How often tick() drops expired names and stale introductions.
     std::chrono::milliseconds sweep_interval{1000};
