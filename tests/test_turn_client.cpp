@@ -678,16 +678,30 @@ TEST_CASE(
     CHECK(r.relay.allocation() == 3);
 }
 
-TEST_CASE("an allocation that nobody uses over the relay is not checked, and not made anew",
-          "[unit]") {
+TEST_CASE(
+    "an allocation that no connection uses is not checked, and one held on standby is checked "
+    "after two standby intervals of silence",
+    "[unit]") {
     ScriptedRelay r;
-    r.use.relayed = false;  // connected directly: the relay lingers, nobody relays through it
+    r.use.relayed = false;  // nobody relays through it, nor holds it on standby
     r.use.renew = false;
     r.step(Duration(10));
     r.allocate(kServer, kRelayed);
-    for (int i = 0; i < 10; ++i) r.step(Duration(1000));
+    r.step(Duration(1000));  // up, as of now
+    r.permit(kServer);
+    for (int i = 0; i < 8; ++i) r.step(Duration(1000));
     CHECK(r.out.count(stun::Method::refresh) == 0);
     CHECK(r.relay.reallocations() == 0);
+
+    // Held on standby (connected directly: the peer's standby probes come through it every
+    // 5 s), checked after two standby intervals of silence, not after path_silence.
+    r.use.standby = true;
+    r.use.standby_silence = Duration(10000);
+    r.step(Duration(1999));  // 9999 ms after it came up
+    CHECK(r.out.count(stun::Method::refresh) == 0);
+    r.step(Duration(1));
+    CHECK(r.out.count(stun::Method::refresh) == 1);
+    CHECK(r.out.sent.back().to == kServer);
 }
 
 // ==== Against a real coturn on 127.0.0.1 =====================================================

@@ -127,13 +127,14 @@ void Relay::update(TimePoint now, const Use& use, RendezvousClient& rendezvous, 
 
 // Keeps an allocation for the connections that need it (docs/RELAY.md, "When the TURN server
 // restarts"). A relayed connection hears its peer through our allocation every few hundred
-// milliseconds (ENet pings every 500 ms when idle); when nothing came for Use::silence, a
-// Refresh checks the allocation at once. A server that restarted has forgotten it and answers
-// with an error (437 Allocation Mismatch, or 438 then 437): it is made anew on the same server.
-// A server that does not answer is left for the grant's next one.
+// milliseconds (ENet pings every 500 ms when idle), one on standby every standby_interval (the
+// peer's standby probes, and the answers to ours); when nothing came for Use::silence (or
+// Use::standby_silence), a Refresh checks the allocation at once. A server that restarted has
+// forgotten it and answers with an error (437 Allocation Mismatch, or 438 then 437): it is made
+// anew on the same server. A server that does not answer is left for the grant's next one.
 void Relay::watch(const Use& use, TimePoint now, RawOutbox& out) {
     using State = TurnClient::State;
-    const bool needed = use.setting_up || use.relayed;
+    const bool needed = use.setting_up || use.relayed || use.standby;
     switch (turn_->state()) {
         case State::failed:
             if ((up_ || recovering_) && needed) {
@@ -157,7 +158,7 @@ void Relay::watch(const Use& use, TimePoint now, RawOutbox& out) {
         up_ = true;
         heard_ = now;
     }
-    if (!use.relayed) return;
+    if (!use.relayed && !use.standby) return;
     if (turn_->refreshing()) {
         // Checked after the relay fell silent, unanswered, and still nothing came through it.
         if (server_count_ > 1 && checked_ >= heard_ && checked_ != TimePoint{} &&
@@ -169,7 +170,7 @@ void Relay::watch(const Use& use, TimePoint now, RawOutbox& out) {
         }
         return;
     }
-    if (now - std::max(heard_, checked_) >= use.silence) {
+    if (now - std::max(heard_, checked_) >= (use.relayed ? use.silence : use.standby_silence)) {
         turn_->check(now, out);
         checked_ = now;
     }

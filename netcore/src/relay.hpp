@@ -58,7 +58,11 @@ class Relay {
         /// session never allocates again: it renews nothing).
         bool renew = false;
         bool relayed = false;    ///< a connection is connected over the relay
-        Duration silence{1200};  ///< Config::path_silence: when to check the allocation
+        Duration silence{1200};  ///< Config::path_silence: when to check the allocation then
+        /// A connection is connected on another path and holds the relay on standby: its peer's
+        /// standby probes come through it every Config::standby_interval.
+        bool standby = false;
+        Duration standby_silence{10000};  ///< when to check it then: two standby intervals
     };
     /// Renews; fails over to the grant's next server while a connection sets up; checks the
     /// allocation when the relayed peers fall silent and makes it anew when it is lost (the

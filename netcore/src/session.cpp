@@ -385,7 +385,8 @@ struct Session::Impl final : detail::HostListener,
         if (source == nullptr && !sealed())
             for (const auto& k : connections)
                 if (k->is_peer_address(in.from)) source = k.get();
-        if (source != nullptr) in.from = source->enet_source(in.from);
+        if (source != nullptr && opened_by != nullptr) opened_by->heard_from(in.from, now);
+        if (source != nullptr) in.from = source->enet_source(in.from, opened_by != nullptr);
         return false;
     }
     Connection* opened_by = nullptr;  // the connection the last ENet datagram opened under
@@ -699,6 +700,10 @@ struct Session::Impl final : detail::HostListener,
             return c->state() == State::connected && c->path() == Path::relay;
         });
         use.silence = config.path_silence;
+        use.standby = std::any_of(connections.begin(), connections.end(), [](const auto& c) {
+            return c->state() == State::connected && c->path() != Path::relay;
+        });
+        use.standby_silence = 2 * config.standby_interval;
         const Address server = relay.server();
         relay.update(now, use, *rendezvous, *this);
         // A lost allocation made anew on another server: ENet's peers that knew the relay path

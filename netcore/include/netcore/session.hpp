@@ -218,7 +218,8 @@ struct PeerInfo {
     std::uint32_t rtt_ms = 0;
     float packet_loss = 0.0f;  ///< 0..1
     Duration punch_elapsed{0};
-    bool party_member = false;  ///< introduced as a member of our party
+    bool party_member = false;       ///< introduced as a member of our party
+    std::uint32_t path_changes = 0;  ///< moves to another path since connected (docs/PATHS.md)
 };
 
 /// The party this session is in (join_party()), as the rendezvous last told it.
