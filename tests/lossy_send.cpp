@@ -48,12 +48,10 @@ Rule between(std::uint16_t a, std::uint16_t b, double share, std::uint32_t seed)
     };
 }
 
-Rule first_from(std::uint16_t from, std::uint16_t to, int n) {
-    auto left = std::make_shared<int>(n);
+Rule blackout_from(std::uint16_t from, std::uint16_t to, std::chrono::milliseconds span) {
+    const auto until = std::chrono::steady_clock::now() + span;
     return [=](std::uint16_t f, std::uint16_t t) {
-        if (f != from || t != to || *left == 0) return false;
-        --*left;
-        return true;
+        return f == from && t == to && std::chrono::steady_clock::now() < until;
     };
 }
 

@@ -5,6 +5,7 @@
 // else, and everything while none is armed, goes to the kernel unchanged.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -31,7 +32,8 @@ class Loss {
 /// drawn from a generator seeded with `seed` (a failure repeats with the same seed).
 Rule between(std::uint16_t a, std::uint16_t b, double share, std::uint32_t seed);
 
-/// A rule that drops the first `n` datagrams sent from port `from` to port `to` (a burst).
-Rule first_from(std::uint16_t from, std::uint16_t to, int n);
+/// A rule that drops every datagram from port `from` to port `to` for `span` from its creation
+/// (a path that is dead one way for a while).
+Rule blackout_from(std::uint16_t from, std::uint16_t to, std::chrono::milliseconds span);
 
 }  // namespace lossy
