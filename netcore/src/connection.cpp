@@ -19,14 +19,15 @@ constexpr Duration kRelayLinger{5000};
 // goodbye even when the path lost much of the data. Meanwhile every re-send (data and
 // DISCONNECT) follows 2 round trips, bounded to kGoodbyeResendMin..Max, without ENet's doubling:
 // doubled from ~100 ms, six lost copies in a row would outlast the bound. The DISCONNECT thus
-// goes out at least 1 + (kGoodbyeBound - kGoodbyeDrain) / kGoodbyeResendMax = 6 times (11 when
-// nothing was queued): under 10% loss each way, all lost with probability 1e-6 (1e-11).
+// goes out at least (kGoodbyeBound - kGoodbyeDrain) / kGoodbyeResendMax = 5 times (10 when
+// nothing was queued): under 10% loss each way, all lost with probability 1e-5 (1e-10).
+// ENet's own timeout counts from the oldest unacknowledged command, which may be older than the
+// goodbye (a line held back by loss): while leaving it is pushed past the bound (goodbye()), so
+// the bound, counted from the goodbye, ends it.
 constexpr Duration kGoodbyeDrain{1000};
 constexpr Duration kGoodbyeBound{2000};
 constexpr enet_uint32 kGoodbyeResendMinMs = 50;
 constexpr enet_uint32 kGoodbyeResendMaxMs = 200;
-// ENet's own timeout while leaving: later than kGoodbyeBound, so the bound (ours) ends it.
-constexpr enet_uint32 kGoodbyeEnetTimeoutMs = 3000;
 // How often a client re-sends its RelayOffer until the peer is heard through the relay.
 constexpr Duration kOfferInterval{250};
 
@@ -360,7 +361,9 @@ bool Connection::goodbye() {
     if (state_ != State::connected || peer_ == nullptr) return false;
     if (!leaving_) {
         enet_peer_disconnect_later(peer_, kGoodbye);  // after queued data
-        enet_peer_timeout(peer_, 0, kGoodbyeEnetTimeoutMs, kGoodbyeEnetTimeoutMs);
+        const auto enet_timeout =
+            static_cast<enet_uint32>((config_.peer_timeout + kGoodbyeBound).count());
+        enet_peer_timeout(peer_, 0, enet_timeout, enet_timeout);
     }
     leaving_ = true;
     return true;
