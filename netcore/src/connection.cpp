@@ -20,10 +20,23 @@ constexpr Duration kMaxSuspectInterval{1000};
 constexpr std::uint32_t kValidateProbes = 3;
 constexpr Duration kValidateInterval{100};
 constexpr Duration kValidateGap{1000};
-// A goodbye waits for the queued data and the peer's acknowledgement at most this long. ENet
-// would wait its whole peer timeout for an acknowledgement that got lost after the peer had
-// already gone (it does not answer a DISCONNECT for a peer it has reset).
-constexpr enet_uint32 kGoodbyeTimeoutMs = 3000;
+// A goodbye (PROTOCOL.md §6, step 7). The leaver keeps its ENet peer and keys until the peer
+// acknowledges its DISCONNECT, at most kGoodbyeBound after goodbye(): an acknowledgement lost
+// after the peer had gone never comes (a reset peer answers nothing), and a dead peer must not
+// hold disconnect() for long. Queued data goes first, for at most kGoodbyeDrain; then the
+// DISCONNECT goes out anyway (what is still unacknowledged is dropped), so the peer hears the
+// goodbye even when the path lost much of the data. Meanwhile every re-send (data and
+// DISCONNECT) follows 2 round trips, bounded to kGoodbyeResendMin..Max, without ENet's doubling:
+// doubled from ~100 ms, six lost copies in a row would outlast the bound. The DISCONNECT thus
+// goes out at least (kGoodbyeBound - kGoodbyeDrain) / kGoodbyeResendMax = 5 times (10 when
+// nothing was queued): under 10% loss each way, all lost with probability 1e-5 (1e-10).
+// ENet's own timeout counts from the oldest unacknowledged command, which may be older than the
+// goodbye (a line held back by loss): while leaving it is pushed past the bound (goodbye()), so
+// the bound, counted from the goodbye, ends it.
+constexpr Duration kGoodbyeDrain{1000};
+constexpr Duration kGoodbyeBound{2000};
+constexpr enet_uint32 kGoodbyeResendMinMs = 50;
+constexpr enet_uint32 kGoodbyeResendMaxMs = 200;
 // How often a client re-sends its RelayOffer until the peer is heard through the relay.
 constexpr Duration kOfferInterval{250};
 
@@ -478,10 +491,35 @@ bool Connection::goodbye() {
     if (state_ != State::connected || peer_ == nullptr) return false;
     if (!leaving_) {
         enet_peer_disconnect_later(peer_, kGoodbye);  // after queued data
-        enet_peer_timeout(peer_, 0, kGoodbyeTimeoutMs, kGoodbyeTimeoutMs);
+        const auto enet_timeout =
+            static_cast<enet_uint32>((config_.peer_timeout + kGoodbyeBound).count());
+        enet_peer_timeout(peer_, 0, enet_timeout, enet_timeout);
     }
     leaving_ = true;
     return true;
+}
+
+// The goodbye's clock starts at the first update after goodbye() (the game calls that between
+// two updates).
+void Connection::linger(TimePoint now) {
+    if (!leaving_ || peer_ == nullptr || state_ != State::connected) return;
+    if (!goodbye_at_) goodbye_at_ = now;
+    const Duration waited = std::chrono::duration_cast<Duration>(now - *goodbye_at_);
+    if (waited >= kGoodbyeBound) {
+        finish();
+        Event e;
+        e.type = EventType::disconnected;
+        e.connection = id_;
+        e.peer = name_;
+        e.detail = "disconnected (" + name_ + " did not acknowledge the goodbye within " +
+                   std::to_string(kGoodbyeBound.count()) + " ms)";
+        events_.push_back(std::move(e));
+        return;
+    }
+    if (waited >= kGoodbyeDrain && peer_->state == ENET_PEER_STATE_DISCONNECT_LATER)
+        enet_peer_disconnect(peer_, kGoodbye);  // the data had its time; the goodbye goes now
+    cap_resend_timeout(peer_, std::clamp<enet_uint32>(2 * peer_->roundTripTime, kGoodbyeResendMinMs,
+                                                      kGoodbyeResendMaxMs));
 }
 
 // Ended, whatever the reason. The ENet peer, if still ours, is reset (nothing more is sent to

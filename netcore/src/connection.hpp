@@ -112,6 +112,10 @@ class Connection final : public Outbox, public RelayFramer {
     // ---- the game's calls ---------------------------------------------------------------
     /// Leaves gracefully after the queued data (connected only); false when not connected.
     bool goodbye();
+    /// While leaving: paces the goodbye's re-sends and ends it at its bound (connection.cpp:
+    /// kGoodbyeDrain, kGoodbyeBound), with a disconnected event (error none) if the peer never
+    /// acknowledged.
+    void linger(TimePoint now);
     /// Ends it now (cancelled, or the session failed): no event.
     void cancel() { finish(); }
 
@@ -211,6 +215,7 @@ class Connection final : public Outbox, public RelayFramer {
     TimePoint connect_deadline_{};
     std::optional<Address> pending_connect_;  // decided while receiving, done after
     bool leaving_ = false;                    // goodbye() called, waiting for ENet
+    std::optional<TimePoint> goodbye_at_;     // when the goodbye's clock started (linger())
     ENetPeer* seeded_ = nullptr;              // the responder's handshake peer, RTT seeded
     Address connect_via_;                     // the path the handshake goes over
 

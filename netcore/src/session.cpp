@@ -798,7 +798,10 @@ void Session::update(TimePoint now) {
     if (s.rendezvous) s.on_signal(s.rendezvous->update(now, s));
     s.party.update(now, s.registered(), s);
     s.update_relay();
-    for (const auto& c : s.connections) c->update(now, s.datagrams.unauthenticated());
+    for (const auto& c : s.connections) {
+        c->update(now, s.datagrams.unauthenticated());
+        c->linger(now);
+    }
     s.settle();
     s.host.flush();
 }

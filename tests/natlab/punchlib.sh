@@ -216,9 +216,14 @@ nl_fail() {
 
 # nl_pair A_NODE A_NAME B_NODE B_NAME EXPECT [PUNCH_OPTS...]
 # B registers and waits; A asks for B. EXPECT is lan, direct or relay (both connect on that
-# path, a line crosses each way, both leave with status 0) or fail (A, the asking side, gives up
-# with punch_failed; neither connects). Returns 0 when the outcome is as expected, else 1 with
-# the reason in NL_WHY. Tags: A_NAME and B_NAME.
+# path, a line crosses each way, then A leaves first (--exit-on-eof) and B prints A's goodbye as
+# a goodbye, "punch: A disconnected" (peer_disconnected), within NL_GOODBYE_BOUND seconds of A's
+# end of input, and both leave with status 0) or fail (A, the asking side, gives up with
+# punch_failed; neither connects). Returns 0 when the outcome is as expected, else 1 with the
+# reason in NL_WHY. Tags: A_NAME and B_NAME.
+# The goodbye's bound: the leaver ends its goodbye after 2 s at most (docs/PROTOCOL.md §6,
+# step 7), and B reports it one trip after a copy arrives; the rest is margin for a busy machine.
+NL_GOODBYE_BOUND=${NL_GOODBYE_BOUND:-3}
 nl_pair() {
     local a=$1 an=$2 b=$3 bn=$4 expect=$5
     shift 5
@@ -230,7 +235,7 @@ nl_pair() {
         nl_stop "$bn"
         return 1
     fi
-    nl_punch "$an" "$a" "${opts[@]}" "$NL_SERVER" "$an" "$bn"
+    nl_punch "$an" "$a" "${opts[@]}" --exit-on-eof "$NL_SERVER" "$an" "$bn"
     case $expect in
         lan | direct | relay)
             local ok=1 line path wait=15
@@ -260,7 +265,22 @@ nl_pair() {
                     ok=0
                 fi
             fi
+            local closed heard
+            closed=$EPOCHREALTIME
             nl_close "$an"
+            if ((ok)); then
+                if lab_wait_for "$NL_LOGDIR/$bn.err" "punch: $an disconnected\$" "$NL_GOODBYE_BOUND"; then
+                    heard=$(awk -v a="$closed" -v b="$(nl_time "$bn" "punch: $an disconnected\$")" \
+                        'BEGIN { printf "%.2f", b - a }')
+                    if awk -v t="$heard" -v m="$NL_GOODBYE_BOUND" 'BEGIN { exit !(t > m) }'; then
+                        NL_WHY+="$bn heard $an's goodbye $heard s after $an's end of input (bound $NL_GOODBYE_BOUND s); "
+                        ok=0
+                    fi
+                else
+                    NL_WHY+="$bn did not print $an's goodbye as one within $NL_GOODBYE_BOUND s: '$(tail -n1 "$NL_LOGDIR/$bn.err" | cut -d' ' -f2-)'; "
+                    ok=0
+                fi
+            fi
             nl_close "$bn"
             nl_wait_exit "$an" 10
             nl_wait_exit "$bn" 10
