@@ -303,12 +303,14 @@ nl_stream_reach() {
 
 # nl_stream_check FROM TO: FROM's stream as TO printed it (stream_check.awk). Sets
 # NL_STREAM_WHY (empty when every line sent arrived once and in order), NL_STREAM_PAUSE (s, the
-# longest gap between consecutive arrivals) and NL_STREAM_SUMMARY (one line, for lab_say).
+# longest gap between consecutive arrivals; when the last lines never came, at least the time
+# since the last arrival, and NL_STREAM_OPEN=1) and NL_STREAM_SUMMARY (one line, for lab_say).
 nl_stream_check() {
-    local from=$1 to=$2 out sent received lost missing dups order pause after delay
-    out=$(awk -v from="$from" -f "$NL_STREAM_CHECK" "$NL_LOGDIR/$from.sent" "$NL_LOGDIR/$to.arrivals" 2>&1)
-    read -r sent received lost missing dups order pause after delay <<<"$(sed 's/[a-z]*=//g' <<<"$out")"
-    NL_STREAM_WHY="" NL_STREAM_PAUSE=${pause:-0}
+    local from=$1 to=$2 out sent received lost missing dups order pause after open delay
+    out=$(awk -v from="$from" -v end="$EPOCHREALTIME" -f "$NL_STREAM_CHECK" "$NL_LOGDIR/$from.sent" \
+        "$NL_LOGDIR/$to.arrivals" 2>&1)
+    read -r sent received lost missing dups order pause after open delay <<<"$(sed 's/[a-z]*=//g' <<<"$out")"
+    NL_STREAM_WHY="" NL_STREAM_PAUSE=${pause:-0} NL_STREAM_OPEN=${open:-0}
     if [[ ! $out =~ ^sent= ]]; then
         NL_STREAM_WHY="$from -> $to: the checker failed: $out"
         NL_STREAM_SUMMARY=$NL_STREAM_WHY
@@ -324,6 +326,10 @@ nl_stream_check() {
         NL_STREAM_SUMMARY+=", every one once and in order"
     else
         NL_STREAM_SUMMARY+=" ($NL_STREAM_WHY)"
+    fi
+    if ((open)); then
+        NL_STREAM_SUMMARY+="; pause $pause s and on (no line since line $after), longest delay $delay s"
+        return
     fi
     NL_STREAM_SUMMARY+="; pause $pause s (after line $after), longest delay $delay s"
 }

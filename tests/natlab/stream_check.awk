@@ -1,23 +1,26 @@
 # stream_check.awk — judge one line stream (punchlib.sh nl_stream_start) as its receiver got it.
 #
-# Usage: awk -v from=TAG -f stream_check.awk SENT ARRIVALS
+# Usage: awk -v from=TAG [-v end=TIME] -f stream_check.awk SENT ARRIVALS
 #   SENT      what TAG sent, one "SEQ TIME" per line, SEQ 1, 2, 3... (TAG.sent)
 #   ARRIVALS  the receiver's stdout, each line after the time it was read: "STAMP LINE"
 #             (RECEIVER.arrivals); a stream line is "TAG SEQ TIME", other lines are skipped.
+#   end       when the stream is judged: a stream whose last lines never came has paused since
+#             its last arrival, until then
 # Times are Unix seconds with microseconds (bash's EPOCHREALTIME), all from this machine's clock.
 #
 # Prints one line of fields:
-#   sent=N received=M lost=K missing=RANGES dups=SEQS order=FIRST pause=S after=SEQ delay=S
+#   sent=N received=M lost=K missing=RANGES dups=SEQS order=FIRST pause=S after=SEQ open=0|1 delay=S
 # received: stream lines that arrived (duplicates too); lost: SEQs sent and never received;
-# missing: those SEQs sent and never received, as ranges ("57-80,91"; "-" when none); dups: SEQs
-# received more than once ("-"); order: the first line that arrived after a later one, "58<60"
-# ("-"); pause: the longest gap between two consecutive arrivals (s), after: the SEQ that arrived
-# before that gap (0 when fewer than two arrived); delay: the longest time from sending a line to
-# its arrival (s). Received lines with a SEQ never sent count as missing nothing but show in dups
-# as "SEQ?" (a line the checker cannot place).
+# missing: those SEQs as ranges ("57-80,91"; "-" when none); dups: SEQs received more than once
+# ("-"; "SEQ?" for a SEQ never sent); order: the first line that arrived after a later one,
+# "58<60" ("-"); pause: the longest gap between two consecutive arrivals (s), after: the SEQ that
+# arrived before that gap (0 when none did); open: 1 when that gap is the one from the last
+# arrival (or from the first sending, when nothing came) to `end` because the stream's last line
+# never came, else 0; delay: the longest time from sending a line to its arrival (s).
 
 FILENAME == ARGV[1] {
     if ($1 ~ /^[0-9]+$/ && $1 + 0 > sent) sent = $1 + 0
+    if ($1 == 1) first = $2
     next
 }
 
@@ -59,7 +62,16 @@ END {
         missing = missing (missing == "" ? "" : ",") (j > i ? i "-" j : i)
         i = j
     }
-    printf "sent=%d received=%d lost=%d missing=%s dups=%s order=%s pause=%.2f after=%d delay=%.2f\n",
+    open = 0
+    if (end != "" && sent > 0 && !seen[sent]) {
+        if (arrivals == 0) last = first  # nothing came: paused since the first line was sent
+        if (end - last > pause) {
+            pause = end - last
+            after = prev
+            open = 1
+        }
+    }
+    printf "sent=%d received=%d lost=%d missing=%s dups=%s order=%s pause=%.2f after=%d open=%d delay=%.2f\n",
         sent, received, lost, (missing == "" ? "-" : missing), (dups == "" ? "-" : dups),
-        (order == "" ? "-" : order), pause, after, delay
+        (order == "" ? "-" : order), pause, after, open, delay
 }
