@@ -471,7 +471,7 @@ break_mark() {
     for tag in alice bob; do BREAK_MARK[$tag]=$(nl_mark "$tag"); done
 }
 
-# break_sent: "alice had sent line N, bob line M", for the log of an event.
+# break_sent: "alice had sent line N, bob line M": where the streams are, for an event's log.
 break_sent() { echo "alice had sent line $(nl_stream_sent alice), bob line $(nl_stream_sent bob)"; }
 
 # break_since T0: seconds from T0 (EPOCHREALTIME) to now, "1.23".
@@ -560,19 +560,20 @@ break_new_mapping() {
     return 1
 }
 
-# break_follow CLIENT PEER WHAT T0 OLD: CLIENT's public address towards PEER changed (WHAT, at
-# T0) from OLD; PEER must move to CLIENT's new address (read from the router's conntrack table)
-# within NATLAB_MOVE_WITHIN s. PEER's address as CLIENT uses it is CLIENT's break_path address.
+# break_follow NODE TAG PEER EVENT T0 OLD: TAG's public address (on NODE, behind one router)
+# towards PEER changed at EVENT (at T0) from OLD; PEER must move to TAG's new address (read from
+# the router's conntrack table) within NATLAB_MOVE_WITHIN s. PEER's address is the one TAG's path
+# names (break_path).
 break_follow() {
-    local client=$1 peer=$2 what=$3 t0=$4 old=$5 peer_addr new
-    peer_addr=$(break_peer_address "$client")
-    if ! new=$(break_new_mapping "$client" "${peer_addr%:*}" "${peer_addr##*:}" "$old"); then
-        break_note "no datagram from $client to $peer ($peer_addr) crossed ${LAB_ROUTERS[$client]} within 3 s of $what (mapping still '$(lab_nat_mapping "$client" "${peer_addr%:*}" "${peer_addr##*:}")')"
+    local node=$1 tag=$2 peer=$3 event=$4 t0=$5 old=$6 peer_addr new
+    peer_addr=$(break_peer_address "$tag")
+    if ! new=$(break_new_mapping "$node" "${peer_addr%:*}" "${peer_addr##*:}" "$old"); then
+        break_note "no datagram from $tag to $peer ($peer_addr) crossed ${LAB_ROUTERS[$node]} within 3 s of $event (its mapping: '$(lab_nat_mapping "$node" "${peer_addr%:*}" "${peer_addr##*:}")', before: $old)"
         return 1
     fi
-    lab_say "$client's router maps her flow to $peer on $new now (was $old)"
+    lab_say "${LAB_ROUTERS[$node]} maps $tag's flow to $peer on $new now (was $old)"
     break_wait_move "$peer" "punch: path changed: [a-z_]+ ${new//./\\.}\$" \
-        "follow $client to her new address $new" "$what" "$t0" "$move_within"
+        "follow $tag to her new address $new" "$event" "$t0" "$move_within"
 }
 
 # break_finish: the streams stop; once their last lines are in (10 s at most), each is judged,
@@ -881,9 +882,10 @@ case $1 in
         break_connect direct
         break_flows "direct, before the block"
         break_mark
+        at=$(break_sent)
         t0=$EPOCHREALTIME
         lab_block_direct a b
-        lab_say "direct path blocked ($(break_sent))"
+        lab_say "direct path blocked ($at)"
         for tag in alice bob; do
             break_wait_move "$tag" "$(nl_path_changed_re relay)" "move to the relay" "the block" "$t0" "$move_within"
         done
@@ -893,9 +895,10 @@ case $1 in
         fi
         if break_alive; then
             break_mark
+            at=$(break_sent)
             t0=$EPOCHREALTIME
             lab_unblock_direct
-            lab_say "direct path open again ($(break_sent))"
+            lab_say "direct path open again ($at)"
             moved=0
             for tag in alice bob; do
                 break_wait_move "$tag" "$(nl_path_changed_re direct)" "move back to direct" "the unblock" \
@@ -928,10 +931,11 @@ case $1 in
         [[ $(break_peer_address bob) == "$old" ]] ||
             lab_say "note: bob's path to alice is $(break_peer_address bob), her router maps her at $old"
         break_mark
+        at=$(break_sent)
         t0=$EPOCHREALTIME
         lab_flush_nat a
-        lab_say "a-r forgot every mapping; alice was at $old towards bob ($(break_sent))"
-        break_follow a bob "the flush" "$t0" "$old"
+        lab_say "a-r forgot every mapping; alice was at $old towards bob ($at)"
+        break_follow a alice bob "the flush" "$t0" "$old"
         break_alive && break_flows "after the rebinding"
         break_finish
         ;;
@@ -952,10 +956,11 @@ case $1 in
         [[ -n $old ]] || lab_broken "a-r has no mapping for alice's flow to bob at $bob_addr"
         old_ip=${LAB_IP[a]}
         break_mark
+        at=$(break_sent)
         t0=$EPOCHREALTIME
         lab_move_lan_address a
-        lab_say "alice's LAN address moved from $old_ip to ${LAB_IP[a]}; she was at $old towards bob ($(break_sent))"
-        break_follow a bob "the address change" "$t0" "$old"
+        lab_say "alice's LAN address moved from $old_ip to ${LAB_IP[a]} in $(break_since "$t0") s; she was at $old towards bob ($at)"
+        break_follow a alice bob "the address change" "$t0" "$old"
         break_alive && break_flows "after the address change"
         break_finish
         ;;
@@ -975,9 +980,10 @@ case $1 in
             $(grep -cE "refreshed, .*lifetime=0$" "$LAB_TURN_LOG")))
         ((live > 0)) || lab_broken "coturn logged no live allocation for a relayed session"
         break_mark
+        at=$(break_sent)
         t0=$EPOCHREALTIME
         lab_turn_restart
-        lab_say "coturn restarted (down and up again in $(break_since "$t0") s; $live allocations before; $(break_sent))"
+        lab_say "coturn restarted (down and up again in $(break_since "$t0") s; $live allocations before; $at)"
         # As many allocations again as lived before, within NATLAB_MOVE_WITHIN s of the restart.
         end=$((SECONDS + move_within + 1))
         while ((SECONDS < end)); do
