@@ -17,8 +17,9 @@
 #   lab.sh selftest                              build every NAT type once, self-check, tear down
 #                                                (with coturn, when it is installed)
 # As a library (source it): lab_require; lab_up SPEC...; lab_turn_up [OPTIONS]; lab_exec NODE
-# CMD...; lab_spawn ...; lab_block_direct CLIENT CLIENT / lab_unblock_direct; lab_down runs by itself
-# on exit.
+# CMD...; lab_spawn ...; lab_block_direct CLIENT CLIENT / lab_unblock_direct; lab_turn_restart;
+# lab_flush_nat CLIENT; lab_nat_mapping CLIENT IP PORT; lab_move_lan_address CLIENT; lab_down runs
+# by itself on exit.
 #
 # SPEC is NAME:TYPE[:loss=P][:udp-timeout=S]; NAME is a client (a namespace you run programs in).
 #   public           client directly on the public segment, no NAT

@@ -33,14 +33,40 @@
 #   party-loss [ATTEMPTS] [LANES] [PERCENT]  the same four with 10% loss each way on every
 #                               router: ATTEMPTS parties (100), LANES at a time (4); prints per
 #                               pair how many connected; each must in PERCENT % (99).
+# Paths that break mid-session (issue 13; docs/NAT.md). alice (node a) asks for bob (node b),
+# coturn granted; once connected, each sends "NAME SEQ TIME" every 100 ms until the end, and
+# each must print every line of the other once and in order. The pause, the longest gap between
+# two arrivals either way, is printed and must be at most NATLAB_PAUSE_MAX s (3). Neither
+# session may end before its input does; both exit 0.
+#   stream [SECONDS]            the control: a direct port-restricted pair, nothing breaks, the
+#                               streams run SECONDS (5); pause at most 1 s.
+#   path-break                  port-restricted pair, direct; the internet drops everything
+#                               between their routers: both must print "path changed: relay"
+#                               within NATLAB_MOVE_WITHIN s (5); unblocked: both "path changed:
+#                               direct" within NATLAB_RETURN_WITHIN s (15), and with coturn then
+#                               cut off the lines still flow.
+#   rebind [TYPE_A TYPE_B]      alice behind a symmetric NAT (TYPE_A), bob behind a full cone
+#                               (TYPE_B), direct; conntrack -F on alice's router: her NAT maps
+#                               her anew, and bob must print "path changed: direct NEW" with her
+#                               new public address (read from the router's conntrack table)
+#                               within NATLAB_MOVE_WITHIN s.
+#   lan-change [TYPE_A TYPE_B]  alice port-restricted (TYPE_A), bob full cone (TYPE_B), direct;
+#                               alice's LAN address changes (a new one on her interface, the old
+#                               removed); her socket, bound to the wildcard address, sends from
+#                               the new one, her router maps it anew, and bob must follow her to
+#                               it as in rebind.
+#   turn-restart                symmetric pair, relayed; coturn stops and starts again on the same
+#                               address and secret: within NATLAB_MOVE_WITHIN s coturn must grant
+#                               as many allocations as lived before (the session allocated again).
 #
 # Environment: NATLAB_LOGDIR (logs, kept after the run; default a temporary directory),
 # NATLAB_CAPTURE=1 (tcpdump every router WAN and client into the log directory),
 # NATLAB_PUNCH_TIMEOUT (seconds of punching before an expected failure, default 3),
 # NATLAB_KEEPALIVE_IDLE (seconds without game traffic, default 60), NATLAB_VERBOSE=1,
 # NATLAB_RELAY_WAIT (seconds for a relayed connection, default 30), NATLAB_TURN_TTL (the
-# rendezvous' --turn-ttl; default its own), NATLAB_REQUIRE=1 (fail instead of skipping when
-# the lab cannot run).
+# rendezvous' --turn-ttl; default its own), NATLAB_PAUSE_MAX, NATLAB_MOVE_WITHIN and
+# NATLAB_RETURN_WITHIN (the paths that break, above), NATLAB_REQUIRE=1 (fail instead of skipping
+# when the lab cannot run).
 # Exit: 0 as expected, 1 not as expected (netcore's result), 3 the lab misbehaved, 77 skipped.
 set -uo pipefail
 
