@@ -262,7 +262,7 @@ nl_stream_start() {
             now=$EPOCHREALTIME
             # One write() each (well below PIPE_BUF): a line is never torn. A punch that ended
             # ends the writer (EPIPE).
-            printf '%s %d %s\n' "$tag" "$seq" "$now" >&"$fd" 2>/dev/null || break
+            printf '%s %d %s\n' "$tag" "$seq" "$now" 1>&"$fd" 2>/dev/null || break
             printf '%d %s\n' "$seq" "$now" >>"$sent"
             wait=$((start + seq * interval_us - ${EPOCHREALTIME/./}))
             ((wait > 0)) && sleep "$((wait / 1000000)).$(printf '%06d' $((wait % 1000000)))"
@@ -306,10 +306,12 @@ nl_stream_reach() {
 # longest gap between consecutive arrivals; when the last lines never came, at least the time
 # since the last arrival, and NL_STREAM_OPEN=1) and NL_STREAM_SUMMARY (one line, for lab_say).
 nl_stream_check() {
-    local from=$1 to=$2 out sent received lost missing dups order pause after open delay
+    local from=$1 to=$2 out sent lost missing dups order pause after open delay
     out=$(awk -v from="$from" -v end="$EPOCHREALTIME" -f "$NL_STREAM_CHECK" "$NL_LOGDIR/$from.sent" \
         "$NL_LOGDIR/$to.arrivals" 2>&1)
-    read -r sent received lost missing dups order pause after open delay <<<"$(sed 's/[a-z]*=//g' <<<"$out")"
+    # shellcheck disable=SC2001 # a pattern per field, not one string
+    read -r sent _ lost missing dups order pause after open delay <<<"$(sed 's/[a-z]*=//g' <<<"$out")"
+    # shellcheck disable=SC2034 # read by the scenarios
     NL_STREAM_WHY="" NL_STREAM_PAUSE=${pause:-0} NL_STREAM_OPEN=${open:-0}
     if [[ ! $out =~ ^sent= ]]; then
         NL_STREAM_WHY="$from -> $to: the checker failed: $out"

@@ -577,9 +577,9 @@ break_peer_address() { break_path "$1" | cut -d' ' -f2; }
 # break_new_mapping CLIENT DST_IP DST_PORT OLD: wait (3 s) until CLIENT's router has a mapping
 # for CLIENT's flow to DST other than OLD, and print it; nothing when none came.
 break_new_mapping() {
-    local client=$1 ip=$2 port=$3 old=$4 now end=$((SECONDS + 3))
+    local client=$1 ip=$2 dport=$3 old=$4 now end=$((SECONDS + 3))
     while ((SECONDS <= end)); do
-        now=$(lab_nat_mapping "$client" "$ip" "$port")
+        now=$(lab_nat_mapping "$client" "$ip" "$dport")
         [[ -n $now && $now != "$old" ]] && { echo "$now"; return 0; }
         sleep 0.1
     done
