@@ -634,7 +634,7 @@ break_finish() {
     for tag in alice bob; do
         nl_wait_exit "$tag" "$limit"
         [[ ${NL_RC[$tag]} == 0 || -n ${BREAK_ENDED[$tag]:-} ]] ||
-            break_note "$tag exited with status ${NL_RC[$tag]} after its input ended: '$(tail -n1 "$NL_LOGDIR/$tag.err" | cut -d' ' -f2-)'"
+            break_note "$tag exited with status ${NL_RC[$tag]}: '$(tail -n1 "$NL_LOGDIR/$tag.err" | cut -d' ' -f2-)'"
     done
     if ((${#BREAK_WHY[@]} > 0)); then
         why=$(printf '%s; ' "${BREAK_WHY[@]}")
