@@ -655,7 +655,9 @@ lab_unblock_direct() { lab_unblock direct; }
 # ---------------------------------------------------------------------------------------------
 # A player's network changes under it (issue 13's "paths that break mid-session")
 
-_lab_need_conntrack() {
+# lab_need_conntrack: skips (LAB_SKIP) without the conntrack tool. Call it in the scenario's
+# own shell first: a skip inside $(...) would only end the substitution.
+lab_need_conntrack() {
     command -v conntrack >/dev/null ||
         lab_skip "'conntrack' not found (CI: apt-get install conntrack, or scripts/setup.sh --with-lab)"
 }
@@ -665,7 +667,7 @@ _lab_need_conntrack() {
 # entry; empty when it has none. For clients behind one router (not public, not double).
 lab_nat_mapping() {
     local client=$1 dst=$2 dport=$3 router
-    _lab_need_conntrack
+    lab_need_conntrack
     router=${LAB_ROUTERS[$client]%% *}
     [[ -n $router ]] || lab_broken "lab_nat_mapping: $client has no router"
     # Greedy: the last "src= dst= sport= dport=" group is the reply tuple, whose destination is
@@ -679,7 +681,7 @@ lab_nat_mapping() {
 # (for a symmetric NAT, a new random port). Checks itself: the flush must have deleted entries.
 lab_flush_nat() {
     local client=$1 r out n
-    _lab_need_conntrack
+    lab_need_conntrack
     for r in ${LAB_ROUTERS[$client]}; do
         n=$(lab_exec "$r" conntrack -C 2>/dev/null)
         out=$(lab_exec "$r" conntrack -F 2>&1)

@@ -945,6 +945,7 @@ case $1 in
         # and gives her a new public port; bob, who accepts datagrams from anywhere (full cone or
         # public), must follow her to it.
         type_a=${2:-symmetric} type_b=${3:-full-cone}
+        lab_need_conntrack
         lab_up "a:$type_a" "b:$type_b"
         relay=1
         start_servers
@@ -971,6 +972,7 @@ case $1 in
         # her socket is bound to the wildcard address, so it sends from the new one, and her
         # router maps that to a new public port: bob must follow her to it.
         type_a=${2:-port-restricted} type_b=${3:-full-cone}
+        lab_need_conntrack
         lab_up "a:$type_a" "b:$type_b"
         relay=1
         start_servers
