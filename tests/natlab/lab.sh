@@ -406,12 +406,27 @@ lab_exec() {
 
 # lab_spawn VAR NODE OUT ERR CMD...: start CMD in the background inside NODE (stdout to OUT,
 # stderr to ERR); its pid goes into VAR. `ip netns exec` execs CMD, so the pid is CMD's own.
+# CMD inherits no descriptor of ours but those three: a coturn restarted mid-session must not
+# hold a punch's stdin FIFO open, or that punch never sees its input end.
 lab_spawn() {
     local -n _pid=$1
     local node=$2 out=$3 err=$4
     shift 4
-    ip netns exec "$(lab_ns "$node")" "$@" >"$out" 2>"$err" </dev/null &
+    (
+        _lab_close_inherited
+        exec ip netns exec "$(lab_ns "$node")" "$@" >"$out" 2>"$err" </dev/null
+    ) &
     _pid=$!
+}
+
+# _lab_close_inherited: close every descriptor above 2 of this (sub)shell.
+_lab_close_inherited() {
+    local f n
+    for f in /proc/"$BASHPID"/fd/*; do
+        n=${f##*/}
+        ((n > 2)) && eval "exec $n>&-" 2>/dev/null
+    done
+    return 0
 }
 
 # lab_wait_for FILE REGEX SECONDS: wait until a line of FILE matches REGEX (grep -E).
