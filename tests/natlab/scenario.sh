@@ -528,10 +528,11 @@ break_wait_move() {
 # check names the lines).
 break_flows() {
     local what=$1 limit=${2:-10} end pair from to target rc=0
+    local -A due=([alice]=$(($(nl_stream_sent alice) + 20)) [bob]=$(($(nl_stream_sent bob) + 20)))
     end=$((SECONDS + limit))
     for pair in alice:bob bob:alice; do
         from=${pair%%:*} to=${pair#*:}
-        target=$(($(nl_stream_sent "$from") + 20))
+        target=${due[$from]}
         if ! nl_stream_reach "$from" "$to" "$target" $((end > SECONDS ? end - SECONDS : 0)); then
             lab_say "$what: $from's line $target did not reach $to within $limit s (the last there: $(nl_stream_top "$from" "$to"))"
             rc=1
