@@ -4,6 +4,7 @@
 // test fills in, as ENet would on a connect.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <vector>
 
@@ -25,6 +26,8 @@ const Address kAlicePublic{0xC6336401u, 5000};
 const Address kBobPublic{0xCB007116u, 40000};
 const Address kAliceRelayed{0x0A000001u, 50001};  // alice's allocation, as bob sends to it
 const Address kBobRelayed{0x0A000002u, 50002};
+const Address kBobRebound{0xCB007116u, 41234};  // bob's public address after his NAT rebound
+const Address kAttacker{0x05060708u, 6666};
 constexpr std::uint64_t kToken = 0x1122334455667788ull;
 
 // Stands for the ENet peer ENet would make: only what the connection reads and ENet's own
@@ -43,8 +46,15 @@ struct FakeEnetPeer {
 
 struct Wire final : RawOutbox {
     std::vector<std::pair<Address, Bytes>> sent;
+    std::vector<Address> destinations;  // every datagram's, delivered or not
+    std::vector<std::pair<Address, Bytes>> history;
     void send_raw(Address to, std::span<const std::uint8_t> bytes) override {
         sent.emplace_back(to, Bytes(bytes.begin(), bytes.end()));
+        destinations.push_back(to);
+        history.emplace_back(to, Bytes(bytes.begin(), bytes.end()));
+    }
+    [[nodiscard]] std::size_t count_to(Address a) const {
+        return static_cast<std::size_t>(std::count(destinations.begin(), destinations.end(), a));
     }
 };
 
@@ -65,8 +75,9 @@ struct Side final : DatagramPath::Receiver {
 
     void on_server(const Envelope&, Address) override {}
     void on_probe(const Message& message, Address from) override {
-        conn.on_probe(message, from, now);
+        if (!conn.on_probe(message, from, now)) ++refused;
     }
+    std::size_t refused = 0;  // probes and acknowledgements the connection did not take
     void on_server_version(std::uint8_t) override {}
 
     [[nodiscard]] std::size_t count(EventType type) const {
@@ -133,6 +144,17 @@ struct Pair {
         return !sent.empty();
     }
 
+    // ENet's own traffic between connected sides (its pings, the game's data): `from` sends
+    // to the path it uses; where the wire lets it through, `to` hears it from there.
+    void enet_traffic(Side& from, Side& to) const {
+        if (from.conn.state() != State::connected || to.conn.state() != State::connected) return;
+        const Address dest = from.conn.peer_address();
+        if (dest == to.self && direct_open)
+            to.conn.heard_from(from.self, now);
+        else if (dest == to.relayed && relay_open)
+            to.conn.heard_from(from.relayed, now);
+    }
+
     void step(Duration by = 10ms) {
         now += by;
         alice.now = bob.now = now;
@@ -143,6 +165,24 @@ struct Pair {
             const bool b = deliver(bob, alice, direct_open, relay_open);
             if (!a && !b) break;
         }
+        enet_traffic(alice, bob);
+        enet_traffic(bob, alice);
+    }
+
+    // Both sides connected, as ENet would report it: alice's own peer, bob's incoming one.
+    FakeEnetPeer alice_enet{kBobPublic};
+    FakeEnetPeer bob_enet{kAlicePublic};
+    void connect_both() {
+        REQUIRE(run_until([&] {
+            return alice.conn.state() == State::connecting && bob.conn.state() == State::connecting;
+        }));
+        const auto to = alice.conn.take_enet_connect();
+        REQUIRE(to);
+        alice_enet.peer.address = to_enet(*to);
+        alice.conn.attach(&alice_enet.peer);
+        REQUIRE(alice.conn.on_enet_connect(&alice_enet.peer, 0, now));
+        bob_enet.peer.address = to_enet(*to == kBobPublic ? kAlicePublic : kAliceRelayed);
+        REQUIRE(bob.conn.on_enet_connect(&bob_enet.peer, connect_data(kToken), now));
     }
 
     template <typename Done>
@@ -189,7 +229,7 @@ TEST_CASE("a connection goes from punching to connecting on the first acknowledg
     CHECK(e->peer == "bob");
     CHECK(e->path == Path::direct);
     CHECK(e->address == kBobPublic);
-    CHECK_FALSE(p.alice.conn.needs_relay(p.now));
+    CHECK(p.alice.conn.needs_relay(p.now));  // on standby (docs/PATHS.md)
 
     // The responder takes an incoming ENet connection only with the token's bits, from the peer.
     FakeEnetPeer stranger(Address{0x01020304u, 999});
@@ -204,6 +244,7 @@ TEST_CASE("a connection goes from punching to connecting on the first acknowledg
 TEST_CASE("a connection holds a relay that got through for relay_delay, then takes it",
           "[connection]") {
     Pair p;
+    p.alice.config.relay_delay = p.bob.config.relay_delay = 500ms;
     p.direct_open = false;
     p.relay_open = true;
     p.begin(true);
@@ -217,6 +258,7 @@ TEST_CASE("a connection holds a relay that got through for relay_delay, then tak
 
 TEST_CASE("a direct path that opens before relay_delay wins over the relay", "[connection]") {
     Pair p;
+    p.alice.config.relay_delay = p.bob.config.relay_delay = 500ms;
     p.relay_open = true;
     p.begin(true);
     REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
@@ -248,10 +290,155 @@ TEST_CASE("a relayed connection moves to a direct path that opens later", "[conn
     CHECK(e->address == kBobPublic);
     CHECK(p.alice.conn.path() == Path::direct);
     CHECK(from_enet(enet.peer.address) == kBobPublic);  // ENet sends there from now on
-    // The relay lingers a while for what the peer still sends through it, then is not needed.
-    CHECK(p.alice.conn.needs_relay(p.now));
-    CHECK_FALSE(p.alice.conn.renews_relay());
-    CHECK_FALSE(p.alice.conn.needs_relay(p.now + 6s));
+    // The relay stays, on standby for when the direct path breaks (docs/PATHS.md).
+    CHECK(p.alice.conn.needs_relay(p.now + 60s));
+    CHECK(p.alice.conn.renews_relay());
+    CHECK(p.alice.conn.info(p.now).path_changes == 1);
+}
+
+TEST_CASE("a pair starts on the relay when it answers first, without waiting for direct",
+          "[connection][paths]") {
+    Pair p;
+    p.direct_open = false;
+    p.relay_open = true;
+    p.begin(true);
+    REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
+    // Within a few simulated round trips (10 ms steps), not after a delay held for direct.
+    CHECK(p.now - p.start <= 50ms);
+    CHECK(p.alice.conn.take_enet_connect() == kBobRelayed);
+}
+
+TEST_CASE("a connected pair whose direct path breaks moves to the relay, and back when it returns",
+          "[connection][paths]") {
+    Pair p;
+    p.relay_open = true;
+    p.begin(true);
+    p.connect_both();
+    REQUIRE(p.alice.conn.path() == Path::direct);
+    REQUIRE(p.bob.conn.path() == Path::direct);
+    // ENet's traffic keeps the path in use: a minute passes without a move, and the relay was
+    // probed on standby meanwhile (its acknowledgement came back).
+    const auto sent_before = p.alice.conn.puncher().probes_sent();
+    REQUIRE_FALSE(p.run_until([&] { return p.alice.count(EventType::path_changed) > 0; }, 60s));
+    const auto standby = p.alice.conn.puncher().probes_sent() - sent_before;
+    CHECK(standby >= 60 / 5 - 1);  // one relay probe every standby_interval (5 s)
+    CHECK(standby <= 60 / 5 + 1);
+    REQUIRE(p.alice.conn.puncher().candidate(kBobRelayed) != nullptr);
+    CHECK(p.alice.conn.puncher().candidate(kBobRelayed)->acked);
+
+    p.direct_open = false;  // the internet drops everything between them now
+    const TimePoint broke = p.now;
+    REQUIRE(p.run_until(
+        [&] { return p.alice.conn.path() == Path::relay && p.bob.conn.path() == Path::relay; }));
+    // Found within the silence that starts it and a round trip on the relay.
+    CHECK(p.now - broke >= p.alice.config.path_silence);
+    CHECK(p.now - broke < p.alice.config.path_silence + 200ms);
+    for (Side* side : {&p.alice, &p.bob}) {
+        const Event* e = side->last(EventType::path_changed);
+        REQUIRE(e != nullptr);
+        CHECK(e->path == Path::relay);
+        CHECK_FALSE(side->conn.ended());
+        CHECK(side->count(EventType::disconnected) == 0);
+    }
+    CHECK(p.alice.last(EventType::path_changed)->address == kBobRelayed);
+    CHECK(from_enet(p.alice_enet.peer.address) == kBobRelayed);  // ENet sends through it now
+    CHECK(from_enet(p.bob_enet.peer.address) == kAliceRelayed);
+
+    p.direct_open = true;
+    const TimePoint healed = p.now;
+    REQUIRE(p.run_until(
+        [&] { return p.alice.conn.path() == Path::direct && p.bob.conn.path() == Path::direct; }));
+    CHECK(p.now - healed <= p.alice.config.upgrade_interval + 50ms);
+    CHECK(from_enet(p.alice_enet.peer.address) == kBobPublic);
+    CHECK(p.alice.conn.info(p.now).path_changes == 2);
+    CHECK(p.bob.conn.info(p.now).path_changes == 2);
+}
+
+TEST_CASE("a path that stays silent with nothing else to go to keeps probing, then recovers",
+          "[connection][paths]") {
+    Pair p;
+    p.begin(false);  // no relay: nowhere else to go
+    p.connect_both();
+    p.direct_open = false;
+    const auto sent_before = p.alice.conn.puncher().probes_sent();
+    REQUIRE_FALSE(p.run_until([&] { return p.alice.count(EventType::path_changed) > 0; }, 8s));
+    // Probed at probe_interval first, backing off to once a second: a handful, not 200.
+    const auto probes = p.alice.conn.puncher().probes_sent() - sent_before;
+    CHECK(probes >= 6);
+    CHECK(probes <= 16);
+    p.direct_open = true;  // the same path works again: no move, no event
+    REQUIRE(p.run_until([&] { return p.alice.conn.info(p.now).path == Path::direct; }, 2s));
+    p.run_until([] { return false; }, 3s);
+    CHECK(p.alice.count(EventType::path_changed) == 0);
+    CHECK(p.alice.conn.state() == State::connected);
+}
+
+TEST_CASE("a peer whose NAT rebound is followed to its new address once a probe there answers",
+          "[connection][paths]") {
+    Pair p;
+    p.begin(false);
+    p.connect_both();
+    REQUIRE(p.alice.conn.peer_address() == kBobPublic);
+    p.run_until([] { return false; }, 2s);
+    // Bob's NAT forgot its mapping: his datagrams come from a new port, and what is sent to
+    // the old one is dropped there.
+    p.bob.self = kBobRebound;
+    const TimePoint rebound = p.now;
+    REQUIRE(p.run_until([&] { return p.alice.conn.peer_address() == kBobRebound; }));
+    CHECK(p.now - rebound < 100ms);  // a validation round trip, not a silence
+    const Event* e = p.alice.last(EventType::path_changed);
+    REQUIRE(e != nullptr);
+    CHECK(e->address == kBobRebound);
+    CHECK(e->path == Path::direct);
+    CHECK(from_enet(p.alice_enet.peer.address) == kBobRebound);
+    CHECK(p.bob.count(EventType::path_changed) == 0);  // bob's side did not change
+    // Bob's traffic keeps it: no suspicion, no more moves.
+    p.run_until([] { return false; }, 5s);
+    CHECK(p.alice.count(EventType::path_changed) == 1);
+}
+
+TEST_CASE("a peer's datagram re-sent from another address does not move the path",
+          "[connection][paths]") {
+    Pair p;
+    p.begin(false);
+    // A probe bob sent while punching, as an on-path attacker would have captured it.
+    REQUIRE(p.run_until([&] { return !p.bob.wire.sent.empty(); }));
+    const Bytes captured = p.bob.wire.sent.front().second;
+    p.connect_both();
+    p.run_until([] { return false; }, 2s);
+    constexpr int kReplays = 50;
+    for (int i = 0; i < kReplays; ++i) {
+        Incoming in{captured, kAttacker};
+        p.alice.path.route(in, p.alice.conn.link(), p.alice);
+        p.step();
+    }
+    p.run_until([] { return false; }, 3s);
+    CHECK(p.alice.count(EventType::path_changed) == 0);
+    CHECK(p.alice.conn.peer_address() == kBobPublic);
+    CHECK(from_enet(p.alice_enet.peer.address) == kBobPublic);
+    // Each replayed probe is answered where it came from, once: nothing more goes there (no
+    // validation follows a probe).
+    CHECK(p.alice.wire.count_to(kAttacker) <= kReplays);
+}
+
+TEST_CASE("ENet data from a new address is validated with a few probes, not followed",
+          "[connection][paths]") {
+    Pair p;
+    p.begin(false);
+    p.connect_both();
+    p.run_until([] { return false; }, 2s);
+    // ENet data that opened under bob's keys arrives from an address bob does not answer at
+    // (a malicious peer spoofing a victim's, or an attacker racing bob's datagrams): probed a
+    // few times a second at most, never moved to.
+    for (int i = 0; i < 300; ++i) {
+        p.alice.conn.heard_from(kAttacker, p.now);
+        p.step();
+    }
+    CHECK(p.alice.count(EventType::path_changed) == 0);
+    CHECK(p.alice.conn.peer_address() == kBobPublic);
+    const std::size_t probes = p.alice.wire.count_to(kAttacker);
+    CHECK(probes >= 3);      // it was validated
+    CHECK(probes <= 3 * 4);  // 3 s: three probes per second at most
 }
 
 TEST_CASE("a punch that nothing answers fails with punch_failed at punch_timeout", "[connection]") {
@@ -312,4 +499,33 @@ TEST_CASE("a connection's goodbye and the peer's are told apart from a timeout",
     }
     CHECK(p.alice.last(EventType::disconnected)->connection == 1);
     CHECK(p.alice.conn.ended());
+}
+
+TEST_CASE("old probes and acknowledgements replayed while the path is suspected move nothing",
+          "[connection][paths]") {
+    Pair p;
+    p.relay_open = true;
+    p.begin(true);
+    p.connect_both();
+    p.run_until([] { return false; }, 6s);  // a standby round through the relay, answered
+    // What bob sent through the relay, as a sniffer captured it.
+    std::vector<Bytes> captured;
+    for (const auto& [to, bytes] : p.bob.wire.history)
+        if (to == kAliceRelayed) captured.push_back(bytes);
+    REQUIRE(captured.size() >= 2);
+    REQUIRE(p.alice.conn.puncher().candidate(kBobRelayed) != nullptr);
+    REQUIRE(p.alice.conn.puncher().candidate(kBobRelayed)->acked);
+    // Every path goes dead; alice suspects hers and probes all. The old datagrams, re-sent
+    // from bob's relay, open nothing.
+    p.direct_open = p.relay_open = false;
+    p.run_until([] { return false; }, p.alice.config.path_silence + 100ms);
+    const auto refused = p.alice.refused;
+    for (const auto& bytes : captured) {
+        Incoming in{bytes, kBobRelayed};
+        p.alice.path.route(in, p.alice.conn.link(), p.alice);
+        p.step();
+    }
+    CHECK(p.alice.count(EventType::path_changed) == 0);
+    CHECK(p.alice.conn.path() == Path::direct);
+    CHECK(p.alice.refused - refused == captured.size());  // each opened, then refused as a copy
 }

@@ -8,9 +8,18 @@ namespace netcore::detail {
 
 namespace {
 
-// How long a connection that moved off the relay keeps needing it: the peer may still send
-// through it until its own probes find the direct path (one upgrade round, normally).
-constexpr Duration kRelayLinger{5000};
+// A connected session whose path went silent probes every path at probe_interval, doubling
+// up to this while none answers (an outage of a minute costs ~60 rounds, not 1500).
+constexpr Duration kMaxSuspectInterval{1000};
+// An address the peer's ENet data came from is validated with at most this many probes, this far
+// apart, and a new validation starts at most once per kValidateGap: whoever makes the peer's
+// data arrive from elsewhere (a malicious peer spoofing a victim's address, an on-path attacker
+// racing the peer's datagrams: the replay window lets each through once) gets at most
+// kValidateProbes probes a second sent there. Probes never start one: they are answered where
+// they came from, 1:1, and a replayed probe opens again.
+constexpr std::uint32_t kValidateProbes = 3;
+constexpr Duration kValidateInterval{100};
+constexpr Duration kValidateGap{1000};
 // A goodbye waits for the queued data and the peer's acknowledgement at most this long. ENet
 // would wait its whole peer timeout for an acknowledgement that got lost after the peer had
 // already gone (it does not answer a DISCONNECT for a peer it has reset).
@@ -80,14 +89,18 @@ Address Connection::peer_side_of(Address enet_side) const {
     return through_relay() && enet_side == relay_.server() ? *peer_relayed_ : enet_side;
 }
 
-// ENet drops what does not come from peer->address. While a connection moves between the
-// relay and a direct path, the peer sends on both for a moment: any address the peer proved it
-// holds (it sent our token from there) is the peer.
-Address Connection::enet_source(Address from) const {
+// ENet drops what does not come from peer->address. While a connection moves between paths
+// (to the relay and back, or after the peer's NAT rebound) the peer sends from another address
+// for a moment: what opened under the peer's keys is the peer's, wherever it came from (its
+// replay window stops a copy re-sent from elsewhere). Only where ENet sends moves, and only
+// after a probe there was acknowledged (heard_from). Plaintext ENet (benchmarks): an address
+// the peer proved it holds (it sent our token from there).
+Address Connection::enet_source(Address from, bool authenticated) const {
     if (through_relay() && from == *peer_relayed_) return relay_.server();
     if (peer_ == nullptr || state_ != State::connected) return from;
     const Address current = from_enet(peer_->address);
-    if (from != current && puncher_.active() && puncher_.verified(from)) return current;
+    if (from != current && (authenticated || (puncher_.active() && puncher_.verified(from))))
+        return current;
     return from;
 }
 
@@ -95,10 +108,15 @@ Address Connection::enet_source(Address from) const {
 
 bool Connection::on_probe(const protocol::Message& message, Address from, TimePoint now) {
     if (!first_heard_) first_heard_ = now;
-    if (const auto* probe = std::get_if<protocol::Probe>(&message))
-        return puncher_.handle_probe(*probe, from, *this);
+    if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
+        if (!puncher_.handle_probe(*probe, from, *this)) return false;
+        heard_from(from, now, false);
+        return true;
+    }
     const auto& ack = std::get<protocol::ProbeAck>(message);
-    if (!puncher_.active() || ack.token != puncher_.token()) return false;
+    if (!puncher_.active() || ack.token != puncher_.token() || !puncher_.fresh(ack, from))
+        return false;  // not ours, or a copy of one already taken
+    heard_from(from, now, false);
     if (const auto open = puncher_.handle_ack(ack, from, now)) on_path_open(*open, now);
     return true;
 }
@@ -108,13 +126,15 @@ std::uint32_t Connection::on_peer_relay(const protocol::PeerRelay& relay) {
     peer_relayed_ = relay.relayed;
     link_.relayed = relay.relayed;
     puncher_.add_relay(relay.relayed);
+    next_standby_ = {};  // connected: probe it at once, so both sides know it works
     // Relay-only, the peer sends from its relay; else from where its TURN server saw it.
     relay_source_ip_ = through_relay_ ? relay.relayed.ip : relay.mapped.ip;
     return relay_source_ip_;
 }
 
-// A candidate answered for the first time: a path that works both ways. Order of preference:
-// lan and direct at once; the relay only after relay_delay without them.
+// A candidate answered for the first time (or again, after reopen()): a path that works both
+// ways. Setting up, the first that answers is taken (the relay only after relay_delay, 0 by
+// default), and a direct path that opens later is moved to once connected.
 void Connection::on_path_open(const Puncher::Candidate& open, TimePoint now) {
     const bool relayed = open.kind == Path::relay;
     switch (state_) {
@@ -129,11 +149,51 @@ void Connection::on_path_open(const Puncher::Candidate& open, TimePoint now) {
             if (!relayed) upgrade_ = open.address;  // moved to once connected
             return;
         case State::connected:
-            if (path_ == Path::relay && !relayed) move_to(open, now);
+            on_connected_path_open(open, now);
             return;
         default:
             return;
     }
+}
+
+// Connected (docs/PATHS.md): the path in use answering ends a suspicion; an address being
+// validated is moved to when the peer's traffic left the path in use (or the address is new:
+// the peer's NAT rebound); while the path in use is silent, the first that answers wins; and a
+// relayed connection moves to a direct path as soon as one answers.
+void Connection::on_connected_path_open(const Puncher::Candidate& open, TimePoint now) {
+    if (open.address == peer_address_) {
+        suspect_ = false;
+        last_heard_ = now;
+        return;
+    }
+    if (validating_ && open.address == *validating_) {
+        const bool left = validating_new_ || now - last_heard_ >= config_.path_silence / 2;
+        validating_.reset();
+        if (left) {
+            move_to(open, now);
+            return;
+        }
+    }
+    if (suspect_ || (path_ == Path::relay && open.kind != Path::relay)) move_to(open, now);
+}
+
+void Connection::heard_from(Address from, TimePoint now, bool validate) {
+    if (state_ != State::connected) return;
+    if (from == peer_address_) {
+        last_heard_ = now;
+        return;
+    }
+    if (!validate || (validating_ && *validating_ == from)) return;
+    if (validating_since_ != TimePoint{} && now - validating_since_ < kValidateGap) return;
+    const bool known = puncher_.knows(from);
+    if (!known) puncher_.learn(from, peer_address_);
+    if (!puncher_.knows(from)) return;  // the list is full of what must stay
+    puncher_.reopen(from);
+    validating_ = from;
+    validating_new_ = !known;
+    validating_since_ = now;
+    validate_probes_ = 0;
+    next_validate_ = now;
 }
 
 void Connection::start_connecting(Address through, TimePoint now) {
@@ -145,14 +205,24 @@ void Connection::start_connecting(Address through, TimePoint now) {
     if (puncher_.role() == protocol::Role::initiator) pending_connect_ = through;
 }
 
-// A relayed connection found a direct path: send there from now on. The peer does the same when
-// its own probes get through; until then what it sends through the relay is still accepted
-// (enet_source).
+// Sends to another of the peer's paths from now on, with the same ENet peer and keys. The peer
+// moves when its own probes tell it to; until then what it sends on the old path is still
+// accepted (enet_source). What ENet sent on the old path and is still waiting for an
+// acknowledgement goes again at once, at the new path's round trip, instead of after ENet's
+// back-off grown during the silence.
 void Connection::move_to(const Puncher::Candidate& to, TimePoint now) {
-    if (peer_ != nullptr) peer_->address = to_enet(to.address);
     peer_address_ = to.address;
     path_ = to.kind;
-    release_at_ = now + kRelayLinger;
+    last_heard_ = now;
+    suspect_ = false;
+    validating_.reset();
+    ++path_changes_;
+    if (peer_ != nullptr) {
+        peer_->address = to_enet(enet_address_of(to.address));
+        connect_via_ = to.address;
+        seed_round_trip(peer_, handshake_rtt());
+        peer_->nextTimeout = static_cast<enet_uint32>(enet_time_get());
+    }
     emit_path(EventType::path_changed);
 }
 
@@ -177,12 +247,11 @@ void Connection::become_connected(TimePoint now) {
     peer_address_ = peer_side_of(from_enet(peer_->address));
     path_ = puncher_.path_of(peer_address_);
     punch_elapsed_ = std::chrono::duration_cast<Duration>(now - puncher_.started());
-    // A relayed connection keeps probing for a direct path; any other needs neither.
-    if (path_ != Path::relay) {
-        puncher_.end();
-        relay_stopped();
-    }
+    // The puncher goes on: it answers the peer's probes, keeps the relay on standby and finds
+    // the next path when this one breaks (keep_path).
     state_ = State::connected;
+    last_heard_ = now;
+    next_standby_ = now + config_.standby_interval;
     const auto timeout = static_cast<enet_uint32>(config_.peer_timeout.count());
     enet_peer_timeout(peer_, 0, timeout / 2, timeout);
     emit_path(EventType::connected);
@@ -231,9 +300,8 @@ void Connection::update(TimePoint now, std::uint32_t unauthenticated) {
     if (setting_up())
         puncher_.update(now, config_.probe_interval, *this,
                         link_.relay_only ? Targets::relay_only : Targets::all);
-    else if (state_ == State::connected && path_ == Path::relay && puncher_.active() &&
-             !link_.relay_only)
-        puncher_.update(now, config_.upgrade_interval, *this, Targets::no_relay);
+    else if (state_ == State::connected)
+        keep_path(now);
 
     if (state_ == State::punching && relay_through_ && now - relay_clock() >= config_.relay_delay) {
         start_connecting(*relay_through_, now);
@@ -258,6 +326,46 @@ void Connection::update(TimePoint now, std::uint32_t unauthenticated) {
         finish();
         emit_error(Error::connect_failed,
                    "a probe got through to " + name_ + " but ENet did not connect in time");
+    }
+}
+
+// Connected (docs/PATHS.md): the path in use is kept alive by ENet's own traffic (its pings
+// every 500 ms when the game is idle). Silent for path_silence, it is suspected: every path is
+// probed, and the first that answers is taken (the one in use answering ends the suspicion).
+// Otherwise a relayed connection probes its direct paths every upgrade_interval, and one on a
+// direct path probes the relay every standby_interval, so the relay is known to work and the
+// NAT mappings towards it stay open.
+void Connection::keep_path(TimePoint now) {
+    using Targets = Puncher::Targets;
+    if (!puncher_.active()) return;
+    if (validating_ && now >= next_validate_) {
+        if (validate_probes_++ < kValidateProbes) {
+            puncher_.probe(*validating_, now, *this);
+            next_validate_ = now + kValidateInterval;
+        } else {
+            validating_.reset();  // it never answered: not a path of the peer's
+        }
+    }
+    if (!suspect_ && now - last_heard_ >= config_.path_silence) {
+        suspect_ = true;
+        puncher_.reopen();
+        suspect_interval_ = config_.probe_interval;
+        next_suspect_round_ = now;
+    }
+    const Targets all = link_.relay_only ? Targets::relay_only : Targets::all;
+    if (suspect_) {
+        if (now < next_suspect_round_) return;
+        puncher_.round(now, *this, all);
+        next_suspect_round_ = now + suspect_interval_;
+        suspect_interval_ = std::min(suspect_interval_ * 2, kMaxSuspectInterval);
+        return;
+    }
+    if (link_.relay_only) return;  // the relay is the only path, and ENet keeps it alive
+    if (path_ == Path::relay) {
+        puncher_.update(now, config_.upgrade_interval, *this, Targets::no_relay);
+    } else if (peer_relayed_ && now >= next_standby_) {
+        puncher_.round(now, *this, Targets::relay_only);
+        next_standby_ = now + config_.standby_interval;
     }
 }
 
@@ -316,7 +424,9 @@ void Connection::remind(RendezvousClient& rendezvous, TimePoint now, RawOutbox& 
 }
 
 void Connection::offer_relay(RendezvousClient& rendezvous, TimePoint now, RawOutbox& out) {
-    if (!setting_up() || heard_via_relay_ || !relay_.allocated() || now < next_offer_) return;
+    // Connected too: the relay is the standby path (docs/PATHS.md) until the peer was heard
+    // through it.
+    if (!needs_relay(now) || heard_via_relay_ || !relay_.allocated() || now < next_offer_) return;
     // Relay-only, nothing but our relayed address leaves (the server zeroes it too).
     const bool hide = through_relay_ || config_.hide_address;
     rendezvous.send(protocol::RelayOffer{rendezvous.instance(), puncher_.token(), name_,
@@ -325,11 +435,8 @@ void Connection::offer_relay(RendezvousClient& rendezvous, TimePoint now, RawOut
     next_offer_ = now + kOfferInterval;
 }
 
-bool Connection::needs_relay(TimePoint now) const {
-    if (setting_up()) return true;
-    if (state_ != State::connected) return false;
-    if (path_ == Path::relay) return true;
-    return release_at_ && now < *release_at_;
+bool Connection::needs_relay(TimePoint /*now*/) const {
+    return setting_up() || state_ == State::connected;
 }
 
 void Connection::relay_stopped() {
@@ -339,7 +446,6 @@ void Connection::relay_stopped() {
     next_offer_ = {};
     relay_through_.reset();
     upgrade_.reset();
-    release_at_.reset();
 }
 
 // ---- the game's calls ----------------------------------------------------------------------
@@ -384,6 +490,7 @@ PeerInfo Connection::info(TimePoint now) const {
     p.address = peer_address_;
     p.punch_elapsed = punch_elapsed(now);
     p.party_member = party_member_;
+    p.path_changes = path_changes_;
     if (peer_ != nullptr && state_ == State::connected) {
         p.rtt_ms = peer_->roundTripTime;
         p.packet_loss =

@@ -1,9 +1,13 @@
-// One connection to one peer (docs/NAT.md, PROTOCOL.md §6, §8): its sealed link, its punch, and
-// its way from punching to connected — which acknowledged path it takes (lan and direct at once,
-// the relay only after Config::relay_delay), the move from the relay to a direct path found
-// later, the ENet handshake's deadline and pacing, and the goodbye. A state machine driven by
-// time: probes go to a RawOutbox, what happened to the session's event queue, and what ENet must
-// do is asked for (take_enet_connect()) rather than done, so it runs without a socket.
+// One connection to one peer (docs/NAT.md, docs/PATHS.md, PROTOCOL.md §6, §8): its sealed link,
+// its punch, and its way from punching to connected — which acknowledged path it takes first
+// (whichever answers first: lan, direct or the relay), the move to a direct path found later,
+// the ENet handshake's deadline and pacing, and the goodbye. Once connected it keeps the path:
+// a path that goes silent is replaced by the first that answers a round of probes, the relay
+// is probed on standby so it is known to work, and an address the peer's authenticated traffic
+// comes from is validated by a probe and followed (the peer's NAT rebound). A state machine
+// driven by time: probes go to a RawOutbox, what happened to the session's event queue, and
+// what ENet must do is asked for (take_enet_connect()) rather than done, so it runs without a
+// socket.
 #pragma once
 
 #include <enet/enet.h>
@@ -67,6 +71,13 @@ class Connection final : public Outbox, public RelayFramer {
     void on_enet_disconnect(enet_uint32 data);
     /// Our ENet peer delivered a packet.
     void on_enet_receive(const ENetPacket& packet, std::uint8_t channel);
+    /// An authenticated datagram of the peer (a probe, an acknowledgement or ENet data that
+    /// opened under our keys) came from `from` (the peer's side: its relayed address when it
+    /// came through our relay). Keeps the path in use alive. `validate` (ENet data, whose replay
+    /// window lets each datagram through once): from an address we do not send to, it starts
+    /// validating that address (docs/PATHS.md); a path moves only after a probe to it is
+    /// acknowledged, never on a datagram alone.
+    void heard_from(Address from, TimePoint now, bool validate = true);
 
     // ---- time -------------------------------------------------------------------------
     /// Probes when due, and the connection's deadlines. `unauthenticated`: the datagram
@@ -114,13 +125,12 @@ class Connection final : public Outbox, public RelayFramer {
     }
     /// Ended (failed, disconnected or cancelled): the session cleans up and forgets it.
     [[nodiscard]] bool ended() const { return state_ == State::closed; }
-    /// True while the connection needs our relay: setting up, relayed, or lingering after it
-    /// moved to a direct path (the peer may still send through it for a moment).
+    /// True while the connection needs our relay: setting up, or connected (in use, or on
+    /// standby for when the path in use breaks: docs/PATHS.md).
     [[nodiscard]] bool needs_relay(TimePoint now) const;
-    /// True while the connection may allocate again or is relayed: renew the credentials.
-    [[nodiscard]] bool renews_relay() const {
-        return setting_up() || (state_ == State::connected && path_ == Path::relay);
-    }
+    /// True while the connection may allocate again (setting up, or connected: the relay is in
+    /// use or on standby): renew the credentials.
+    [[nodiscard]] bool renews_relay() const { return setting_up() || state_ == State::connected; }
     /// The relay moved out: forget what came through it (the connection keeps its path).
     void relay_stopped();
 
@@ -139,7 +149,9 @@ class Connection final : public Outbox, public RelayFramer {
     [[nodiscard]] Address enet_address_of(Address peer_side) const;
     [[nodiscard]] Address peer_side_of(Address enet_side) const;
     /// The source ENet should see for a datagram from `from` (DatagramPath let it through).
-    [[nodiscard]] Address enet_source(Address from) const;
+    /// `authenticated`: it opened under this connection's keys (always, unless ENet is
+    /// plaintext): whatever address the peer sends from, ENet knows it by one.
+    [[nodiscard]] Address enet_source(Address from, bool authenticated = true) const;
 
     [[nodiscard]] PeerLink& link() { return link_; }
     [[nodiscard]] const PeerLink& link() const { return link_; }
@@ -154,8 +166,10 @@ class Connection final : public Outbox, public RelayFramer {
 
   private:
     void on_path_open(const Puncher::Candidate& open, TimePoint now);
+    void on_connected_path_open(const Puncher::Candidate& open, TimePoint now);
     void start_connecting(Address through, TimePoint now);
     void move_to(const Puncher::Candidate& to, TimePoint now);
+    void keep_path(TimePoint now);
     void become_connected(TimePoint now);
     void emit_path(EventType type);
     void emit_error(Error error, std::string detail);
@@ -209,8 +223,23 @@ class Connection final : public Outbox, public RelayFramer {
     // requester's reminder); measured from our start, its relay would then race a direct path
     // that had no time yet, and win under loss (the NAT lab's loss soak saw 2 in 100).
     std::optional<TimePoint> first_heard_;
-    std::optional<Address> upgrade_;       // a direct path that opened while connecting
-    std::optional<TimePoint> release_at_;  // when the relay is no longer needed
+    std::optional<Address> upgrade_;  // a direct path that opened while connecting
+
+    // Keeping the path once connected (docs/PATHS.md).
+    TimePoint last_heard_{};  // the last authenticated datagram from the path in use
+    bool suspect_ = false;    // the path in use was silent for path_silence: probing all
+    Duration suspect_interval_{0};
+    TimePoint next_suspect_round_{};
+    TimePoint next_standby_{};  // the next probe of the relay while on another path
+    // An address the peer's authenticated traffic came from that we do not send to: probed,
+    // and moved to when it answers (at once if it was new to us: the peer's NAT rebound; a
+    // known path only when the one in use has been silent for half of path_silence).
+    std::optional<Address> validating_;
+    bool validating_new_ = false;
+    TimePoint validating_since_{};
+    std::uint32_t validate_probes_ = 0;
+    TimePoint next_validate_{};
+    std::uint32_t path_changes_ = 0;
 };
 
 }  // namespace netcore::detail

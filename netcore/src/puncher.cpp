@@ -28,6 +28,7 @@ void Puncher::begin(const Introduction& intro, TimePoint now, bool asked) {
         add(a, Path::lan);
     }
     add(intro.peer_public, Path::direct);
+    introduced_ = candidates_.size();
     started_ = now;
     next_round_ = now;
     sequence_ = 0;
@@ -49,7 +50,7 @@ Puncher::Candidate* Puncher::find(Address address) {
 void Puncher::add(Address address, Path kind) {
     if (address.empty() || address.port == 0 || find(address) != nullptr) return;
     if (candidates_.size() >= kMaxCandidates) return;
-    candidates_.push_back({address, kind, false, false, std::nullopt});
+    candidates_.push_back({address, kind, false, false, std::nullopt, 0, 0, 0});
 }
 
 void Puncher::reintroduced() {
@@ -67,6 +68,11 @@ bool Puncher::may_probe(const Candidate& c, TimePoint now) const {
 void Puncher::update(TimePoint now, Duration interval, Outbox& out, Targets targets) {
     if (!active_ || now < next_round_) return;
     next_round_ = now + interval;
+    round(now, out, targets);
+}
+
+void Puncher::round(TimePoint now, Outbox& out, Targets targets) {
+    if (!active_) return;
     ++sequence_;
     round_sent_[sequence_ % round_sent_.size()] = now;
     for (const auto& c : candidates_) {
@@ -80,13 +86,62 @@ void Puncher::update(TimePoint now, Duration interval, Outbox& out, Targets targ
     }
 }
 
+void Puncher::probe(Address address, TimePoint now, Outbox& out) {
+    if (!active_ || find(address) == nullptr) return;
+    ++sequence_;
+    round_sent_[sequence_ % round_sent_.size()] = now;
+    out.send(address, Probe{token_, sequence_});
+    ++probes_sent_;
+}
+
+// What was sent before the reopening, and acknowledged after it, says nothing about now.
+void Puncher::reopen() {
+    for (auto& c : candidates_) {
+        c.acked = false;
+        c.open_after = sequence_;
+    }
+}
+
+void Puncher::reopen(Address address) {
+    if (Candidate* c = find(address)) {
+        c->acked = false;
+        c->open_after = sequence_;
+    }
+}
+
+bool Puncher::fresh(const ProbeAck& ack, Address from) const {
+    if (ack.sequence == 0 || ack.sequence > sequence_ ||
+        sequence_ - ack.sequence >= round_sent_.size())
+        return false;
+    const Candidate* c = find(from);
+    return c == nullptr || ack.sequence > c->ack_sequence;
+}
+
+void Puncher::learn(Address address, Address keep) {
+    if (address.empty() || address.port == 0 || find(address) != nullptr) return;
+    if (candidates_.size() >= kMaxCandidates) {
+        // The relay's candidate comes after the introduction's; learned ones after it.
+        const auto it = std::find_if(
+            candidates_.begin() + static_cast<std::ptrdiff_t>(introduced_), candidates_.end(),
+            [&](const Candidate& c) { return c.kind != Path::relay && c.address != keep; });
+        if (it == candidates_.end()) return;
+        candidates_.erase(it);
+    }
+    candidates_.push_back({address, Path::direct, false, false, std::nullopt, 0, 0, 0});
+}
+
 bool Puncher::handle_probe(const Probe& probe, Address from, Outbox& out) {
     if (!active_ || probe.token != token_) return false;
+    if (const Candidate* c = find(from); c != nullptr && probe.sequence <= c->probe_sequence)
+        return false;  // answered already
     ++probes_received_;
     // A source we did not know is the peer as its NAT maps it towards us (peer-reflexive):
     // a symmetric NAT picks a port the server never saw.
     add(from, Path::direct);
-    if (Candidate* c = find(from)) c->heard = true;
+    if (Candidate* c = find(from)) {
+        c->heard = true;
+        c->probe_sequence = probe.sequence;
+    }
     out.send(from, ProbeAck{token_, probe.sequence, from});
     return true;
 }
@@ -105,8 +160,9 @@ std::optional<Puncher::Candidate> Puncher::handle_ack(const ProbeAck& ack, Addre
         if (!c->rtt || rtt < *c->rtt) c->rtt = rtt;
     }
     c->heard = true;
+    c->ack_sequence = std::max(c->ack_sequence, ack.sequence);
     got_through_ = true;
-    if (c->acked) return std::nullopt;
+    if (c->acked || ack.sequence <= c->open_after) return std::nullopt;
     c->acked = true;
     return *c;
 }

@@ -44,6 +44,9 @@ class Puncher {
         bool heard = false;  ///< a Probe or ProbeAck with our token came from it
         bool acked = false;  ///< one of our probes to it was acknowledged
         std::optional<Duration> rtt;
+        std::uint32_t probe_sequence = 0;  ///< the highest sequence of a probe from it
+        std::uint32_t ack_sequence = 0;    ///< the highest sequence acknowledged from it
+        std::uint32_t open_after = 0;      ///< only an acknowledgement of a later round opens it
     };
 
     /// `asked`: we asked for this peer. Otherwise (an open host, a name on our accept list)
@@ -66,12 +69,32 @@ class Puncher {
     };
     /// Sends a round of probes when one is due.
     void update(TimePoint now, Duration interval, Outbox& out, Targets targets = Targets::all);
+    /// Sends a round of probes now (a connected session keeps its own timers: docs/PATHS.md).
+    void round(TimePoint now, Outbox& out, Targets targets);
+    /// Sends one probe to `address` now (validating an address the peer's traffic came from).
+    void probe(Address address, TimePoint now, Outbox& out);
 
-    /// Answers a probe carrying our token and learns its source. False if not for us.
+    /// Lets the next acknowledgement of every candidate (or of `address`) count as opening it
+    /// again (handle_ack returns it): a connected session whose path went silent asks which
+    /// paths work now, not which ever did.
+    void reopen();
+    void reopen(Address address);
+    /// Adds an address an authenticated datagram of the peer came from (its NAT rebound, or it
+    /// changed networks). When the list is full, the oldest learned address that is not
+    /// `keep` gives way: a peer that rebinds again and again must not lock us out of its newest.
+    void learn(Address address, Address keep);
+
+    /// Answers a probe carrying our token and learns its source. False if not for us, or a
+    /// replay: the peer numbers its rounds, and a probe from an address is answered only when
+    /// its sequence is newer than the last answered from there (one copy per round).
     bool handle_probe(const protocol::Probe& probe, Address from, Outbox& out);
 
-    /// Returns the candidate when this is the first acknowledgement from it: a path that
-    /// works both ways. Later acknowledgements from the same address return nothing.
+    /// True when `ack` acknowledges one of our last rounds, newer than any acknowledged from
+    /// `from` before: a copy replayed, or one of a round long gone, is not.
+    [[nodiscard]] bool fresh(const protocol::ProbeAck& ack, Address from) const;
+    /// Returns the candidate when this is the first acknowledgement from it (since reopen()):
+    /// a path that works both ways. Later acknowledgements from the same address return
+    /// nothing. Call fresh() first.
     std::optional<Candidate> handle_ack(const protocol::ProbeAck& ack, Address from, TimePoint now);
 
     /// The smallest round-trip time a probe measured, if any was acknowledged.
@@ -84,6 +107,8 @@ class Puncher {
     /// The kind of path `address` is, and whether it is one of the peer's candidates.
     [[nodiscard]] Path path_of(Address address) const;
     [[nodiscard]] bool knows(Address address) const;
+    /// The candidate at `address`, if it is one.
+    [[nodiscard]] const Candidate* candidate(Address address) const { return find(address); }
     /// True when the peer proved it is at `address` (it sent our token from there).
     [[nodiscard]] bool verified(Address address) const;
 
@@ -107,6 +132,7 @@ class Puncher {
 
     bool active_ = false;
     bool asked_ = true;
+    std::size_t introduced_ = 0;        // candidates from the introduction (never evicted)
     Address requester_;                 // the public address the server saw the peer at
     std::uint32_t unheard_budget_ = 0;  // probes left before the peer is heard (not asked_)
     bool got_through_ = false;

@@ -385,7 +385,8 @@ struct Session::Impl final : detail::HostListener,
         if (source == nullptr && !sealed())
             for (const auto& k : connections)
                 if (k->is_peer_address(in.from)) source = k.get();
-        if (source != nullptr) in.from = source->enet_source(in.from);
+        if (source != nullptr && opened_by != nullptr) opened_by->heard_from(in.from, now);
+        if (source != nullptr) in.from = source->enet_source(in.from, opened_by != nullptr);
         return false;
     }
     Connection* opened_by = nullptr;  // the connection the last ENet datagram opened under

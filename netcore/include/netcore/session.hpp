@@ -92,10 +92,10 @@ enum class EventType : std::uint8_t {
     /// answering (and back), or to the peer's new address after its NAT rebound or it changed
     /// networks. The same ENet peer and keys go on: nothing is lost or reordered.
     path_changed,
-    received,          ///< channel, data
-    disconnected,      ///< error = peer_disconnected, peer_timed_out, or none after disconnect()
-    error,             ///< error + detail; see state() for whether the session can go on
-    warning,           ///< detail: something the player or developer should know; nothing failed
+    received,      ///< channel, data
+    disconnected,  ///< error = peer_disconnected, peer_timed_out, or none after disconnect()
+    error,         ///< error + detail; see state() for whether the session can go on
+    warning,       ///< detail: something the player or developer should know; nothing failed
     /// peer: a player asked to play with us; nothing about us was revealed to it. Call
     /// connect(peer, wait) to accept (Config::consent says when the library answers itself).
     introduction_requested,
@@ -218,7 +218,8 @@ struct PeerInfo {
     std::uint32_t rtt_ms = 0;
     float packet_loss = 0.0f;  ///< 0..1
     Duration punch_elapsed{0};
-    bool party_member = false;  ///< introduced as a member of our party
+    bool party_member = false;       ///< introduced as a member of our party
+    std::uint32_t path_changes = 0;  ///< moves to another path since connected (docs/PATHS.md)
 };
 
 /// The party this session is in (join_party()), as the rendezvous last told it.
