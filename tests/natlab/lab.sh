@@ -17,8 +17,9 @@
 #   lab.sh selftest                              build every NAT type once, self-check, tear down
 #                                                (with coturn, when it is installed)
 # As a library (source it): lab_require; lab_up SPEC...; lab_turn_up [OPTIONS]; lab_exec NODE
-# CMD...; lab_spawn ...; lab_block_direct CLIENT CLIENT / lab_unblock_direct; lab_down runs by itself
-# on exit.
+# CMD...; lab_spawn ...; lab_block_direct CLIENT CLIENT / lab_unblock_direct; lab_turn_restart;
+# lab_flush_nat CLIENT; lab_nat_mapping CLIENT IP PORT; lab_move_lan_address CLIENT; lab_down runs
+# by itself on exit.
 #
 # SPEC is NAME:TYPE[:loss=P][:udp-timeout=S]; NAME is a client (a namespace you run programs in).
 #   public           client directly on the public segment, no NAT
@@ -75,6 +76,7 @@ declare -gA LAB_ROUTER_TIMEOUT=() # router -> UDP conntrack timeout (s)
 declare -ga LAB_ON_EXIT=()        # commands run before teardown
 declare -g LAB_PUBPORTS=0 LAB_ROUTERS_MADE=0 LAB_PUBLIC_CLIENTS=0
 declare -g LAB_TURN_DIR="" LAB_TURN_SECRET_FILE="" LAB_TURN_LOG="" # set by lab_turn_up
+declare -g LAB_TURN_PID=""         # coturn's pid (lab_turn_up, lab_turn_restart)
 declare -g LAB_BLOCK_BASELINE=0   # the block's drop count after its self-check (lab_block_direct)
 
 lab_log() { [[ ${NATLAB_VERBOSE:-0} == 1 ]] && echo "natlab: $*" >&2; return 0; }
@@ -404,12 +406,27 @@ lab_exec() {
 
 # lab_spawn VAR NODE OUT ERR CMD...: start CMD in the background inside NODE (stdout to OUT,
 # stderr to ERR); its pid goes into VAR. `ip netns exec` execs CMD, so the pid is CMD's own.
+# CMD inherits no descriptor of ours but those three: a coturn restarted mid-session must not
+# hold a punch's stdin FIFO open, or that punch never sees its input end.
 lab_spawn() {
     local -n _pid=$1
     local node=$2 out=$3 err=$4
     shift 4
-    ip netns exec "$(lab_ns "$node")" "$@" >"$out" 2>"$err" </dev/null &
+    (
+        _lab_close_inherited
+        exec ip netns exec "$(lab_ns "$node")" "$@" >"$out" 2>"$err" </dev/null
+    ) &
     _pid=$!
+}
+
+# _lab_close_inherited: close every descriptor above 2 of this (sub)shell.
+_lab_close_inherited() {
+    local f n
+    for f in /proc/"$BASHPID"/fd/*; do
+        n=${f##*/}
+        ((n > 2)) && eval "exec $n>&-" 2>/dev/null
+    done
+    return 0
 }
 
 # lab_wait_for FILE REGEX SECONDS: wait until a line of FILE matches REGEX (grep -E).
@@ -503,15 +520,26 @@ lab_turn_up() {
     } >"$LAB_TURN_DIR/turnserver.conf"
     chmod 600 "$LAB_TURN_DIR/turnserver.conf"
 
-    local pid tries ready=0
+    _lab_turn_start
+    _lab_save_state
+    lab_log "coturn up at $LAB_TURN_IP:$LAB_TURN_PORT (secret in $LAB_TURN_SECRET_FILE, log $LAB_TURN_LOG)"
+}
+
+# _lab_turn_start: run turnserver with the config lab_turn_up wrote (its pid in LAB_TURN_PID);
+# returns once it answers a STUN Binding from the server host.
+_lab_turn_start() {
+    local pid end ready=0
     # stdout/stderr hold only what coturn prints before its log is open (e.g. "socket: Protocol
     # not supported" when it tries SCTP, which this kernel lacks).
     lab_spawn pid turn "$LAB_TURN_DIR/turnserver.out" "$LAB_TURN_DIR/turnserver.out" \
         turnserver -c "$LAB_TURN_DIR/turnserver.conf"
-    # Ready once it answers a STUN Binding from the server host.
-    for ((tries = 0; tries < 50; tries++)); do
+    LAB_TURN_PID=$pid
+    end=$((SECONDS + 15))
+    while ((SECONDS < end)); do
         kill -0 "$pid" 2>/dev/null || break
-        if lab_exec srv timeout 2 turnutils_stunclient -p "$LAB_TURN_PORT" "$LAB_TURN_IP" 2>&1 |
+        # A short bound per try (coturn listens ~0.7 s after its start): a Binding sent before
+        # it listens waits for an answer that never comes.
+        if lab_exec srv timeout 0.5 turnutils_stunclient -p "$LAB_TURN_PORT" "$LAB_TURN_IP" 2>&1 |
             grep -q "UDP reflexive addr: *$LAB_SERVER_IP:"; then
             ready=1
             break
@@ -523,8 +551,23 @@ lab_turn_up() {
         tail -n 20 "$LAB_TURN_LOG" >&2
         lab_broken "coturn did not start on $LAB_TURN_IP:$LAB_TURN_PORT"
     fi
-    _lab_save_state
-    lab_log "coturn up at $LAB_TURN_IP:$LAB_TURN_PORT (secret in $LAB_TURN_SECRET_FILE, log $LAB_TURN_LOG)"
+}
+
+# lab_turn_restart: stop coturn (SIGTERM to the pid lab_turn_up started, SIGKILL after 5 s) and
+# start it again with the same config: the same address, port and secret, and no allocation,
+# permission or channel of before. Its log goes on in the same file (coturn appends).
+lab_turn_restart() {
+    local pid=${LAB_TURN_PID:-} tries
+    [[ -n $pid ]] || lab_broken "lab_turn_restart: coturn was not started by this lab (lab_turn_up)"
+    kill -TERM "$pid" 2>/dev/null || lab_broken "lab_turn_restart: coturn (pid $pid) is not running"
+    for ((tries = 0; tries < 50; tries++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    _lab_turn_start
+    lab_log "coturn restarted at $LAB_TURN_IP:$LAB_TURN_PORT (pid $pid, now $LAB_TURN_PID)"
 }
 
 # lab_turn_uclient NODE OUTFILE ARGS...: coturn's turnutils_uclient in NODE against the lab's
@@ -623,6 +666,69 @@ lab_block_direct() {
 }
 
 lab_unblock_direct() { lab_unblock direct; }
+
+# ---------------------------------------------------------------------------------------------
+# A player's network changes under it (issue 13's "paths that break mid-session")
+
+# lab_need_conntrack: skips (LAB_SKIP) without the conntrack tool. Call it in the scenario's
+# own shell first: a skip inside $(...) would only end the substitution.
+lab_need_conntrack() {
+    command -v conntrack >/dev/null ||
+        lab_skip "'conntrack' not found (CI: apt-get install conntrack, or scripts/setup.sh --with-lab)"
+}
+
+# lab_nat_mapping CLIENT DST_IP DST_PORT: the public address (IP:PORT) CLIENT's router maps
+# CLIENT's UDP flow to DST_IP:DST_PORT onto, read from the reply side of the router's conntrack
+# entry; empty when it has none. For clients behind one router (not public, not double).
+lab_nat_mapping() {
+    local client=$1 dst=$2 dport=$3 router
+    lab_need_conntrack
+    router=${LAB_ROUTERS[$client]%% *}
+    [[ -n $router ]] || lab_broken "lab_nat_mapping: $client has no router"
+    # Greedy: the last "src= dst= sport= dport=" group is the reply tuple, whose destination is
+    # the router's public side of the flow.
+    lab_exec "$router" conntrack -L -p udp -s "${LAB_IP[$client]}" -d "$dst" --dport "$dport" 2>/dev/null |
+        sed -n 's/.* src=[^ ]* dst=\([0-9.]*\) sport=[0-9]* dport=\([0-9]*\) .*/\1:\2/p' | head -n1
+}
+
+# lab_flush_nat CLIENT: every router of CLIENT forgets all its NAT mappings (conntrack -F), as a
+# router that reboots or rebinds does: the client's next datagram to anyone gets a new mapping
+# (for a symmetric NAT, a new random port). Checks itself: the flush must have deleted entries.
+lab_flush_nat() {
+    local client=$1 r out n
+    lab_need_conntrack
+    for r in ${LAB_ROUTERS[$client]}; do
+        n=$(lab_exec "$r" conntrack -C 2>/dev/null)
+        out=$(lab_exec "$r" conntrack -F 2>&1)
+        _lab_expect "conntrack -F on $r: '$out'" grep -q "table has been emptied" <<<"$out"
+        _lab_expect "conntrack -F on $r: it held no mapping to forget (${n:-?} entries)" test "${n:-0}" -gt 0
+        lab_log "flushed $r: $n conntrack entries"
+    done
+}
+
+# lab_move_lan_address CLIENT: CLIENT's LAN address changes as a laptop's does when it gets a new
+# DHCP lease: a new address on its interface (same subnet, last byte + 100), then the old one
+# removed (secondaries promoted, so the new one stays), the default route kept. Sockets bound to
+# the wildcard address live on and send from the new address; LAB_IP[CLIENT] becomes it.
+lab_move_lan_address() {
+    local client=$1 ns old new gw
+    ns=$(lab_ns "$client")
+    old=${LAB_IP[$client]}
+    [[ -n ${LAB_ROUTERS[$client]:-} ]] || lab_broken "lab_move_lan_address: $client is not behind a router"
+    new=${old%.*}.$((${old##*.} + 100))
+    gw=$(ip -n "$ns" route show default | awk '{ print $3; exit }')
+    lab_exec "$client" sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1 ||
+        lab_broken "cannot set promote_secondaries on $client"
+    ip -n "$ns" addr add "$new/24" dev eth0 || lab_broken "cannot add $new to $client"
+    ip -n "$ns" addr del "$old/24" dev eth0 || lab_broken "cannot remove $old from $client"
+    ip -n "$ns" route show default | grep -q . || ip -n "$ns" route add default via "$gw"
+    LAB_IP[$client]=$new
+    _lab_expect "$client: after the move its interface has '$(ip -n "$ns" -4 -o addr show dev eth0 | awk '{ print $4 }' | tr '\n' ' ')', wanted only $new/24" \
+        test "$(ip -n "$ns" -4 -o addr show dev eth0 | awk '{ print $4 }')" = "$new/24"
+    _lab_expect "$client: after the move, the way out does not leave from $new" \
+        grep -q "src $new " <<<"$(ip -n "$ns" route get "$LAB_SERVER_IP")"
+    lab_log "$client: LAN address $old -> $new"
+}
 
 # ---------------------------------------------------------------------------------------------
 # Self-check: each NAT type behaves as its name says

@@ -4,7 +4,8 @@
 #
 # Every process gets a tag (its log files' name in $NL_LOGDIR): TAG.out is its stdout, TAG.err
 # its stderr with each line prefixed by the wall-clock time it was read (EPOCHREALTIME, µs), and
-# a punch's stdin is the FIFO TAG.in, which we hold open until nl_close TAG.
+# a punch's stdin is the FIFO TAG.in, which we hold open until nl_close TAG. With NL_ARRIVALS=1
+# (set before nl_punch), TAG.arrivals also has each stdout line, prefixed by the time it was read.
 #
 # Needs: NL_RENDEZVOUS, NL_PUNCH (the binaries), NL_LOGDIR (a directory of our own).
 
@@ -14,6 +15,9 @@ declare -gA NL_PID=()              # tag -> pid
 declare -gA NL_FD=()               # tag -> our write end of its stdin FIFO
 declare -gA NL_RC=()               # tag -> exit status once reaped
 declare -ga NL_TURN_ARGS=()        # the rendezvous' TURN options, once nl_start_turn ran
+declare -gA NL_STREAM=()           # tag -> pid of its line stream's writer (nl_stream_start)
+NL_ARRIVALS=${NL_ARRIVALS:-0}      # 1: nl_punch also time-stamps stdout into TAG.arrivals
+NL_STREAM_CHECK="$LAB_DIR/stream_check.awk"
 
 # ---- punch's progress lines that the lab reads (punch/README.md), in one place --------------
 #   punch: registered as NAME (public ADDR)
@@ -135,11 +139,21 @@ nl_punch() {
     rm -f "$fifo"
     mkfifo "$fifo"
     : >"$NL_LOGDIR/$tag.err"
-    (
-        _nl_close_fds
-        exec ip netns exec "$(lab_ns "$node")" "$NL_PUNCH" ${NL_SERVER_KEY:+--server-key "$NL_SERVER_KEY"} "$@" \
-            <"$fifo" >"$NL_LOGDIR/$tag.out" 2> >(_nl_stamp >"$NL_LOGDIR/$tag.err")
-    ) &
+    local -a cmd=(ip netns exec "$(lab_ns "$node")" "$NL_PUNCH" ${NL_SERVER_KEY:+--server-key "$NL_SERVER_KEY"} "$@")
+    if ((NL_ARRIVALS)); then
+        : >"$NL_LOGDIR/$tag.arrivals"
+        (
+            _nl_close_fds
+            # tee writes what it reads at once: TAG.out is as prompt as without it.
+            exec "${cmd[@]}" <"$fifo" > >(tee "$NL_LOGDIR/$tag.out" | _nl_stamp >"$NL_LOGDIR/$tag.arrivals") \
+                2> >(_nl_stamp >"$NL_LOGDIR/$tag.err")
+        ) &
+    else
+        (
+            _nl_close_fds
+            exec "${cmd[@]}" <"$fifo" >"$NL_LOGDIR/$tag.out" 2> >(_nl_stamp >"$NL_LOGDIR/$tag.err")
+        ) &
+    fi
     NL_PID[$tag]=$!
     exec {fd}>"$fifo"
     NL_FD[$tag]=$fd
@@ -197,21 +211,129 @@ nl_line() { grep -E -m1 -- "$2" "$NL_LOGDIR/$1.err" 2>/dev/null | cut -d' ' -f2-
 # nl_time TAG REGEX: the time stamp of that line.
 nl_time() { grep -E -m1 -- "$2" "$NL_LOGDIR/$1.err" 2>/dev/null | cut -d' ' -f1; }
 
-# Print every log, for a failure report.
+# Print every log, for a failure report. A long stdout (a line stream's) shows its first and
+# last lines only; the whole file stays in NL_LOGDIR.
 nl_dump_logs() {
-    local f
+    local f n
     for f in "$NL_LOGDIR"/*.err "$NL_LOGDIR"/*.out; do
         [[ -s $f ]] || continue
         echo "---- ${f##*/}" >&2
-        cat "$f" >&2
+        n=$(wc -l <"$f")
+        if [[ $f == *.out ]] && ((n > 60)); then
+            head -n 10 "$f" >&2
+            echo "... ($((n - 30)) lines more; the whole file: $f)" >&2
+            tail -n 20 "$f" >&2
+        else
+            cat "$f" >&2
+        fi
     done
 }
 
+# The reason comes first and again after the logs, where a reader of a long report looks.
 nl_fail() {
     echo "natlab: FAIL: $*" >&2
     nl_dump_logs
     lab_dump
+    echo "natlab: FAIL: $*" >&2
     exit 1
+}
+
+# ---- a line stream (issue 13): a numbered line every 100 ms, judged at the other side --------
+# The sender's lines are "TAG SEQ TIME" (SEQ from 1, TIME its EPOCHREALTIME when written to the
+# punch's stdin), each also logged to TAG.sent as "SEQ TIME"; punch sends them on the reliable
+# channel (ordered) and the receiver prints them on stdout as they are. The receiver must run
+# with NL_ARRIVALS=1, so that its TAG.arrivals has the time each line came out.
+
+# nl_stream_start TAG [INTERVAL_MS]: TAG sends a stream line every INTERVAL_MS (100) from now
+# until nl_stream_stop TAG. Each line's time is planned from the start, so the pace does not drift.
+nl_stream_start() {
+    local tag=$1 interval_us=$((${2:-100} * 1000)) fd=${NL_FD[$1]}
+    local sent="$NL_LOGDIR/$tag.sent" stop="$NL_LOGDIR/$tag.stream-stop"
+    : >"$sent"
+    rm -f "$stop"
+    (
+        trap - EXIT INT TERM
+        # Hold no other punch's stdin open, or that punch would never see its end.
+        local f seq=0 start now wait
+        for f in "${NL_FD[@]}"; do [[ $f == "$fd" ]] || eval "exec $f>&-"; done
+        start=${EPOCHREALTIME/./}
+        while [[ ! -e $stop ]]; do
+            seq=$((seq + 1))
+            now=$EPOCHREALTIME
+            # One write() each (well below PIPE_BUF): a line is never torn. A punch that ended
+            # ends the writer (EPIPE).
+            printf '%s %d %s\n' "$tag" "$seq" "$now" 1>&"$fd" 2>/dev/null || break
+            printf '%d %s\n' "$seq" "$now" >>"$sent"
+            wait=$((start + seq * interval_us - ${EPOCHREALTIME/./}))
+            ((wait > 0)) && sleep "$((wait / 1000000)).$(printf '%06d' $((wait % 1000000)))"
+        done
+    ) &
+    NL_STREAM[$tag]=$!
+}
+
+# nl_stream_stop TAG...: the streams send no more lines; returns once their writers are done.
+nl_stream_stop() {
+    local tag
+    for tag in "$@"; do [[ -n ${NL_STREAM[$tag]:-} ]] && touch "$NL_LOGDIR/$tag.stream-stop"; done
+    for tag in "$@"; do
+        [[ -n ${NL_STREAM[$tag]:-} ]] || continue
+        wait "${NL_STREAM[$tag]}" 2>/dev/null
+        unset "NL_STREAM[$tag]"
+    done
+}
+
+# nl_stream_sent TAG: the SEQ of TAG's last stream line (0 before the first).
+nl_stream_sent() { tail -n1 "$NL_LOGDIR/$1.sent" 2>/dev/null | awk '{ print $1 + 0; exit } END { if (!NR) print 0 }'; }
+
+# nl_stream_top FROM TO: the highest SEQ of FROM's stream that TO has printed (0 if none).
+nl_stream_top() {
+    awk -v from="$1" '$2 == from && $3 + 0 > top { top = $3 + 0 } END { print top + 0 }' \
+        "$NL_LOGDIR/$2.arrivals" 2>/dev/null || echo 0
+}
+
+# nl_stream_reach FROM TO SEQ SECONDS: wait until TO has printed FROM's line SEQ or a later one.
+nl_stream_reach() {
+    local end=$((SECONDS + ${4%.*} + 1))
+    while ((SECONDS < end)); do
+        (($(nl_stream_top "$1" "$2") >= $3)) && return 0
+        sleep 0.1
+    done
+    (($(nl_stream_top "$1" "$2") >= $3))
+}
+
+# nl_stream_check FROM TO: FROM's stream as TO printed it (stream_check.awk). Sets
+# NL_STREAM_WHY (empty when every line sent arrived once and in order), NL_STREAM_PAUSE (s, the
+# longest gap between consecutive arrivals; when the last lines never came, at least the time
+# since the last arrival, and NL_STREAM_OPEN=1) and NL_STREAM_SUMMARY (one line, for lab_say).
+nl_stream_check() {
+    local from=$1 to=$2 out sent lost missing dups order pause after open delay
+    out=$(awk -v from="$from" -v end="$EPOCHREALTIME" -f "$NL_STREAM_CHECK" "$NL_LOGDIR/$from.sent" \
+        "$NL_LOGDIR/$to.arrivals" 2>&1)
+    # shellcheck disable=SC2001 # a pattern per field, not one string
+    read -r sent _ lost missing dups order pause after open delay <<<"$(sed 's/[a-z]*=//g' <<<"$out")"
+    # shellcheck disable=SC2034 # read by the scenarios
+    NL_STREAM_WHY="" NL_STREAM_PAUSE=${pause:-0} NL_STREAM_OPEN=${open:-0}
+    if [[ ! $out =~ ^sent= ]]; then
+        NL_STREAM_WHY="$from -> $to: the checker failed: $out"
+        NL_STREAM_SUMMARY=$NL_STREAM_WHY
+        return
+    fi
+    ((sent > 0)) || NL_STREAM_WHY+="$from sent no stream line; "
+    [[ $missing == - ]] || NL_STREAM_WHY+="$from's lines $missing never reached $to ($lost of $sent); "
+    [[ $dups == - ]] || NL_STREAM_WHY+="$to printed $from's lines $dups twice (or lines never sent); "
+    [[ $order == - ]] || NL_STREAM_WHY+="$to printed $from's line ${order%<*} after line ${order#*<}; "
+    NL_STREAM_WHY=${NL_STREAM_WHY%; }
+    NL_STREAM_SUMMARY="$from -> $to: $((sent - lost)) of $sent lines"
+    if [[ -z $NL_STREAM_WHY ]]; then
+        NL_STREAM_SUMMARY+=", every one once and in order"
+    else
+        NL_STREAM_SUMMARY+=" ($NL_STREAM_WHY)"
+    fi
+    if ((open)); then
+        NL_STREAM_SUMMARY+="; pause $pause s and on (no line since line $after), longest delay $delay s"
+        return
+    fi
+    NL_STREAM_SUMMARY+="; pause $pause s (after line $after), longest delay $delay s"
 }
 
 # nl_pair A_NODE A_NAME B_NODE B_NAME EXPECT [PUNCH_OPTS...]

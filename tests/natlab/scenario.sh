@@ -33,14 +33,40 @@
 #   party-loss [ATTEMPTS] [LANES] [PERCENT]  the same four with 10% loss each way on every
 #                               router: ATTEMPTS parties (100), LANES at a time (4); prints per
 #                               pair how many connected; each must in PERCENT % (99).
+# Paths that break mid-session (issue 13; docs/NAT.md). alice (node a) asks for bob (node b),
+# coturn granted; once connected, each sends "NAME SEQ TIME" every 100 ms until the end, and
+# each must print every line of the other once and in order. The pause, the longest gap between
+# two arrivals either way, is printed and must be at most NATLAB_PAUSE_MAX s (3). Neither
+# session may end before its input does; both exit 0.
+#   stream [SECONDS]            the control: a direct port-restricted pair, nothing breaks, the
+#                               streams run SECONDS (5).
+#   path-break                  port-restricted pair, direct; the internet drops everything
+#                               between their routers: both must print "path changed: relay"
+#                               within NATLAB_MOVE_WITHIN s (5); unblocked: both "path changed:
+#                               direct" within NATLAB_RETURN_WITHIN s (15), and with coturn then
+#                               cut off the lines still flow.
+#   rebind [TYPE_A TYPE_B]      alice behind a symmetric NAT (TYPE_A), bob behind a full cone
+#                               (TYPE_B), direct; conntrack -F on alice's router: her NAT maps
+#                               her anew, and bob must print "path changed: direct NEW" with her
+#                               new public address (read from the router's conntrack table)
+#                               within NATLAB_MOVE_WITHIN s.
+#   lan-change [TYPE_A TYPE_B]  alice port-restricted (TYPE_A), bob full cone (TYPE_B), direct;
+#                               alice's LAN address changes (a new one on her interface, the old
+#                               removed); her socket, bound to the wildcard address, sends from
+#                               the new one, her router maps it anew, and bob must follow her to
+#                               it as in rebind.
+#   turn-restart                symmetric pair, relayed; coturn stops and starts again on the same
+#                               address and secret: within NATLAB_MOVE_WITHIN s coturn must grant
+#                               as many allocations as lived before (the session allocated again).
 #
 # Environment: NATLAB_LOGDIR (logs, kept after the run; default a temporary directory),
 # NATLAB_CAPTURE=1 (tcpdump every router WAN and client into the log directory),
 # NATLAB_PUNCH_TIMEOUT (seconds of punching before an expected failure, default 3),
 # NATLAB_KEEPALIVE_IDLE (seconds without game traffic, default 60), NATLAB_VERBOSE=1,
 # NATLAB_RELAY_WAIT (seconds for a relayed connection, default 30), NATLAB_TURN_TTL (the
-# rendezvous' --turn-ttl; default its own), NATLAB_REQUIRE=1 (fail instead of skipping when
-# the lab cannot run).
+# rendezvous' --turn-ttl; default its own), NATLAB_PAUSE_MAX, NATLAB_MOVE_WITHIN and
+# NATLAB_RETURN_WITHIN (the paths that break, above), NATLAB_REQUIRE=1 (fail instead of skipping
+# when the lab cannot run).
 # Exit: 0 as expected, 1 not as expected (netcore's result), 3 the lab misbehaved, 77 skipped.
 set -uo pipefail
 
@@ -50,7 +76,102 @@ source "$here/lab.sh"
 
 NL_RENDEZVOUS="" NL_PUNCH="" relay=0
 while [[ $# -gt 0 ]]; do
-    # ---- parties (issue 12) ---------------------------------------------------------------------
+    case $1 in
+        --rendezvous) NL_RENDEZVOUS=$2; shift 2 ;;
+        --punch) NL_PUNCH=$2; shift 2 ;;
+        --relay) relay=1; shift ;;
+        *) break ;;
+    esac
+done
+[[ -x $NL_RENDEZVOUS && -x $NL_PUNCH ]] || { echo "usage: $0 --rendezvous BIN --punch BIN CASE..." >&2; exit 2; }
+[[ $# -ge 1 ]] || { echo "scenario.sh: no case given" >&2; exit 2; }
+
+lab_require
+# shellcheck source=punchlib.sh
+source "$here/punchlib.sh"
+
+case_name=$(echo "$*" | tr ' ' '-')
+if [[ -n ${NATLAB_LOGDIR:-} ]]; then
+    NL_LOGDIR="$NATLAB_LOGDIR/$case_name"
+    rm -rf "$NL_LOGDIR"
+    mkdir -p "$NL_LOGDIR"
+else
+    NL_LOGDIR=$(mktemp -d /tmp/natlab.XXXXXX)
+fi
+punch_timeout=${NATLAB_PUNCH_TIMEOUT:-3}
+
+# Capture every router's WAN and every client's interface, for a post-mortem in Wireshark.
+start_capture() {
+    [[ ${NATLAB_CAPTURE:-0} == 1 ]] || return 0
+    command -v tcpdump >/dev/null || { lab_say "NATLAB_CAPTURE=1 needs tcpdump"; return 0; }
+    local node ifname pid
+    for node in "${LAB_NODES[@]}"; do
+        case $node in pub | srv) continue ;; esac
+        ifname=wan
+        [[ -n ${LAB_TYPE[$node]:-} || $node == turn ]] && ifname=eth0
+        lab_spawn pid "$node" /dev/null "$NL_LOGDIR/$node.tcpdump.log" tcpdump -n -U -i "$ifname" \
+            -w "$NL_LOGDIR/$node.pcap" udp
+    done
+    sleep 0.5
+}
+
+finish() {
+    local rc=$1
+    lab_say "logs in $NL_LOGDIR"
+    exit "$rc"
+}
+
+# The servers: coturn first when the scenario has a relay (unless the case started it with
+# options of its own), so the rendezvous can name it.
+# shellcheck disable=SC2120 # the keepalive case passes rendezvous options
+start_servers() {
+    if ((relay)) && [[ -z $LAB_TURN_DIR ]]; then nl_start_turn; fi
+    nl_start_rendezvous "$@"
+}
+
+# soak TYPE EXPECT ATTEMPTS LANES: both clients behind TYPE routers with 10% loss each way;
+# ATTEMPTS pairs (fresh names and sockets each), LANES at a time; at least 99% must connect on
+# the EXPECT path and carry a line each way.
+soak() {
+    local type=$1 expect=$2 attempts=$3 lanes=$4 results start lane ok total wait=20
+    [[ $expect == relay ]] && wait=40
+    lab_up "a:$type:loss=0.1" "b:$type:loss=0.1"
+    start_servers
+    start_capture
+    results="$NL_LOGDIR/results"
+    : >"$results"
+    start=$SECONDS
+    # Lanes run side by side (each attempt is a fresh pair of names and sockets), so the
+    # soak takes minutes, not a quarter of an hour.
+    local -a lane_pids=()
+    for ((lane = 0; lane < lanes; lane++)); do
+        (
+            trap - EXIT INT TERM
+            for ((i = lane; i < attempts; i += lanes)); do
+                an="a$i" bn="b$i"
+                t0=$EPOCHREALTIME
+                if nl_pair a "$an" b "$bn" "$expect" --timeout "$wait"; then
+                    echo "$i ok $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')" >>"$results"
+                else
+                    echo "$i FAIL $NL_WHY" >>"$results"
+                fi
+            done
+        ) &
+        lane_pids+=($!)
+    done
+    wait "${lane_pids[@]}"
+    ok=$(grep -c ' ok ' "$results")
+    total=$(wc -l <"$results")
+    lab_say "loss ($type, $expect): $ok of $attempts attempts succeeded ($total ran) in $((SECONDS - start)) s;" \
+        "per attempt (intro to both exits) median $(awk '$2 == "ok" { print $3 }' "$results" | sort -n |
+            awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }') s"
+    grep ' FAIL ' "$results" >&2
+    ((total == attempts)) || nl_fail "only $total of $attempts attempts ran"
+    ((ok * 100 >= attempts * 99)) || nl_fail "$ok of $attempts attempts succeeded; at least 99% must"
+    finish 0
+}
+
+# ---- parties (issue 12) ---------------------------------------------------------------------
 # The party scenarios put one player behind each NAT type, on these nodes.
 declare -gA PARTY_TYPE=([a]=public [b]=full-cone [c]=port-restricted [d]=symmetric)
 declare -gA MEMBER_NODE=() MEMBER_NAME=() MEMBER_MARK=()
@@ -330,98 +451,196 @@ party_soak() {
     finish 0
 }
 
-case $1 in
-        --rendezvous) NL_RENDEZVOUS=$2; shift 2 ;;
-        --punch) NL_PUNCH=$2; shift 2 ;;
-        --relay) relay=1; shift ;;
-        *) break ;;
-    esac
-done
-[[ -x $NL_RENDEZVOUS && -x $NL_PUNCH ]] || { echo "usage: $0 --rendezvous BIN --punch BIN CASE..." >&2; exit 2; }
-[[ $# -ge 1 ]] || { echo "scenario.sh: no case given" >&2; exit 2; }
+# ---- paths that break mid-session (issue 13) --------------------------------------------------
+# alice (node a) asks for bob (node b), coturn granted. Once both are connected, each sends a
+# stream line every 100 ms until the end (nl_stream_start), while the scenario breaks a path
+# under them. Besides each scenario's own moves, what must hold: neither session ends (nobody
+# exits before its input ends, both exit 0 after it), every line arrives once and in order, and
+# the pause (the longest gap between two arrivals, either way) is at most NATLAB_PAUSE_MAX.
+pause_max=${NATLAB_PAUSE_MAX:-3}           # s; issue 13 aims at ~2
+move_within=${NATLAB_MOVE_WITHIN:-5}       # s from a break to the path change it calls for
+return_within=${NATLAB_RETURN_WITHIN:-15}  # s from the unblock to the move back to direct
+declare -ga BREAK_WHY=()                   # what was not as expected, in order
+declare -gA BREAK_MARK=() BREAK_ENDED=()
 
-lab_require
-# shellcheck source=punchlib.sh
-source "$here/punchlib.sh"
+# break_note WHY: not as expected; the scenario goes on, so that the streams are still judged
+# and the pause measured, and break_finish fails with every note.
+break_note() {
+    BREAK_WHY+=("$*")
+    lab_say "not as expected: $*"
+}
 
-case_name=$(echo "$*" | tr ' ' '-')
-if [[ -n ${NATLAB_LOGDIR:-} ]]; then
-    NL_LOGDIR="$NATLAB_LOGDIR/$case_name"
-    rm -rf "$NL_LOGDIR"
-    mkdir -p "$NL_LOGDIR"
-else
-    NL_LOGDIR=$(mktemp -d /tmp/natlab.XXXXXX)
-fi
-punch_timeout=${NATLAB_PUNCH_TIMEOUT:-3}
-
-# Capture every router's WAN and every client's interface, for a post-mortem in Wireshark.
-start_capture() {
-    [[ ${NATLAB_CAPTURE:-0} == 1 ]] || return 0
-    command -v tcpdump >/dev/null || { lab_say "NATLAB_CAPTURE=1 needs tcpdump"; return 0; }
-    local node ifname pid
-    for node in "${LAB_NODES[@]}"; do
-        case $node in pub | srv) continue ;; esac
-        ifname=wan
-        [[ -n ${LAB_TYPE[$node]:-} || $node == turn ]] && ifname=eth0
-        lab_spawn pid "$node" /dev/null "$NL_LOGDIR/$node.tcpdump.log" tcpdump -n -U -i "$ifname" \
-            -w "$NL_LOGDIR/$node.pcap" udp
+# break_alive: both punches still run; a note for each that ended (once), and status 1.
+break_alive() {
+    local tag rc=0
+    for tag in alice bob; do
+        kill -0 "${NL_PID[$tag]}" 2>/dev/null && continue
+        rc=1
+        [[ -n ${BREAK_ENDED[$tag]:-} ]] && continue
+        BREAK_ENDED[$tag]=1
+        break_note "$tag's session ended: '$(tail -n1 "$NL_LOGDIR/$tag.err" | cut -d' ' -f2-)'"
     done
-    sleep 0.5
+    return "$rc"
 }
 
-finish() {
-    local rc=$1
-    lab_say "logs in $NL_LOGDIR"
-    exit "$rc"
+# break_path TAG: "PATH ADDR", where TAG's session is now: its connected line, or the last path
+# change after it.
+break_path() {
+    grep -E "punch: (connected to [a-z]+ at [^ ]+ \([a-z_]+\)$|path changed: )" "$NL_LOGDIR/$1.err" |
+        tail -n1 | sed -n -e 's/.* punch: connected to [a-z]* at \([^ ]*\) (\([a-z_]*\))$/\2 \1/p' \
+        -e 's/.* punch: path changed: \([a-z_]*\) \([^ ]*\)$/\1 \2/p'
 }
 
-# The servers: coturn first when the scenario has a relay (unless the case started it with
-# options of its own), so the rendezvous can name it.
-# shellcheck disable=SC2120 # the keepalive case passes rendezvous options
-start_servers() {
-    if ((relay)) && [[ -z $LAB_TURN_DIR ]]; then nl_start_turn; fi
-    nl_start_rendezvous "$@"
+# break_mark: later waits read only what alice and bob print from now on.
+break_mark() {
+    local tag
+    for tag in alice bob; do BREAK_MARK[$tag]=$(nl_mark "$tag"); done
 }
 
-# soak TYPE EXPECT ATTEMPTS LANES: both clients behind TYPE routers with 10% loss each way;
-# ATTEMPTS pairs (fresh names and sockets each), LANES at a time; at least 99% must connect on
-# the EXPECT path and carry a line each way.
-soak() {
-    local type=$1 expect=$2 attempts=$3 lanes=$4 results start lane ok total wait=20
-    [[ $expect == relay ]] && wait=40
-    lab_up "a:$type:loss=0.1" "b:$type:loss=0.1"
-    start_servers
-    start_capture
-    results="$NL_LOGDIR/results"
-    : >"$results"
-    start=$SECONDS
-    # Lanes run side by side (each attempt is a fresh pair of names and sockets), so the
-    # soak takes minutes, not a quarter of an hour.
-    local -a lane_pids=()
-    for ((lane = 0; lane < lanes; lane++)); do
-        (
-            trap - EXIT INT TERM
-            for ((i = lane; i < attempts; i += lanes)); do
-                an="a$i" bn="b$i"
-                t0=$EPOCHREALTIME
-                if nl_pair a "$an" b "$bn" "$expect" --timeout "$wait"; then
-                    echo "$i ok $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')" >>"$results"
-                else
-                    echo "$i FAIL $NL_WHY" >>"$results"
-                fi
-            done
-        ) &
-        lane_pids+=($!)
+# break_sent: "alice had sent line N, bob line M": where the streams are, for an event's log.
+break_sent() { echo "alice had sent line $(nl_stream_sent alice), bob line $(nl_stream_sent bob)"; }
+
+# break_since T0: seconds from T0 (EPOCHREALTIME) to now, "1.23".
+break_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
+
+# break_wait_move TAG REGEX WHAT EVENT T0 SECONDS: TAG must print a line matching REGEX (grep
+# -E) after its mark, within SECONDS of EVENT (at T0, EPOCHREALTIME), judged by the line's own
+# time stamp. Says how long it took, or notes "TAG did not WHAT within SECONDS s of EVENT".
+break_wait_move() {
+    local tag=$1 re=$2 what=$3 event=$4 t0=$5 limit=$6 line took
+    nl_wait_after "$tag" "${BREAK_MARK[$tag]}" "$re" \
+        "$(awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$limit" 'BEGIN { w = a + l - b; print (w > 0 ? int(w + 0.999) : 0) }')"
+    line=$(tail -n +"$((BREAK_MARK[$tag] + 1))" "$NL_LOGDIR/$tag.err" | grep -E -m1 -- "$re")
+    if [[ -z $line ]]; then
+        break_note "$tag did not $what within $limit s of $event (its last line: '$(tail -n1 "$NL_LOGDIR/$tag.err" | cut -d' ' -f2-)')"
+        return 1
+    fi
+    took=$(awk -v a="$t0" -v b="${line%% *}" 'BEGIN { printf "%.2f", b - a }')
+    if awk -v t="$took" -v l="$limit" 'BEGIN { exit !(t > l) }'; then
+        break_note "$tag did not $what within $limit s of $event: '${line#* }' came $took s after it"
+        return 1
+    fi
+    lab_say "$tag: '${line#* }' $took s after $event"
+}
+
+# break_flows WHAT [SECONDS]: wait (SECONDS, 10) until each side has printed the other's stream
+# line due 2 s from now: the streams flow. Says so; status 1 when one does not (the final
+# check names the lines).
+break_flows() {
+    local what=$1 limit=${2:-10} end pair from to target rc=0
+    local -A due=([alice]=$(($(nl_stream_sent alice) + 20)) [bob]=$(($(nl_stream_sent bob) + 20)))
+    end=$((SECONDS + limit))
+    for pair in alice:bob bob:alice; do
+        from=${pair%%:*} to=${pair#*:}
+        target=${due[$from]}
+        if ! nl_stream_reach "$from" "$to" "$target" $((end > SECONDS ? end - SECONDS : 0)); then
+            lab_say "$what: $from's line $target did not reach $to within $limit s (the last there: $(nl_stream_top "$from" "$to"))"
+            rc=1
+        fi
     done
-    wait "${lane_pids[@]}"
-    ok=$(grep -c ' ok ' "$results")
-    total=$(wc -l <"$results")
-    lab_say "loss ($type, $expect): $ok of $attempts attempts succeeded ($total ran) in $((SECONDS - start)) s;" \
-        "per attempt (intro to both exits) median $(awk '$2 == "ok" { print $3 }' "$results" | sort -n |
-            awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }') s"
-    grep ' FAIL ' "$results" >&2
-    ((total == attempts)) || nl_fail "only $total of $attempts attempts ran"
-    ((ok * 100 >= attempts * 99)) || nl_fail "$ok of $attempts attempts succeeded; at least 99% must"
+    ((rc == 0)) && lab_say "$what: the lines flow both ways (alice at line $(nl_stream_sent alice), bob at $(nl_stream_sent bob))"
+    return "$rc"
+}
+
+# break_connect EXPECT [PUNCH_OPTS...]: bob registers on node b, alice on node a asks for him;
+# both must connect, and be on EXPECT within 10 s (a pair may start on the relay and move to
+# direct once it opens: issue 13, "start on the first path that works"). Then the streams start.
+break_connect() {
+    local expect=$1 tag peer wait=20 end
+    shift
+    [[ $expect == relay ]] && wait=${NATLAB_RELAY_WAIT:-30}
+    NL_ARRIVALS=1
+    nl_punch bob b --timeout 60 "$@" "$NL_SERVER" bob
+    lab_wait_for "$NL_LOGDIR/bob.err" "punch: registered as bob" 8 || nl_fail "bob did not register"
+    nl_punch alice a --timeout 60 "$@" "$NL_SERVER" alice bob
+    lab_wait_for "$NL_LOGDIR/alice.err" "punch: connected to bob at|\\([a-z]+_[a-z_]+\\)$" "$wait"
+    lab_wait_for "$NL_LOGDIR/bob.err" "punch: connected to alice at|\\([a-z]+_[a-z_]+\\)$" 5
+    for tag in alice bob; do
+        peer=bob
+        [[ $tag == bob ]] && peer=alice
+        nl_line "$tag" "punch: connected to $peer at" | grep -q . ||
+            nl_fail "$tag did not connect to $peer: '$(tail -n1 "$NL_LOGDIR/$tag.err" | cut -d' ' -f2-)'"
+    done
+    end=$((SECONDS + 10))
+    until [[ $(break_path alice) == "$expect "* && $(break_path bob) == "$expect "* ]]; do
+        ((SECONDS < end)) ||
+            nl_fail "alice and bob should be $expect before the break: alice '$(break_path alice)', bob '$(break_path bob)'"
+        sleep 0.1
+    done
+    nl_stream_start alice
+    nl_stream_start bob
+    lab_say "alice and bob connected (alice: $(break_path alice), bob: $(break_path bob)); each sends a line every 100 ms from now on"
+}
+
+# break_peer_address TAG: the ADDR of TAG's path now (break_path).
+break_peer_address() { break_path "$1" | cut -d' ' -f2; }
+
+# break_new_mapping CLIENT DST_IP DST_PORT OLD: wait (3 s) until CLIENT's router has a mapping
+# for CLIENT's flow to DST other than OLD, and print it; nothing when none came.
+break_new_mapping() {
+    local client=$1 ip=$2 dport=$3 old=$4 now end=$((SECONDS + 3))
+    while ((SECONDS <= end)); do
+        now=$(lab_nat_mapping "$client" "$ip" "$dport")
+        [[ -n $now && $now != "$old" ]] && { echo "$now"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
+# break_follow NODE TAG PEER EVENT T0 OLD: TAG's public address (on NODE, behind one router)
+# towards PEER changed at EVENT (at T0) from OLD; PEER must move to TAG's new address (read from
+# the router's conntrack table) within NATLAB_MOVE_WITHIN s. PEER's address is the one TAG's path
+# names (break_path).
+break_follow() {
+    local node=$1 tag=$2 peer=$3 event=$4 t0=$5 old=$6 peer_addr new
+    peer_addr=$(break_peer_address "$tag")
+    if ! new=$(break_new_mapping "$node" "${peer_addr%:*}" "${peer_addr##*:}" "$old"); then
+        break_note "no datagram from $tag to $peer ($peer_addr) crossed ${LAB_ROUTERS[$node]} within 3 s of $event (its mapping: '$(lab_nat_mapping "$node" "${peer_addr%:*}" "${peer_addr##*:}")', before: $old)"
+        return 1
+    fi
+    lab_say "${LAB_ROUTERS[$node]} maps $tag's flow to $peer on $new now (was $old)"
+    break_wait_move "$peer" "punch: path changed: [a-z_]+ ${new//./\\.}\$" \
+        "follow $tag to her new address $new" "$event" "$t0" "$move_within"
+}
+
+# break_finish: the streams stop; once their last lines are in (10 s at most), each is judged,
+# its pause printed and bounded; both inputs end, and both must exit 0 (punch's half-close).
+# Fails with every note, or finishes.
+break_finish() {
+    local tag pair from to worst=0 worst_pair="" limit=20 why
+    nl_stream_stop alice bob
+    for pair in alice:bob bob:alice; do
+        from=${pair%%:*} to=${pair#*:}
+        kill -0 "${NL_PID[$from]}" 2>/dev/null && kill -0 "${NL_PID[$to]}" 2>/dev/null &&
+            nl_stream_reach "$from" "$to" "$(nl_stream_sent "$from")" 10
+    done
+    break_alive || limit=5
+    for pair in alice:bob bob:alice; do
+        from=${pair%%:*} to=${pair#*:}
+        nl_stream_check "$from" "$to"
+        lab_say "$NL_STREAM_SUMMARY"
+        [[ -z $NL_STREAM_WHY ]] || break_note "$NL_STREAM_WHY"
+        # An open pause (the last lines never came) is in the note above already.
+        if ((!NL_STREAM_OPEN)) && awk -v p="$NL_STREAM_PAUSE" -v m="$pause_max" 'BEGIN { exit !(p > m) }'; then
+            break_note "the pause $from -> $to was $NL_STREAM_PAUSE s, more than NATLAB_PAUSE_MAX $pause_max s"
+        fi
+        if awk -v p="$NL_STREAM_PAUSE" -v w="$worst" 'BEGIN { exit !(p > w) }'; then
+            worst=$NL_STREAM_PAUSE
+            worst_pair="$from -> $to"
+        fi
+    done
+    lab_say "$case_name: pause $worst s ($worst_pair), the longest gap between two lines either way (NATLAB_PAUSE_MAX $pause_max s)"
+    nl_close alice
+    nl_close bob
+    for tag in alice bob; do
+        nl_wait_exit "$tag" "$limit"
+        [[ ${NL_RC[$tag]} == 0 || -n ${BREAK_ENDED[$tag]:-} ]] ||
+            break_note "$tag exited with status ${NL_RC[$tag]}: '$(tail -n1 "$NL_LOGDIR/$tag.err" | cut -d' ' -f2-)'"
+    done
+    if ((${#BREAK_WHY[@]} > 0)); then
+        why=$(printf '%s; ' "${BREAK_WHY[@]}")
+        nl_fail "$case_name: ${why%; }"
+    fi
     finish 0
 }
 
@@ -661,6 +880,159 @@ case $1 in
         [[ ${NL_RC[alice]} == 0 && ${NL_RC[bob]} == 0 ]] ||
             nl_fail "exit status alice ${NL_RC[alice]}, bob ${NL_RC[bob]} (expected 0 0)"
         finish 0
+        ;;
+
+    stream)
+        # The control: a direct pair and nothing breaks; the streams and their checker must find
+        # every line, in order, within the same pause bound as the scenarios that break a path.
+        # Its pause is the lab's own noise (the writer's and reader's scheduling): ~0.2 s on a
+        # quiet machine, up to ~1 s on two cores loaded 4x.
+        seconds=${2:-5}
+        lab_up a:port-restricted b:port-restricted
+        start_servers
+        start_capture
+        break_connect direct
+        for pair in alice:bob bob:alice; do
+            nl_stream_reach "${pair%%:*}" "${pair#*:}" $((seconds * 10)) $((seconds + 10)) ||
+                break_note "${pair%%:*}'s line $((seconds * 10)) did not reach ${pair#*:} within $((seconds + 10)) s"
+        done
+        break_finish
+        ;;
+
+    path-break)
+        # Two port-restricted players, direct, coturn granted. The internet drops everything
+        # between their routers mid-session: both must move to the relay; then it lets it through
+        # again: both must move back to direct.
+        lab_up a:port-restricted b:port-restricted
+        relay=1
+        start_servers
+        start_capture
+        break_connect direct
+        break_flows "direct, before the block"
+        break_mark
+        at=$(break_sent)
+        t0=$EPOCHREALTIME
+        lab_block_direct a b
+        lab_say "direct path blocked ($at)"
+        for tag in alice bob; do
+            break_wait_move "$tag" "$(nl_path_changed_re relay)" "move to the relay" "the block" "$t0" "$move_within"
+        done
+        if break_alive; then
+            break_flows "blocked"
+            lab_say "the block dropped $(($(lab_blocked_count direct) - LAB_BLOCK_BASELINE)) datagrams"
+        fi
+        if break_alive; then
+            break_mark
+            at=$(break_sent)
+            t0=$EPOCHREALTIME
+            lab_unblock_direct
+            lab_say "direct path open again ($at)"
+            moved=0
+            for tag in alice bob; do
+                break_wait_move "$tag" "$(nl_path_changed_re direct)" "move back to direct" "the unblock" \
+                    "$t0" "$return_within" && moved=$((moved + 1))
+            done
+            # Direct for real: with coturn out of both routers' reach, the lines still flow.
+            if ((moved == 2)) && break_alive; then
+                lab_block turn-cut "${LAB_PUBLIC_IP[a]}" "$LAB_TURN_IP" "${LAB_PUBLIC_IP[b]}" "$LAB_TURN_IP"
+                break_flows "back on direct, coturn cut off" ||
+                    break_note "back on direct with coturn cut off, the lines stopped: the path was not direct"
+            fi
+        fi
+        break_finish
+        ;;
+
+    rebind)
+        # alice's NAT forgets its mappings mid-session (conntrack -F on her router: a rebinding)
+        # and gives her a new public port; bob, who accepts datagrams from anywhere (full cone or
+        # public), must follow her to it.
+        type_a=${2:-symmetric} type_b=${3:-full-cone}
+        lab_need_conntrack
+        lab_up "a:$type_a" "b:$type_b"
+        relay=1
+        start_servers
+        start_capture
+        break_connect direct
+        break_flows "direct, before the rebinding"
+        bob_addr=$(break_peer_address alice)
+        old=$(lab_nat_mapping a "${bob_addr%:*}" "${bob_addr##*:}")
+        [[ -n $old ]] || lab_broken "a-r has no mapping for alice's flow to bob at $bob_addr"
+        [[ $(break_peer_address bob) == "$old" ]] ||
+            lab_say "note: bob's path to alice is $(break_peer_address bob), her router maps her at $old"
+        break_mark
+        at=$(break_sent)
+        t0=$EPOCHREALTIME
+        lab_flush_nat a
+        lab_say "a-r forgot every mapping; alice was at $old towards bob ($at)"
+        break_follow a alice bob "the flush" "$t0" "$old"
+        break_alive && break_flows "after the rebinding"
+        break_finish
+        ;;
+
+    lan-change)
+        # alice's LAN address changes mid-session (a new one on her interface, the old removed);
+        # her socket is bound to the wildcard address, so it sends from the new one, and her
+        # router maps that to a new public port: bob must follow her to it.
+        type_a=${2:-port-restricted} type_b=${3:-full-cone}
+        lab_need_conntrack
+        lab_up "a:$type_a" "b:$type_b"
+        relay=1
+        start_servers
+        start_capture
+        break_connect direct
+        break_flows "direct, before the address change"
+        bob_addr=$(break_peer_address alice)
+        old=$(lab_nat_mapping a "${bob_addr%:*}" "${bob_addr##*:}")
+        [[ -n $old ]] || lab_broken "a-r has no mapping for alice's flow to bob at $bob_addr"
+        old_ip=${LAB_IP[a]}
+        break_mark
+        at=$(break_sent)
+        t0=$EPOCHREALTIME
+        lab_move_lan_address a
+        lab_say "alice's LAN address moved from $old_ip to ${LAB_IP[a]} in $(break_since "$t0") s; she was at $old towards bob ($at)"
+        break_follow a alice bob "the address change" "$t0" "$old"
+        break_alive && break_flows "after the address change"
+        break_finish
+        ;;
+
+    turn-restart)
+        # Two symmetric players: only the relay carries them. coturn restarts mid-session (same
+        # address, port and secret; every allocation gone): the session must allocate again and
+        # carry on.
+        lab_up a:symmetric b:symmetric
+        relay=1
+        start_servers
+        start_capture
+        break_connect relay
+        break_flows "relayed, before the restart"
+        log_mark=$(wc -l <"$LAB_TURN_LOG")
+        live=$(($(grep -c "ALLOCATE processed, success" "$LAB_TURN_LOG") -
+            $(grep -cE "refreshed, .*lifetime=0$" "$LAB_TURN_LOG")))
+        ((live > 0)) || lab_broken "coturn logged no live allocation for a relayed session"
+        break_mark
+        at=$(break_sent)
+        t0=$EPOCHREALTIME
+        lab_turn_restart
+        lab_say "coturn restarted (down and up again in $(break_since "$t0") s; $live allocations before; $at)"
+        # As many allocations again as lived before, within NATLAB_MOVE_WITHIN s of the restart.
+        end=$((SECONDS + move_within + 1))
+        while ((SECONDS < end)); do
+            again=$(tail -n +"$((log_mark + 1))" "$LAB_TURN_LOG" | grep -c "ALLOCATE processed, success")
+            ((again >= live)) && break
+            sleep 0.1
+        done
+        again=$(tail -n +"$((log_mark + 1))" "$LAB_TURN_LOG" | grep -c "ALLOCATE processed, success")
+        if ((again >= live)); then
+            lab_say "coturn granted $again allocations after its restart ($live lived before)"
+        else
+            break_note "coturn granted $again allocations within $move_within s of its restart, $live lived before: the session did not allocate again"
+        fi
+        for tag in alice bob; do
+            line=$(nl_line_after "$tag" "${BREAK_MARK[$tag]}" "punch: path changed: ")
+            [[ -n $line ]] && lab_say "$tag: '$line' after the restart"
+        done
+        break_alive && break_flows "after the restart"
+        break_finish
         ;;
 
     relay-idle)
