@@ -350,7 +350,7 @@ nl_pair() {
     local a=$1 an=$2 b=$3 bn=$4 expect=$5
     shift 5
     local -a opts=("$@")
-    NL_WHY=""
+    NL_WHY="" NL_RELAY_FIRST=""
     nl_punch "$bn" "$b" "${opts[@]}" "$NL_SERVER" "$bn"
     if ! lab_wait_for "$NL_LOGDIR/$bn.err" "punch: registered as $bn" 8; then
         NL_WHY="$bn did not register"
@@ -371,8 +371,18 @@ nl_pair() {
                     NL_WHY+="${line%%:*} did not connect: $(nl_line "${line%%:*}" '\([a-z_]+\)$'); "
                     ok=0
                 elif [[ $path != "$expect" ]]; then
-                    NL_WHY+="${line%%:*}: '$(nl_line "${line%%:*}" "punch: connected to")', expected ($expect); "
-                    ok=0
+                    # A pair starts on whichever path answers first (docs/PATHS.md): under loss
+                    # the relay may, and the pair then moves to the direct path when it answers.
+                    # Where the caller allows it (NL_RELAY_FIRST_OK=1, the loss soaks), that is
+                    # the expected path, reached within NATLAB_UPGRADE_WITHIN s (5).
+                    if ((${NL_RELAY_FIRST_OK:-0})) && [[ $path == relay && $expect != relay ]] &&
+                        lab_wait_for "$NL_LOGDIR/${line%%:*}.err" "$(nl_path_changed_re "$expect")" \
+                            "${NATLAB_UPGRADE_WITHIN:-5}"; then
+                        NL_RELAY_FIRST+=" ${line%%:*}"
+                    else
+                        NL_WHY+="${line%%:*}: '$(nl_line "${line%%:*}" "punch: connected to")', expected ($expect); "
+                        ok=0
+                    fi
                 fi
             done
             if ((ok)); then
