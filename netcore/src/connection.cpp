@@ -110,8 +110,12 @@ Address Connection::peer_side_of(Address enet_side) const {
 // the peer proved it holds (it sent our token from there).
 Address Connection::enet_source(Address from, bool authenticated) const {
     if (through_relay() && from == *peer_relayed_) return relay_.server();
-    if (peer_ == nullptr || state_ != State::connected) return from;
-    const Address current = from_enet(peer_->address);
+    // Connecting, the handshake's peer: the initiator may move to a direct path the moment it
+    // is connected, while the responder still waits for the acknowledgement of its
+    // VERIFY_CONNECT, which then comes from the direct address.
+    const ENetPeer* enet = peer_ != nullptr ? peer_ : seeded_;
+    if (enet == nullptr || (state_ != State::connected && state_ != State::connecting)) return from;
+    const Address current = from_enet(enet->address);
     if (from != current && (authenticated || (puncher_.active() && puncher_.verified(from))))
         return current;
     return from;
