@@ -164,8 +164,8 @@ soak() {
     total=$(wc -l <"$results")
     lab_say "loss ($type, $expect): $ok of $attempts attempts succeeded ($total ran) in $((SECONDS - start)) s;" \
         "per attempt (intro to both exits) median $(awk '$2 == "ok" { print $3 }' "$results" | sort -n |
-            awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }') s;" \
-        "$(grep -c ' relay-first:' "$results") started on the relay and moved to $expect"
+            awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }') s" \
+        "$([[ $expect != relay ]] && echo "; $(grep -c ' relay-first:' "$results") started on the relay and moved to $expect")"
     grep ' FAIL ' "$results" >&2
     ((total == attempts)) || nl_fail "only $total of $attempts attempts ran"
     ((ok * 100 >= attempts * 99)) || nl_fail "$ok of $attempts attempts succeeded; at least 99% must"
@@ -438,8 +438,7 @@ party_soak() {
     lab_say "party-loss: $attempts parties of four, 10% loss each way on every router, $lanes at a time, in $((SECONDS - start)) s;" \
         "from the first registration to the last pair connected (all six), median" \
         "$(awk '{ print $2 }' "$results.times" | sort -n |
-            awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }') s;" \
-        "$(grep -c ' relay-first:' "$results") started on the relay and moved to $expect"
+            awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }') s"
     for pair in $(party_pairs a b c d); do
         local label
         label=$(party_nodes_label "${pair%%:*}" "${pair#*:}" | tr -d ' ')
