@@ -157,6 +157,13 @@ class Chat {
         if (!options_.quiet) say(line);
     }
     std::string failure_sentence(Error e) const { return failure_sentence(e, peer_text()); }
+    // The sentence netcore queued with a call it refused (every refusal queues one).
+    std::string refusal(Error e) {
+        netcore::Event event;
+        while (session_.poll(event))
+            if (event.type == netcore::EventType::error && event.error == e) return event.detail;
+        return failure_sentence(e);
+    }
     std::string failure_sentence(Error e, const std::string& peer) const;
     void fail(const std::string& sentence, Error e) {
         fail_line(sentence + " (" + to_string(e) + ")");
@@ -227,7 +234,7 @@ int Chat::run() {
     const TimePoint start = Clock::now();
     connect_deadline_ = start + options_.timeout;
     if (const Error e = session_.start(start); e != Error::none) {
-        fail(failure_sentence(e), e);
+        fail(refusal(e), e);
         return exit_code_;
     }
     if (options_.peer) {
@@ -235,7 +242,7 @@ int Chat::run() {
         // first, reports it; with --timeout 0 netcore's is just far away.
         const netcore::Duration wait = options_.timeout.count() > 0 ? options_.timeout : kForever;
         if (const Error e = session_.connect(*options_.peer, wait, start); e != Error::none) {
-            fail(failure_sentence(e), e);
+            fail(refusal(e), e);
             return exit_code_;
         }
     }
@@ -244,12 +251,20 @@ int Chat::run() {
         party_options.admit = options_.admit;
         if (const Error e = session_.join_party(*options_.party, party_options, start);
             e != Error::none) {
-            fail(failure_sentence(e), e);
+            fail(refusal(e), e);
             return exit_code_;
         }
     }
     while (phase_ != Phase::done) frame();
+    // Connections still up (a failure of ours ended the run) hear a goodbye; netcore bounds it
+    // (Config::close_linger).
     session_.close();
+    for (netcore::Event event; session_.state() != netcore::State::closed;) {
+        pump_stdin(static_cast<int>(kFrame.count()));
+        session_.update(Clock::now());
+        while (session_.poll(event)) {
+        }
+    }
     return exit_code_;
 }
 
@@ -494,6 +509,7 @@ std::string Chat::failure_sentence(Error e, const std::string& peer) const {
         case Error::peer_timed_out:
             return "lost " + peer;
         case Error::invalid_argument:
+        case Error::invalid_state:
             return "netcore refused the request";
         case Error::version_mismatch:
             return "upgrade needed: the rendezvous server speaks another protocol version";

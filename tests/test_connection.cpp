@@ -66,7 +66,7 @@ struct Side final : DatagramPath::Receiver {
     Config config;
     Relay relay;  // never started: the connection only reads whether it is
     Wire wire;
-    std::deque<Event> events;
+    netcore::detail::EventQueue events;
     Connection conn;
     DatagramPath path{kServer, true};
     Address self;

@@ -240,7 +240,7 @@ TEST_CASE("a party whose host admits: a joiner waits until admitted, then connec
     CHECK_FALSE(guest.session->party().joined);  // waiting: no error, no connection
     CHECK(guest.count(EventType::error) == 0);
     CHECK(guest.session->peers().empty());
-    CHECK(guest.session->admit("p0") == Error::invalid_argument);  // not its host
+    CHECK(guest.session->admit("p0") == Error::invalid_state);  // not its host
 
     REQUIRE(host.session->admit("p1") == Error::none);
     REQUIRE(lab.run_until([&] { return full_mesh({&host, &guest}); }, std::chrono::seconds(10)));

@@ -44,7 +44,7 @@ struct Sent final : SignalSender {
 };
 
 struct Fixture {
-    std::deque<Event> events;
+    netcore::detail::EventQueue events;
     PartyClient party{"alice", Duration(1000), events};
     Sent sent;
     TimePoint now = TimePoint{} + 1h;
@@ -85,7 +85,7 @@ TEST_CASE("a party client asks once registered, then every refresh with the epoc
     CHECK(f.party.active());
     CHECK(f.party.party().name == "friday");
     CHECK_FALSE(f.party.party().joined);
-    CHECK(f.party.join("saturday", {}) == Error::invalid_argument);  // one party at a time
+    CHECK(f.party.join("saturday", {}) == Error::invalid_state);  // one party at a time
     f.party.update(f.now, false, f.sent);
     CHECK(f.sent.joins.empty());  // not registered yet
     f.party.update(f.now, true, f.sent);

@@ -199,20 +199,71 @@ TEST_CASE("a name held by another live session is refused with name_taken", "[se
     CHECK(first.session->state() == State::registered);  // the valid registration is kept
 }
 
-TEST_CASE("bad arguments are refused without side effects", "[session]") {
+TEST_CASE("bad arguments are refused with a sentence each and without side effects", "[session]") {
     Lab lab;
-    auto bad = lab.config("not a name");
-    Session s(bad);
-    CHECK(s.start() == Error::invalid_argument);
-    CHECK(s.state() == State::failed);
+    // The error returned is the error event's, and the sentence says what was wrong.
+    const auto refused = [](Node& n, Error returned, Error expected, const std::string& says) {
+        CHECK(returned == expected);
+        netcore::Event e;
+        REQUIRE(n.session->poll(e));
+        CHECK(e.type == EventType::error);
+        CHECK(e.error == expected);
+        CHECK_THAT(e.detail, Catch::Contains(says));
+        CHECK_FALSE(n.session->poll(e));  // one event per refusal
+    };
+    Node bad;
+    bad.session = std::make_unique<Session>(lab.config("not a name"));
+    refused(bad, bad.session->start(), Error::name_invalid, "a space is not one of");
+    CHECK(bad.session->state() == State::failed);
+    refused(bad, bad.session->start(), Error::invalid_state, "start() was called already");
+    refused(bad, bad.session->connect("bob", Duration(1000)), Error::invalid_state,
+            "failed to register");
+
+    auto no_server = lab.config("alice2");
+    no_server.server = {};
+    Node unset;
+    unset.session = std::make_unique<Session>(no_server);
+    refused(unset, unset.session->start(), Error::invalid_argument, "Config::server is not set");
+
+    Node idle;
+    idle.session = std::make_unique<Session>(lab.config("carol"));
+    refused(idle, idle.session->connect("bob", Duration(1000)), Error::invalid_state,
+            "call start() first");
 
     Node& alice = lab.add(lab.config("alice"));
-    CHECK(alice.session->connect("alice", Duration(1000)) == Error::invalid_argument);
-    CHECK(alice.session->connect("", Duration(1000)) == Error::invalid_argument);
-    CHECK(alice.session->connect("b/c", Duration(1000)) == Error::invalid_argument);
+    const auto ask = [&](std::string_view peer) {
+        return alice.session->connect(peer, Duration(1000));
+    };
+    refused(alice, ask("alice"), Error::invalid_argument, "'alice' is our own name");
+    refused(alice, ask(""), Error::name_invalid, "cannot be empty");
+    refused(alice, ask("b/c"), Error::name_invalid, "'/' is not one of");
+    refused(alice, ask(std::string(33, 'x')), Error::name_invalid, "33 characters long");
+    REQUIRE(ask("bob") == Error::none);  // offline: still asking
+    refused(alice, ask("dave"), Error::invalid_state, "still asking for 'bob'");
+    refused(alice, alice.session->join_party("a party"), Error::name_invalid,
+            "'a party' is not a valid name");
+    refused(alice, alice.session->admit("eve"), Error::invalid_state, "in no party");
     CHECK_FALSE(alice.session->send(Channel::reliable, bytes("nobody to send to")));
     REQUIRE(lab.run_until([&] { return alice.count(EventType::registered) == 1; }));
-    CHECK(alice.count(EventType::error) == 0);
+    CHECK(alice.count(EventType::error) == 0);  // the registration went on
+    alice.session->close();
+    for (netcore::Event e; alice.session->poll(e);) {
+    }  // the request for bob, cancelled
+    refused(alice, ask("bob"), Error::invalid_state, "after close()");
+}
+
+TEST_CASE("a name's problem is said in one sentence, and valid names have none", "[session]") {
+    CHECK(netcore::name_problem("alice").empty());
+    CHECK(netcore::name_problem("A-b_c.9").empty());
+    CHECK(netcore::valid_name(std::string(32, 'z')));
+    CHECK_FALSE(netcore::valid_name(std::string(33, 'z')));
+    CHECK(netcore::name_problem("") == "a name cannot be empty");
+    CHECK(netcore::name_problem("bob!") ==
+          "'bob!' is not a valid name: '!' is not one of A-Z a-z 0-9 _ . -");
+    CHECK(netcore::name_problem("tab\there") ==
+          "'tab\there' is not a valid name: byte 9 is not one of A-Z a-z 0-9 _ . -");
+    CHECK_THAT(netcore::name_problem(std::string(50, 'n')),
+               Catch::Contains("is 50 characters long; names are at most 32"));
 }
 
 TEST_CASE("malformed datagrams to a session are dropped and counted", "[session]") {

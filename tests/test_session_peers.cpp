@@ -89,7 +89,7 @@ TEST_CASE("a session connects to two peers, one connection each, on one socket",
         if (e.type == EventType::introduced) CHECK((e.connection == to_bob) != (e.peer == "carol"));
     CHECK_FALSE(t.alice.session->peer(to_carol + 100));
     // A peer we have a connection to cannot be asked for again.
-    CHECK(t.alice.session->connect("bob", Duration(1000)) == Error::invalid_argument);
+    CHECK(t.alice.session->connect("bob", Duration(1000)) == Error::invalid_state);
 }
 
 TEST_CASE("send_to reaches one peer, send reaches every peer, and receipts name the sender",
@@ -219,7 +219,7 @@ TEST_CASE("a session holds at most Config::max_peers connections", "[peers]") {
     Node& carol = lab.add(lab.config("carol"));
     connect_pair(lab, alice, bob);
     REQUIRE(lab.run_until([&] { return carol.count(EventType::registered) == 1; }));
-    CHECK(alice.session->connect("carol", Duration(1000)) == Error::invalid_argument);
+    CHECK(alice.session->connect("carol", Duration(1000)) == Error::invalid_state);
     // Asked for by another (alice is an open host here): the introduction is dropped, counted.
     const auto dropped = alice.session->stats().datagrams_dropped;
     REQUIRE(carol.session->connect("alice", Duration(5000)) == Error::none);

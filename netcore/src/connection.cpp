@@ -284,8 +284,11 @@ void Connection::become_connected(TimePoint now) {
     state_ = State::connected;
     last_heard_ = now;
     next_standby_ = now + config_.standby_interval;
-    const auto timeout = static_cast<enet_uint32>(config_.peer_timeout.count());
-    enet_peer_timeout(peer_, 0, timeout / 2, timeout);
+    // Config::peer_timeout is ours (update(): from the last datagram heard on the path in use).
+    // ENet ends a peer once its oldest unacknowledged datagram is `minimum` old and was re-sent
+    // its limit of times, or `maximum` old regardless: both a little later, as a backstop.
+    const auto timeout = static_cast<enet_uint32>(config_.peer_timeout.count()) + 1000;
+    enet_peer_timeout(peer_, 0, timeout, timeout);
     emit_path(EventType::connected);
     if (path_ == Path::relay && upgrade_) {
         const Puncher::Candidate direct{*upgrade_, puncher_.path_of(*upgrade_), true, true, {}};
@@ -316,7 +319,7 @@ void Connection::on_enet_disconnect(enet_uint32 data) {
 
 void Connection::on_enet_receive(const ENetPacket& packet, std::uint8_t channel) {
     if (state_ != State::connected) return;
-    Event e;
+    Event e = events_.fresh();  // its buffer's capacity kept from an earlier message
     e.type = EventType::received;
     e.connection = id_;
     e.peer = name_;
@@ -334,6 +337,21 @@ void Connection::update(TimePoint now, std::uint32_t unauthenticated) {
                         link_.relay_only ? Targets::relay_only : Targets::all);
     else if (state_ == State::connected)
         keep_path(now);
+
+    if (state_ == State::connected && !leaving_ && now - last_heard_ >= config_.peer_timeout) {
+        // Every path was tried meanwhile (path_silence). ENet's own timeout is a backstop: it
+        // fires only at a re-send, up to a doubled re-send interval late.
+        finish();
+        Event e;
+        e.type = EventType::disconnected;
+        e.connection = id_;
+        e.peer = name_;
+        e.error = Error::peer_timed_out;
+        e.detail = "lost the path to " + name_ + ": nothing heard for " +
+                   std::to_string(config_.peer_timeout.count()) + " ms (Config::peer_timeout)";
+        events_.push_back(std::move(e));
+        return;
+    }
 
     if (state_ == State::punching && relay_through_ && now - relay_clock() >= config_.relay_delay) {
         start_connecting(*relay_through_, now);
@@ -558,6 +576,8 @@ PeerInfo Connection::info(TimePoint now) const {
     p.party_member = party_member_;
     p.path_changes = path_changes_;
     if (peer_ != nullptr && state_ == State::connected) {
+        p.last_heard = std::chrono::duration_cast<Duration>(now - last_heard_);
+        p.queued_bytes = queued_bytes(*peer_);
         p.rtt_ms = peer_->roundTripTime;
         p.packet_loss =
             static_cast<float>(peer_->packetLoss) / static_cast<float>(ENET_PEER_PACKET_LOSS_SCALE);

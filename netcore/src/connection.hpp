@@ -12,12 +12,12 @@
 
 #include <enet/enet.h>
 
-#include <deque>
 #include <optional>
 #include <string>
 
 #include "crypto.hpp"
 #include "datagram_path.hpp"
+#include "event_queue.hpp"
 #include "netcore/protocol.hpp"
 #include "netcore/session.hpp"
 #include "outbox.hpp"
@@ -41,8 +41,7 @@ class Connection final : public Outbox, public RelayFramer {
   public:
     /// `relay`: the player's one allocation (shared by every connection); `out`: the socket;
     /// `events`: where the connection's events go (they carry its id and the peer's name).
-    Connection(const Config& config, PeerId id, Relay& relay, RawOutbox& out,
-               std::deque<Event>& events)
+    Connection(const Config& config, PeerId id, Relay& relay, RawOutbox& out, EventQueue& events)
         : config_(config), id_(id), relay_(relay), out_(out), events_(events) {}
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -196,7 +195,7 @@ class Connection final : public Outbox, public RelayFramer {
     PeerId id_;
     Relay& relay_;
     RawOutbox& out_;
-    std::deque<Event>& events_;
+    EventQueue& events_;
 
     // Holds the keys and seals what ENet sends the peer (the session's sealer finds it).
     PeerLink link_;

@@ -254,6 +254,18 @@ void cap_resend_timeout(ENetPeer* peer, enet_uint32 timeout) {
     }
 }
 
+std::size_t queued_bytes(const ENetPeer& peer) {
+    std::size_t total = 0;
+    for (const ENetList* list : {&peer.outgoingCommands, &peer.sentReliableCommands}) {
+        auto* sentinel = const_cast<ENetListNode*>(&list->sentinel);
+        for (ENetListNode* it = sentinel->next; it != sentinel; it = it->next) {
+            const auto* command = reinterpret_cast<const ENetOutgoingCommand*>(it);
+            if (command->packet != nullptr) total += command->fragmentLength;
+        }
+    }
+    return total;
+}
+
 void resend_soon(ENetPeer* peer) {
     const enet_uint32 rto = peer->roundTripTime + 4 * peer->roundTripTimeVariance;
     bool first = true;

@@ -168,6 +168,10 @@ void cap_resend_timeout(ENetPeer* peer, enet_uint32 timeout_ms);
 /// limits stay as they were, so this never ends the connection sooner.
 void resend_soon(ENetPeer* peer);
 
+/// What the game queued to `peer` that is not acknowledged (reliable) or not sent (unreliable)
+/// yet, in bytes of message data (PeerInfo::queued_bytes).
+[[nodiscard]] std::size_t queued_bytes(const ENetPeer& peer);
+
 /// The address of the local interface that routes to `server`, found by connecting a
 /// throwaway UDP socket (nothing is sent). Empty when it cannot be found.
 [[nodiscard]] Address local_route_to(Address server);

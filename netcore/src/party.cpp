@@ -7,7 +7,7 @@ namespace netcore::detail {
 using namespace protocol;
 
 Error PartyClient::join(std::string_view party, PartyOptions options) {
-    if (!valid_name(party) || active()) return Error::invalid_argument;
+    if (!protocol::valid_name(party) || active()) return Error::invalid_state;
     party_ = Party{};
     party_.name = party;
     party_.admit = options.admit;
@@ -35,7 +35,7 @@ void PartyClient::leave(SignalSender& out) {
 }
 
 Error PartyClient::admit(std::string_view player, SignalSender& out) {
-    if (!valid_name(player) || !party_.joined || !party_.admit || party_.host() != me_)
+    if (!protocol::valid_name(player) || !party_.joined || !party_.admit || party_.host() != me_)
         return Error::invalid_argument;
     out.send_signal(PartyAdmit{out.instance(), party_.name, player});
     askers_.erase(std::string(player));

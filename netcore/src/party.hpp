@@ -6,11 +6,11 @@
 // through a SignalSender; what happened goes to the session's event queue.
 #pragma once
 
-#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
 
+#include "event_queue.hpp"
 #include "netcore/protocol.hpp"
 #include "netcore/session.hpp"
 
@@ -36,7 +36,7 @@ class PartyClient {
     /// The most askers remembered at once; beyond it, no more join_requested events.
     static constexpr std::size_t kMaxAskers = 64;
 
-    PartyClient(std::string me, Duration refresh, std::deque<Event>& events)
+    PartyClient(std::string me, Duration refresh, EventQueue& events)
         : me_(std::move(me)), refresh_(refresh), events_(events) {}
 
     /// Starts joining `party` (sent at the next update() once registered). invalid_argument for
@@ -67,7 +67,7 @@ class PartyClient {
 
     std::string me_;
     Duration refresh_;
-    std::deque<Event>& events_;
+    EventQueue& events_;
     Party party_;
     std::uint8_t flags_ = 0;  // PartyFlags of our PartyJoin
     bool sent_ = false;       // a PartyJoin went out for this join

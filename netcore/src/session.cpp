@@ -15,6 +15,7 @@
 #include "crypto.hpp"
 #include "datagram_path.hpp"
 #include "enet_host.hpp"
+#include "event_queue.hpp"
 #include "party.hpp"
 #include "relay.hpp"
 #include "rendezvous_client.hpp"
@@ -71,6 +72,7 @@ struct Session::Impl final : detail::HostListener,
     explicit Impl(Config c)
         : config(std::move(c)),
           datagrams(config.server, !config.insecure_plaintext_enet),
+          events(config.log),
           party(config.name, config.party_refresh, events) {}
 
     // ENet's datagrams are sealed unless a benchmark turned that off on both sides.
@@ -84,7 +86,7 @@ struct Session::Impl final : detail::HostListener,
     detail::EnetHost host;
     std::optional<RendezvousClient> rendezvous;
     detail::Relay relay;
-    std::deque<Event> events;
+    detail::EventQueue events;
     detail::PartyClient party;  // after events, which it reports to
     Stats counters;
     // The connections, oldest first. Ended ones are cleaned up at once (settle()).
@@ -117,6 +119,39 @@ struct Session::Impl final : detail::HostListener,
         e.detail = std::move(detail);
         e.peer = std::move(peer);
         emit(std::move(e));
+    }
+    // A call the game made that cannot go on: the error returned, and its sentence queued.
+    Error refuse(Error error, std::string detail, std::string peer = {}) {
+        emit_error(error, std::move(detail), std::move(peer));
+        return error;
+    }
+    // What a call needs: a session started and not closing or closed. The sentence when not.
+    [[nodiscard]] std::string not_running(const char* call) const {
+        switch (state) {
+            case State::idle:
+                return std::string(call) + " needs a started session: call start() first";
+            case State::failed:
+                return std::string(call) + " cannot go on: the session failed to register";
+            case State::closing:
+            case State::closed:
+                return std::string(call) + " after close(): the session is over";
+            default:
+                return {};
+        }
+    }
+
+    // close(): the goodbyes under way, and when the session closes regardless.
+    std::optional<TimePoint> close_by;
+    void finish_close() {
+        for (const auto& c : connections)
+            if (ENetPeer* p = c->enet_peer())
+                host.disconnect_now(p, detail::kGoodbye);  // one unreliable goodbye, sealed
+        stop_relay();
+        if (rendezvous && state != State::closing) rendezvous->unregister(*this);
+        host.flush();
+        connections.clear();
+        close_by.reset();
+        state = State::closed;
     }
 
     // ---- the connections ----------------------------------------------------------------
@@ -192,7 +227,8 @@ struct Session::Impl final : detail::HostListener,
             if (c.punch_elapsed(now) != Duration{0}) last_punch_elapsed = c.punch_elapsed(now);
             connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(i));
             if (!relay_needed()) stop_relay();
-            if (state != State::failed && state != State::closed && state != State::idle)
+            if (state != State::failed && state != State::closed && state != State::idle &&
+                state != State::closing)
                 state = rendezvous && rendezvous->phase() == RendezvousClient::Phase::registered
                             ? State::registered
                             : State::registering;
@@ -386,6 +422,7 @@ struct Session::Impl final : detail::HostListener,
             for (const auto& k : connections)
                 if (k->is_peer_address(in.from)) source = k.get();
         if (source != nullptr && opened_by != nullptr) opened_by->heard_from(in.from, now);
+        if (source != nullptr && !sealed()) source->heard_from(in.from, now, false);
         if (source != nullptr) in.from = source->enet_source(in.from, opened_by != nullptr);
         return false;
     }
@@ -717,21 +754,28 @@ struct Session::Impl final : detail::HostListener,
 Session::Session(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 
 Session::~Session() {
-    close();
+    close_now();
 }
 
 Error Session::start(TimePoint now) {
     Impl& s = *impl_;
-    if (s.state != State::idle) return Error::invalid_argument;
+    if (s.state != State::idle)
+        return s.refuse(Error::invalid_state, "start() was called already (the session is " +
+                                                  std::string(to_string(state())) + ")");
     s.now = now;
-    if (!protocol::valid_name(s.config.name) || s.config.server.ip == 0 ||
-        s.config.server.port == 0) {
+    if (std::string problem = name_problem(s.config.name); !problem.empty()) {
         s.state = State::failed;
-        return Error::invalid_argument;
+        return s.refuse(Error::name_invalid, "Config::name: " + problem);
+    }
+    if (s.config.server.ip == 0 || s.config.server.port == 0) {
+        s.state = State::failed;
+        return s.refuse(Error::invalid_argument,
+                        "Config::server is not set (" + s.config.server.to_string() +
+                            "): give the rendezvous' address (resolve_address())");
     }
     if (!crypto::init()) {
         s.state = State::failed;
-        return Error::socket_error;
+        return s.refuse(Error::socket_error, "libsodium could not be initialised");
     }
     const detail::EnetLimits limits{s.config.max_packet_size, s.config.max_waiting_data};
     // One ENet peer per connection, and one more: a stranger may try to connect to our socket,
@@ -740,7 +784,10 @@ Error Session::start(TimePoint now) {
     if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, slots, kChannelCount, limits,
                      s.sealed() ? static_cast<detail::EnetSealer*>(&s) : nullptr)) {
         s.state = State::failed;
-        return Error::socket_error;
+        return s.refuse(Error::socket_error,
+                        "cannot open a UDP socket on " +
+                            Address{s.config.local_ip, s.config.local_port}.to_string() +
+                            " (Config::local_ip, local_port): in use, or not an address of ours");
     }
     protocol::AddressList lan;
     if (s.config.lan_addresses.empty()) {
@@ -766,13 +813,28 @@ Error Session::start(TimePoint now) {
 
 Error Session::connect(std::string_view peer, Duration wait, TimePoint now) {
     Impl& s = *impl_;
-    if (!protocol::valid_name(peer) || peer == s.config.name) return Error::invalid_argument;
+    const std::string who(peer);
+    if (std::string problem = name_problem(peer); !problem.empty())
+        return s.refuse(Error::name_invalid, "connect(): " + problem, who);
+    if (peer == s.config.name)
+        return s.refuse(Error::invalid_argument,
+                        "connect(): '" + who + "' is our own name: ask for another player", who);
+    if (std::string why = s.not_running("connect()"); !why.empty())
+        return s.refuse(Error::invalid_state, why, who);
     // One connect() asks at a time; none for a peer we have a connection to.
-    if (s.state != State::registering && s.state != State::registered)
-        return Error::invalid_argument;
-    if ((s.rendezvous && !s.rendezvous->wanted().empty()) || s.by_name(peer) != nullptr ||
-        s.connections.size() >= s.config.max_peers)
-        return Error::invalid_argument;
+    if (s.rendezvous && !s.rendezvous->wanted().empty())
+        return s.refuse(Error::invalid_state,
+                        "connect(): still asking for '" + s.rendezvous->wanted() +
+                            "' (disconnect() cancels that)",
+                        who);
+    if (s.by_name(peer) != nullptr)
+        return s.refuse(Error::invalid_state,
+                        "connect(): there is a connection to '" + who + "' already", who);
+    if (s.connections.size() >= s.config.max_peers)
+        return s.refuse(Error::invalid_state,
+                        "connect(): Config::max_peers (" + std::to_string(s.config.max_peers) +
+                            ") connections already",
+                        who);
     s.now = now;
     s.pending_peer = peer;
     s.rendezvous->request(peer, wait, now);
@@ -783,6 +845,13 @@ void Session::update(TimePoint now) {
     Impl& s = *impl_;
     if (s.state == State::idle || s.state == State::closed || !s.host.is_open()) return;
     s.now = now;
+    if (s.state == State::closing) {
+        if (!s.close_by) s.close_by = now + std::min(s.config.close_linger, Duration{2000});
+        if (s.connections.empty() || now >= *s.close_by) {
+            s.finish_close();
+            return;
+        }
+    }
     s.host.service(s);
     s.do_pending_connects();
     for (const auto& c : s.connections) c->pace_handshake(s.host.get());
@@ -807,10 +876,7 @@ void Session::update(TimePoint now) {
 }
 
 bool Session::poll(Event& event) {
-    if (impl_->events.empty()) return false;
-    event = std::move(impl_->events.front());
-    impl_->events.pop_front();
-    return true;
+    return impl_->events.pop(event);
 }
 
 namespace {
@@ -879,28 +945,46 @@ void Session::disconnect(PeerId peer) {
     s.settle();
 }
 
-void Session::close() {
+void Session::close(TimePoint now) {
     Impl& s = *impl_;
-    if (s.state == State::closed || s.state == State::idle) {
+    if (s.state == State::closing || s.state == State::closed) return;
+    if (s.state == State::idle || s.state == State::failed) {
+        close_now();
+        return;
+    }
+    s.now = now;
+    // As disconnect() does, and unregistered at once: nobody can be introduced to us any more.
+    disconnect();
+    if (s.rendezvous) s.rendezvous->unregister(s);
+    s.host.flush();
+    s.state = State::closing;
+    // The linger's clock starts at the next update, as each goodbye's does (Connection::linger).
+    s.close_by.reset();
+    if (s.connections.empty()) s.finish_close();
+}
+
+void Session::close_now() {
+    Impl& s = *impl_;
+    if (s.state == State::closed) return;
+    if (s.state == State::idle) {
         s.state = State::closed;
         return;
     }
-    for (const auto& c : s.connections)
-        if (ENetPeer* p = c->enet_peer())
-            s.host.disconnect_now(p, detail::kGoodbye);  // one unreliable goodbye, sealed
-    s.stop_relay();
-    if (s.rendezvous) s.rendezvous->unregister(s);
-    s.host.flush();
-    s.connections.clear();
-    s.state = State::closed;
+    s.finish_close();
 }
 
 Error Session::join_party(std::string_view party, PartyOptions options, TimePoint now) {
     Impl& s = *impl_;
-    if (s.state != State::registering && s.state != State::registered && s.state != State::waiting)
-        return Error::invalid_argument;
+    const std::string name(party);
+    if (std::string problem = name_problem(party); !problem.empty())
+        return s.refuse(Error::name_invalid, "join_party(): " + problem);
+    if (std::string why = s.not_running("join_party()"); !why.empty())
+        return s.refuse(Error::invalid_state, why);
+    if (s.party.active())
+        return s.refuse(Error::invalid_state, "join_party(): already in the party '" +
+                                                  s.party.party().name + "' (leave_party() first)");
     const Error e = s.party.join(party, options);
-    if (e != Error::none) return e;
+    if (e != Error::none) return s.refuse(e, "join_party(): cannot join '" + name + "'");
     s.now = now;
     s.party.update(now, s.registered(), s);  // at once when registered
     return Error::none;
@@ -910,7 +994,21 @@ void Session::leave_party() {
 }
 Error Session::admit(std::string_view player) {
     Impl& s = *impl_;
-    return s.party.admit(player, s);
+    const std::string who(player);
+    if (std::string problem = name_problem(player); !problem.empty())
+        return s.refuse(Error::name_invalid, "admit(): " + problem, who);
+    const Party& p = s.party.party();
+    std::string why;
+    if (!p.joined)
+        why = "admit(): we are in no party yet";
+    else if (!p.admit)
+        why = "admit(): the party '" + p.name + "' lets anyone in (PartyOptions::admit is off)";
+    else if (p.host() != s.config.name)
+        why = "admit(): only the party's host (" + p.host() + ") admits";
+    if (!why.empty()) return s.refuse(Error::invalid_state, why, who);
+    if (s.party.admit(player, s) != Error::none)
+        return s.refuse(Error::invalid_state, "admit(): cannot admit '" + who + "'", who);
+    return Error::none;
 }
 const Party& Session::party() const {
     return impl_->party.party();
@@ -929,7 +1027,8 @@ std::optional<PeerInfo> Session::peer(PeerId id) const {
 
 State Session::state() const {
     const Impl& s = *impl_;
-    if (s.state == State::idle || s.state == State::failed || s.state == State::closed)
+    if (s.state == State::idle || s.state == State::failed || s.state == State::closing ||
+        s.state == State::closed)
         return s.state;
     State best = s.state;
     for (const auto& c : s.connections)
@@ -979,6 +1078,7 @@ Stats Session::stats() const {
         st.punch_elapsed = info.punch_elapsed;
         st.rtt_ms = info.rtt_ms;
         st.packet_loss = info.packet_loss;
+        st.last_heard = info.last_heard;
     }
     if (const ENetHost* h = s.host.get()) {
         // ENet counts what its sendmsg sent: sealed, the sealed size.
@@ -1029,6 +1129,8 @@ const char* to_string(Error e) {
             return "party_full";
         case Error::party_refused:
             return "party_refused";
+        case Error::invalid_state:
+            return "invalid_state";
     }
     return "?";
 }
@@ -1051,6 +1153,8 @@ const char* to_string(State s) {
             return "connected";
         case State::failed:
             return "failed";
+        case State::closing:
+            return "closing";
         case State::closed:
             return "closed";
     }
@@ -1103,6 +1207,82 @@ const char* to_string(EventType t) {
             return "host_changed";
         case EventType::join_requested:
             return "join_requested";
+    }
+    return "?";
+}
+
+std::string name_problem(std::string_view name) {
+    if (name.empty()) return "a name cannot be empty";
+    const std::string shown =
+        name.size() > 40 ? std::string(name.substr(0, 40)) + "..." : std::string(name);
+    if (name.size() > protocol::kMaxNameLength)
+        return "'" + shown + "' is " + std::to_string(name.size()) +
+               " characters long; names are at most " + std::to_string(protocol::kMaxNameLength);
+    for (const char ch : name) {
+        const auto u = static_cast<unsigned char>(ch);
+        const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                        (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+        if (ok) continue;
+        const std::string what = u > 0x20 && u < 0x7F ? "'" + std::string(1, ch) + "'"
+                                 : ch == ' '          ? std::string("a space")
+                                                      : "byte " + std::to_string(u);
+        return "'" + shown + "' is not a valid name: " + what + " is not one of A-Z a-z 0-9 _ . -";
+    }
+    return {};
+}
+
+std::string to_string(const Event& e) {
+    const std::string who = e.peer.empty() ? std::string("the peer") : e.peer;
+    switch (e.type) {
+        case EventType::registered:
+            return "registered (public address " + e.address.to_string() + ")";
+        case EventType::waiting_for_peer:
+            return "waiting for " + who + " to come online";
+        case EventType::introduced:
+            return "introduced to " + who + " at " + e.address.to_string();
+        case EventType::connected:
+            return "connected to " + who + " at " + e.address.to_string() + " (" +
+                   to_string(e.path) + ")";
+        case EventType::path_changed:
+            return "path to " + who + " changed: " + to_string(e.path) + " " +
+                   e.address.to_string();
+        case EventType::received:
+            return "received " + std::to_string(e.data.size()) + " bytes from " + who + " on the " +
+                   (e.channel == Channel::reliable ? "reliable" : "unreliable") + " channel";
+        case EventType::disconnected:
+            return "disconnected from " + who + ": " + (e.detail.empty() ? "ended" : e.detail) +
+                   " (" + to_string(e.error) + ")";
+        case EventType::error:
+            return (e.detail.empty() ? std::string(to_string(e.error)) : e.detail) + " (" +
+                   to_string(e.error) + ")";
+        case EventType::warning:
+            return "warning: " + e.detail;
+        case EventType::introduction_requested:
+            return who + " asked to be introduced";
+        case EventType::party_joined:
+            return "joined the party (host " + who + ")";
+        case EventType::member_joined:
+            return who + " is in the party";
+        case EventType::member_left:
+            return who + " left the party";
+        case EventType::host_changed:
+            return who + " hosts the party now";
+        case EventType::join_requested:
+            return who + " asks to join the party";
+    }
+    return to_string(e.type);
+}
+
+const char* to_string(LogLevel l) {
+    switch (l) {
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warning:
+            return "warning";
+        case LogLevel::error:
+            return "error";
     }
     return "?";
 }

@@ -7,11 +7,16 @@
 // name. The host drives it, ENet-style: call update(now) once a frame, then poll(event) until it
 // returns false. No threads are started; no call blocks, except resolve_address() which a host
 // calls before it starts.
+//
+// Time: every call takes `now` (a steady clock; tests step it). ENet keeps a clock of its own
+// (enet_time_get(), real milliseconds) for its retransmissions, pings and Config::peer_timeout:
+// those follow real time whatever `now` says.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -35,23 +40,27 @@ inline constexpr PeerId kNoPeer = 0;
 /// Why something failed. Carried by Event::error with a human sentence in Event::detail.
 enum class Error : std::uint8_t {
     none = 0,
-    invalid_argument,        ///< a bad name, address or call at the wrong time
-    socket_error,            ///< the UDP socket could not be opened or bound
-    server_unreachable,      ///< no RegisterAck within Config::register_timeout
-    name_taken,              ///< another live client holds our name
-    name_invalid,            ///< the server refused our name
-    server_full,             ///< the server's name table is full
-    peer_not_online,         ///< the peer did not come online within the wait given to connect()
-    punch_failed,            ///< no probe got through within Config::punch_timeout
-    connect_failed,          ///< a probe got through but ENet did not connect
-    peer_disconnected,       ///< the peer closed the connection
-    peer_timed_out,          ///< the path broke: ENet stopped hearing from the peer
-    version_mismatch,        ///< the rendezvous speaks another wire version: upgrade needed
+    invalid_argument,  ///< a bad argument: a server address, our own name as the peer
+    socket_error,      ///< the UDP socket could not be opened or bound
+    /// no RegisterAck within Config::register_timeout, or nothing listens on the server's port
+    server_unreachable,
+    name_taken,         ///< another live client holds our name
+    name_invalid,       ///< not a valid name (name_problem() says why), or the server refused it
+    server_full,        ///< the server's name table is full
+    peer_not_online,    ///< the peer did not come online within the wait given to connect()
+    punch_failed,       ///< no probe got through within Config::punch_timeout
+    connect_failed,     ///< a probe got through but ENet did not connect
+    peer_disconnected,  ///< the peer closed the connection
+    peer_timed_out,     ///< the path broke: ENet stopped hearing from the peer
+    version_mismatch,   ///< the rendezvous speaks another wire version: upgrade needed
     server_unauthenticated,  ///< the rendezvous did not prove the pinned Config::server_key
     peer_unauthenticated,    ///< the peer did not prove Config::peer_identity (or lacks ours)
     name_owned,              ///< the name is bound to another owner key (Config::name_key)
     party_full,              ///< the party has its most members (16, or the server's cap)
     party_refused,           ///< the server took no party: its cap, or we are in another one
+    /// the call does not fit the session's state: start() twice, connect() while another one
+    /// asks or to a peer we have a connection to, anything after close()
+    invalid_state,
 };
 [[nodiscard]] const char* to_string(Error e);
 
@@ -66,7 +75,10 @@ enum class State : std::uint8_t {
     connecting,   ///< a probe got through; ENet handshake under way
     connected,    ///< ENet connected: send() works
     failed,       ///< registration failed for good (see the error event)
-    closed,       ///< close() was called
+    /// close() was called: goodbyes under way (at most Config::close_linger); keep calling
+    /// update() until closed
+    closing,
+    closed,  ///< closed: nothing more happens
 };
 [[nodiscard]] const char* to_string(State s);
 
@@ -126,6 +138,9 @@ struct Event {
     std::vector<std::uint8_t> data;
 };
 
+/// The event as one line for a log ("connected to bob at 203.0.113.7:9000 (direct)").
+[[nodiscard]] std::string to_string(const Event& e);
+
 /// Who the rendezvous may introduce us to: it reveals our addresses only to them (docs/PRIVACY.md).
 enum class Consent : std::uint8_t {
     mutual,  ///< only a player we asked for with connect() (both type each other's names)
@@ -134,6 +149,23 @@ enum class Consent : std::uint8_t {
 };
 [[nodiscard]] const char* to_string(Consent c);
 
+/// Why `name` cannot be a player's or a party's name, as one sentence ("'bob!' is not a valid
+/// name: '!' is not one of A-Z a-z 0-9 _ . -"); empty when it can. Names are 1..32 characters of
+/// [A-Za-z0-9_.-], case-sensitive. Check a name as the player types it.
+[[nodiscard]] std::string name_problem(std::string_view name);
+[[nodiscard]] inline bool valid_name(std::string_view name) {
+    return name_problem(name).empty();
+}
+
+/// How much a log line matters (Config::log).
+enum class LogLevel : std::uint8_t {
+    debug,    ///< progress: registered, introduced, paths, each dropped datagram's reason
+    info,     ///< connected, path changed, disconnected
+    warning,  ///< the warning events
+    error,    ///< the error events
+};
+[[nodiscard]] const char* to_string(LogLevel l);
+
 struct Config {
     Address server;  ///< the rendezvous (see resolve_address())
     /// The rendezvous' public key (`rendezvous --print-public-key`), pinned in the game build.
@@ -141,7 +173,7 @@ struct Config {
     /// says so): that keeps out passive and off-path attackers, not an active man in the middle
     /// at first contact. docs/SECURITY.md.
     std::optional<PublicKey> server_key;
-    std::string name;              ///< our name: 1..32 of [A-Za-z0-9_.-]
+    std::string name;              ///< our name: 1..32 of [A-Za-z0-9_.-] (name_problem())
     std::uint16_t local_port = 0;  ///< 0: any free port
     std::uint32_t local_ip = 0;    ///< host order; 0: all interfaces
     /// LAN candidates we report for peers behind our own router. Empty: netcore finds the
@@ -166,7 +198,13 @@ struct Config {
     Duration probe_interval{40};      ///< pace of probes to each candidate
     Duration punch_timeout{10000};    ///< give up punching after this long
     Duration connect_timeout{5000};   ///< ENet handshake after the first acknowledged probe
-    Duration peer_timeout{10000};     ///< ENet declares the path dead after this long unheard
+    /// A connected peer unheard this long (every path tried meanwhile: path_silence) ends in
+    /// peer_timed_out: ENet gives up this long after the first datagram it did not get
+    /// acknowledged, which is at most one ping (500 ms) after the peer was last heard.
+    Duration peer_timeout{10000};
+    /// close(): how long goodbyes may take before the session closes regardless (a peer that is
+    /// gone never acknowledges one). At most 2 s: a connection's goodbye ends at its bound.
+    Duration close_linger{2000};
     /// Allocate a TURN relay, in parallel with punching, when the rendezvous grants one.
     bool use_relay = true;
     /// A relay that got through is used only once the peer has been heard this long without a
@@ -182,9 +220,10 @@ struct Config {
     /// While connected, probe the paths not in use (the relay while direct) this often, so the
     /// one to move to is known to work and its NAT mappings stay open (docs/PATHS.md).
     Duration standby_interval{5000};
-    /// Only the relay: no lan or direct probes, answers or connections, and no upgrade. For
-    /// testing the relay path, and for networks where only a relay is allowed. Both sides
-    /// must set it, or the other side's probes will not be answered.
+    /// TESTING AND POLICY: only the relay: no lan or direct probes, answers or connections, and
+    /// no upgrade. The tests and the NAT lab use it to force the relay path; a game sets it only
+    /// where policy allows nothing but a relay (to hide addresses, use hide_address instead).
+    /// Both sides must set it, or the other side's probes will not be answered.
     bool relay_only = false;
     /// The largest message ENet accepts from the peer, and the most it buffers for us undelivered
     /// (bytes): a peer can make us allocate this much. Game messages are small.
@@ -206,6 +245,10 @@ struct Config {
     /// DEBUG ONLY, for benchmarks: ENet's datagrams go unsealed (probes and signals stay
     /// sealed). Both sides must set it. Anyone on the path reads and forges the game's traffic.
     bool insecure_plaintext_enet = false;
+    /// netcore's diagnostics, for the game's own log: every event but received, as
+    /// to_string(Event) says it, at its level (LogLevel), when it is queued: from update() and
+    /// the calls that queue events, never from another thread. Empty: nothing is logged.
+    std::function<void(LogLevel level, std::string_view line)> log;
 };
 
 /// One connection, as Session::peers() reports it.
@@ -220,6 +263,13 @@ struct PeerInfo {
     Duration punch_elapsed{0};
     bool party_member = false;       ///< introduced as a member of our party
     std::uint32_t path_changes = 0;  ///< moves to another path since connected (docs/PATHS.md)
+    /// Since the last authenticated datagram from the peer (connected). rtt_ms and packet_loss
+    /// are ENet's last estimates: a peer unheard for long has gone quiet whatever they say.
+    Duration last_heard{0};
+    /// What send() queued to this peer that it has not acknowledged yet (reliable) or that is
+    /// not sent yet (unreliable), in bytes: a game applies backpressure on it (send less while it
+    /// grows, e.g. above a few round trips' worth of its send rate).
+    std::size_t queued_bytes = 0;
 };
 
 /// The party this session is in (join_party()), as the rendezvous last told it.
@@ -255,6 +305,7 @@ struct Stats {
     Duration punch_elapsed{0};            ///< since the introduction (or until connected)
     std::uint32_t rtt_ms = 0;             ///< ENet's smoothed round-trip time
     float packet_loss = 0.0f;             ///< ENet's estimate, 0..1
+    Duration last_heard{0};               ///< of the oldest connection (PeerInfo::last_heard)
     std::uint64_t bytes_sent = 0;         ///< on the socket, all traffic
     std::uint64_t bytes_received = 0;
     bool relay_allocated = false;      ///< our TURN allocation is up (the peer may relay to us)
@@ -266,38 +317,46 @@ struct Stats {
 class Session {
   public:
     explicit Session(Config config);
-    ~Session();  ///< unregisters and resets the peer at once (no events)
+    ~Session();  ///< close_now(): unregisters and ends every connection at once (no events)
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    /// Opens the socket and starts registering. Returns invalid_argument for a bad name or
-    /// server address, socket_error when the port cannot be bound; the session is then failed.
+    // Every call that returns an Error other than none also queues an error event with it and
+    // a sentence that says what was wrong (Event::detail): a game shows or logs that.
+
+    /// Opens the socket and starts registering. Returns name_invalid for a bad Config::name,
+    /// invalid_argument for a missing server address, socket_error when the port cannot be
+    /// bound (the session is then failed), invalid_state when already started.
     Error start(TimePoint now = Clock::now());
 
     /// Asks to be introduced to `peer`, asking again while it is offline, for up to `wait`.
-    /// May be called while still registering. Returns invalid_argument for a bad name, our own
-    /// name, a peer we have a connection to, or while another connect() is still asking.
+    /// May be called while still registering. Returns name_invalid for a bad name,
+    /// invalid_argument for our own name, invalid_state for a peer we have a connection to,
+    /// while another connect() is still asking, at max_peers, or before start()/after close().
     Error connect(std::string_view peer, Duration wait, TimePoint now = Clock::now());
 
     /// Joins the party `party` (creating it if nobody is in it): the rendezvous introduces us to
     /// every member and every member to us, and each pair connects as connect() would. Joining
     /// is consent to be introduced to the party's members. party_joined follows (or an error:
     /// party_full, party_refused); member_joined, member_left and host_changed track the party.
-    /// May be called while still registering. Returns invalid_argument for a bad name, or while
-    /// in a party (leave_party() first).
+    /// May be called while still registering. Returns name_invalid for a bad name,
+    /// invalid_state while in a party (leave_party() first) or when not started.
     Error join_party(std::string_view party, PartyOptions options = {},
                      TimePoint now = Clock::now());
     /// Leaves the party: the rendezvous tells the others, and our connections to its members end
     /// gracefully (disconnected events follow).
     void leave_party();
-    /// As the host of a party that admits: lets `player` (a join_requested) in.
+    /// As the host of a party that admits: lets `player` (a join_requested) in. Returns
+    /// invalid_state when we host no such party or `player` did not ask.
     Error admit(std::string_view player);
     [[nodiscard]] const Party& party() const;
 
     /// Does all the work: receives, retries, probes, keeps alive. Call once a frame.
     void update(TimePoint now = Clock::now());
 
-    /// Takes the next event. Returns false when there is none.
+    /// Takes the next event. Returns false when there is none. The event's strings and buffer
+    /// are swapped in, and what `event` held is kept for later events: a game that polls into
+    /// the same Event every frame receives messages without allocating.
     bool poll(Event& event);
 
     /// Sends to every connected peer. Returns false when none is connected or ENet refuses.
@@ -311,8 +370,13 @@ class Session {
     /// Ends one connection gracefully (a disconnected event follows).
     void disconnect(PeerId peer);
 
-    /// Unregisters and ends everything now. Terminal.
-    void close();
+    /// Leaves gracefully: ends every connection with a goodbye (its disconnected event follows),
+    /// cancels what is setting up, leaves the party and unregisters. state() is closing until
+    /// every peer acknowledged its goodbye, or Config::close_linger passed, then closed; keep
+    /// calling update() and poll() meanwhile (once a frame, as always). Terminal.
+    void close(TimePoint now = Clock::now());
+    /// Ends everything now: one unreliable goodbye to each connected peer, no events. Terminal.
+    void close_now();
 
     /// The session's state: its registration's, or, with connections, the most advanced of
     /// theirs (connected when any is).

@@ -488,27 +488,17 @@ void NetModule::shutdown() {
                               (last_error_.empty() ? std::string() : ": " + last_error_));
     }
     if (!session_) return;
-    if (connected()) {
-        // Tell every peer now rather than let them time out (and leave the party). ENet's
-        // disconnect is a round trip; give it a moment (bounded: at most 300 ms, at exit only).
-        std::size_t open = std::max<std::size_t>(1, connections_.size());
-        session_->disconnect();
-        const auto deadline = netcore::Clock::now() + Ms(300);
-        netcore::Event event;
-        while (open > 0 && netcore::Clock::now() < deadline) {
-            session_->update(netcore::Clock::now());
-            while (session_->poll(event)) {
-                if (event.type == netcore::EventType::disconnected && open > 0) --open;
-            }
-            std::this_thread::sleep_for(Ms(5));
-        }
-    } else if (in_party_) {
-        // Alone in the party, or no pair up yet: the members still punching to us hear of it
-        // from the rendezvous now rather than after its 5 s without our refresh.
-        session_->leave_party();
-        session_->update(netcore::Clock::now());
-    }
+    // Every peer hears a goodbye rather than a timeout, and the party that we left. close()
+    // bounds the goodbyes (Config::close_linger, at most 2 s, far less when the peers answer);
+    // at exit there are no more frames, so the session is serviced here until it is closed.
     session_->close();
+    netcore::Event event;
+    while (session_->state() != netcore::State::closed) {
+        std::this_thread::sleep_for(Ms(5));
+        session_->update(netcore::Clock::now());
+        while (session_->poll(event)) {
+        }
+    }
     session_.reset();
 }
 

@@ -5,7 +5,8 @@
 // the player sees (lobby, phases, overlay) and what other modules get on the bus
 // (host/peer_link.hpp). It implements host::PeerLink, so game modules send through it without
 // knowing netcore. Nothing here blocks, except resolving a host name, done once and only when the
-// player presses Connect with a name instead of an IP.
+// player presses Connect with a name instead of an IP, and shutdown(), which at exit services the
+// closing session until its goodbyes are answered (at most Config::close_linger, 2 s).
 #pragma once
 
 #include <array>
