@@ -29,23 +29,19 @@ stop() {
 }
 trap 'stop; rm -rf "$tmp"' EXIT
 
-# Starts "$@" pinned to the server core and waits for "listening on 127.0.0.1:PORT"; sets port
-# (and key, when the banner ends with one).
+# shellcheck source=scripts/lib/rendezvous.sh
+source "$here/../scripts/lib/rendezvous.sh"
+# Starts "$@" pinned to the server core and waits for its banner, "listening on 127.0.0.1:PORT"
+# (scripts/lib/rendezvous.sh); sets port, and key when the banner ends with one (the rendezvous'
+# key, which the load generator pins; none for the echo server).
 start() {
-    : >"$tmp/server.err"
-    taskset -c "$server_core" "$@" >/dev/null 2>"$tmp/server.err" &
-    pid=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9][0-9]*\).*/\1/p' "$tmp/server.err")
-        # The rendezvous' key, which the load generator pins (none for the echo server).
-        key=$(sed -n 's/.*listening on 127.0.0.1:[0-9]* key \([0-9a-f]\{64\}\)$/\1/p' "$tmp/server.err")
-        [ -n "$port" ] && return 0
-        sleep 0.05
-    done
-    echo "run_rendezvous_bench: $1 did not start:" >&2
-    cat "$tmp/server.err" >&2
-    exit 1
+    run_rendezvous "$tmp/server.err" taskset -c "$server_core" "$@" >/dev/null || {
+        echo "run_rendezvous_bench: $1 did not start" >&2
+        exit 1
+    }
+    pid=$RENDEZVOUS_PID
+    port=$RENDEZVOUS_PORT
+    key=$RENDEZVOUS_KEY
 }
 
 # Runs the load generator against $port with mix $1; prints its line, sets rate.

@@ -1,22 +1,15 @@
-#!/bin/sh
+#!/bin/bash
 # Command-line tests of the rendezvous binary: exit codes and the exact lines it prints.
 # Usage: rendezvous_cli_test.sh PATH_TO_RENDEZVOUS CASE   (cases: see the `case` at the end)
 # Servers bind 127.0.0.1 (listen_default binds 0.0.0.0 but sends nothing) and are stopped on exit.
 set -u
 bin=$1
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    for f in "$tmp"/*; do [ -f "$f" ] && { echo "--- $(basename "$f"):"; cat "$f"; }; done
-    exit 1
-}
+lib=$(cd "$(dirname "$0")/../scripts/lib" && pwd)
+# shellcheck source=scripts/lib/scratch.sh
+. "$lib/scratch.sh"
+# shellcheck source=scripts/lib/rendezvous.sh
+. "$lib/rendezvous.sh"
+scratch_start
 lines() { wc -l <"$1" | tr -d ' '; }
 
 # Runs the binary to completion: sets rc; stdout in $tmp/out, stderr in $tmp/err.
@@ -34,24 +27,14 @@ expect_one_line_failure() {
     return 0
 }
 
-# Starts a server in the background, logging to $tmp/server.err, and waits for its
-# listening line (20 s at most: a loaded CI machine can be slow to start it). Sets pid, port and
-# key (the public key the banner "rendezvous: listening on ADDRESS:PORT key HEX" carries).
+# Starts a server with exactly these options in the background, logging to $tmp/server.err,
+# and waits for its banner (scripts/lib/rendezvous.sh). Sets pid, port and key.
 start() {
-    # The last run's log goes first: the background shell truncates it only when it gets to
-    # run, and until then the wait below would read the old listening line.
-    rm -f "$tmp/server.out" "$tmp/server.err"
-    "$bin" "$@" >"$tmp/server.out" 2>"$tmp/server.err" &
-    pid=$!
-    pids="$pids $pid"
-    i=0
-    while ! grep -q "listening on" "$tmp/server.err" && [ $i -lt 400 ]; do
-        sleep 0.05
-        i=$((i + 1))
-    done
-    port=$(sed -n 's/^rendezvous: listening on [0-9.]*:\([0-9]*\) key [0-9a-f]\{64\}$/\1/p' "$tmp/server.err")
-    [ -n "$port" ] || fail "no listening line"
-    key=$(sed -n 's/^rendezvous: listening on [0-9.:]* key \([0-9a-f]\{64\}\)$/\1/p' "$tmp/server.err")
+    run_rendezvous "$tmp/server.err" "$bin" "$@" || fail "no listening line"
+    pid=$RENDEZVOUS_PID
+    pids+=("$pid")
+    port=$RENDEZVOUS_PORT
+    key=$RENDEZVOUS_KEY
 }
 
 # Sends signal $1 to the server and requires exit 0 with a final stats line.
@@ -59,7 +42,7 @@ stop_with() {
     kill -s "$1" "$pid" || fail "cannot signal the server"
     wait "$pid"
     code=$?
-    pids=""
+    pids=()
     [ "$code" -eq 0 ] || fail "exit code $code after SIG$1, expected 0"
     [ "$(grep -vc '^rendezvous: ' "$tmp/server.err")" -eq 1 ] ||
         fail "expected the start-up lines and one stats line"
@@ -148,7 +131,7 @@ turn)
     kill -s TERM "$pid" || fail "cannot signal the server"
     wait "$pid"
     code=$?
-    pids=""
+    pids=()
     [ "$code" -eq 0 ] || fail "exit code $code after SIGTERM, expected 0"
     tail -n 1 "$tmp/server.err" | grep -Eq ' relay_grants=0 relay_grants_refused=0 relay_renewals=0 .* relay_offers_forwarded=0 ' ||
         fail "the stats line lacks the relay counters"

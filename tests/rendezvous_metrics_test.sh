@@ -6,33 +6,29 @@
 # Exit 77 (skipped) when the binary was built without prometheus-cpp.
 set -u
 bin=$1
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+lib=$(cd "$(dirname "$0")/../scripts/lib" && pwd)
+# shellcheck source=scripts/lib/scratch.sh
+. "$lib/scratch.sh"
+# shellcheck source=scripts/lib/rendezvous.sh
+. "$lib/rendezvous.sh"
+scratch_start
 
-fail() {
-    echo "FAIL: $*"
-    for f in "$tmp"/*; do [ -f "$f" ] && { echo "--- $(basename "$f"):"; cat "$f"; }; done
-    exit 1
-}
-
-"$bin" --bind 127.0.0.1 --port 0 --metrics-port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
-pid=$!
-for _ in $(seq 100); do
-    grep -q "metrics on" "$tmp/server.err" && break
+if ! start_rendezvous "$bin" "$tmp/server.err" --metrics-port 0 2>/dev/null; then
     if grep -q "no metrics" "$tmp/server.err"; then
         echo "SKIP: built without prometheus-cpp"
         exit 77
     fi
+    fail "no listening line"
+fi
+pid=$RENDEZVOUS_PID
+pids+=("$pid")
+port=$RENDEZVOUS_PORT
+# The metrics line follows the banner (a second write).
+for _ in $(seq 100); do
+    grep -q "metrics on" "$tmp/server.err" && break
     sleep 0.05
 done
-port=$(sed -n 's/^rendezvous: listening on 127.0.0.1:\([0-9][0-9]*\) .*/\1/p' "$tmp/server.err")
 mport=$(sed -n 's|^rendezvous: metrics on http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$tmp/server.err")
-[ -n "$port" ] || fail "no listening line"
 [ -n "$mport" ] && [ "$mport" != 0 ] || fail "no metrics line with a real port"
 
 scrape() {
@@ -104,6 +100,6 @@ grep -q '^rendezvous_unexpected_total 0$' "$tmp/metrics" || fail "expected unexp
 kill -TERM "$pid"
 wait "$pid"
 code=$?
-pid=""
+pids=()
 [ "$code" -eq 0 ] || fail "exit code $code after SIGTERM"
 echo "ok: $(grep -c '^rendezvous_' "$tmp/metrics") samples"

@@ -16,11 +16,7 @@
 #include "loopback.hpp"
 
 using namespace netcore;
-using loopback::bytes;
-using loopback::connect_pair;
-using loopback::connected;
-using loopback::Lab;
-using loopback::Node;
+using namespace loopback;  // Lab, Node, bytes, connected, connect_pair
 using namespace std::chrono_literals;
 
 int main(int argc, char* argv[]) {

@@ -185,6 +185,16 @@ struct Pair {
         REQUIRE(bob.conn.on_enet_connect(&bob_enet.peer, connect_data(kToken), now));
     }
 
+    // Alice alone connected, as ENet would report it: she connects on the first path that
+    // answers, which must be `expected`, through her own peer (alice_enet).
+    void connect_alice(Address expected) {
+        REQUIRE(run_until([&] { return alice.conn.state() == State::connecting; }));
+        REQUIRE(alice.conn.take_enet_connect() == expected);
+        alice_enet.peer.address = to_enet(expected);
+        alice.conn.attach(&alice_enet.peer);
+        REQUIRE(alice.conn.on_enet_connect(&alice_enet.peer, 0, now));
+    }
+
     template <typename Done>
     bool run_until(Done done, Duration bound = 20s) {
         const TimePoint end = now + bound;
@@ -271,11 +281,7 @@ TEST_CASE("a relayed connection moves to a direct path that opens later", "[conn
     p.direct_open = false;
     p.relay_open = true;
     p.begin(true);
-    REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
-    REQUIRE(p.alice.conn.take_enet_connect() == kBobRelayed);
-    FakeEnetPeer enet(kBobRelayed);
-    p.alice.conn.attach(&enet.peer);
-    REQUIRE(p.alice.conn.on_enet_connect(&enet.peer, 0, p.now));
+    p.connect_alice(kBobRelayed);
     CHECK(p.alice.conn.path() == Path::relay);
     CHECK(p.alice.conn.needs_relay(p.now));
     CHECK(p.alice.conn.renews_relay());
@@ -289,7 +295,7 @@ TEST_CASE("a relayed connection moves to a direct path that opens later", "[conn
     CHECK(e->path == Path::direct);
     CHECK(e->address == kBobPublic);
     CHECK(p.alice.conn.path() == Path::direct);
-    CHECK(from_enet(enet.peer.address) == kBobPublic);  // ENet sends there from now on
+    CHECK(from_enet(p.alice_enet.peer.address) == kBobPublic);  // ENet sends there from now on
     // The relay stays, on standby for when the direct path breaks (docs/PATHS.md).
     CHECK(p.alice.conn.needs_relay(p.now + 60s));
     CHECK(p.alice.conn.renews_relay());
@@ -450,11 +456,7 @@ TEST_CASE(
     p.direct_open = false;
     p.relay_open = true;
     p.begin(true);
-    REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
-    REQUIRE(p.alice.conn.take_enet_connect() == kBobRelayed);
-    FakeEnetPeer enet(kBobRelayed);
-    p.alice.conn.attach(&enet.peer);
-    REQUIRE(p.alice.conn.on_enet_connect(&enet.peer, 0, p.now));
+    p.connect_alice(kBobRelayed);
     REQUIRE(p.alice.conn.path() == Path::relay);
 
     // The same offer again (bob re-sends until he hears alice through it): nothing.
@@ -463,7 +465,7 @@ TEST_CASE(
     // Bob's TURN server restarted: his new relayed address replaces the old one.
     CHECK(p.alice.conn.on_peer_relay(PeerRelay{kToken, moved, kBobPublic}) == kBobPublic.ip);
     CHECK(p.alice.conn.peer_relayed() == moved);
-    CHECK(from_enet(enet.peer.address) == moved);
+    CHECK(from_enet(p.alice_enet.peer.address) == moved);
     CHECK(p.alice.conn.peer_address() == moved);
     CHECK(p.alice.conn.path() == Path::relay);
     CHECK(p.alice.conn.is_peer_address(moved));
@@ -477,13 +479,9 @@ TEST_CASE(
     // A direct connection learns the address, and its ENet peer stays where it is.
     Pair q;
     q.begin(true);
-    REQUIRE(q.run_until([&] { return q.alice.conn.state() == State::connecting; }));
-    REQUIRE(q.alice.conn.take_enet_connect() == kBobPublic);
-    FakeEnetPeer direct(kBobPublic);
-    q.alice.conn.attach(&direct.peer);
-    REQUIRE(q.alice.conn.on_enet_connect(&direct.peer, 0, q.now));
+    q.connect_alice(kBobPublic);
     CHECK(q.alice.conn.on_peer_relay(PeerRelay{kToken, moved, kBobPublic}) == kBobPublic.ip);
-    CHECK(from_enet(direct.peer.address) == kBobPublic);
+    CHECK(from_enet(q.alice_enet.peer.address) == kBobPublic);
     CHECK(q.alice.count(EventType::path_changed) == 0);
 }
 
@@ -523,11 +521,7 @@ TEST_CASE("a connection whose ENet handshake never completes fails at connect_ti
 TEST_CASE("a connection's goodbye and the peer's are told apart from a timeout", "[connection]") {
     Pair p;
     p.begin(false);
-    REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
-    REQUIRE(p.alice.conn.take_enet_connect());
-    FakeEnetPeer enet(kBobPublic);
-    p.alice.conn.attach(&enet.peer);
-    REQUIRE(p.alice.conn.on_enet_connect(&enet.peer, 0, p.now));
+    p.connect_alice(kBobPublic);
     const PeerInfo info = p.alice.conn.info(p.now);
     CHECK(info.id == 1);
     CHECK(info.name == "bob");

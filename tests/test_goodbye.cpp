@@ -30,18 +30,31 @@ struct Outcome {
 
 enum class Leaving { alice, both };
 
-// One pair on loopback; once connected, `rule(alice_port, bob_port)` is armed, alice queues
-// `lines` reliable lines and says goodbye (bob too, with Leaving::both). Runs until both
-// reported the end, or 15 s (longer than the 10 s peer_timeout, so a timeout shows as one).
-Outcome leave(const std::function<lossy::Rule(std::uint16_t, std::uint16_t)>& rule, int lines,
-              Leaving who, bool bob_dead = false) {
-    Lab lab;
+struct Players {
+    Node& alice;
+    Node& bob;
+};
+
+// alice and bob on `lab`, connected, with the library's default peer_timeout (10 s).
+Players connected_pair(Lab& lab) {
     Config ca = lab.config("alice");
     Config cb = lab.config("bob");
     ca.peer_timeout = cb.peer_timeout = Duration(10000);  // the library's default
     Node& alice = lab.add(ca);
     Node& bob = lab.add(cb);
     connect_pair(lab, alice, bob);
+    return {alice, bob};
+}
+
+// One pair on loopback; once connected, `rule(alice_port, bob_port)` is armed, alice queues
+// `lines` reliable lines and says goodbye (bob too, with Leaving::both). Runs until both
+// reported the end, or 15 s (longer than the 10 s peer_timeout, so a timeout shows as one).
+Outcome leave(const std::function<lossy::Rule(std::uint16_t, std::uint16_t)>& rule, int lines,
+              Leaving who, bool bob_dead = false) {
+    Lab lab;
+    const Players players = connected_pair(lab);
+    Node& alice = players.alice;
+    Node& bob = players.bob;
     lossy::Loss loss(rule(alice.session->local_address().port, bob.session->local_address().port));
     for (int i = 0; i < lines; ++i)
         REQUIRE(alice.session->send(Channel::reliable, bytes("line " + std::to_string(i))));
@@ -71,6 +84,23 @@ std::string text(const std::optional<Error>& e, std::chrono::milliseconds after)
              : std::string("nothing");
 }
 
+// 20 pairs under 10% loss each way (seeds first_seed and up), each leaving as leave() does
+// with `lines` lines: bob ends with `bob_ends` and alice with none, both within the bound.
+void twenty_pairs_under_loss(std::uint32_t first_seed, int lines, Leaving who, Error bob_ends) {
+    for (int round = 0; round < 20; ++round) {
+        const auto seed = first_seed + static_cast<std::uint32_t>(round);
+        const Outcome o =
+            leave([&](std::uint16_t a, std::uint16_t b) { return lossy::between(a, b, 0.1, seed); },
+                  lines, who);
+        INFO("round " << round << ": bob " << text(o.bob, o.bob_after) << ", alice "
+                      << text(o.alice, o.alice_after));
+        CHECK(o.bob == bob_ends);
+        CHECK(o.bob_after <= kBound);
+        CHECK(o.alice == Error::none);
+        CHECK(o.alice_after <= kBound);
+    }
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -78,12 +108,9 @@ TEST_CASE(
     "other side hears the line and the goodbye, within the bound",
     "[goodbye]") {
     Lab lab;
-    Config ca = lab.config("alice");
-    Config cb = lab.config("bob");
-    ca.peer_timeout = cb.peer_timeout = Duration(10000);  // the library's default
-    Node& alice = lab.add(ca);
-    Node& bob = lab.add(cb);
-    connect_pair(lab, alice, bob);
+    const Players players = connected_pair(lab);
+    Node& alice = players.alice;
+    Node& bob = players.bob;
     // Nothing from alice reaches bob for 2.9 s. Her line is re-sent meanwhile (ENet doubles
     // its wait each time: ~0.1, 0.3, 0.6, 1.4, 2.8 s), so when she says goodbye 2.5 s in, the
     // line has waited that long for an acknowledgement, and the DISCONNECT waits behind it.
@@ -112,36 +139,14 @@ TEST_CASE(
     "under 10% loss each way, the side that stays reports every goodbye as a goodbye, "
     "within the bound (20 pairs)",
     "[goodbye]") {
-    for (int round = 0; round < 20; ++round) {
-        const auto seed = static_cast<std::uint32_t>(round);
-        const Outcome o =
-            leave([&](std::uint16_t a, std::uint16_t b) { return lossy::between(a, b, 0.1, seed); },
-                  20, Leaving::alice);
-        INFO("round " << round << ": bob " << text(o.bob, o.bob_after) << ", alice "
-                      << text(o.alice, o.alice_after));
-        CHECK(o.bob == Error::peer_disconnected);
-        CHECK(o.bob_after <= kBound);
-        CHECK(o.alice == Error::none);
-        CHECK(o.alice_after <= kBound);
-    }
+    twenty_pairs_under_loss(0, 20, Leaving::alice, Error::peer_disconnected);
 }
 
 TEST_CASE(
     "under 10% loss each way, two sides that leave at once both end within the bound "
     "(20 pairs)",
     "[goodbye]") {
-    for (int round = 0; round < 20; ++round) {
-        const auto seed = static_cast<std::uint32_t>(100 + round);
-        const Outcome o =
-            leave([&](std::uint16_t a, std::uint16_t b) { return lossy::between(a, b, 0.1, seed); },
-                  1, Leaving::both);
-        INFO("round " << round << ": bob " << text(o.bob, o.bob_after) << ", alice "
-                      << text(o.alice, o.alice_after));
-        CHECK(o.bob == Error::none);
-        CHECK(o.bob_after <= kBound);
-        CHECK(o.alice == Error::none);
-        CHECK(o.alice_after <= kBound);
-    }
+    twenty_pairs_under_loss(100, 1, Leaving::both, Error::none);
 }
 
 TEST_CASE("disconnect() from a peer that is already gone ends within the bound", "[goodbye]") {

@@ -118,9 +118,15 @@ TEST_CASE(
     REQUIRE(found);
     REQUIRE(nodes[0]->session->send_to(p2->id, netcore::Channel::reliable, bytes("only p2")));
     REQUIRE(lab.run_until([&] { return received_by_sender(*nodes[2])["p0"] == "from p0only p2"; }));
-    lab.run_for(std::chrono::milliseconds(100));
-    CHECK(received_by_sender(*nodes[1])["p0"] == "from p0");
-    CHECK(received_by_sender(*nodes[3])["p0"] == "from p0");
+    // Then a line to all: it follows "only p2" on each reliable channel, so once p1 and p3
+    // have it, "only p2" would have reached them before it, had it gone to them.
+    REQUIRE(nodes[0]->session->send(netcore::Channel::reliable, bytes(", after")));
+    REQUIRE(lab.run_until([&] {
+        return received_by_sender(*nodes[1])["p0"].ends_with(", after") &&
+               received_by_sender(*nodes[3])["p0"].ends_with(", after");
+    }));
+    CHECK(received_by_sender(*nodes[1])["p0"] == "from p0, after");
+    CHECK(received_by_sender(*nodes[3])["p0"] == "from p0, after");
 }
 
 TEST_CASE("a member leaves and rejoins: the others see it go, and it reconnects to all",

@@ -85,17 +85,30 @@ Config party_config() {
     return c;
 }
 
+// A server with parties and N players registered, p1 to pN: alice, bob and carol (carol is not
+// registered when N < 3, nor bob when N < 2).
+template <std::uint32_t N>
+struct Registered {
+    static_assert(N >= 1 && N <= 3);
+    Harness h{party_config()};
+    Player alice = registered(h, 1);
+    Player bob = N >= 2 ? registered(h, 2) : player(2);
+    Player carol = N >= 3 ? registered(h, 3) : player(3);
+
+    // Every registered player joins `party`, in order: alice creates it and hosts.
+    void all_join(std::string_view party) {
+        const Player* const in_order[] = {&alice, &bob, &carol};
+        for (std::uint32_t i = 0; i < N; ++i) join(h, *in_order[i], party);
+    }
+};
+
 }  // namespace
 
-TEST_CASE(
+TEST_CASE_METHOD(
+    Registered<3>,
     "a party is created by its first member and joined by the next, each introduced to "
     "every member with the party flag, every member told the list with a growing epoch",
     "[unit][party]") {
-    Harness h(party_config());
-    const Player alice = registered(h, 1);
-    const Player bob = registered(h, 2);
-    const Player carol = registered(h, 3);
-
     const auto created = join(h, alice, "friday");
     REQUIRE(created.size() == 1);
     const auto first = only<PartyMembers>(created, alice.at);
@@ -172,17 +185,12 @@ TEST_CASE("a party holds 16: the 17th player is refused as full, and a smaller s
     CHECK(validate(bad) == "--max-party-members must be between 2 and 16");
 }
 
-TEST_CASE(
+TEST_CASE_METHOD(
+    Registered<3>,
     "a member who leaves or goes silent is dropped, the others are told, and the host is "
     "the oldest member still in",
     "[unit][party]") {
-    Harness h(party_config());
-    const Player alice = registered(h, 1);
-    const Player bob = registered(h, 2);
-    const Player carol = registered(h, 3);
-    join(h, alice, "friday");
-    join(h, bob, "friday");
-    join(h, carol, "friday");
+    all_join("friday");
 
     const auto left = h.send(alice.at, PartyLeave{alice.run, "friday"});
     CHECK(to(left, alice.at).empty());  // a leave is not answered
@@ -225,15 +233,12 @@ TEST_CASE(
     CHECK(only<PartyMembers>(join(h, alice, "friday"), alice.at).epoch == 1);
 }
 
-TEST_CASE(
+TEST_CASE_METHOD(
+    Registered<2>,
     "a name that unregisters, expires or changes hands leaves its party; one that moves "
     "stays",
     "[unit][party]") {
-    Harness h(party_config());
-    const Player alice = registered(h, 1);
-    const Player bob = registered(h, 2);
-    join(h, alice, "friday");
-    join(h, bob, "friday");
+    all_join("friday");
 
     SECTION("unregister") {
         const auto sent = h.send(bob.at, Unregister{bob.run});
@@ -274,15 +279,12 @@ TEST_CASE(
     }
 }
 
-TEST_CASE(
+TEST_CASE_METHOD(
+    Registered<2>,
     "a member's PartyJoin is its refresh: a stale epoch gets the list, the current one "
     "nothing",
     "[unit][party]") {
-    Harness h(party_config());
-    const Player alice = registered(h, 1);
-    const Player bob = registered(h, 2);
-    join(h, alice, "friday");
-    join(h, bob, "friday");
+    all_join("friday");
     CHECK(join(h, alice, "friday", 0, 2).empty());
     const auto stale = join(h, alice, "friday", 0, 1);
     REQUIRE(stale.size() == 1);
@@ -294,11 +296,10 @@ TEST_CASE(
     CHECK(h.server.counters().introduced == 1);   // nor introduces again
 }
 
-TEST_CASE("one party at a time: a member asking for another party is refused as other_party",
-          "[unit][party]") {
-    Harness h(party_config());
-    const Player alice = registered(h, 1);
-    join(h, alice, "friday");
+TEST_CASE_METHOD(Registered<1>,
+                 "one party at a time: a member asking for another party is refused as other_party",
+                 "[unit][party]") {
+    all_join("friday");
     const auto sent = join(h, alice, "saturday");
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].as<PartyRefused>() == PartyRefused{"saturday", PartyRefusedCode::other_party});
@@ -452,14 +453,11 @@ TEST_CASE("a hidden member's party introductions are relay-only, on both sides",
     }
 }
 
-TEST_CASE(
-    "a reminder between two members re-sends their introduction to both, a stranger "
-    "still gets the unknown-name answer",
-    "[unit][party]") {
-    Harness h(party_config());
-    const Player alice = registered(h, 1);
-    const Player bob = registered(h, 2);
-    const Player eve = registered(h, 3);
+TEST_CASE_METHOD(Registered<3>,
+                 "a reminder between two members re-sends their introduction to both, a stranger "
+                 "still gets the unknown-name answer",
+                 "[unit][party]") {
+    const Player& eve = carol;  // registered, and in no party
     join(h, alice, "friday");
     const auto joined = join(h, bob, "friday");
     const auto token = only<Introduction>(joined, bob.at).token;
@@ -490,10 +488,8 @@ TEST_CASE(
     CHECK(only<PeerUnknown>(h.send(bob.at, IntroduceRequest{bob.run, "p1"}), bob.at).peer == "p1");
 }
 
-TEST_CASE("relay offers pass between party members under their party token", "[unit][party]") {
-    Harness h(party_config());
-    const Player alice = registered(h, 1);
-    const Player bob = registered(h, 2);
+TEST_CASE_METHOD(Registered<2>, "relay offers pass between party members under their party token",
+                 "[unit][party]") {
     join(h, alice, "friday");
     const auto token = only<Introduction>(join(h, bob, "friday"), bob.at).token;
     for (int i = 0; i < 6; ++i) {  // past relay_offer_window: membership is what counts

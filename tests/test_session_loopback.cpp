@@ -9,18 +9,8 @@
 #include "netcore/protocol.hpp"
 
 using namespace netcore;
-using loopback::bytes;
-using loopback::connect_pair;
-using loopback::connected;
-using loopback::Lab;
-using loopback::Node;
+using namespace loopback;  // Lab, Node, bytes, connected, connect_pair
 using namespace std::chrono_literals;
-
-namespace {
-
-// Connects alice (asking) and bob (waiting) and returns when both are connected.
-
-}  // namespace
 
 TEST_CASE("a session registers and learns its public address", "[session]") {
     Lab lab;

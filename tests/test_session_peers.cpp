@@ -9,11 +9,7 @@
 #include "loopback.hpp"
 
 using namespace netcore;
-using loopback::bytes;
-using loopback::connect_pair;
-using loopback::connected;
-using loopback::Lab;
-using loopback::Node;
+using namespace loopback;  // Lab, Node, bytes, connected, connect_pair
 using namespace std::chrono_literals;
 
 namespace {
@@ -103,15 +99,19 @@ TEST_CASE("send_to reaches one peer, send reaches every peer, and receipts name 
     REQUIRE(t.bob.session->send(Channel::reliable, bytes("from bob")));
     REQUIRE(t.carol.session->send(Channel::reliable, bytes("from carol")));
     CHECK_FALSE(t.alice.session->send_to(to_carol + 100, Channel::reliable, bytes("nobody")));
+    // Each sends "end" last, to all: once every "end" is in, whatever was sent before it on
+    // the reliable channel is in too.
+    for (Node* n : {&t.alice, &t.bob, &t.carol})
+        REQUIRE(n->session->send(Channel::reliable, bytes("end")));
     REQUIRE(t.lab.run_until([&] {
-        return t.bob.received().size() == 2 && t.carol.received().size() == 2 &&
-               t.alice.received().size() == 2;
+        return has(t.bob.received(), "end") && has(t.carol.received(), "end") &&
+               has(received_from(t.alice, "bob"), "end") &&
+               has(received_from(t.alice, "carol"), "end");
     }));
-    t.lab.run_for(200ms);  // nothing else arrives
-    CHECK(t.bob.received() == std::vector<std::string>{"for bob", "for all"});
-    CHECK(t.carol.received() == std::vector<std::string>{"for carol", "for all"});
-    CHECK(received_from(t.alice, "bob") == std::vector<std::string>{"from bob"});
-    CHECK(received_from(t.alice, "carol") == std::vector<std::string>{"from carol"});
+    CHECK(t.bob.received() == std::vector<std::string>{"for bob", "for all", "end"});
+    CHECK(t.carol.received() == std::vector<std::string>{"for carol", "for all", "end"});
+    CHECK(received_from(t.alice, "bob") == std::vector<std::string>{"from bob", "end"});
+    CHECK(received_from(t.alice, "carol") == std::vector<std::string>{"from carol", "end"});
     for (const auto& e : t.alice.events)
         if (e.type == EventType::received)
             CHECK(e.connection == (e.peer == "bob" ? to_bob : to_carol));

@@ -233,7 +233,7 @@ void Connection::start_connecting(Address through, TimePoint now) {
     connect_deadline_ = now + config_.connect_timeout;
     connect_via_ = through;
     relay_through_.reset();
-    // One initiator (DESIGN.md decision 2): two simultaneous ENet connects make two peers.
+    // One initiator (PROTOCOL.md §6 step 5): two simultaneous ENet connects make two peers.
     if (puncher_.role() == protocol::Role::initiator) pending_connect_ = through;
 }
 

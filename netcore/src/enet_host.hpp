@@ -1,5 +1,5 @@
 // RAII ownership of the one ENetHost (and so the one UDP socket) a session uses, the bridge that
-// lets netcore's own datagrams share that socket with ENet (DESIGN.md decision 1), and the send
+// lets netcore's own datagrams share that socket with ENet (PROTOCOL.md §1), and the send
 // hook that seals what ENet sends (PROTOCOL.md §11.4).
 #pragma once
 

@@ -1,4 +1,4 @@
-// Hole punching (DESIGN.md decision 3): paced, token-checked probes to every candidate address
+// Hole punching (PROTOCOL.md §6): paced, token-checked probes to every candidate address
 // of the peer; every valid probe is answered at the address it came from, which also teaches
 // us the peer's port behind a symmetric NAT (a peer-reflexive candidate). The peer's TURN relay
 // is one more candidate (Path::relay); the session decides which acknowledged path to use.
@@ -23,7 +23,9 @@ namespace netcore::detail {
 
 class Puncher {
   public:
-    /// Candidates beyond the introduction's: peer-reflexive ones learned from probes.
+    /// Candidates held at most, of every kind: the introduction's (public and LAN), the relay
+    /// and the peer-reflexive ones learned from probes. When full, add() takes no more, and
+    /// learn() replaces the oldest learned one that is not the relay nor the one it keeps.
     static constexpr std::size_t kMaxCandidates = 8;
     /// Probes a side that did not ask for the peer may send per Introduction received, until it
     /// hears the peer. One probe (95 bytes) is less than the smallest IntroduceRequest that

@@ -69,24 +69,19 @@ wait_for() {
     done
 }
 
-# start_server [ARGS...]: runs the rendezvous (with ARGS) on an ephemeral port and sets PORT from its banner
-# ("rendezvous: listening on ADDRESS:PORT"; the port is the last ":NUMBER").
+# shellcheck source=scripts/lib/rendezvous.sh
+source "$(dirname "$0")/../../scripts/lib/rendezvous.sh"
+
+# start_server [ARGS...]: runs the rendezvous (with ARGS, under `timeout`) on an ephemeral port
+# and sets PORT from its banner.
 start_server() {
     [[ -x $RENDEZVOUS ]] || fail "rendezvous not found: $RENDEZVOUS"
-    timeout -k 2 120 "$RENDEZVOUS" --bind 127.0.0.1 --port 0 "$@" \
-        >"$WORK/server.out" 2>"$WORK/server.err" &
-    PIDS+=($!)
-    PID[server]=$!
-    local deadline=$((SECONDS + 10)) banner=
-    while :; do
-        banner=$(cat "$WORK/server.err" "$WORK/server.out" 2>/dev/null | grep -m1 'listening on' || true)
-        [[ -n $banner ]] && break
-        kill -0 "${PID[server]}" 2>/dev/null || fail "the rendezvous exited before listening"
-        ((SECONDS < deadline)) || fail "the rendezvous printed no 'listening on' line within 10 s"
-        sleep 0.05
-    done
-    PORT=$(grep -oE ':[0-9]+' <<<"$banner" | tail -n 1 | tr -d ':')
-    [[ $PORT =~ ^[0-9]+$ && $PORT -gt 0 ]] || fail "no port in the banner: $banner"
+    run_rendezvous "$WORK/server.err" timeout -k 2 120 "$RENDEZVOUS" --bind 127.0.0.1 --port 0 "$@" \
+        >"$WORK/server.out" || fail "the rendezvous did not say where it listens"
+    PIDS+=("$RENDEZVOUS_PID")
+    PID[server]=$RENDEZVOUS_PID
+    PORT=$RENDEZVOUS_PORT
+    [[ $PORT -gt 0 ]] || fail "port $PORT in the banner"
 }
 
 stop_server() {

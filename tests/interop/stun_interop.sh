@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # STUN interop: a real rendezvous on 127.0.0.1, asked by a STUN client nobody here wrote.
 # Usage: stun_interop.sh PATH_TO_RENDEZVOUS turnutils|stun
 #   turnutils: coturn's turnutils_stunclient (RFC 5389/8489, XOR-MAPPED-ADDRESS)
@@ -6,19 +6,12 @@
 # Exits 77 (skipped) only when the client is not installed; CI installs it (setup.sh --with-interop).
 set -u
 bin=$1
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    for f in "$tmp"/*; do [ -f "$f" ] && { echo "--- $(basename "$f"):"; cat "$f"; }; done
-    exit 1
-}
+lib=$(cd "$(dirname "$0")/../../scripts/lib" && pwd)
+# shellcheck source=scripts/lib/scratch.sh
+. "$lib/scratch.sh"
+# shellcheck source=scripts/lib/rendezvous.sh
+. "$lib/rendezvous.sh"
+scratch_start
 
 case $2 in
 turnutils) tool=turnutils_stunclient ;;
@@ -27,15 +20,10 @@ stun) tool=stun ;;
 esac
 command -v "$tool" >/dev/null 2>&1 || { echo "stun_interop: $tool is not installed" >&2; exit 77; }
 
-"$bin" --bind 127.0.0.1 --port 0 --log-level debug >"$tmp/server.out" 2>"$tmp/server.err" &
-pid=$!
-i=0
-while ! grep -q "listening on" "$tmp/server.err" && [ $i -lt 100 ]; do
-    sleep 0.05
-    i=$((i + 1))
-done
-port=$(sed -n 's/^rendezvous: listening on [0-9.]*:\([0-9][0-9]*\) .*/\1/p' "$tmp/server.err")
-[ -n "$port" ] || fail "no listening line"
+start_rendezvous "$bin" "$tmp/server.err" --log-level debug || fail "no listening line"
+pid=$RENDEZVOUS_PID
+pids+=("$pid")
+port=$RENDEZVOUS_PORT
 
 case $2 in
 turnutils)
@@ -65,7 +53,7 @@ esac
 
 kill -s TERM "$pid"
 wait "$pid"
-pid=""
+pids=()
 tail -n 1 "$tmp/server.err" | grep -Eq ' stun_requests=[1-9][0-9]* stun_malformed=0 ' ||
     fail "the final stats line does not count the STUN requests"
 echo "stun_interop: $tool learned its address from the rendezvous"

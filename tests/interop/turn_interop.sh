@@ -11,25 +11,12 @@
 set -u
 bin=$1
 client=$2
-here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../../scripts/lib/rendezvous.sh
-. "$here/../../scripts/lib/rendezvous.sh"  # rendezvous_key (its start_rendezvous is redefined below)
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    for f in "$tmp"/*.log "$tmp"/*.out "$tmp"/*.err; do
-        [ -f "$f" ] && { echo "--- $(basename "$f"):"; tail -n 30 "$f"; }
-    done
-    exit 1
-}
+lib=$(cd "$(dirname "$0")/../../scripts/lib" && pwd)
+# shellcheck source=scripts/lib/scratch.sh
+. "$lib/scratch.sh"
+# shellcheck source=scripts/lib/rendezvous.sh
+. "$lib/rendezvous.sh"
+scratch_start
 
 for tool in turnserver turnutils_uclient turnutils_peer; do
     command -v "$tool" >/dev/null || { echo "turn_interop: $tool is not installed" >&2; exit 77; }
@@ -71,21 +58,15 @@ pids+=($!)
 turnutils_peer -L 127.0.0.1 -p "$peer_port" >"$tmp/peer.out" 2>&1 &
 pids+=($!)
 
-# Starts a rendezvous granting relays on coturn with extra options "$@"; sets port and key.
-start_rendezvous() {
-    rm -f "$tmp/rendezvous.err"
-    "$bin" --bind 127.0.0.1 --port 0 --turn-server "127.0.0.1:$turn_port" \
-        --turn-secret-file "$tmp/turnserver.conf" "$@" >"$tmp/rendezvous.out" 2>"$tmp/rendezvous.err" &
-    pids+=($!)
-    port=""
-    for _ in $(seq 200); do
-        port=$(sed -n 's/^rendezvous: listening on 127.0.0.1:\([0-9][0-9]*\) .*/\1/p' "$tmp/rendezvous.err" 2>/dev/null)
-        # The key the client pins: the banner's last word (scripts/lib/rendezvous.sh).
-        key=$(rendezvous_key "$tmp/rendezvous.err")
-        [ -n "$port" ] && [ -n "$key" ] && return 0
-        sleep 0.05
-    done
-    fail "the rendezvous did not start"
+# Starts a rendezvous granting relays on coturn with extra options "$@"; sets port and key (the
+# key the client pins).
+start_granting() {
+    start_rendezvous "$bin" "$tmp/rendezvous.err" --turn-server "127.0.0.1:$turn_port" \
+        --turn-secret-file "$tmp/turnserver.conf" "$@" || fail "the rendezvous did not start"
+    pids+=("$RENDEZVOUS_PID")
+    port=$RENDEZVOUS_PORT
+    key=$RENDEZVOUS_KEY
+    [ -n "$key" ] || fail "no key in the banner"
 }
 
 # Allocates with coturn's client as "$1"/"$2" and relays 3 messages to the peer; sets rc.
@@ -95,7 +76,7 @@ uclient() {
     rc=$?
 }
 
-start_rendezvous
+start_granting
 grep -q "^rendezvous: granting TURN relays on 127.0.0.1:$turn_port (credentials valid 600 s)$" \
     "$tmp/rendezvous.err" || fail "no line saying which TURN server is granted"
 
@@ -137,7 +118,7 @@ uclient "$user" "$tampered${pass:1}"
 [ "$rc" -ne 0 ] || fail "coturn accepted a tampered password"
 
 # A credential past its expiry: refused at Allocate (coturn checks the username's timestamp).
-start_rendezvous --turn-ttl 1
+start_granting --turn-ttl 1
 "$client" "$port" "$key" >"$tmp/grants.out" 2>"$tmp/grants.err" || fail "relay_grant_client failed (ttl 1)"
 line=$(grep '^alice ' "$tmp/grants.out")
 user=$(sed -n 's/.* username=\([^ ]*\) .*/\1/p' <<<"$line")

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # lab.sh — a real NAT lab on one machine: Linux network namespaces, a bridge for the "internet",
-# iptables NAT for the routers. See docs/NAT.md for the picture and DESIGN.md ("A real NAT lab on
-# one machine") for the rules it follows.
+# iptables NAT for the routers. docs/NAT.md ("How the lab is built") draws it and says how.
 #
 # As a command:
 #   lab.sh up [--prefix P] [--no-check] [--turn] SPEC...
@@ -237,8 +236,8 @@ _lab_router() {
     ip netns exec "$ns" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
     # What a home router does: nothing from the WAN reaches the router itself unless it answers
     # something the router sent. Without this, an early probe that reaches the far router makes a
-    # conntrack entry there, and that router then picks another port for its own client
-    # (DESIGN.md): punching would fail for a reason no real router has.
+    # conntrack entry there, and that router then picks another port for its own client:
+    # punching would fail for a reason no real router has.
     ip netns exec "$ns" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
     ip netns exec "$ns" iptables -A INPUT -i wan -j DROP
     case $kind in
@@ -779,19 +778,25 @@ lab_check() {
             --poke "$LAB_SERVER_IP:3478" --wait 0.4 >"$tmp/map.$client" 2>&1 &
         pids+=($!)
     done
-    # Routers drop what their WAN sends to them; their LAN side still reaches them.
+    # Routers drop what their WAN sends to them; their LAN side still reaches them. The WAN's
+    # datagrams go first, once the listener is bound; the LAN's follow until the listener has
+    # one (it then stops: whatever the WAN let in is in its output before). Its 30 s bound is for
+    # a broken lab only: at load 8-10, each probe can take seconds to start.
     for router in "${!LAB_UPSTREAM[@]}"; do
         [[ -n ${LAB_TYPE[$router]:-} || $router == srv ]] && continue
         (
             lab_spawn pid "$router" "$tmp/in.$router" /dev/null "${LAB_PROBE[@]}" listen \
-                --bind 0.0.0.0:40999 --wait 5 --until from-lan
-            lab_wait_for "$tmp/in.$router" '^ready' 5
+                --bind 0.0.0.0:40999 --wait 30 --until from-lan
+            lab_wait_for "$tmp/in.$router" '^ready' 30
             up=${LAB_UPSTREAM[$router]}
             wan_ip=${LAB_IP[$router]}
             lab_exec "$up" "${LAB_PROBE[@]}" send --to "$wan_ip:40999" --message from-wan --count 3
             lan_host=${LAB_LAN_HOST[$router]}
             lan_ip=${LAB_IP["$router.lan"]}
-            lab_exec "$lan_host" "${LAB_PROBE[@]}" send --to "$lan_ip:40999" --message from-lan --count 3
+            while kill -0 "$pid" 2>/dev/null && ! grep -q from-lan "$tmp/in.$router"; do
+                lab_exec "$lan_host" "${LAB_PROBE[@]}" send --to "$lan_ip:40999" --message from-lan --count 3
+                lab_wait_for "$tmp/in.$router" from-lan 1
+            done
             wait "$pid"
         ) &
         pids+=($!)
@@ -849,12 +854,16 @@ lab_check() {
     for client in "${!LAB_TYPE[@]}"; do [[ ${LAB_TYPE[$client]} == same-router ]] && same+=("$client"); done
     if ((${#same[@]} >= 2)); then
         local c1=${same[0]} c2=${same[1]} hold_pid mapped
+        # As above: the hairpin's datagrams first, then the LAN's until one is in (30 s bound).
         lab_spawn hold_pid "$c1" "$tmp/hold" "$tmp/hold.err" "${LAB_PROBE[@]}" hold --port 40002 \
-            --reflector "$LAB_SERVER_IP:3478" --wait 3 --until via-lan
-        lab_wait_for "$tmp/hold" '^seen ' 5 || lab_broken "$c1: hold probe got no mapping"
+            --reflector "$LAB_SERVER_IP:3478" --wait 30 --until via-lan
+        lab_wait_for "$tmp/hold" '^seen ' 30 || lab_broken "$c1: hold probe got no mapping"
         mapped=$(sed -n 's/^seen //p' "$tmp/hold")
         lab_exec "$c2" "${LAB_PROBE[@]}" send --to "$mapped" --message via-wan --count 3
-        lab_exec "$c2" "${LAB_PROBE[@]}" send --to "${LAB_IP[$c1]}:40002" --message via-lan --count 3
+        while kill -0 "$hold_pid" 2>/dev/null && ! grep -q via-lan "$tmp/hold"; do
+            lab_exec "$c2" "${LAB_PROBE[@]}" send --to "${LAB_IP[$c1]}:40002" --message via-lan --count 3
+            lab_wait_for "$tmp/hold" via-lan 1
+        done
         wait "$hold_pid"
         lab_log "check same-router: $(tr '\n' ' ' <"$tmp/hold")"
         _lab_expect "same-r: the router hairpinned $c2 -> $mapped -> $c1 (it should not)" \

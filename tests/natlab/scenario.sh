@@ -576,6 +576,24 @@ break_connect() {
 # break_peer_address TAG: the ADDR of TAG's path now (break_path).
 break_peer_address() { break_path "$1" | cut -d' ' -f2; }
 
+# break_direct_mapped TYPE_A TYPE_B WHAT: the lab with alice behind TYPE_A and bob behind
+# TYPE_B, coturn granted, the servers and the capture started; the pair connects on direct and
+# its lines flow ("direct, before WHAT"). Sets old: alice's public address towards bob, as her
+# router maps it.
+break_direct_mapped() {
+    local bob_addr
+    lab_need_conntrack
+    lab_up "a:$1" "b:$2"
+    relay=1
+    start_servers
+    start_capture
+    break_connect direct
+    break_flows "direct, before $3"
+    bob_addr=$(break_peer_address alice)
+    old=$(lab_nat_mapping a "${bob_addr%:*}" "${bob_addr##*:}")
+    [[ -n $old ]] || lab_broken "a-r has no mapping for alice's flow to bob at $bob_addr"
+}
+
 # break_new_mapping CLIENT DST_IP DST_PORT OLD: wait (3 s) until CLIENT's router has a mapping
 # for CLIENT's flow to DST other than OLD, and print it; nothing when none came.
 break_new_mapping() {
@@ -947,17 +965,7 @@ case $1 in
         # alice's NAT forgets its mappings mid-session (conntrack -F on her router: a rebinding)
         # and gives her a new public port; bob, who accepts datagrams from anywhere (full cone or
         # public), must follow her to it.
-        type_a=${2:-symmetric} type_b=${3:-full-cone}
-        lab_need_conntrack
-        lab_up "a:$type_a" "b:$type_b"
-        relay=1
-        start_servers
-        start_capture
-        break_connect direct
-        break_flows "direct, before the rebinding"
-        bob_addr=$(break_peer_address alice)
-        old=$(lab_nat_mapping a "${bob_addr%:*}" "${bob_addr##*:}")
-        [[ -n $old ]] || lab_broken "a-r has no mapping for alice's flow to bob at $bob_addr"
+        break_direct_mapped "${2:-symmetric}" "${3:-full-cone}" "the rebinding"
         [[ $(break_peer_address bob) == "$old" ]] ||
             lab_say "note: bob's path to alice is $(break_peer_address bob), her router maps her at $old"
         break_mark
@@ -974,17 +982,7 @@ case $1 in
         # alice's LAN address changes mid-session (a new one on her interface, the old removed);
         # her socket is bound to the wildcard address, so it sends from the new one, and her
         # router maps that to a new public port: bob must follow her to it.
-        type_a=${2:-port-restricted} type_b=${3:-full-cone}
-        lab_need_conntrack
-        lab_up "a:$type_a" "b:$type_b"
-        relay=1
-        start_servers
-        start_capture
-        break_connect direct
-        break_flows "direct, before the address change"
-        bob_addr=$(break_peer_address alice)
-        old=$(lab_nat_mapping a "${bob_addr%:*}" "${bob_addr##*:}")
-        [[ -n $old ]] || lab_broken "a-r has no mapping for alice's flow to bob at $bob_addr"
+        break_direct_mapped "${2:-port-restricted}" "${3:-full-cone}" "the address change"
         old_ip=${LAB_IP[a]}
         break_mark
         at=$(break_sent)
