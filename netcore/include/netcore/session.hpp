@@ -37,7 +37,7 @@ enum class Error : std::uint8_t {
     none = 0,
     invalid_argument,        ///< a bad name, address or call at the wrong time
     socket_error,            ///< the UDP socket could not be opened or bound
-    server_unreachable,      ///< no RegisterAck within Config::register_timeout
+    server_unreachable,      ///< no RegisterAck within register_timeout, or its port refused
     name_taken,              ///< another live client holds our name
     name_invalid,            ///< the server refused our name
     server_full,             ///< the server's name table is full
