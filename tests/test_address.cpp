@@ -59,16 +59,15 @@ TEST_CASE("a malformed address fails with the reason, before any look-up", "[add
     };
     for (const Case& c : {
              Case{"", 7777, "empty address: expected host[:port]"},
-             Case{"localhost:", 7777, "bad port '' in 'localhost:': expected 1..65535"},
-             Case{"localhost:0", 7777, "bad port '0' in 'localhost:0': expected 1..65535"},
-             Case{"localhost:65536", 7777,
-                  "bad port '65536' in 'localhost:65536': expected 1..65535"},
-             Case{"localhost:80x", 7777, "bad port '80x' in 'localhost:80x': expected 1..65535"},
-             Case{"1.2.3.4:-1", 7777, "bad port '-1' in '1.2.3.4:-1': expected 1..65535"},
-             Case{":7777", 7777, "no host before the port in ':7777'"},
-             Case{"localhost", 0, "no port in 'localhost': expected host:port"},
-             Case{"::1", 7777, "'::1' looks like IPv6: netcore speaks IPv4 only"},
-             Case{"[::1]:7777", 7777, "'[::1]:7777' looks like IPv6: netcore speaks IPv4 only"},
+             Case{"localhost:", 7777, "bad port '': expected 1..65535"},
+             Case{"localhost:0", 7777, "bad port '0': expected 1..65535"},
+             Case{"localhost:65536", 7777, "bad port '65536': expected 1..65535"},
+             Case{"localhost:80x", 7777, "bad port '80x': expected 1..65535"},
+             Case{"1.2.3.4:-1", 7777, "bad port '-1': expected 1..65535"},
+             Case{":7777", 7777, "no host before the port"},
+             Case{"localhost", 0, "no port: expected host:port"},
+             Case{"::1", 7777, "an IPv6 address: netcore speaks IPv4 only"},
+             Case{"[::1]:7777", 7777, "an IPv6 address: netcore speaks IPv4 only"},
          }) {
         INFO(c.text);
         std::string why;

@@ -34,7 +34,7 @@ bool lan_candidate(Address a) {
 namespace {
 
 // Splits "host[:port]"; the port must be 1..65535 when present. On failure, `why` says what is
-// wrong with `text` (one line, no trailing period).
+// wrong with `text` (one line, no trailing period; the caller names the text).
 bool split_host_port(std::string_view text, std::uint16_t default_port, std::string_view& host,
                      std::uint16_t& port, std::string* why = nullptr) {
     const auto fail = [&](std::string reason) {
@@ -48,18 +48,17 @@ bool split_host_port(std::string_view text, std::uint16_t default_port, std::str
     if (colon != std::string_view::npos) {
         host = text.substr(0, colon);
         if (host.find(':') != std::string_view::npos || host.starts_with('['))
-            return fail("'" + std::string(text) + "' looks like IPv6: netcore speaks IPv4 only");
+            return fail("an IPv6 address: netcore speaks IPv4 only");
         const auto digits = text.substr(colon + 1);
         unsigned value = 0;
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
         if (ec != std::errc{} || end != digits.data() + digits.size() || value == 0 ||
             value > 65535)
-            return fail("bad port '" + std::string(digits) + "' in '" + std::string(text) +
-                        "': expected 1..65535");
+            return fail("bad port '" + std::string(digits) + "': expected 1..65535");
         port = static_cast<std::uint16_t>(value);
     }
-    if (host.empty()) return fail("no host before the port in '" + std::string(text) + "'");
-    if (port == 0) return fail("no port in '" + std::string(text) + "': expected host:port");
+    if (host.empty()) return fail("no host before the port");
+    if (port == 0) return fail("no port: expected host:port");
     return true;
 }
 
