@@ -157,10 +157,12 @@ ParseResult parse_options(int argc, const char* const* argv) {
 
     Options options;
     options.server_text = server;
-    const auto address = netcore::resolve_address(server, netcore::protocol::kDefaultPort);
+    std::string unresolved;
+    const auto address =
+        netcore::resolve_address(server, netcore::protocol::kDefaultPort, &unresolved);
     if (!address || address->ip == 0)
         return usage_error("bad server address '" + server +
-                           "': expected host[:port] with a host that resolves");
+                           "': " + (address ? "0.0.0.0 is no server" : unresolved));
     options.server = *address;
     if (app.count("--server-key") > 0) {
         options.server_key = netcore::parse_key(server_key);

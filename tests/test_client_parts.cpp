@@ -152,6 +152,56 @@ TEST_CASE("the client retries, and gives up with server_unreachable", "[client]"
     CHECK(r.out.sent.size() == sent);
 }
 
+TEST_CASE("the server's port refusing two Register attempts fails registration at once",
+          "[client]") {
+    Rig r;
+    r.client->start(t0, r.out);
+    // However many errors come for one attempt (a forger's, or a burst), they count once.
+    for (int i = 0; i < 5; ++i) r.client->note_port_unreachable(kServer);
+    CHECK_FALSE(r.client->refused());
+    CHECK(r.client->update(t0 + 499ms, r.out).kind == Kind::none);
+    CHECK(r.client->phase() == Client::Phase::registering);
+
+    r.client->update(t0 + 500ms, r.out);  // the second attempt
+    REQUIRE(r.hellos() == 2);
+    r.client->note_port_unreachable(kServer);
+    CHECK(r.client->refused());
+    const auto s = r.client->update(t0 + 501ms, r.out);
+    CHECK(s.kind == Kind::failed);
+    CHECK(s.error == Error::server_unreachable);
+    CHECK(r.client->phase() == Client::Phase::failed);
+}
+
+TEST_CASE("port unreachables for other addresses, or once registered, change nothing", "[client]") {
+    SECTION("another destination: a peer candidate, or the server's IP at another port") {
+        Rig r;
+        r.client->start(t0, r.out);
+        for (auto t = t0; t < t0 + r.config.register_timeout; t += 100ms) {
+            r.client->note_port_unreachable(kBobPublic);
+            r.client->note_port_unreachable(
+                Address{kServer.ip, static_cast<std::uint16_t>(kServer.port + 1)});
+            CHECK(r.client->update(t, r.out).kind == Kind::none);
+        }
+        CHECK_FALSE(r.client->refused());
+        CHECK(r.client->registrations_sent() == 10);  // it went on retrying
+        // And the usual timeout still ends it, as no answer.
+        CHECK(r.client->update(t0 + r.config.register_timeout, r.out).error ==
+              Error::server_unreachable);
+        CHECK_FALSE(r.client->refused());
+    }
+    SECTION("registered: refreshes that draw them, answered or not, go on") {
+        Rig r;
+        r.register_at(t0, 1000);
+        for (auto t = t0 + 1000ms; t <= t0 + 5000ms; t += 500ms) {
+            r.client->update(t, r.out);
+            r.client->note_port_unreachable(kServer);
+        }
+        CHECK_FALSE(r.client->refused());
+        CHECK(r.client->phase() == Client::Phase::registered);
+        CHECK(r.client->update(t0 + 5001ms, r.out).kind == Kind::none);
+    }
+}
+
 TEST_CASE("a Challenge it has already taken is not answered again (no loop)", "[client]") {
     Rig r;
     r.client->start(t0, r.out);

@@ -1,10 +1,14 @@
 // Address formatting and parsing.
 #include "netcore/address.hpp"
 
-#include <enet/enet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 
 namespace netcore {
 
@@ -29,23 +33,33 @@ bool lan_candidate(Address a) {
 
 namespace {
 
-// Splits "host[:port]"; the port must be 1..65535 when present.
+// Splits "host[:port]"; the port must be 1..65535 when present. On failure, `why` says what is
+// wrong with `text` (one line, no trailing period; the caller names the text).
 bool split_host_port(std::string_view text, std::uint16_t default_port, std::string_view& host,
-                     std::uint16_t& port) {
+                     std::uint16_t& port, std::string* why = nullptr) {
+    const auto fail = [&](std::string reason) {
+        if (why != nullptr) *why = std::move(reason);
+        return false;
+    };
     host = text;
     port = default_port;
+    if (text.empty()) return fail("empty address: expected host[:port]");
     const auto colon = text.rfind(':');
     if (colon != std::string_view::npos) {
         host = text.substr(0, colon);
+        if (host.find(':') != std::string_view::npos || host.starts_with('['))
+            return fail("an IPv6 address: netcore speaks IPv4 only");
         const auto digits = text.substr(colon + 1);
         unsigned value = 0;
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
         if (ec != std::errc{} || end != digits.data() + digits.size() || value == 0 ||
             value > 65535)
-            return false;
+            return fail("bad port '" + std::string(digits) + "': expected 1..65535");
         port = static_cast<std::uint16_t>(value);
     }
-    return !host.empty() && port != 0;
+    if (host.empty()) return fail("no host before the port");
+    if (port == 0) return fail("no port: expected host:port");
+    return true;
 }
 
 }  // namespace
@@ -72,15 +86,33 @@ std::optional<Address> parse_address(std::string_view text, std::uint16_t defaul
     return Address{ip, port};
 }
 
-std::optional<Address> resolve_address(std::string_view text, std::uint16_t default_port) {
+std::optional<Address> resolve_address(std::string_view text, std::uint16_t default_port,
+                                       std::string* reason) {
     if (auto literal = parse_address(text, default_port)) return literal;
     std::string_view host;
     std::uint16_t port = 0;
-    if (!split_host_port(text, default_port, host, port)) return std::nullopt;
-    ENetAddress resolved{};
+    if (!split_host_port(text, default_port, host, port, reason)) return std::nullopt;
+    // ENet 1.3 is IPv4 only: ask for IPv4 addresses, and take the first (the resolver's order).
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* found = nullptr;
     const std::string host_z(host);
-    if (enet_address_set_host(&resolved, host_z.c_str()) != 0) return std::nullopt;
-    return Address{ENET_NET_TO_HOST_32(resolved.host), port};
+    const int rc = getaddrinfo(host_z.c_str(), nullptr, &hints, &found);
+    if (rc != 0 || found == nullptr) {
+        if (reason != nullptr) {
+            const char* cause = rc == EAI_SYSTEM ? std::strerror(errno)
+                                : rc != 0        ? gai_strerror(rc)
+                                                 : "no IPv4 address";
+            *reason = "cannot resolve '" + host_z + "': " + cause;
+        }
+        if (found != nullptr) freeaddrinfo(found);
+        return std::nullopt;
+    }
+    sockaddr_in in{};
+    std::memcpy(&in, found->ai_addr, sizeof in);  // AF_INET: a sockaddr_in
+    freeaddrinfo(found);
+    return Address{ntohl(in.sin_addr.s_addr), port};
 }
 
 }  // namespace netcore

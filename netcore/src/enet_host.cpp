@@ -4,10 +4,17 @@
 #include "enet_host.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+
+#if defined(__linux__)
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
 
 namespace netcore::detail {
 
@@ -102,7 +109,71 @@ bool EnetHost::open(Address bind, std::size_t peer_count, std::size_t channel_co
     host_->maximumWaitingData = limits.max_waiting_data;
     ENetAddress bound{};
     if (enet_socket_get_address(host_->socket, &bound) == 0) local_ = from_enet(bound);
+    watch_unreachable(true);
     return true;
+}
+
+void EnetHost::watch_unreachable(bool on) {
+    if (host_ == nullptr || on == watching_) return;
+#if defined(__linux__)
+    const int value = on ? 1 : 0;
+    // Turning it off also empties the socket's error queue (ip_setsockopt); an error left
+    // pending on the socket is cleared here, so that no receive or send returns it later.
+    if (setsockopt(host_->socket, SOL_IP, IP_RECVERR, &value, sizeof value) != 0) return;
+    if (!on) {
+        int pending = 0;
+        socklen_t length = sizeof pending;
+        getsockopt(host_->socket, SOL_SOCKET, SO_ERROR, &pending, &length);
+    }
+    watching_ = on;
+#endif
+}
+
+// Reads the socket's error queue (recvmsg with MSG_ERRQUEUE): each entry is one ICMP error, the
+// address its datagram was sent to in msg_name, and a sock_extended_err followed by the
+// address of who sent the ICMP in the IP_RECVERR control message (ip(7), "IP_RECVERR").
+void EnetHost::drain_unreachable([[maybe_unused]] HostListener& listener) {
+#if defined(__linux__)
+    if (!watching_) return;
+    for (int i = 0; i < kMaxUnreachable; ++i) {
+        sockaddr_in to{};
+        std::array<std::uint8_t, 64> payload{};  // what we sent: not needed, cut short
+        iovec iov{payload.data(), payload.size()};
+        alignas(cmsghdr) std::array<std::uint8_t, 256> control{};
+        msghdr msg{};
+        msg.msg_name = &to;
+        msg.msg_namelen = sizeof to;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
+        if (recvmsg(host_->socket, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_IP || c->cmsg_type != IP_RECVERR ||
+                c->cmsg_len < CMSG_LEN(sizeof(sock_extended_err) + sizeof(sockaddr_in)))
+                continue;
+            sock_extended_err err{};
+            std::memcpy(&err, CMSG_DATA(c), sizeof err);
+            if (err.ee_origin != SO_EE_ORIGIN_ICMP || to.sin_family != AF_INET) continue;
+            sockaddr_in offender{};  // SO_EE_OFFENDER: right after the sock_extended_err
+            std::memcpy(&offender, CMSG_DATA(c) + sizeof err, sizeof offender);
+            Unreachable u;
+            u.destination = Address{ntohl(to.sin_addr.s_addr), ntohs(to.sin_port)};
+            u.from = offender.sin_family == AF_INET ? ntohl(offender.sin_addr.s_addr) : 0;
+            u.type = err.ee_type;
+            u.code = err.ee_code;
+            ++unreachable_reported_;
+            listener.on_unreachable(u);
+        }
+    }
+    // Each ICMP error also left an error pending on the socket (sk_err), which ENet's next
+    // receive would return (-1, ECONNREFUSED) in place of a datagram. Reading an entry moves it
+    // to the next entry's error; with entries left over (more than kMaxUnreachable), it stays:
+    // read and forget it.
+    int pending = 0;
+    socklen_t length = sizeof pending;
+    getsockopt(host_->socket, SOL_SOCKET, SO_ERROR, &pending, &length);
+#endif
 }
 
 bool EnetHost::send_raw(Address to, std::span<const std::uint8_t> bytes) {
@@ -111,7 +182,11 @@ bool EnetHost::send_raw(Address to, std::span<const std::uint8_t> bytes) {
     ENetBuffer buffer;
     buffer.data = const_cast<std::uint8_t*>(bytes.data());  // ENet's buffers are not const
     buffer.dataLength = bytes.size();
-    const int sent = enet_socket_send(host_->socket, &addr, &buffer, 1);
+    int sent = enet_socket_send(host_->socket, &addr, &buffer, 1);
+    // An ICMP error that came since the last service() fails one send, and is gone with it
+    // (watch_unreachable): it was about an earlier datagram, not this one.
+    if (sent < 0 && watching_ && errno == ECONNREFUSED)
+        sent = enet_socket_send(host_->socket, &addr, &buffer, 1);
     if (sent <= 0) return false;
     raw_bytes_sent_ += static_cast<std::uint64_t>(sent);
     return true;
@@ -195,6 +270,7 @@ void EnetHost::service(HostListener& listener) {
     const Scope scope(*this);
     HostListener* const outer = t_listener;
     t_listener = &listener;
+    drain_unreachable(listener);
     ENetEvent event;
     // enet_host_service sends, receives (up to 256 datagrams), sends again and hands out one
     // event. It returns > 0 with an event; 0 when its receive found nothing; -1 when a receive

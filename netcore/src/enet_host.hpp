@@ -24,6 +24,17 @@ struct Incoming {
     Address from;
 };
 
+/// An ICMP error the kernel reported for a datagram we sent (Linux IP_RECVERR). Anyone who can
+/// guess our port and the destination can forge one: a hint, never proof.
+struct Unreachable {
+    Address destination;     ///< where the datagram that drew it was going
+    std::uint32_t from = 0;  ///< who sent the ICMP (the destination, or a router on the way)
+    std::uint8_t type = 0;   ///< ICMP type; 3 is destination unreachable (RFC 792)
+    std::uint8_t code = 0;   ///< with type 3: 0 net, 1 host, 3 port unreachable, 13 prohibited
+    /// Nothing listens on the destination's port: the host itself said so.
+    [[nodiscard]] bool port_unreachable() const { return type == 3 && code == 3; }
+};
+
 /// Sees every datagram first, then ENet's events.
 class HostListener {
   public:
@@ -32,6 +43,8 @@ class HostListener {
     /// payload of a TURN ChannelData, say) and another source (the address ENet knows the peer by).
     virtual bool on_datagram(Incoming& in) = 0;
     virtual void on_enet_event(ENetEvent& event) = 0;
+    /// An ICMP error for something we sent, while EnetHost::watch_unreachable is on.
+    virtual void on_unreachable(const Unreachable& /*error*/) {}
 
   protected:
     ~HostListener() = default;
@@ -90,6 +103,9 @@ class EnetHost {
     /// Calls of enet_host_service that return 0 with data still pending (an empty datagram
     /// stopped its receive, see service(), or it read its 256) in one service() at most.
     static constexpr int kMaxReceiveRestarts = 256;
+    /// ICMP errors read in one service() at most. The kernel queues them within the socket's
+    /// receive buffer; what is left is read next time.
+    static constexpr int kMaxUnreachable = 64;
 
     EnetHost() = default;
     ~EnetHost();
@@ -109,9 +125,21 @@ class EnetHost {
     /// Sends one raw datagram of ours from the ENet socket. False when the socket refuses.
     bool send_raw(Address to, std::span<const std::uint8_t> bytes);
 
-    /// Receives everything pending: our datagrams and ENet events go to `listener`; then
-    /// sends what ENet has queued. Never blocks. A datagram ENet cannot read (larger than its
-    /// 4096-byte buffer) or an empty one does not stop it, up to the bounds above.
+    /// Asks the kernel for the ICMP errors our datagrams draw (Linux: IP_RECVERR), which
+    /// service() then hands to HostListener::on_unreachable; on from open(). Off again, the
+    /// kernel keeps them to itself, as for any unconnected UDP socket. While on, an ICMP error
+    /// also leaves an error pending on the socket that the next receive or send returns once
+    /// (ECONNREFUSED) instead of working: service() clears it, send_raw() sends again, and
+    /// ENet's own sends may lose one datagram to it, which ENet re-sends as it would a loss. So
+    /// it is for the time before a peer exists: the session keeps it on only while registering.
+    /// Elsewhere than Linux it does nothing.
+    void watch_unreachable(bool on);
+    [[nodiscard]] bool watching_unreachable() const { return watching_; }
+
+    /// Receives everything pending: ICMP errors (see watch_unreachable), then our datagrams
+    /// and ENet events go to `listener`; then sends what ENet has queued. Never blocks. A
+    /// datagram ENet cannot read (larger than its 4096-byte buffer), an empty one, or a pending
+    /// socket error does not stop it, up to the bounds above.
     void service(HostListener& listener);
 
     /// Sends what ENet has queued now.
@@ -127,12 +155,15 @@ class EnetHost {
     [[nodiscard]] std::uint64_t receive_restarts() const { return receive_restarts_; }
     /// Datagrams of ENet's the sealer refused (no session keys): sent empty instead.
     [[nodiscard]] std::uint64_t seal_refused() const { return seal_refused_; }
+    /// ICMP errors handed to the listener (see watch_unreachable), whatever their destination.
+    [[nodiscard]] std::uint64_t unreachable_reported() const { return unreachable_reported_; }
 
   private:
     class Scope;
     static int ENET_CALLBACK intercept(ENetHost* host, ENetEvent* event);
     static enet_uint32 ENET_CALLBACK checksum(const ENetBuffer* buffers, std::size_t count);
     void seal_outgoing();
+    void drain_unreachable(HostListener& listener);
 
     ENetHost* host_ = nullptr;
     EnetSealer* sealer_ = nullptr;
@@ -147,6 +178,8 @@ class EnetHost {
     std::uint64_t raw_bytes_sent_ = 0;
     std::uint64_t service_errors_ = 0;
     std::uint64_t receive_restarts_ = 0;
+    bool watching_ = false;
+    std::uint64_t unreachable_reported_ = 0;
 };
 
 /// Tells ENet the round-trip time the probes measured, before it knows better. ENet starts

@@ -83,6 +83,10 @@ void RendezvousClient::request(std::string_view peer, Duration wait, TimePoint n
 RendezvousClient::Signal RendezvousClient::update(TimePoint now, RawOutbox& out) {
     switch (phase_) {
         case Phase::registering:
+            if (refused()) {
+                phase_ = Phase::failed;
+                return {Kind::failed, Error::server_unreachable};
+            }
             if (now - first_register_ >= config_.register_timeout) {
                 phase_ = Phase::failed;
                 if (version_refused_) return {Kind::failed, Error::version_mismatch};
@@ -116,6 +120,15 @@ RendezvousClient::Signal RendezvousClient::update(TimePoint now, RawOutbox& out)
     }
     if (!request_sent_ || now - last_request_ >= config_.request_retry) send_request(now, out);
     return {};
+}
+
+// Attempts are told apart by registrations_sent_: errors that come while one attempt is the
+// latest count once, however many come (a forger's, or one per datagram of ours).
+void RendezvousClient::note_port_unreachable(Address destination) {
+    if (phase_ != Phase::registering || destination != config_.server) return;
+    if (refused_attempt_ == registrations_sent_) return;
+    refused_attempt_ = registrations_sent_;
+    ++refused_attempts_;
 }
 
 RendezvousClient::Signal RendezvousClient::handle(const Envelope& envelope, TimePoint now,

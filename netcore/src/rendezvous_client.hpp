@@ -60,6 +60,19 @@ class RendezvousClient {
             last_drop_ = Drop::unexpected;
     }
 
+    /// An ICMP error said that nothing listens where a datagram we sent to `destination` went
+    /// (port unreachable). Counted only while registering and only for the server's address:
+    /// once it came for kRefusedAttempts of our Register attempts, update() fails registration
+    /// with server_unreachable and refused() says why. ICMP travels unauthenticated, so one
+    /// forged error must not end a registration; once registered they are ignored.
+    void note_port_unreachable(Address destination);
+    /// Registration failed because the server's port refused (see note_port_unreachable).
+    [[nodiscard]] bool refused() const { return refused_attempts_ >= kRefusedAttempts; }
+    /// Register attempts (Hello or Register, one per register_retry) that must each draw a
+    /// port unreachable before registration fails on it: 2 is 0.5 s with the default retry,
+    /// against 5 s of register_timeout, and a forger must follow our retries to cut it short.
+    static constexpr std::uint32_t kRefusedAttempts = 2;
+
     /// Sends one signal to the server, sealed (IntroduceRequest, RelayOffer...). False when the
     /// channel has no key yet.
     bool send(const protocol::Message& message, RawOutbox& out);
@@ -120,6 +133,8 @@ class RendezvousClient {
     std::uint32_t registrations_sent_ = 0;
     std::uint32_t foreign_challenges_ = 0;
     bool version_refused_ = false;
+    std::uint32_t refused_attempts_ = 0;  // Register attempts that drew a port unreachable
+    std::uint32_t refused_attempt_ = 0;   // the last one counted (its registrations_sent_)
 
     std::string wanted_;
     TimePoint wait_deadline_{};

@@ -428,6 +428,13 @@ struct Session::Impl final : detail::HostListener,
     }
     Connection* opened_by = nullptr;  // the connection the last ENet datagram opened under
 
+    // Only the rendezvous' port refusing counts, and only while registering (RendezvousClient);
+    // a peer candidate's closed port is an ordinary failed probe.
+    void on_unreachable(const detail::Unreachable& error) override {
+        if (rendezvous && error.port_unreachable())
+            rendezvous->note_port_unreachable(error.destination);
+    }
+
     void drop_unauthenticated() {
         ++counters.datagrams_dropped;
         ++counters.unauthenticated;
@@ -606,6 +613,8 @@ struct Session::Impl final : detail::HostListener,
         const std::string at = "the rendezvous at " + config.server.to_string();
         switch (e) {
             case Error::server_unreachable:
+                if (rendezvous && rendezvous->refused())
+                    return at + " refused: nothing listens on that port (ICMP port unreachable)";
                 return "no answer from " + at;
             case Error::server_unauthenticated:
                 return at +
@@ -853,6 +862,9 @@ void Session::update(TimePoint now) {
         }
     }
     s.host.service(s);
+    // ICMP errors matter only until registered (the watch costs a send now and then: EnetHost).
+    s.host.watch_unreachable(s.rendezvous &&
+                             s.rendezvous->phase() == RendezvousClient::Phase::registering);
     s.do_pending_connects();
     for (const auto& c : s.connections) c->pace_handshake(s.host.get());
     Connection* unheard = nullptr;  // the one that waited longest for a reminder

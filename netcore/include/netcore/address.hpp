@@ -29,8 +29,11 @@ struct Address {
 [[nodiscard]] std::optional<Address> parse_address(std::string_view text,
                                                    std::uint16_t default_port);
 
-/// Like parse_address, but a host name is resolved through ENet (blocking, once, at start-up).
+/// Like parse_address, but a host name is resolved too (getaddrinfo, IPv4 only; blocking: call
+/// it once, at start-up). On failure, `reason` (when given) gets one human line saying why: an
+/// empty address, a bad port, or the resolver's own reason ("Name or service not known").
 [[nodiscard]] std::optional<Address> resolve_address(std::string_view text,
-                                                     std::uint16_t default_port);
+                                                     std::uint16_t default_port,
+                                                     std::string* reason = nullptr);
 
 }  // namespace netcore

@@ -51,7 +51,7 @@ enum class Error : std::uint8_t {
     punch_failed,       ///< no probe got through within Config::punch_timeout
     connect_failed,     ///< a probe got through but ENet did not connect
     peer_disconnected,  ///< the peer closed the connection
-    peer_timed_out,     ///< the path broke: ENet stopped hearing from the peer
+    peer_timed_out,     ///< nothing heard from the peer for Config::peer_timeout
     version_mismatch,   ///< the rendezvous speaks another wire version: upgrade needed
     server_unauthenticated,  ///< the rendezvous did not prove the pinned Config::server_key
     peer_unauthenticated,    ///< the peer did not prove Config::peer_identity (or lacks ours)

@@ -110,9 +110,11 @@ void NetModule::press_connect(netcore::TimePoint now) {
     // An IP literal needs no look-up; a host name is resolved here, once, on the player's
     // request (the only blocking call of the sample).
     std::optional<netcore::Address> server = literal_server(server_text);
-    if (!server) server = netcore::resolve_address(server_text, netcore::protocol::kDefaultPort);
+    std::string why;
+    if (!server)
+        server = netcore::resolve_address(server_text, netcore::protocol::kDefaultPort, &why);
     if (!server) {
-        fail("cannot find the server \"" + server_text + "\"");
+        fail("cannot find the server \"" + server_text + "\": " + why);
         return;
     }
 
