@@ -71,6 +71,7 @@ struct Session::Impl final : detail::HostListener,
     explicit Impl(Config c)
         : config(std::move(c)),
           datagrams(config.server, !config.insecure_plaintext_enet),
+          relay(detail::TurnTiming::scaled(config.turn_rto)),
           party(config.name, config.party_refresh, events) {}
 
     // ENet's datagrams are sealed unless a benchmark turned that off on both sides.
