@@ -1,7 +1,9 @@
-// Fuzzes the TURN client's decoders: the STUN parser and its attribute readers, ChannelData,
-// and TurnClient::handle in an allocated client with a permission and a bound channel (so
-// responses, Data indications and ChannelData all reach their handlers). No crash, no read out
-// of bounds, and peer data is always a view inside the datagram.
+// Fuzzes the STUN codec (netcore's TURN client and the rendezvous' Binding answers share it): the
+// parser, RFC 3489 requests included, and its attribute readers, ChannelData, and
+// TurnClient::handle in an allocated client with a permission and a bound channel (so responses,
+// Data indications and ChannelData all reach their handlers). No crash, no read out of bounds,
+// peer data is always a view inside the datagram, and a Binding request's answer, built as the
+// rendezvous builds it, parses with the request's transaction id and FINGERPRINT.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +75,27 @@ TurnClient make_client() {
     return c;
 }
 
+// The Binding success answer to `request` (rendezvous/src/stun_binding.cpp's): it must parse,
+// with the request's 128 bits of transaction, and with FINGERPRINT when the request had one.
+void answer_binding(const stun::Message& request) {
+    std::array<std::uint8_t, 64> out{};
+    auto w = stun::Writer::echoing(out, stun::Method::binding, stun::Class::success,
+                                   request.legacy_transaction());
+    if (request.classic())
+        w.add_address(stun::Attr::mapped_address, kPeer);
+    else
+        w.add_xor_address(stun::Attr::xor_mapped_address, kPeer);
+    if (request.has_fingerprint()) w.add_fingerprint();
+    stun::Message back;
+    if (!w.ok() || stun::parse(w.bytes(), back, stun::Classic::accept_binding_request) !=
+                       (request.classic() ? stun::ParseError::bad_cookie : stun::ParseError::ok))
+        std::abort();
+    if (!request.classic() && (back.legacy_transaction() != request.legacy_transaction() ||
+                               back.has_fingerprint() != request.has_fingerprint() ||
+                               back.xor_address(stun::Attr::xor_mapped_address) != kPeer))
+        std::abort();
+}
+
 class Sink final : public netcore::detail::RawOutbox {
   public:
     void send_raw(Address, std::span<const std::uint8_t>) override {}
@@ -93,6 +116,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)m.error_code();
         (void)m.check_integrity(key);
     }
+    if (stun::parse(in, m, stun::Classic::accept_binding_request) == stun::ParseError::ok &&
+        m.method() == stun::Method::binding && m.cls() == stun::Class::request)
+        answer_binding(m);
     stun::ChannelData cd;
     if (stun::parse_channel_data(in, cd) &&
         (cd.data.data() < data || cd.data.data() + cd.data.size() > data + size))

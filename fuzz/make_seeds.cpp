@@ -1,9 +1,9 @@
 // Writes the seed corpora: valid datagrams of each kind, so the fuzzers start from inputs that
 // get past the magic, the version and the envelope's head. Usage: fuzz_seeds OUTPUT_DIRECTORY
-// Creates OUTPUT_DIRECTORY/{protocol,peer,signal,stun,handle,turn}/seed_N.
+// Creates OUTPUT_DIRECTORY/{protocol,peer,signal,stun,handle}/seed_N.
 //
-// Nothing here links the rendezvous server: its STUN FINGERPRINT is computed with a CRC-32 of
-// our own below (RFC 8489 §14.7), so the seeds build while the server is being ported.
+// Nothing here links the rendezvous server: its STUN seeds are built with the STUN codec it
+// shares with netcore (netcore_stun).
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +16,7 @@
 #include "crypto.hpp"
 #include "netcore/protocol.hpp"
 #include "peer_channel.hpp"
+#include "rfc5769.hpp"
 #include "signal_channel.hpp"
 #include "stun_message.hpp"
 
@@ -44,17 +45,6 @@ void record(Bytes& out, std::uint8_t lead, const Bytes& datagram) {
 std::uint8_t sender(std::uint8_t index, std::uint8_t steps) {
     return static_cast<std::uint8_t>((steps << 2) | (index & 3));
 }
-
-// The CRC-32 of STUN's FINGERPRINT (RFC 8489 §14.7: ISO HDLC, reflected, 0xEDB88320).
-std::uint32_t crc32(std::span<const std::uint8_t> data) {
-    std::uint32_t crc = 0xFFFFFFFFu;
-    for (const auto b : data) {
-        crc ^= b;
-        for (int i = 0; i < 8; ++i) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
-constexpr std::uint32_t kFingerprintXor = 0x5354554e;
 
 crypto::KeyPair fixed_keys(std::uint8_t seed, std::size_t step) {
     crypto::KeyPair k;
@@ -264,22 +254,40 @@ int main(int argc, char** argv) {
                                                 grant, peer_key}));
     write(root / "signal", {restart, cookie, sealed});
 
-    // ---- stun: a bare Binding request, and one with SOFTWARE and FINGERPRINT (RFC 8489 §14) ----
-    constexpr std::size_t kStunHeader = netcore::detail::stun::kHeaderSize;
-    Bytes binding = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1,  2,
-                     3,    4,    5,    6,    7,    8,    9,    10,   11, 12};
-    Bytes full = binding;
-    full.insert(full.end(), {0x80, 0x22, 0x00, 0x03, 'f', 'u', 'z', 0x00});  // SOFTWARE
-    full.insert(full.end(), {0x80, 0x28, 0x00, 0x04, 0, 0, 0, 0});           // FINGERPRINT
-    full[3] = static_cast<std::uint8_t>(full.size() - kStunHeader);
-    const auto crc = crc32(std::span(full.data(), full.size() - 8)) ^ kFingerprintXor;
-    for (std::size_t i = 0; i < 4; ++i)
-        full[full.size() - 4 + i] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
-    Bytes classic = binding;  // RFC 3489: no cookie, CHANGE-REQUEST with no change asked
-    classic[4] = 0xAB;
-    classic.insert(classic.end(), {0x00, 0x03, 0x00, 0x04, 0, 0, 0, 0});
-    classic[3] = 8;
-    write(root / "stun", {binding, full, classic});
+    // ---- stun: what the STUN codec reads (fuzz_stun_message): Binding requests as the
+    // rendezvous gets them (bare; with SOFTWARE and FINGERPRINT; RFC 3489's, without the cookie),
+    // RFC 5769's samples, and, at the end of this file, what a TURN server sends the TURN client.
+    namespace stun = netcore::detail::stun;
+    // Bytes 4..19: the magic cookie and a 96-bit transaction id.
+    const stun::LegacyTransactionId id = {0x21, 0x12, 0xA4, 0x42, 1, 2,  3,  4,
+                                          5,    6,    7,    8,    9, 10, 11, 12};
+    const auto message = [](stun::Method method, stun::Class cls,
+                            const stun::LegacyTransactionId& with, const auto& add) {
+        Bytes b(512);
+        auto w = stun::Writer::echoing(b, method, cls, with);
+        add(w);
+        b.resize(w.bytes().size());
+        return b;
+    };
+    const Bytes binding =
+        message(stun::Method::binding, stun::Class::request, id, [](stun::Writer&) {});
+    const Bytes full =
+        message(stun::Method::binding, stun::Class::request, id, [](stun::Writer& w) {
+            w.add(stun::Attr::software, std::string_view("fuz"));
+            w.add_fingerprint();
+        });
+    // RFC 3489: no cookie, CHANGE-REQUEST with no change asked.
+    auto legacy = id;
+    legacy[0] = 0xAB;
+    const Bytes classic =
+        message(stun::Method::binding, stun::Class::request, legacy,
+                [](stun::Writer& w) { w.add_u32(stun::Attr::change_request, 0); });
+    std::vector<Bytes> stun_seeds = {binding,
+                                     full,
+                                     classic,
+                                     rfc5769::kSampleRequest,
+                                     rfc5769::kSampleResponse,
+                                     rfc5769::kSampleLongTerm};
 
     // ---- handle: the server's input (records [sender/steps][length][datagram]) ----
     // Two clients say Hello and seal Registers (under the fixed server key, salt 0x5A: they open
@@ -308,42 +316,39 @@ int main(int argc, char** argv) {
     record(session, sender(1, 8), v1);
     write(root / "handle", {session, hello(client_key), binding});
 
-    // ---- turn: what a TURN server sends the TURN client (fuzz_stun_message) ----
-    namespace turn = netcore::detail::stun;
-    const auto key = turn::IntegrityKey::long_term("user", "netcore.test", "pass");
-    const auto message = [](turn::Method method, turn::Class cls, const auto& add) {
-        Bytes b(512);
-        turn::Writer w(b, method, cls, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
-        add(w);
-        b.resize(w.bytes().size());
-        return b;
+    // ---- stun, continued: what a TURN server sends the TURN client ----
+    const auto key = stun::IntegrityKey::long_term("user", "netcore.test", "pass");
+    const auto turn = [&](stun::Method method, stun::Class cls, const auto& add) {
+        return message(method, cls, id, add);
     };
     const netcore::Address peer{0xCB007107u, 6000};
-    write(root / "turn",
-          {message(turn::Method::allocate, turn::Class::error,
-                   [](turn::Writer& w) {
-                       w.add_error_code(401, "Unauthorized");
-                       w.add(turn::Attr::realm, std::string_view("netcore.test"));
-                       w.add(turn::Attr::nonce, std::string_view("fuzz-nonce"));
-                   }),
-           message(turn::Method::refresh, turn::Class::error,
-                   [](turn::Writer& w) {
-                       w.add_error_code(438, "Stale Nonce");
-                       w.add(turn::Attr::nonce, std::string_view("fuzz-nonce-2"));
-                   }),
-           message(turn::Method::allocate, turn::Class::success,
-                   [&](turn::Writer& w) {
-                       w.add_xor_address(turn::Attr::xor_relayed_address, {0x7F000001u, 50000});
-                       w.add_xor_address(turn::Attr::xor_mapped_address, pub);
-                       w.add_u32(turn::Attr::lifetime, 600);
-                       w.add_integrity(key);
-                   }),
-           message(turn::Method::data, turn::Class::indication,
-                   [&](turn::Writer& w) {
-                       w.add_xor_address(turn::Attr::xor_peer_address, peer);
-                       w.add(turn::Attr::data, std::string_view("hello"));
-                   }),
-           Bytes{0x40, 0x00, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o'},
-           Bytes{0x40, 0x00, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0}});
+    for (Bytes& b : std::vector<Bytes>{
+             turn(stun::Method::allocate, stun::Class::error,
+                  [](stun::Writer& w) {
+                      w.add_error_code(401, "Unauthorized");
+                      w.add(stun::Attr::realm, std::string_view("netcore.test"));
+                      w.add(stun::Attr::nonce, std::string_view("fuzz-nonce"));
+                  }),
+             turn(stun::Method::refresh, stun::Class::error,
+                  [](stun::Writer& w) {
+                      w.add_error_code(438, "Stale Nonce");
+                      w.add(stun::Attr::nonce, std::string_view("fuzz-nonce-2"));
+                  }),
+             turn(stun::Method::allocate, stun::Class::success,
+                  [&](stun::Writer& w) {
+                      w.add_xor_address(stun::Attr::xor_relayed_address, {0x7F000001u, 50000});
+                      w.add_xor_address(stun::Attr::xor_mapped_address, pub);
+                      w.add_u32(stun::Attr::lifetime, 600);
+                      w.add_integrity(key);
+                  }),
+             turn(stun::Method::data, stun::Class::indication,
+                  [&](stun::Writer& w) {
+                      w.add_xor_address(stun::Attr::xor_peer_address, peer);
+                      w.add(stun::Attr::data, std::string_view("hello"));
+                  }),
+             Bytes{0x40, 0x00, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o'},
+             Bytes{0x40, 0x00, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0}})
+        stun_seeds.push_back(std::move(b));
+    write(root / "stun", stun_seeds);
     return 0;
 }

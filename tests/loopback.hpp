@@ -129,15 +129,16 @@ class Lab {
 
 /// Alice asks for bob (once bob holds his name); bob asks for alice unless he is an open host
 /// (Consent::mutual, the default, introduces only players who asked for each other); both
-/// connect.
-inline void connect_pair(Lab& lab, Node& alice, Node& bob) {
+/// connect within `limit`.
+inline void connect_pair(Lab& lab, Node& alice, Node& bob,
+                         std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
     REQUIRE(lab.run_until([&] { return bob.count(netcore::EventType::registered) == 1; }));
     REQUIRE(alice.session->connect(bob.session->config().name, netcore::Duration(5000)) ==
             netcore::Error::none);
     if (bob.session->config().consent != netcore::Consent::open)
         REQUIRE(bob.session->connect(alice.session->config().name, netcore::Duration(5000)) ==
                 netcore::Error::none);
-    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, limit));
 }
 
 }  // namespace loopback

@@ -13,6 +13,7 @@
 using namespace netcore;
 using coturn_test::Coturn;
 using loopback::bytes;
+using loopback::connect_pair;
 using loopback::connected;
 using loopback::Lab;
 using loopback::Node;
@@ -38,12 +39,8 @@ Config relay_only(const Lab& lab, const std::string& name, bool plaintext = fals
     return c;
 }
 
-// Alice asks for bob once he is registered; both connect, through the relays.
-void connect_relayed(Lab& lab, Node& alice, Node& bob) {
-    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
-    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
-    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 10000ms));
-}
+// Connecting through the relays takes longer than directly: two allocations first.
+constexpr auto kRelayedConnect = 10000ms;
 
 bool in_relay_range(const Coturn& coturn, Address a) {
     return a.ip == 0x7F000001u && a.port >= coturn.relay_min() && a.port <= coturn.relay_max();
@@ -58,7 +55,7 @@ TEST_CASE("two sessions that use only the relay connect through coturn and talk 
     Node& alice = lab.add(relay_only(lab, "alice"));
     Node& bob = lab.add(relay_only(lab, "bob"));
     INFO(coturn.tail());
-    connect_relayed(lab, alice, bob);
+    connect_pair(lab, alice, bob, kRelayedConnect);
 
     for (Node* n : {&alice, &bob}) {
         const auto* e = n->last(EventType::connected);
@@ -102,9 +99,7 @@ TEST_CASE("with a relay granted, sessions that can punch connect directly, the r
     Lab lab(granting(coturn));
     Node& alice = lab.add(lab.config("alice"));
     Node& bob = lab.add(lab.config("bob"));
-    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
-    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
-    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+    connect_pair(lab, alice, bob);
     for (Node* n : {&alice, &bob}) {
         CHECK(n->session->path() != Path::relay);
         CHECK_FALSE(in_relay_range(coturn, n->session->peer_address()));
@@ -156,21 +151,19 @@ TEST_CASE("when the grant's first TURN server does not answer, the second one is
     Coturn coturn({});
     rendezvous::Config server = granting(coturn);
     // A port nobody listens on: the first server's Allocate goes unanswered until the TURN
-    // client gives up (about 10 s: docs/TURN.md), then the session allocates on the second.
+    // client gives up, then the session allocates on the second. That is 39 first RTOs after
+    // the first send (9.75 s by default: docs/TURN.md); 25 ms ones make it 0.975 s.
     const Address silent{0x7F000001u, static_cast<std::uint16_t>(coturn.relay_max() + 1)};
     server.turn.servers = {silent, coturn.address()};
     Lab lab(server);
     auto config = [&](const std::string& name) {
-        Config c = lab.config(name);
-        c.relay_only = true;
-        c.punch_timeout = Duration(20000);
+        Config c = relay_only(lab, name);
+        c.turn_rto = Duration(25);
         return c;
     };
     Node& alice = lab.add(config("alice"));
     Node& bob = lab.add(config("bob"));
-    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
-    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
-    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 18000ms));
+    connect_pair(lab, alice, bob, kRelayedConnect);
     CHECK(alice.session->path() == Path::relay);
     CHECK(in_relay_range(coturn, alice.session->peer_address()));
 }
@@ -187,7 +180,7 @@ TEST_CASE("what anyone at the peer's IP sends to a relayed session's relay is dr
     Node& alice = lab.add(relay_only(lab, "alice", plaintext));
     Node& bob = lab.add(relay_only(lab, "bob", plaintext));
     INFO(coturn.tail());
-    connect_relayed(lab, alice, bob);
+    connect_pair(lab, alice, bob, kRelayedConnect);
     REQUIRE(alice.session->path() == Path::relay);
     const Address bobs_relay = alice.session->peer_address();  // where alice sends bob's traffic
     REQUIRE(in_relay_range(coturn, bobs_relay));
@@ -248,7 +241,7 @@ TEST_CASE("a relayed session renews its credentials at half their lifetime and o
     Node& alice = lab.add(relay_only(lab, "alice"));
     Node& bob = lab.add(relay_only(lab, "bob"));
     INFO(coturn.tail());
-    connect_relayed(lab, alice, bob);
+    connect_pair(lab, alice, bob, kRelayedConnect);
     REQUIRE(lab.run_until(
         [&] {
             return alice.session->stats().relay_renewals >= 3 &&
@@ -278,9 +271,7 @@ TEST_CASE("a direct session keeps its relay on standby and renews its credential
     Lab lab(server);
     Node& alice = lab.add(lab.config("alice"));
     Node& bob = lab.add(lab.config("bob"));
-    REQUIRE(lab.run_until([&] { return bob.count(EventType::registered) == 1; }));
-    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
-    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+    connect_pair(lab, alice, bob);
     REQUIRE(alice.session->path() != Path::relay);
     // The relay is the path to move to when the direct one breaks (docs/PATHS.md): it stays
     // allocated, and its credentials are renewed, while the session runs direct.
@@ -297,7 +288,7 @@ TEST_CASE("one allocation serves a session's every relayed connection", "[relay]
     Node& bob = lab.add(relay_only(lab, "bob"));
     Node& carol = lab.add(relay_only(lab, "carol"));
     INFO(coturn.tail());
-    connect_relayed(lab, alice, bob);
+    connect_pair(lab, alice, bob, kRelayedConnect);
     REQUIRE(lab.run_until([&] { return carol.count(EventType::registered) == 1; }));
     REQUIRE(alice.session->connect("carol", Duration(5000)) == Error::none);
     REQUIRE(lab.run_until(
@@ -392,7 +383,7 @@ void talk_through_restart(bool hidden, bool down = false) {
     Node& alice = lab.add(config("alice"));
     Node& bob = lab.add(config("bob"));
     INFO(coturn.tail());
-    connect_relayed(lab, alice, bob);
+    connect_pair(lab, alice, bob, kRelayedConnect);
 
     // A line each way every 20 ms, from now to the end.
     Lines to_bob{alice, bob};

@@ -198,6 +198,29 @@ TEST_CASE("requests are resent at 250 ms doubling to 2 s, 7 times, then the clie
     CHECK(s.out.sent.size() == 7);  // failed is final
 }
 
+TEST_CASE("a client given a shorter timing resends and gives up on that schedule", "[unit]") {
+    // 20 ms doubling to 80 ms, 4 sends: at 0, 20, 60, 140 ms; failure 80 ms after the last.
+    const detail::TurnTiming timing{20ms, 80ms, 4};
+    CHECK(timing.give_up_after() == 220ms);
+    CHECK(detail::TurnTiming{}.give_up_after() == 9750ms);  // the default, as documented
+    CHECK(detail::TurnTiming::scaled(25ms).give_up_after() == 975ms);
+    Scripted s;
+    s.turn = TurnClient(timing);
+    s.turn.start(kServer, {"u", "p"}, s.t0, s.out);
+    const std::vector<std::pair<Duration, std::size_t>> schedule = {
+        {19ms, 1}, {20ms, 2}, {59ms, 2}, {60ms, 3}, {140ms, 4}, {219ms, 4}};
+    for (const auto& [at, sends] : schedule) {
+        s.turn.update(s.t0 + at, s.out);
+        INFO("at " << at.count() << " ms");
+        CHECK(s.out.sent.size() == sends);
+        CHECK(s.turn.state() == TurnClient::State::allocating);
+    }
+    s.turn.update(s.t0 + 220ms, s.out);
+    CHECK(s.turn.state() == TurnClient::State::failed);
+    CHECK(s.turn.error() ==
+          "no answer from TURN server 198.51.100.1:3478 to Allocate (sent 4 times over 220 ms)");
+}
+
 TEST_CASE("a 401 with realm and nonce is answered by a signed Allocate with a new id", "[unit]") {
     Scripted s;
     s.turn.start(kServer, {"1700000000:alice", "secret"}, s.t0, s.out);
@@ -799,6 +822,22 @@ bool settled(const Client& c) {
     return c.turn.state() != TurnClient::State::allocating;
 }
 
+// start() on `coturn`, then polls until the Allocate is answered, whichever way.
+void settle(Client& client, const Coturn& coturn, detail::TurnCredentials credentials,
+            Duration limit = 5s) {
+    client.turn.start(coturn.address(), std::move(credentials), Clock::now(), client);
+    REQUIRE(run_until(
+        client, [&] { return settled(client); }, limit));
+}
+
+// settle(), and the allocation must be up.
+void allocate(Client& client, const Coturn& coturn,
+              detail::TurnCredentials credentials = rest_credentials("alice", 1h)) {
+    settle(client, coturn, std::move(credentials));
+    INFO(client.turn.error() << "\n" << coturn.tail());
+    REQUIRE(allocated(client));
+}
+
 const Address kPeerA{0x7F000002u, 0};  // 127.0.0.2: the peer we permit
 const Address kPeerB{0x7F000003u, 0};  // 127.0.0.3: a stranger
 
@@ -818,12 +857,7 @@ std::vector<std::string> drain(const UdpSocket& peer, Address expected_from) {
 TEST_CASE("coturn: TURN REST credentials allocate a relayed address on 127.0.0.1", "[coturn]") {
     Coturn coturn({});
     Client client;
-    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
-    const bool done = run_until(
-        client, [&] { return settled(client); }, 5s);
-    INFO(client.turn.error() << "\n" << coturn.tail());
-    REQUIRE(done);
-    REQUIRE(allocated(client));
+    allocate(client, coturn);
     CHECK(client.turn.relayed().ip == 0x7F000001u);
     CHECK(client.turn.relayed().port >= coturn.relay_min());
     CHECK(client.turn.relayed().port <= coturn.relay_max());
@@ -843,9 +877,7 @@ TEST_CASE("coturn: a wrong password fails with a sentence naming the server and 
     Client client;
     auto credentials = rest_credentials("alice", 1h);
     credentials.password = rest_credentials("alice", 1h, "not-the-secret").password;
-    client.turn.start(coturn.address(), credentials, Clock::now(), client);
-    REQUIRE(run_until(
-        client, [&] { return settled(client); }, 5s));
+    settle(client, coturn, credentials);
     INFO(coturn.tail());
     CHECK(client.turn.state() == TurnClient::State::failed);
     CHECK(client.turn.error_code() == 401);
@@ -860,10 +892,7 @@ TEST_CASE(
     "[coturn]") {
     Coturn coturn({});
     Client client;
-    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
-    REQUIRE(run_until(
-        client, [&] { return settled(client); }, 5s));
-    REQUIRE(allocated(client));
+    allocate(client, coturn);
     const Address relayed = client.turn.relayed();
 
     UdpSocket peer(kPeerA);
@@ -920,11 +949,7 @@ TEST_CASE("coturn: refreshes keep the allocation past its lifetime, through stal
     // Allocations of 6 s and nonces of 2 s: the refresh at 3 s meets a stale nonce (438) first.
     Coturn coturn({.max_allocate_lifetime = 6, .stale_nonce = 2});
     Client client;
-    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
-    REQUIRE(run_until(
-        client, [&] { return settled(client); }, 5s));
-    INFO(client.turn.error() << "\n" << coturn.tail());
-    REQUIRE(allocated(client));
+    allocate(client, coturn);
     CHECK(client.turn.lifetime() == 6s);
     UdpSocket peer(kPeerA);
     client.turn.permit(peer.local(), Clock::now(), client);
@@ -957,10 +982,7 @@ TEST_CASE(
     Coturn coturn({.max_allocate_lifetime = 6, .stale_nonce = 2});
     Client client;
     const auto credentials = rest_credentials("alice", 2s);
-    client.turn.start(coturn.address(), credentials, Clock::now(), client);
-    REQUIRE(run_until(
-        client, [&] { return settled(client); }, 5s));
-    REQUIRE(allocated(client));
+    allocate(client, coturn, credentials);
     UdpSocket peer(kPeerA);
     client.turn.permit(peer.local(), Clock::now(), client);
     run_until(
@@ -982,9 +1004,7 @@ TEST_CASE(
 
     // The same, now expired, username cannot allocate anew.
     Client other;
-    other.turn.start(coturn.address(), credentials, Clock::now(), other);
-    REQUIRE(run_until(
-        other, [&] { return settled(other); }, 5s));
+    settle(other, coturn, credentials);
     CHECK(other.turn.state() == TurnClient::State::failed);
     CHECK(other.turn.error_code() == 401);
 }
@@ -993,10 +1013,7 @@ TEST_CASE("coturn: release frees the allocation: the server confirms and relays 
           "[coturn]") {
     Coturn coturn({});
     Client client;
-    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
-    REQUIRE(run_until(
-        client, [&] { return settled(client); }, 5s));
-    REQUIRE(allocated(client));
+    allocate(client, coturn);
     const Address relayed = client.turn.relayed();
     UdpSocket peer(kPeerA);
     client.turn.permit(peer.local(), Clock::now(), client);
@@ -1016,9 +1033,7 @@ TEST_CASE("coturn: release frees the allocation: the server confirms and relays 
 
     // A new allocation from the same 5-tuple: coturn answers 437 for about a second after a
     // release, and the client waits and tries again.
-    client.turn.start(coturn.address(), rest_credentials("alice", 1h), Clock::now(), client);
-    REQUIRE(run_until(
-        client, [&] { return settled(client); }, 8s));
+    settle(client, coturn, rest_credentials("alice", 1h), 8s);
     INFO(client.turn.error());
     CHECK(allocated(client));
 }

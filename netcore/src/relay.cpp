@@ -57,7 +57,7 @@ void Relay::start(const protocol::RelayGrant& grant, std::uint64_t token, std::s
 // Allocates on the next TURN server of the grant.
 void Relay::start_turn(TimePoint now, RawOutbox& out) {
     server_at_ = server_next_++;
-    turn_.emplace();
+    turn_.emplace(timing_);
     turn_->start(servers_[server_at_], credentials_, now, out);
     permits_sent_ = 0;  // a new allocation needs its permissions anew
     up_ = false;

@@ -23,6 +23,9 @@ namespace netcore::detail {
 
 class Relay {
   public:
+    /// `timing`: every TURN client's retransmissions (Config::turn_rto).
+    explicit Relay(TurnTiming timing = {}) : timing_(timing) {}
+
     /// The permissions an allocation holds at most: two per peer (its public IP and the IP its
     /// TURN server saw).
     static constexpr std::size_t kMaxPermits = 2 * 16;
@@ -110,6 +113,7 @@ class Relay {
     void watch(const Use& use, TimePoint now, RawOutbox& out);
     void schedule_renewal(std::int64_t expiry, TimePoint now);
 
+    TurnTiming timing_;
     std::optional<TurnClient> turn_;
     std::optional<TurnClient> retiring_;  // released, re-sending the release
     TimePoint retire_until_{};

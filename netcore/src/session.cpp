@@ -72,6 +72,7 @@ struct Session::Impl final : detail::HostListener,
     explicit Impl(Config c)
         : config(std::move(c)),
           datagrams(config.server, !config.insecure_plaintext_enet),
+          relay(detail::TurnTiming::scaled(config.turn_rto)),
           events(config.log),
           party(config.name, config.party_refresh, events) {}
 

@@ -1,4 +1,5 @@
-// STUN/TURN message codec (RFC 8489, RFC 8656), written from the RFCs.
+// STUN/TURN message codec (RFC 8489, RFC 8656), written from the RFCs: netcore's TURN client and
+// the rendezvous' Binding answers both use it.
 #include "stun_message.hpp"
 
 #include <nettle/md5.h>
@@ -10,8 +11,9 @@ namespace netcore::detail::stun {
 
 namespace {
 
-constexpr std::uint8_t kFamilyIPv4 = 0x01;    // RFC 8489 §14.1
-constexpr std::size_t kIPv4AddressValue = 8;  // bytes: 0, family, port, address
+constexpr std::uint8_t kFamilyIPv4 = 0x01;         // RFC 8489 §14.1
+constexpr std::uint16_t kBindingRequest = 0x0001;  // message_type(binding, request)
+constexpr std::size_t kIPv4AddressValue = 8;       // bytes: 0, family, port, address
 constexpr std::size_t kIntegrityAttribute = kAttributeHeaderSize + kIntegritySize;  // bytes
 
 std::uint16_t u16_at(std::span<const std::uint8_t> d, std::size_t at) {
@@ -42,7 +44,26 @@ Method method_of(std::uint16_t type) {
                                ((type & 0x3E00u) >> 2));
 }
 
+// The CRC-32 of every byte value, the reflected polynomial 0xEDB88320 applied bit by bit: 256
+// entries computed by the compiler, so crc32() costs one lookup and two shifts a byte.
+constexpr std::array<std::uint32_t, 256> kCrcTable = [] {
+    std::array<std::uint32_t, 256> table{};
+    for (std::uint32_t i = 0; i < table.size(); ++i) {
+        std::uint32_t crc = i;
+        for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xEDB88320U & (0U - (crc & 1U)));
+        table[i] = crc;
+    }
+    return table;
+}();
+static_assert(kCrcTable[1] == 0x77073096U && kCrcTable[255] == 0x2D02EF8DU);
+
 }  // namespace
+
+std::uint32_t crc32(std::span<const std::uint8_t> data) {
+    std::uint32_t crc = 0xFFFFFFFF;
+    for (const auto byte : data) crc = (crc >> 8) ^ kCrcTable[(crc ^ byte) & 0xFFU];
+    return ~crc;
+}
 
 // ---- MESSAGE-INTEGRITY -------------------------------------------------------------------
 
@@ -98,14 +119,27 @@ void IntegrityKey::mac(std::span<const std::uint8_t> data,
 
 Writer::Writer(std::span<std::uint8_t> buffer, Method method, Class cls, const TransactionId& id)
     : buffer_(buffer) {
+    LegacyTransactionId whole{};
+    put32(whole.data(), kMagicCookie);
+    std::copy(id.begin(), id.end(), whole.begin() + 4);
+    begin(method, cls, whole);
+}
+
+Writer Writer::echoing(std::span<std::uint8_t> buffer, Method method, Class cls,
+                       const LegacyTransactionId& id) {
+    Writer w(buffer);
+    w.begin(method, cls, id);
+    return w;
+}
+
+void Writer::begin(Method method, Class cls, std::span<const std::uint8_t, 16> bytes_4_to_19) {
     if (buffer_.size() < kHeaderSize) {
         ok_ = false;
         return;
     }
     put16(buffer_.data(), message_type(method, cls));
     put16(buffer_.data() + 2, 0);
-    put32(buffer_.data() + 4, kMagicCookie);
-    std::copy(id.begin(), id.end(), buffer_.begin() + 8);
+    std::copy(bytes_4_to_19.begin(), bytes_4_to_19.end(), buffer_.begin() + 4);
     size_ = kHeaderSize;
 }
 
@@ -135,6 +169,15 @@ void Writer::add(Attr type, std::string_view value) {
 
 void Writer::add_u32(Attr type, std::uint32_t value) {
     if (std::uint8_t* p = reserve(type, 4)) put32(p, value);
+}
+
+void Writer::add_address(Attr type, Address address) {
+    std::uint8_t* p = reserve(type, kIPv4AddressValue);
+    if (p == nullptr) return;
+    p[0] = 0;
+    p[1] = kFamilyIPv4;
+    put16(p + 2, address.port);
+    put32(p + 4, address.ip);
 }
 
 void Writer::add_xor_address(Attr type, Address address) {
@@ -176,6 +219,14 @@ void Writer::add_integrity(const IntegrityKey& key) {
              std::span<std::uint8_t, kIntegritySize>(p, kIntegritySize));
 }
 
+void Writer::add_fingerprint() {
+    const std::size_t at = size_;
+    std::uint8_t* p = reserve(Attr::fingerprint, kFingerprintSize);
+    if (p == nullptr) return;
+    // The header's length already counts FINGERPRINT, as the CRC must see (RFC 8489 §14.7).
+    put32(p, crc32(std::span<const std::uint8_t>(buffer_.data(), at)) ^ kFingerprintXor);
+}
+
 std::span<const std::uint8_t> Writer::bytes() const {
     if (!ok_) return {};
     return {buffer_.data(), size_};
@@ -197,20 +248,27 @@ const char* to_string(ParseError e) {
             return "bad_length";
         case ParseError::bad_attribute:
             return "bad_attribute";
+        case ParseError::bad_fingerprint:
+            return "bad_fingerprint";
     }
     return "?";
 }
 
-ParseError parse(std::span<const std::uint8_t> d, Message& out) {
+ParseError parse(std::span<const std::uint8_t> d, Message& out, Classic classic) {
     if (d.size() < kHeaderSize) return ParseError::too_short;
     if ((d[0] & 0xC0) != 0) return ParseError::not_stun;
-    if (u32_at(d, 4) != kMagicCookie) return ParseError::bad_cookie;
+    const bool cookie = u32_at(d, 4) == kMagicCookie;
+    // RFC 3489 had no cookie: bytes 4..7 were part of its 128-bit transaction id.
+    if (!cookie && (classic != Classic::accept_binding_request || u16_at(d, 0) != kBindingRequest))
+        return ParseError::bad_cookie;
     const std::size_t length = u16_at(d, 2);
     if (length % 4 != 0 || kHeaderSize + length != d.size()) return ParseError::bad_length;
 
     std::size_t integrity_at = 0;
     std::size_t attributes_end = d.size();
+    bool fingerprint = false;
     for (std::size_t at = kHeaderSize; at < d.size();) {
+        if (fingerprint) return ParseError::bad_fingerprint;  // RFC 8489 §14.7: it must be last
         if (d.size() - at < kAttributeHeaderSize) return ParseError::bad_attribute;
         const auto type = static_cast<Attr>(u16_at(d, at));
         const std::size_t value = u16_at(d, at + 2);
@@ -219,6 +277,11 @@ ParseError parse(std::span<const std::uint8_t> d, Message& out) {
             if (value != kIntegritySize) return ParseError::bad_attribute;
             integrity_at = at;
             attributes_end = at;
+        } else if (type == Attr::fingerprint) {
+            if (value != kFingerprintSize) return ParseError::bad_fingerprint;
+            const std::uint32_t crc = crc32(d.first(at)) ^ kFingerprintXor;
+            if (u32_at(d, at + kAttributeHeaderSize) != crc) return ParseError::bad_fingerprint;
+            fingerprint = true;
         }
         at += kAttributeHeaderSize + padded(value);
     }
@@ -230,7 +293,15 @@ ParseError parse(std::span<const std::uint8_t> d, Message& out) {
     out.method_ = method_of(type);
     out.class_ = class_of(type);
     std::copy_n(d.begin() + 8, out.id_.size(), out.id_.begin());
+    out.classic_ = !cookie;
+    out.fingerprint_ = fingerprint;
     return ParseError::ok;
+}
+
+LegacyTransactionId Message::legacy_transaction() const {
+    LegacyTransactionId id{};
+    std::copy_n(bytes_.begin() + 4, id.size(), id.begin());
+    return id;
 }
 
 std::optional<std::span<const std::uint8_t>> Message::find(Attr type) const {

@@ -1,6 +1,7 @@
-// STUN (RFC 8489) and TURN (RFC 8656) messages as netcore's TURN client needs them: requests
-// built into a caller's buffer, responses and indications parsed as views into the datagram,
-// MESSAGE-INTEGRITY with long-term credentials, and ChannelData framing (docs/TURN.md).
+// STUN (RFC 8489) and TURN (RFC 8656) messages: the one codec of netcore's TURN client and of
+// the rendezvous' Binding answers (rendezvous/src/stun_binding.*). Messages are built into a
+// caller's buffer and parsed as views into the datagram; MESSAGE-INTEGRITY with long-term
+// credentials, FINGERPRINT, and ChannelData framing (docs/TURN.md, docs/PROTOCOL.md §10).
 //
 //   0                   1                   2                   3
 //   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -15,11 +16,12 @@
 //
 //  ChannelData (RFC 8656 §12.4): channel number (16, 0x4000-0x4FFF), length (16), data.
 //
-// IPv4 only, like ENet 1.3. No FINGERPRINT: it is for telling STUN from other protocols
-// multiplexed on one port, coturn does not require it, and our demultiplexing needs no help
-// (we only parse what comes from the TURN server's address). A FINGERPRINT a server adds is
-// skipped like any other attribute after MESSAGE-INTEGRITY. Parsing is bounds-checked, trusts
-// no length field and never allocates.
+// IPv4 only, like ENet 1.3. FINGERPRINT (RFC 8489 §14.7) is checked wherever it appears: it must
+// be the last attribute and its CRC must match, or parse() refuses the message. Only the
+// rendezvous adds one (to answer a request that had one); the TURN client never does: it tells
+// STUN from other protocols multiplexed on one port, coturn does not require it, and we only
+// parse what comes from the TURN server's address. Parsing is bounds-checked, trusts no length
+// field and never allocates. A private library (netcore_stun): no public header includes this.
 #pragma once
 
 #include <nettle/hmac.h>
@@ -39,6 +41,9 @@ inline constexpr std::uint32_t kMagicCookie = 0x2112A442;  // RFC 8489 §5
 inline constexpr std::size_t kHeaderSize = 20;             // bytes
 inline constexpr std::size_t kAttributeHeaderSize = 4;     // bytes: type, length
 inline constexpr std::size_t kIntegritySize = 20;          // bytes: an HMAC-SHA1
+inline constexpr std::size_t kFingerprintSize = 4;         // bytes: a CRC-32
+// RFC 8489 §14.7: FINGERPRINT is the CRC-32 of the message up to it, XORed with "STUN".
+inline constexpr std::uint32_t kFingerprintXor = 0x5354554e;
 // RFC 8489 §14.3/§14.9/§14.10: USERNAME fewer than 509 bytes, REALM and NONCE fewer than 128
 // characters, "which can be as long as 763 bytes". Longer ones are refused, so every request
 // we build fits kMaxRequestSize.
@@ -51,6 +56,9 @@ inline constexpr std::size_t kMaxRequestSize =
     kHeaderSize + 4 + 508 + 4 + 764 + 4 + 764 + 8 + 12 + 8 + kAttributeHeaderSize + kIntegritySize;
 
 using TransactionId = std::array<std::uint8_t, 12>;  // 96 bits (RFC 8489 §5)
+/// Bytes 4..19 of a header: RFC 3489's 128-bit transaction id, which RFC 8489 splits into the
+/// magic cookie and a 96-bit id. A response echoes them whole (RFC 8489 §12).
+using LegacyTransactionId = std::array<std::uint8_t, 16>;
 
 /// STUN/TURN methods (RFC 8489 §18.2, RFC 8656 §17).
 enum class Method : std::uint16_t {
@@ -69,6 +77,7 @@ enum class Class : std::uint8_t { request = 0, indication = 1, success = 2, erro
 /// Attribute types (RFC 8489 §18.3, RFC 8656 §18). Values from the wire may be any other.
 enum class Attr : std::uint16_t {
     mapped_address = 0x0001,
+    change_request = 0x0003,  // RFC 5780 §7.2
     username = 0x0006,
     message_integrity = 0x0008,
     error_code = 0x0009,
@@ -88,6 +97,10 @@ enum class Attr : std::uint16_t {
 
 /// REQUESTED-TRANSPORT's protocol number for UDP (RFC 8656 §18.8: an IANA protocol number).
 inline constexpr std::uint8_t kTransportUdp = 17;
+
+/// CRC-32 (ISO-HDLC: the one of Ethernet and zlib) of `data`, from a 256-entry table built at
+/// compile time: FINGERPRINT's checksum.
+[[nodiscard]] std::uint32_t crc32(std::span<const std::uint8_t> data);
 
 /// The 14-bit message type of a method and a class: M11..M7 C1 M6..M4 C0 M3..M0.
 [[nodiscard]] constexpr std::uint16_t message_type(Method m, Class c) {
@@ -140,10 +153,16 @@ class IntegrityKey {
 class Writer {
   public:
     Writer(std::span<std::uint8_t> buffer, Method method, Class cls, const TransactionId& id);
+    /// A message whose bytes 4..19 are `id` as is: the answer to a request echoes them, cookie
+    /// and id, or an RFC 3489 client's 128-bit id.
+    [[nodiscard]] static Writer echoing(std::span<std::uint8_t> buffer, Method method, Class cls,
+                                        const LegacyTransactionId& id);
 
     void add(Attr type, std::span<const std::uint8_t> value);
     void add(Attr type, std::string_view value);
     void add_u32(Attr type, std::uint32_t value);
+    /// MAPPED-ADDRESS (RFC 8489 §14.1), IPv4: for RFC 3489 clients, which know no XOR.
+    void add_address(Attr type, Address address);
     /// XOR-MAPPED-ADDRESS, XOR-PEER-ADDRESS, XOR-RELAYED-ADDRESS (RFC 8489 §14.2), IPv4.
     void add_xor_address(Attr type, Address address);
     /// REQUESTED-TRANSPORT with UDP (RFC 8656 §18.8).
@@ -152,16 +171,20 @@ class Writer {
     void add_channel_number(std::uint16_t channel);
     /// ERROR-CODE (RFC 8489 §14.8) with `code` 300..699. Servers send it; tests build it.
     void add_error_code(int code, std::string_view reason);
-    /// MESSAGE-INTEGRITY over everything added so far. Add it last: we never add FINGERPRINT.
+    /// MESSAGE-INTEGRITY over everything added so far. Add it last, or before FINGERPRINT.
     void add_integrity(const IntegrityKey& key);
+    /// FINGERPRINT over everything added so far (RFC 8489 §14.7). Always the last attribute.
+    void add_fingerprint();
 
     [[nodiscard]] bool ok() const { return ok_; }
     /// The message so far (header length up to date), or empty when it did not fit.
     [[nodiscard]] std::span<const std::uint8_t> bytes() const;
 
   private:
+    explicit Writer(std::span<std::uint8_t> buffer) : buffer_(buffer) {}
     /// Reserves an attribute of `length` value bytes (plus padding); nullptr when it does not fit.
     std::uint8_t* reserve(Attr type, std::size_t length);
+    void begin(Method method, Class cls, std::span<const std::uint8_t, 16> bytes_4_to_19);
 
     std::span<std::uint8_t> buffer_;
     std::size_t size_ = 0;
@@ -173,11 +196,13 @@ class Writer {
 /// Why parse() refused a datagram.
 enum class ParseError : std::uint8_t {
     ok = 0,
-    too_short,      ///< fewer than 20 bytes
-    not_stun,       ///< the first two bits are not 0
-    bad_cookie,     ///< no magic cookie (an RFC 3489 message, or not STUN)
-    bad_length,     ///< the length field is not a multiple of 4 or disagrees with the size
-    bad_attribute,  ///< an attribute (with its padding) runs past the end of the message
+    too_short,        ///< fewer than 20 bytes
+    not_stun,         ///< the first two bits are not 0
+    bad_cookie,       ///< no magic cookie (an RFC 3489 message, or not STUN)
+    bad_length,       ///< the length field is not a multiple of 4 or disagrees with the size
+    bad_attribute,    ///< an attribute (with its padding) runs past the end of the message, or
+                      ///< MESSAGE-INTEGRITY is not 20 bytes
+    bad_fingerprint,  ///< FINGERPRINT not last, not 4 bytes, or its CRC does not match
 };
 
 [[nodiscard]] const char* to_string(ParseError e);
@@ -190,8 +215,14 @@ struct ErrorCode {
 
 class Message;
 
+/// Whether parse() takes an RFC 3489 Binding request: no magic cookie, a 128-bit transaction
+/// id. A Binding server answers those (RFC 8489 §12); nothing else needs them.
+enum class Classic : std::uint8_t { refuse, accept_binding_request };
+
 /// Parses one datagram holding one STUN message. `out` is only meaningful on ParseError::ok.
-[[nodiscard]] ParseError parse(std::span<const std::uint8_t> datagram, Message& out);
+/// Every attribute is walked, after MESSAGE-INTEGRITY too, so "malformed" is one rule.
+[[nodiscard]] ParseError parse(std::span<const std::uint8_t> datagram, Message& out,
+                               Classic classic = Classic::refuse);
 
 /// A parsed message: views into the datagram, valid as long as the datagram is.
 class Message {
@@ -199,6 +230,10 @@ class Message {
     [[nodiscard]] Method method() const { return method_; }
     [[nodiscard]] Class cls() const { return class_; }
     [[nodiscard]] const TransactionId& transaction() const { return id_; }
+    /// Bytes 4..19: the cookie and transaction(), or an RFC 3489 request's 128-bit id.
+    [[nodiscard]] LegacyTransactionId legacy_transaction() const;
+    /// No magic cookie: an RFC 3489 Binding request (parsed with Classic::accept_binding_request).
+    [[nodiscard]] bool classic() const { return classic_; }
 
     /// The value of the first attribute of `type`. Attributes after MESSAGE-INTEGRITY are
     /// ignored, as RFC 8489 §14.5 asks.
@@ -216,9 +251,11 @@ class Message {
     [[nodiscard]] bool has_integrity() const { return integrity_at_ != 0; }
     /// True when MESSAGE-INTEGRITY is present and its HMAC under `key` matches.
     [[nodiscard]] bool check_integrity(const IntegrityKey& key) const;
+    /// FINGERPRINT is present (parse() checked it: last, and its CRC matches).
+    [[nodiscard]] bool has_fingerprint() const { return fingerprint_; }
 
   private:
-    friend ParseError parse(std::span<const std::uint8_t> datagram, Message& out);
+    friend ParseError parse(std::span<const std::uint8_t> datagram, Message& out, Classic classic);
 
     std::span<const std::uint8_t> bytes_;  // the whole message
     std::size_t attributes_end_ = 0;       // where find() stops: MESSAGE-INTEGRITY or the end
@@ -226,6 +263,8 @@ class Message {
     Method method_ = Method::binding;
     Class class_ = Class::request;
     TransactionId id_{};
+    bool classic_ = false;
+    bool fingerprint_ = false;
 };
 
 // ---- ChannelData ------------------------------------------------------------------------

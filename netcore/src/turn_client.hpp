@@ -25,6 +25,23 @@ struct TurnCredentials {
     std::string password;
 };
 
+/// When a request is sent again (RFC 8489 §6.2.1, faster): a game wants its relay, or the news
+/// that there is none, quickly, so the first RTO is 250 ms, not 500; it doubles up to 2 s, for 7
+/// sends, and the request fails one RTO (2 s) after the last: sends at 0, 0.25, 0.75, 1.75, 3.75,
+/// 5.75, 7.75 s, failure at 9.75 s. Tests set a shorter one.
+struct TurnTiming {
+    Duration initial_rto{250};
+    Duration max_rto{2000};
+    int max_sends = 7;
+
+    /// The default schedule scaled so that its first RTO is `initial_rto` (Config::turn_rto).
+    [[nodiscard]] static TurnTiming scaled(Duration initial_rto) {
+        return {initial_rto, initial_rto * 8, 7};
+    }
+    /// From the first send to the failure of a request that is never answered.
+    [[nodiscard]] Duration give_up_after() const;
+};
+
 /// Where the TURN client's datagrams go: the session sends them from the one ENet socket.
 class TurnClient {
   public:
@@ -60,12 +77,6 @@ class TurnClient {
     static constexpr std::size_t kMaxPermissions = 8;
     /// Peer transport addresses with a channel (RFC 8656 §12), numbered from 0x4000.
     static constexpr std::size_t kMaxChannels = 8;
-    /// Retransmissions (RFC 8489 §6.2.1, faster): a game wants its relay quickly, so the first
-    /// RTO is 250 ms, not 500; it doubles up to 2 s, for 7 sends, and the request fails 2 s
-    /// after the last: sends at 0, 0.25, 0.75, 1.75, 3.75, 5.75, 7.75 s, failure at 9.75 s.
-    static constexpr Duration kInitialRto{250};
-    static constexpr Duration kMaxRto{2000};
-    static constexpr int kMaxSends = 7;
     /// Permissions last 300 s (RFC 8656 §9); refreshed well before, so a lost refresh has time
     /// for its retransmissions and one more try.
     static constexpr Duration kPermissionRefresh{120000};
@@ -80,7 +91,7 @@ class TurnClient {
     static constexpr Duration kMismatchWait{1000};
     static constexpr int kMaxMismatches = 3;
 
-    TurnClient();
+    explicit TurnClient(TurnTiming timing = {});
 
     /// Sends the first Allocate (unauthenticated: the server's 401 tells the realm and nonce).
     /// Starts over when called again; the previous allocation, if any, is forgotten, not released.
@@ -191,6 +202,7 @@ class TurnClient {
     [[nodiscard]] static stun::Method method_of(Op op);
     [[nodiscard]] static const char* name_of(Op op);
 
+    TurnTiming timing_;
     State state_ = State::idle;
     Address server_;
     TurnCredentials credentials_;

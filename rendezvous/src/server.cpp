@@ -167,7 +167,7 @@ void Server::handle(std::span<const std::uint8_t> datagram, Address from, TimePo
         return;
     }
 
-    if (stun::looks_like_stun(datagram)) {  // never our magic: see stun.hpp
+    if (stun::looks_like_stun(datagram)) {  // never our magic: see stun_binding.hpp
         const std::size_t first = out.size();
         on_stun(datagram, from, out);
         // A Binding response is up to 1.6x its request and goes to a source nobody proved: it

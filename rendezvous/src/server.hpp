@@ -30,7 +30,7 @@
 #include "registry.hpp"
 #include "relay_grants.hpp"
 #include "requests.hpp"
-#include "stun.hpp"
+#include "stun_binding.hpp"
 #include "turn_credentials.hpp"
 #include "udp_socket.hpp"
 

@@ -207,6 +207,10 @@ struct Config {
     Duration close_linger{2000};
     /// Allocate a TURN relay, in parallel with punching, when the rendezvous grants one.
     bool use_relay = true;
+    /// The TURN client's first retransmission timeout; it doubles up to 8 times this, for 7
+    /// sends, so a TURN server that does not answer is given up 39 times this after the first
+    /// (9.75 s by default; docs/TURN.md) and the grant's next server is tried.
+    Duration turn_rto{250};
     /// A relay that got through is used only once the peer has been heard this long without a
     /// direct path. 0 (the default): a pair starts on whichever path answers first and moves to
     /// a direct one when it opens (docs/PATHS.md).

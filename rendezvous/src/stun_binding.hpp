@@ -1,18 +1,11 @@
-// rendezvous — STUN Binding on the rendezvous port (RFC 8489; docs/PROTOCOL.md §10).
-//
-//   0                   1                   2                   3
-//   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
-//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//  |0 0|     STUN Message Type     |         Message Length        |
-//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//  |                   Magic Cookie 0x2112A442                     |
-//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//  |                Transaction ID (96 bits)                       |
-//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+// rendezvous — what it answers to STUN on its port (RFC 8489 Binding; docs/PROTOCOL.md §10).
+// The messages themselves are netcore's STUN codec (netcore/src/stun_message.hpp); this is the
+// policy: which requests are answered, how large a request may be, what the answer holds.
 //
 // A STUN message never starts with our "NCRV" magic (its first two bits are 0, 'N' is 0x4E),
-// so both share one socket. Parsing is bounds-checked and never allocates; the response is the
-// smallest useful one (XOR-MAPPED-ADDRESS, plus FINGERPRINT when the request had one).
+// so both share one socket. The response is the smallest useful one (XOR-MAPPED-ADDRESS, plus
+// FINGERPRINT when the request had one), so it is never much larger than its request
+// (docs/RENDEZVOUS.md, "Amplification").
 #pragma once
 
 #include <array>
@@ -21,13 +14,10 @@
 #include <span>
 
 #include "netcore/address.hpp"
+#include "stun_message.hpp"
 
 namespace rendezvous::stun {
 
-inline constexpr std::uint32_t kMagicCookie = 0x2112A442;  // RFC 8489 §5
-inline constexpr std::size_t kHeaderSize = 20;             // bytes
-// RFC 8489 §14.7: FINGERPRINT is the CRC-32 of the message up to it, XORed with "STUN".
-inline constexpr std::uint32_t kFingerprintXor = 0x5354554e;
 // The largest request parsed; a longer one is dropped before any other work. A Binding request
 // we answer needs 20 bytes (28 with FINGERPRINT); 548 is RFC 8489 §6.1's bound for a STUN
 // message over IPv4 when the path MTU is unknown (576 - IP and UDP headers), room for any
@@ -44,7 +34,7 @@ enum class Result : std::uint8_t {
     not_binding_request,  ///< valid STUN, but an indication, a response or another method
     change_request,       ///< asks for an answer from another address or port: we have none
     bad_length,           ///< the length field is not a multiple of 4 or disagrees with the size
-    bad_attribute,        ///< an attribute runs past the end of the message
+    bad_attribute,        ///< an attribute runs past the end, or MESSAGE-INTEGRITY is malformed
     bad_fingerprint,      ///< FINGERPRINT not last, not 4 bytes, or its CRC does not match
     too_large,            ///< longer than kMaxRequestSize: dropped before any parsing
 };
@@ -55,7 +45,7 @@ enum class Result : std::uint8_t {
 struct BindingRequest {
     /// Bytes 4..19 of the request: the magic cookie and the 96-bit transaction id (RFC 8489),
     /// or the 128-bit transaction id of an RFC 3489 client, echoed as is.
-    std::array<std::uint8_t, 16> transaction{};
+    netcore::detail::stun::LegacyTransactionId transaction{};
     /// No magic cookie: an RFC 3489 client, answered with MAPPED-ADDRESS (RFC 8489 §12).
     bool classic = false;
     /// The request carried FINGERPRINT, so the response carries one too (RFC 8489 §14.7).
@@ -76,9 +66,5 @@ struct BindingRequest {
 [[nodiscard]] std::size_t write_binding_response(const BindingRequest& request,
                                                  netcore::Address mapped,
                                                  std::span<std::uint8_t> out);
-
-/// CRC-32 (ISO-HDLC: the one of Ethernet and zlib) of `data`, from a 256-entry table built at
-/// compile time.
-[[nodiscard]] std::uint32_t crc32(std::span<const std::uint8_t> data);
 
 }  // namespace rendezvous::stun
