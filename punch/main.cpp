@@ -101,20 +101,6 @@ std::string seconds_text(netcore::Duration d) {
     return buf;
 }
 
-std::string path_text(netcore::Path p) {
-    switch (p) {
-        case netcore::Path::lan:
-            return "lan";
-        case netcore::Path::direct:
-            return "direct";
-        case netcore::Path::relay:
-            return "relay";
-        case netcore::Path::none:
-            break;
-    }
-    return "unknown path";
-}
-
 std::span<const std::uint8_t> bytes_of(const std::string& s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
@@ -302,8 +288,8 @@ void Chat::report_stats(TimePoint now) {
     const netcore::Stats s = session_.stats();
     char loss[32];
     std::snprintf(loss, sizeof loss, "%.3f", static_cast<double>(s.packet_loss));
-    say("stats: path=" + path_text(session_.path()) + " rtt_ms=" + std::to_string(s.rtt_ms) +
-        " loss=" + loss + " bytes_sent=" + std::to_string(s.bytes_sent) +
+    say("stats: path=" + std::string(netcore::to_string(session_.path())) + " rtt_ms=" +
+        std::to_string(s.rtt_ms) + " loss=" + loss + " bytes_sent=" + std::to_string(s.bytes_sent) +
         " bytes_received=" + std::to_string(s.bytes_received));
 }
 
@@ -410,10 +396,11 @@ void Chat::handle(const netcore::Event& event) {
             if (!event.peer.empty()) peer_ = event.peer;
             phase_ = Phase::connected;
             progress("connected to " + peer_text() + " at " + event.address.to_string() + " (" +
-                     path_text(event.path) + ")");
+                     netcore::to_string(event.path) + ")");
             break;
         case EventType::path_changed:
-            progress("path changed: " + path_text(event.path) + " " + event.address.to_string());
+            progress("path changed: " + std::string(netcore::to_string(event.path)) + " " +
+                     event.address.to_string());
             break;
         case EventType::introduction_requested:
             // Never for an open host (introduced at once). That player learned nothing about us;
@@ -705,13 +692,13 @@ void Chat::handle_party(const netcore::Event& event) {
         case EventType::connected:
             ever_connected_.insert(event.connection);
             progress("connected to " + member_name(event) + " at " + event.address.to_string() +
-                     " (" + path_text(event.path) + ")");
+                     " (" + netcore::to_string(event.path) + ")");
             send_lines();  // lines held while nobody was connected
             after_lines();
             break;
         case EventType::path_changed:
-            progress("path to " + member_name(event) + " changed: " + path_text(event.path) + " " +
-                     event.address.to_string());
+            progress("path to " + member_name(event) + " changed: " +
+                     netcore::to_string(event.path) + " " + event.address.to_string());
             break;
         case EventType::received:
             print_from_member(event);
@@ -800,7 +787,7 @@ void Chat::report_party_stats() {
         if (p.state != netcore::State::connected) continue;
         char loss[32];
         std::snprintf(loss, sizeof loss, "%.3f", static_cast<double>(p.packet_loss));
-        say("stats: peer=" + p.name + " path=" + path_text(p.path) +
+        say("stats: peer=" + p.name + " path=" + netcore::to_string(p.path) +
             " rtt_ms=" + std::to_string(p.rtt_ms) + " loss=" + loss);
     }
     const netcore::Stats s = session_.stats();

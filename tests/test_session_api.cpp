@@ -10,11 +10,7 @@
 #include "loopback.hpp"
 
 using namespace netcore;
-using loopback::bytes;
-using loopback::connect_pair;
-using loopback::connected;
-using loopback::Lab;
-using loopback::Node;
+using namespace loopback;
 using namespace std::chrono_literals;
 
 namespace {
