@@ -17,7 +17,6 @@
 
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <linux/netfilter.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
