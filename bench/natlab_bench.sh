@@ -15,6 +15,7 @@
 #
 # Usage: bench/natlab_bench.sh [--runs N] [--fail-runs N] [--overhead-runs N] [--transfer-kib K]
 #                              [--relay auto|on|off] [--build DIR] [--no-doc] [--only WHAT]
+#                              [--delay MS]
 #   --runs N           attempts per pair expected to connect (default 20)
 #   --fail-runs N      attempts per pair expected to fail; each takes the punch timeout (default 3)
 #   --overhead-runs N  sessions per path for the overhead (default 5; 0: none)
@@ -28,6 +29,15 @@
 #                      (default build/default); or set NATLAB_RENDEZVOUS and NATLAB_PUNCH
 #   --no-doc           print only; leave docs/NAT.md alone
 #   --only WHAT        just one pair (e.g. --only symmetric,public) or just "overhead"
+#   --delay MS         a wire delay of MS ms each way on every router (NL_DELAY_MS, natlab_delay
+#                      from DIR/natlab or NATLAB_DELAY_PROGRAM). Each lab then measures A's and
+#                      B's UDP round trips to the server host (natprobe rtt): the server RTT is
+#                      A's, the peer RTT the sum of both (A to B crosses the same routers; the
+#                      bridge between adds nothing). Every pair's intro -> connected and A's start
+#                      -> connected (punch started to connected) are also given in peer RTTs
+#                      and server RTTs, and docs/NAT.md's delay block (natlab-bench-delay) is
+#                      rewritten instead of the undelayed one. No overhead sessions unless
+#                      --overhead-runs is given.
 # Needs root (network namespaces); see tests/natlab/lab.sh. coturn (turnserver) and nftables
 # for the relay parts.
 #
@@ -38,12 +48,13 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=20 fail_runs=3 overhead_runs=5 transfer_kib=4096 relay_mode=auto
-build="$root/build/default" write_doc=1 only=""
+build="$root/build/default" write_doc=1 only="" delay=0 overhead_given=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
         --fail-runs) fail_runs=$2; shift 2 ;;
-        --overhead-runs) overhead_runs=$2; shift 2 ;;
+        --overhead-runs) overhead_runs=$2; overhead_given=1; shift 2 ;;
+        --delay) delay=$2; shift 2 ;;
         --transfer-kib) transfer_kib=$2; shift 2 ;;
         --relay) relay_mode=$2; shift 2 ;;
         --build) build=$2; shift 2 ;;
@@ -53,6 +64,13 @@ while [[ $# -gt 0 ]]; do
         *) echo "natlab_bench: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
+[[ $delay =~ ^[0-9]+$ ]] || { echo "natlab_bench: --delay takes whole milliseconds" >&2; exit 2; }
+if ((delay > 0)); then
+    export NL_DELAY_MS=$delay
+    export NATLAB_DELAY_PROGRAM=${NATLAB_DELAY_PROGRAM:-$build/natlab/natlab_delay}
+    [[ -x $NATLAB_DELAY_PROGRAM ]] || { echo "natlab_bench: $NATLAB_DELAY_PROGRAM not built (libnetfilter-queue-dev, then cmake --build)" >&2; exit 2; }
+    ((overhead_given)) || overhead_runs=0
+fi
 NL_RENDEZVOUS=${NATLAB_RENDEZVOUS:-$build/rendezvous/rendezvous}
 NL_PUNCH=${NATLAB_PUNCH:-$build/punch/punch}
 for bin in "$NL_RENDEZVOUS" "$NL_PUNCH"; do
@@ -97,17 +115,30 @@ out=$(mktemp -d /tmp/natlab-bench.XXXXXX)
 punch_timeout=3
 results="$out/results.tsv"    # one line per pair
 sessions="$out/sessions.tsv"  # one line per attempt of the matrix: path, intro -> connected (ms)
+rtts="$out/rtts.tsv"          # with --delay, one line per pair: the pair's times in round trips
 overhead="$out/overhead.tsv"  # one line per overhead session
 : >"$results"
 : >"$sessions"
+: >"$rtts"
 : >"$overhead"
 
 # percentile P of the numbers on stdin (nearest rank)
 percentile() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "-"; exit } i = int(p * NR + 0.999999); if (i < 1) i = 1; print a[i] }'; }
 
+# measure_rtt NODE: the median UDP round trip (ms) from NODE to the server host's reflector.
+measure_rtt() {
+    local out
+    out=$(lab_exec "$1" "${LAB_PROBE[@]}" rtt --port 40006 --reflector "$LAB_SERVER_IP:3600" --count 10 --timeout 2)
+    [[ $out =~ ^rtt\ ([0-9.]+) ]] && echo "${BASH_REMATCH[1]}" || echo -
+}
+
+# in_rtts MS RTT: MS as a multiple of RTT (one decimal), "-" where either is missing or RTT < 1 ms.
+in_rtts() { awk -v m="$1" -v r="$2" 'BEGIN { if (m == "-" || r == "-" || r < 1) print "-"; else printf "%.1f", m / r }'; }
+
 # bench_pair INDEX A B EXPECT OPTS LABEL: one lab, N attempts, one line in $results.
 bench_pair() {
-    local k=$1 ta=$2 tb=$3 expect=$4 opt=$5 label=$6 n i an bn ti tc outcome ms
+    local k=$1 ta=$2 tb=$3 expect=$4 opt=$5 label=$6 n i an bn ti tc outcome ms ts start_ms
+    local rtt_a=- rtt_b=- rtt_peer=-
     n=$runs
     [[ $expect == fail ]] && n=$fail_runs
     (
@@ -118,12 +149,26 @@ bench_pair() {
         mkdir -p "$NL_LOGDIR"
         # shellcheck source=../tests/natlab/punchlib.sh
         source "$root/tests/natlab/punchlib.sh"
+        if ((delay > 0)); then
+            local refl_pid
+            lab_spawn refl_pid srv "$NL_LOGDIR/rtt.out" "$NL_LOGDIR/rtt.err" "${LAB_PROBE[@]}" reflector \
+                "$LAB_SERVER_IP:3600" --lifetime 30
+            lab_wait_for "$NL_LOGDIR/rtt.out" '^ready' 5 || lab_broken "the round-trip reflector did not start"
+            rtt_a=$(measure_rtt a)
+            rtt_b=$(measure_rtt b)
+            kill "$refl_pid" 2>/dev/null
+            wait "$refl_pid" 2>/dev/null
+            # Players on one LAN meet without crossing a router: no peer RTT of the delay's.
+            [[ $ta == same-router ]] || rtt_peer=$(awk -v a="$rtt_a" -v b="$rtt_b" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.1f", a + b }')
+            echo "natlab_bench: round trips: A to the server $rtt_a ms, B $rtt_b ms, A to B $rtt_peer ms" >&2
+        fi
         ((relay)) && nl_start_turn
         nl_start_rendezvous
         local -a opts=(--timeout 20)
         [[ $expect == relay ]] && opts=(--timeout 40)
         [[ $expect == fail ]] && opts+=(--punch-timeout "$punch_timeout")
         : >"$NL_LOGDIR/times"
+        : >"$NL_LOGDIR/start_times"
         local -A outcomes=()
         for ((i = 0; i < n; i++)); do
             an="a$i" bn="b$i"
@@ -138,6 +183,11 @@ bench_pair() {
                 ms=$(awk -v a="$ti" -v b="$tc" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
                 echo "$ms" >>"$NL_LOGDIR/times"
             fi
+            ts=${NL_STARTED[$an]:-}
+            if [[ -n $ts && -n $tc ]]; then
+                start_ms=$(awk -v a="$ts" -v b="$tc" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
+                echo "$start_ms" >>"$NL_LOGDIR/start_times"
+            fi
             # The matrix's sessions, for the table by path (the lossy row is not the matrix).
             [[ -z $opt ]] && printf '%s\t%s\n' "${outcome:-none}" "$ms" >>"$sessions"
         done
@@ -145,6 +195,15 @@ bench_pair() {
         for o in "${!outcomes[@]}"; do summary+="${outcomes[$o]}/$n $o, "; done
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ta" "$tb" "$expect" "${summary%, }" \
             "$(percentile 0.5 <"$NL_LOGDIR/times")" "$(percentile 0.95 <"$NL_LOGDIR/times")" "$label" >>"$results"
+        if ((delay > 0)); then
+            local im ip sm sp
+            im=$(percentile 0.5 <"$NL_LOGDIR/times")
+            ip=$(percentile 0.95 <"$NL_LOGDIR/times")
+            sm=$(percentile 0.5 <"$NL_LOGDIR/start_times")
+            sp=$(percentile 0.95 <"$NL_LOGDIR/start_times")
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ta" "$tb${label:+ ($label)}" "${summary%, }" \
+                "$rtt_peer" "$rtt_a" "$im" "$ip" "$sm" "$sp" "$expect" >>"$rtts"
+        fi
     )
 }
 
@@ -303,6 +362,26 @@ path_table() {
     done
 }
 
+# With --delay: each pair's times in ms, in peer round trips (p) and in A's server round
+# trips (s).
+rtt_cell() {
+    local ms=$1 peer=$2 srv=$3
+    [[ $ms == - ]] && { echo -; return; }
+    echo "$(printf '%.0f' "$ms") ms · $(in_rtts "$ms" "$peer") p · $(in_rtts "$ms" "$srv") s"
+}
+
+rtt_table() {
+    [[ -s $rtts ]] || return 0
+    echo "| A (asks) | B (waits) | outcome (A's view) | peer RTT | server RTT (A) | intro → connected, median | p95 | start → connected, median | p95 |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    local ta tb summary peer srv im ip sm sp expect
+    while IFS=$'\t' read -r ta tb summary peer srv im ip sm sp expect; do
+        echo "| $ta | $tb | $summary | $peer$([[ $peer != - ]] && echo " ms") | $srv$([[ $srv != - ]] && echo " ms") |" \
+            "$(rtt_cell "$im" "$peer" "$srv") | $(rtt_cell "$ip" "$peer" "$srv") |" \
+            "$(rtt_cell "$sm" "$peer" "$srv") | $(rtt_cell "$sp" "$peer" "$srv") |"
+    done <"$rtts"
+}
+
 overhead_table() {
     [[ -s $overhead ]] || return 0
     local mode n kib
@@ -346,6 +425,10 @@ bench_path_table() {
 echo
 pair_table
 echo
+if ((delay > 0)); then
+    rtt_table
+    echo
+fi
 path_table
 echo
 overhead_table
@@ -358,37 +441,56 @@ if ((write_doc)) && [[ -z $only ]]; then
     doc="$root/docs/NAT.md"
     begin='<!-- natlab-bench:begin -->'
     end='<!-- natlab-bench:end -->'
+    if ((delay > 0)); then
+        begin='<!-- natlab-bench-delay:begin -->'
+        end='<!-- natlab-bench-delay:end -->'
+    fi
     if ! grep -qF "$begin" "$doc" 2>/dev/null; then
         echo "natlab_bench: $doc has no '$begin' block; not written" >&2
         exit 0
     fi
     block="$out/block.md"
-    {
-        echo "$begin"
-        echo "Measured $(date -u +%Y-%m-%d) by \`bench/natlab_bench.sh --runs $runs --fail-runs $fail_runs" \
-            "--overhead-runs $overhead_runs --transfer-kib $transfer_kib\`, relay $( ((relay)) && echo on || echo off)"
-        echo "(netcore $(git -C "$root" describe --always --dirty 2>/dev/null), $(nproc) cores, kernel $(uname -r)$( ((relay)) &&
-            echo ", coturn $(turnserver --version 2>/dev/null | head -n1)"));"
-        echo "expected failures use \`--punch-timeout $punch_timeout\`."
-        echo
-        pair_table
-        echo
-        echo "By path, over the matrix (every row above but the lossy one):"
-        echo
-        path_table
-        echo
-        echo "What the relay costs, measured in the same run: the same pair of port-restricted NATs,"
-        echo "direct, then with the direct path blocked in the internet so that coturn carries it."
-        echo
-        overhead_table
-        echo
-        echo "The same pair measured by \`bench_path\` (built with the tools; it updates every 0.1 ms, so"
-        echo "its round trip is the path's and not a 10 ms frame's): unreliable pings one at a time, then"
-        echo "4 MB of 1200-byte reliable packets."
-        echo
-        bench_path_table
-        echo "$end"
-    } >"$block"
+    if ((delay > 0)); then
+        {
+            echo "$begin"
+            echo "Measured $(date -u +%Y-%m-%d) by \`bench/natlab_bench.sh --delay $delay --runs $runs --fail-runs $fail_runs\`,"
+            echo "a wire delay of **$delay ms each way on every router** (NL_DELAY_MS), relay $( ((relay)) && echo on || echo off)"
+            echo "(netcore $(git -C "$root" describe --always --dirty 2>/dev/null), $(nproc) cores, kernel $(uname -r));"
+            echo "expected failures use \`--punch-timeout $punch_timeout\`. Peer RTT: A's and B's measured UDP round"
+            echo "trips to the server host added (A to B crosses the same routers); server RTT: A's. Each time is"
+            echo "given in ms, in peer RTTs (p) and in server RTTs (s); start is when A's punch was started."
+            echo
+            rtt_table
+            echo "$end"
+        } >"$block"
+    else
+        {
+            echo "$begin"
+            echo "Measured $(date -u +%Y-%m-%d) by \`bench/natlab_bench.sh --runs $runs --fail-runs $fail_runs" \
+                "--overhead-runs $overhead_runs --transfer-kib $transfer_kib\`, relay $( ((relay)) && echo on || echo off)"
+            echo "(netcore $(git -C "$root" describe --always --dirty 2>/dev/null), $(nproc) cores, kernel $(uname -r)$( ((relay)) &&
+                echo ", coturn $(turnserver --version 2>/dev/null | head -n1)"));"
+            echo "expected failures use \`--punch-timeout $punch_timeout\`."
+            echo
+            pair_table
+            echo
+            echo "By path, over the matrix (every row above but the lossy one):"
+            echo
+            path_table
+            echo
+            echo "What the relay costs, measured in the same run: the same pair of port-restricted NATs,"
+            echo "direct, then with the direct path blocked in the internet so that coturn carries it."
+            echo
+            overhead_table
+            echo
+            echo "The same pair measured by \`bench_path\` (built with the tools; it updates every 0.1 ms, so"
+            echo "its round trip is the path's and not a 10 ms frame's): unreliable pings one at a time, then"
+            echo "4 MB of 1200-byte reliable packets."
+            echo
+            bench_path_table
+            echo "$end"
+        } >"$block"
+    fi
     awk -v b="$begin" -v e="$end" -v f="$block" '
         $0 == b { while ((getline line < f) > 0) print line; skip = 1; next }
         $0 == e { skip = 0; next }

@@ -11,7 +11,7 @@ packages=(g++ cmake ninja-build pkg-config git clang-format libenet-dev libcli11
 for arg in "$@"; do
   case "$arg" in
     --with-sample) packages+=(libsdl2-dev libimgui-dev libgl-dev xvfb xauth) ;;
-    --with-lab) packages+=(iproute2 iptables procps python3 coturn nftables conntrack) ;;  # coturn: TURN relay, nft: path blocks, conntrack: rebinding
+    --with-lab) packages+=(iproute2 iptables procps python3 coturn nftables conntrack libnetfilter-queue-dev) ;;  # coturn: TURN relay, nft: path blocks, conntrack: rebinding, netfilter-queue: NL_DELAY_MS
     --with-interop) packages+=(stun-client coturn) ;;
     --with-fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --with-metrics) packages+=(prometheus-cpp-dev) ;;  # rendezvous --metrics-port

@@ -8,7 +8,7 @@
 #   PREFIX_BASE  the namespace prefix of this build's runs (NATLAB_PREFIX_BASE)
 #   BINARY       programs the tests start (rendezvous, punch); any process still running one
 #                of them is a leftover
-# Also leftovers: the lab's probe, and a coturn (turnserver) started by one of this build's labs
+# Also leftovers: the lab's probe, its wire delay (natlab_delay), and a coturn (turnserver) started by one of this build's labs
 # (its config file lies in the lab's state directory, named after the prefix).
 set -uo pipefail
 
@@ -55,6 +55,8 @@ for dir in /proc/[0-9]*; do
     if [[ $exe == */python3* ]] && tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q "$here/natprobe.py"; then
         stray+=("$pid")
     fi
+    # The wire delay (NL_DELAY_MS) runs in a router's namespace and must go with it.
+    [[ $exe == */natlab_delay ]] && stray+=("$pid")
     # Only ours: other builds' labs and other tests (on loopback) run turnserver too.
     if [[ $exe == */turnserver ]] && tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -qF -- "/$base"; then
         stray+=("$pid")

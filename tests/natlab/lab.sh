@@ -20,7 +20,8 @@
 # lab_flush_nat CLIENT; lab_nat_mapping CLIENT IP PORT; lab_move_lan_address CLIENT; lab_down runs
 # by itself on exit.
 #
-# SPEC is NAME:TYPE[:loss=P][:udp-timeout=S]; NAME is a client (a namespace you run programs in).
+# SPEC is NAME:TYPE[:loss=P][:udp-timeout=S][:delay=MS]; NAME is a client (a namespace you run
+# programs in).
 #   public           client directly on the public segment, no NAT
 #   full-cone        MASQUERADE + PREROUTING DNAT of all WAN UDP to the client
 #   port-restricted  plain MASQUERADE (endpoint-independent mapping, address+port filtering)
@@ -30,6 +31,15 @@
 #                    NAT (cone behind cone)
 #   loss=P           drop a fraction P of forwarded WAN traffic, each way, on the client's routers
 #   udp-timeout=S    nf_conntrack_udp_timeout and _stream = S seconds on the client's routers
+#   delay=MS         every packet the client's routers forward waits MS milliseconds, each way
+#                    (so a round trip through one router gains 2*MS). The environment's
+#                    NL_DELAY_MS=MS does the same for every router of the lab. No netem here: an
+#                    iptables NFQUEUE rule (FORWARD, --queue-bypass) hands the packets to
+#                    natlab_delay, run in the router's namespace, which accepts each MS after it
+#                    came, in order; the program is $NATLAB_DELAY_PROGRAM (built as
+#                    natlab/natlab_delay when libnetfilter-queue-dev is installed). After the
+#                    self-check, each delayed client's round trip to the server is measured and
+#                    must be 2*MS per router on its path (+ a little).
 #
 # Addresses: the public segment is 203.0.113.0/24 (documentation range); "the internet" (the
 # bridge's namespace) is .1, the server host .10 (and .11, a second public host for probes),
@@ -72,6 +82,7 @@ declare -gA LAB_UPSTREAM=()       # router -> node that is its WAN side's neighb
 declare -gA LAB_LAN_HOST=()       # router -> a node on its LAN side
 declare -gA LAB_ROUTER_LOSS=()    # router -> loss probability
 declare -gA LAB_ROUTER_TIMEOUT=() # router -> UDP conntrack timeout (s)
+declare -gA LAB_ROUTER_DELAY=()   # router -> wire delay each way (ms; natlab_delay)
 declare -ga LAB_ON_EXIT=()        # commands run before teardown
 declare -g LAB_PUBPORTS=0 LAB_ROUTERS_MADE=0 LAB_PUBLIC_CLIENTS=0
 declare -g LAB_TURN_DIR="" LAB_TURN_SECRET_FILE="" LAB_TURN_LOG="" # set by lab_turn_up
@@ -269,7 +280,7 @@ _lab_plug_lan() {
 
 
 lab_add_client() {
-    local spec=$1 name type opt loss="" timeout="" router idx cgn home r
+    local spec=$1 name type opt loss="" timeout="" delay=${NL_DELAY_MS:-} router idx cgn home r
     IFS=: read -r name type opt <<<"$spec"
     [[ $name =~ ^[a-z][a-z0-9]{0,11}$ ]] || lab_broken "bad client name '$name' (lowercase, 1-12 chars)"
     case $name in pub | srv | turn) lab_broken "'$name' is reserved" ;; esac
@@ -280,9 +291,11 @@ lab_add_client() {
         case $opt in
             loss=*) loss=${opt#loss=} ;;
             udp-timeout=*) timeout=${opt#udp-timeout=} ;;
+            delay=*) delay=${opt#delay=} ;;
             *) lab_broken "unknown option '$opt' in '$spec'" ;;
         esac
     done
+    [[ -z $delay || $delay =~ ^[0-9]+$ ]] || lab_broken "delay '$delay' is not a whole number of milliseconds"
     LAB_TYPE[$name]=$type
     case $type in
         public)
@@ -330,13 +343,35 @@ lab_add_client() {
     for r in ${LAB_ROUTERS[$name]}; do
         [[ -n $loss ]] && LAB_ROUTER_LOSS[$r]=$loss
         [[ -n $timeout ]] && LAB_ROUTER_TIMEOUT[$r]=$timeout
+        [[ -n $delay && $delay != 0 ]] && LAB_ROUTER_DELAY[$r]=$delay
     done
     return 0
 }
 
-# Loss and timeouts go on after the self-check, so that the check sees the NAT type alone.
+# _lab_delay ROUTER MS: natlab_delay in ROUTER's namespace, then the rule that queues to it
+# everything the router forwards, both ways (--queue-bypass: were the program gone, traffic would
+# pass undelayed rather than stop). Its output lies in the state directory named after the
+# router's namespace, which goes with the lab; the program goes with the namespace.
+_lab_delay() {
+    local r=$1 ms=$2 ns dir pid prog=${NATLAB_DELAY_PROGRAM:-}
+    [[ -n $prog && -x $prog ]] ||
+        lab_skip "a wire delay needs natlab_delay (NATLAB_DELAY_PROGRAM='$prog'; build it with libnetfilter-queue-dev installed: scripts/setup.sh --with-lab)"
+    ns=$(lab_ns "$r")
+    dir=${NATLAB_STATE_DIR:-/run/natlab}/$ns
+    mkdir -p "$dir" || lab_broken "cannot create $dir"
+    lab_spawn pid "$r" "$dir/delay.out" "$dir/delay.err" "$prog" --queue 0 --delay-ms "$ms"
+    lab_wait_for "$dir/delay.out" '^ready' 10 ||
+        lab_skip "natlab_delay cannot bind an NFQUEUE in a namespace here: $(cat "$dir/delay.err")"
+    ip netns exec "$ns" iptables -A FORWARD -j NFQUEUE --queue-num 0 --queue-bypass ||
+        lab_skip "iptables in a namespace lacks the NFQUEUE target (--queue-bypass)"
+    lab_log "$r: wire delay ${ms} ms each way (natlab_delay pid $pid)"
+}
+
+# Loss, timeouts and delays go on after the self-check, so that the check sees the NAT type
+# alone. The loss rules come first in FORWARD: a dropped packet is not delayed.
 _lab_apply_options() {
     local r ns p t
+    for r in "${!LAB_ROUTER_DELAY[@]}"; do _lab_delay "$r" "${LAB_ROUTER_DELAY[$r]}"; done
     for r in "${!LAB_ROUTER_LOSS[@]}"; do
         ns=$(lab_ns "$r")
         p=${LAB_ROUTER_LOSS[$r]}
@@ -356,7 +391,7 @@ _lab_save_state() {
     mkdir -p "$dir" 2>/dev/null || return 0
     {
         declare -p LAB_PREFIX LAB_NODES LAB_IP LAB_TYPE LAB_PUBLIC_IP LAB_ROUTERS LAB_UPSTREAM \
-            LAB_LAN_HOST LAB_ROUTER_LOSS LAB_ROUTER_TIMEOUT LAB_TURN_DIR LAB_TURN_SECRET_FILE LAB_TURN_LOG
+            LAB_LAN_HOST LAB_ROUTER_LOSS LAB_ROUTER_TIMEOUT LAB_ROUTER_DELAY LAB_TURN_DIR LAB_TURN_SECRET_FILE LAB_TURN_LOG
     } >"$dir/${LAB_PREFIX}env"
 }
 
@@ -878,9 +913,40 @@ lab_check() {
 
 not_grep() { ! grep -q -- "$1" "$2"; }
 
-# Loss really drops about P each way; timeouts really are set.
+# lab_path_delay CLIENT: the round trip (ms) the wire delay adds between CLIENT and a public
+# host: each of its routers, both ways.
+lab_path_delay() {
+    local r total=0
+    for r in ${LAB_ROUTERS[$1]}; do total=$((total + 2 * ${LAB_ROUTER_DELAY[$r]:-0})); done
+    echo "$total"
+}
+
+# lab_rtt_ok MEASURED EXPECTED: a round trip (ms, median) is the wire delay's: at least EXPECTED
+# (less 1 ms: the timer's granularity) and at most EXPECTED + 5 ms + 10% (scheduling on a busy
+# machine; without the delay the lab's round trips are well under 5 ms).
+lab_rtt_ok() { awk -v m="$1" -v e="$2" 'BEGIN { exit !(m >= e - 1 && m <= e + 5 + e / 10) }'; }
+
+# Delays really delay; loss really drops about P each way; timeouts really are set.
 lab_check_options() {
     local client r p n tmp refl_pid out sent answered expected
+    if [[ ${#LAB_ROUTER_DELAY[@]} -gt 0 ]]; then
+        tmp=$(mktemp -d)
+        lab_spawn refl_pid srv "$tmp/refl.out" "$tmp/refl.err" "${LAB_PROBE[@]}" reflector "$LAB_SERVER_IP:3478" --lifetime 30
+        lab_wait_for "$tmp/refl.out" '^ready' 5 || lab_broken "probe reflector did not start"
+        for client in "${!LAB_TYPE[@]}"; do
+            expected=$(lab_path_delay "$client")
+            ((expected > 0)) || continue
+            out=$(lab_exec "$client" "${LAB_PROBE[@]}" rtt --port 40005 --reflector "$LAB_SERVER_IP:3478" \
+                --count 5 --timeout 2)
+            lab_log "check delay $client: $out, expected $expected ms"
+            read -r _ p _ <<<"$out"
+            _lab_expect "$client: round trip to the server '$out' ms, expected $expected ms (the wire delay)" \
+                lab_rtt_ok "$p" "$expected"
+        done
+        kill "$refl_pid" 2>/dev/null
+        wait "$refl_pid" 2>/dev/null
+        rm -rf "$tmp"
+    fi
     [[ ${#LAB_ROUTER_LOSS[@]} -gt 0 || ${#LAB_ROUTER_TIMEOUT[@]} -gt 0 ]] || return 0
     for r in "${!LAB_ROUTER_TIMEOUT[@]}"; do
         out=$(lab_exec "$r" sysctl -n net.netfilter.nf_conntrack_udp_timeout net.netfilter.nf_conntrack_udp_timeout_stream | tr '\n' ' ')

@@ -31,6 +31,11 @@ type it claims to be (RFC 4787 terms: mapping and filtering behaviour). Standard
   natprobe.py burst --port P --reflector ADDR --count N [--interval-ms MS] [--wait S]
       Send N numbered requests; print "sent N answered K".
 
+  natprobe.py rtt --port P --reflector ADDR [--count N] [--timeout S]
+      N round trips to the reflector, one after the other; print
+        rtt MEDIAN MIN MAX answered K of N
+      in milliseconds (the lab's wire delay, NL_DELAY_MS, is checked with it).
+
   natprobe.py sniff --iface IF --stop FILE --forbid TEXT... [--forbid-ours TEXT...] [--max S]
       A sniffer on the wire (AF_PACKET, root): read every IPv4 UDP datagram crossing IF until FILE
       exists (or S seconds pass). TEXT given to --forbid must appear in no payload; TEXT given to
@@ -205,6 +210,33 @@ def cmd_burst(args):
     return 0
 
 
+def cmd_rtt(args):
+    """Round trips to a reflector, one at a time: prints "rtt MEDIAN MIN MAX answered N of M" (ms)."""
+    sock = udp_socket(args.port)
+    times = []
+    for i in range(args.count):
+        tag = b"burst-rtt%d" % i
+        sent = time.monotonic()
+        got = []
+
+        def on(data, src):
+            if src == args.reflector and data.startswith(b"seen ") and data.split(b" ")[-1] == tag:
+                got.append(time.monotonic())
+                return True
+            return False
+
+        sock.sendto(tag, args.reflector)
+        if receive_for(sock, args.timeout, on):
+            times.append((got[0] - sent) * 1000.0)
+    if not times:
+        print(f"rtt none answered 0 of {args.count}", flush=True)
+        return 1
+    times.sort()
+    median = times[len(times) // 2]
+    print(f"rtt {median:.1f} {times[0]:.1f} {times[-1]:.1f} answered {len(times)} of {args.count}", flush=True)
+    return 0
+
+
 def cmd_sniff(args):
     import os
     import struct
@@ -290,6 +322,13 @@ def main():
     b.add_argument("--interval-ms", type=float, default=2.0)
     b.add_argument("--wait", type=float, default=0.3)
     b.set_defaults(fn=cmd_burst)
+
+    rt = sub.add_parser("rtt")
+    rt.add_argument("--port", type=int, required=True)
+    rt.add_argument("--reflector", type=parse_addr, required=True)
+    rt.add_argument("--count", type=int, default=10)
+    rt.add_argument("--timeout", type=float, default=1.0)
+    rt.set_defaults(fn=cmd_rtt)
 
     sn = sub.add_parser("sniff")
     sn.add_argument("--iface", required=True)

@@ -12,6 +12,7 @@
 NL_PORT=7777                       # the rendezvous port (PROTOCOL.md's default)
 NL_SERVER="$LAB_SERVER_IP:$NL_PORT"
 declare -gA NL_PID=()              # tag -> pid
+declare -gA NL_STARTED=()          # tag -> $EPOCHREALTIME just before nl_punch started it
 declare -gA NL_FD=()               # tag -> our write end of its stdin FIFO
 declare -gA NL_RC=()               # tag -> exit status once reaped
 declare -ga NL_TURN_ARGS=()        # the rendezvous' TURN options, once nl_start_turn ran
@@ -140,6 +141,7 @@ nl_punch() {
     mkfifo "$fifo"
     : >"$NL_LOGDIR/$tag.err"
     local -a cmd=(ip netns exec "$(lab_ns "$node")" "$NL_PUNCH" ${NL_SERVER_KEY:+--server-key "$NL_SERVER_KEY"} "$@")
+    NL_STARTED[$tag]=$EPOCHREALTIME
     if ((NL_ARRIVALS)); then
         : >"$NL_LOGDIR/$tag.arrivals"
         (

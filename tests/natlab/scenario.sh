@@ -12,6 +12,12 @@
 #                               without game traffic, and an idle registration stays reachable.
 #   loss [ATTEMPTS] [LANES]     10% loss each way on both routers; at least 99% of ATTEMPTS
 #                               (default 100) succeed, run LANES (default 4) at a time.
+#   delay [MS]                  the wire delay (NL_DELAY_MS, docs/NAT.md) is real: MS (25) ms
+#                               each way on both routers of a port-restricted (a) and a full-cone
+#                               (b) player; a UDP round trip between their LAN hosts, across both
+#                               routers, must take 4*MS ms (+ 5 ms + 10%; undelayed it is < 5),
+#                               a burst of 400 datagrams at 1 ms intervals must all come back
+#                               (packets are not held one at a time), and a asks b: direct.
 #   coturn                      no netcore: coturn's own turnutils_uclient, behind two
 #                               symmetric NATs, relays through the lab's coturn with TURN-REST
 #                               credentials; pins the lab before netcore's relay is judged.
@@ -59,7 +65,9 @@
 #                               address and secret: within NATLAB_MOVE_WITHIN s coturn must grant
 #                               as many allocations as lived before (the session allocated again).
 #
-# Environment: NATLAB_LOGDIR (logs, kept after the run; default a temporary directory),
+# Environment: NL_DELAY_MS=MS (a wire delay of MS ms each way on every router, any case; needs
+# natlab_delay: NATLAB_DELAY_PROGRAM, default natlab/natlab_delay of the rendezvous' build),
+# NATLAB_LOGDIR (logs, kept after the run; default a temporary directory),
 # NATLAB_CAPTURE=1 (tcpdump every router WAN and client into the log directory),
 # NATLAB_PUNCH_TIMEOUT (seconds of punching before an expected failure, default 3),
 # NATLAB_KEEPALIVE_IDLE (seconds without game traffic, default 60), NATLAB_VERBOSE=1,
@@ -85,6 +93,9 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -x $NL_RENDEZVOUS && -x $NL_PUNCH ]] || { echo "usage: $0 --rendezvous BIN --punch BIN CASE..." >&2; exit 2; }
 [[ $# -ge 1 ]] || { echo "scenario.sh: no case given" >&2; exit 2; }
+# The wire delay's program, beside the binaries (BUILD/rendezvous/rendezvous, BUILD/natlab/).
+NATLAB_DELAY_PROGRAM=${NATLAB_DELAY_PROGRAM:-$(cd "$(dirname "$NL_RENDEZVOUS")/.." && pwd)/natlab/natlab_delay}
+export NATLAB_DELAY_PROGRAM
 
 lab_require
 # shellcheck source=punchlib.sh
@@ -664,6 +675,42 @@ break_finish() {
 }
 
 case $1 in
+    delay)
+        [[ $# -le 2 ]] || { echo "usage: delay [MS]" >&2; exit 2; }
+        ms=${2:-25}
+        [[ $ms =~ ^[1-9][0-9]*$ ]] || { echo "delay: MS is a whole number of milliseconds > 0" >&2; exit 2; }
+        export NL_DELAY_MS=$ms
+        # lab_up's own check: each player's round trip to the server is 2*MS.
+        lab_up a:port-restricted b:full-cone
+        # b's router forwards all WAN UDP to b (full cone): an echo on b answers a across both
+        # routers, each crossed twice.
+        expected=$((4 * ms))
+        lab_spawn refl_pid b "$NL_LOGDIR/echo.out" "$NL_LOGDIR/echo.err" "${LAB_PROBE[@]}" reflector \
+            "0.0.0.0:4500" --lifetime 30
+        lab_wait_for "$NL_LOGDIR/echo.out" '^ready' 5 || lab_broken "b's echo did not start"
+        out=$(lab_exec a "${LAB_PROBE[@]}" rtt --port 4501 --reflector "${LAB_PUBLIC_IP[b]}:4500" --count 10 --timeout 2)
+        lab_say "delay: ${ms} ms each way per router; a <-> b (4 router crossings a round trip): $out, expected $expected ms"
+        read -r _ median _ <<<"$out"
+        lab_rtt_ok "$median" "$expected" ||
+            nl_fail "delay: the round trip a <-> b is '$out' ms, expected $expected ms (4 x $ms)"
+        out=$(lab_exec a "${LAB_PROBE[@]}" burst --port 4502 --reflector "${LAB_PUBLIC_IP[b]}:4500" \
+            --count 400 --interval-ms 1 --wait $((expected / 1000 + 1)))
+        lab_say "delay: a burst of 400 at 1 ms intervals: $out"
+        [[ $out == "sent 400 answered 400" ]] ||
+            nl_fail "delay: a burst through the delay lost datagrams: $out (the delay holds one at a time?)"
+        kill "$refl_pid" 2>/dev/null
+        wait "$refl_pid" 2>/dev/null
+        start_servers
+        start_capture
+        if nl_pair a alice b bob direct --timeout 20; then
+            intro=$(nl_time alice 'punch: introduced to')
+            conn=$(nl_time alice 'punch: connected to bob at')
+            lab_say "delay: port-restricted asks full-cone under the delay: $(nl_line alice 'punch: connected') (introduction to connection $(awk -v a="$intro" -v b="$conn" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms)"
+            finish 0
+        fi
+        nl_fail "delay: port-restricted asks full-cone under a ${ms} ms delay, expected direct: $NL_WHY"
+        ;;
+
     pair)
         [[ $# -eq 4 ]] || { echo "usage: pair TYPE_A TYPE_B EXPECT" >&2; exit 2; }
         type_a=$2 type_b=$3 expect=$4
