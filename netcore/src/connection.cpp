@@ -308,13 +308,12 @@ void Connection::on_enet_disconnect(enet_uint32 data) {
                    "a probe got through to " + name_ + " but the ENet handshake did not complete");
         return;
     }
-    Event e;
-    e.type = EventType::disconnected;
-    e.connection = id_;
-    e.peer = name_;
-    e.error = we_left ? Error::none : goodbye ? Error::peer_disconnected : Error::peer_timed_out;
-    e.detail = we_left ? "disconnected" : goodbye ? name_ + " left" : "lost the path to " + name_;
-    events_.push_back(std::move(e));
+    emit_disconnected(we_left   ? Error::none
+                      : goodbye ? Error::peer_disconnected
+                                : Error::peer_timed_out,
+                      we_left   ? "disconnected"
+                      : goodbye ? name_ + " left"
+                                : "lost the path to " + name_);
 }
 
 void Connection::on_enet_receive(const ENetPacket& packet, std::uint8_t channel) {
@@ -342,14 +341,10 @@ void Connection::update(TimePoint now, std::uint32_t unauthenticated) {
         // Every path was tried meanwhile (path_silence). ENet's own timeout is a backstop: it
         // fires only at a re-send, up to a doubled re-send interval late.
         finish();
-        Event e;
-        e.type = EventType::disconnected;
-        e.connection = id_;
-        e.peer = name_;
-        e.error = Error::peer_timed_out;
-        e.detail = "lost the path to " + name_ + ": nothing heard for " +
-                   std::to_string(config_.peer_timeout.count()) + " ms (Config::peer_timeout)";
-        events_.push_back(std::move(e));
+        emit_disconnected(Error::peer_timed_out, "lost the path to " + name_ +
+                                                     ": nothing heard for " +
+                                                     std::to_string(config_.peer_timeout.count()) +
+                                                     " ms (Config::peer_timeout)");
         return;
     }
 
@@ -529,13 +524,9 @@ void Connection::linger(TimePoint now) {
     const Duration waited = std::chrono::duration_cast<Duration>(now - *goodbye_at_);
     if (waited >= kGoodbyeBound) {
         finish();
-        Event e;
-        e.type = EventType::disconnected;
-        e.connection = id_;
-        e.peer = name_;
-        e.detail = "disconnected (" + name_ + " did not acknowledge the goodbye within " +
-                   std::to_string(kGoodbyeBound.count()) + " ms)";
-        events_.push_back(std::move(e));
+        emit_disconnected(Error::none, "disconnected (" + name_ +
+                                           " did not acknowledge the goodbye within " +
+                                           std::to_string(kGoodbyeBound.count()) + " ms)");
         return;
     }
     if (waited >= kGoodbyeDrain && peer_->state == ENET_PEER_STATE_DISCONNECT_LATER)
@@ -592,6 +583,16 @@ void Connection::emit_path(EventType type) {
     e.peer = name_;
     e.address = peer_address_;
     e.path = path_;
+    events_.push_back(std::move(e));
+}
+
+void Connection::emit_disconnected(Error error, std::string detail) {
+    Event e;
+    e.type = EventType::disconnected;
+    e.error = error;
+    e.detail = std::move(detail);
+    e.connection = id_;
+    e.peer = name_;
     events_.push_back(std::move(e));
 }
 

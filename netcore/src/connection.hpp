@@ -182,6 +182,7 @@ class Connection final : public Outbox, public RelayFramer {
     void become_connected(TimePoint now);
     void emit_path(EventType type);
     void emit_error(Error error, std::string detail);
+    void emit_disconnected(Error error, std::string detail);  ///< the connection ended
     [[nodiscard]] bool through_relay() const {
         return through_relay_ && relay_.started() && peer_relayed_;
     }

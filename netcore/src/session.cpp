@@ -148,7 +148,7 @@ struct Session::Impl final : detail::HostListener,
             if (ENetPeer* p = c->enet_peer())
                 host.disconnect_now(p, detail::kGoodbye);  // one unreliable goodbye, sealed
         stop_relay();
-        if (rendezvous && state != State::closing) rendezvous->unregister(*this);
+        if (rendezvous) rendezvous->unregister(*this);  // once: it sends only while registered
         host.flush();
         connections.clear();
         close_by.reset();
@@ -856,7 +856,8 @@ void Session::update(TimePoint now) {
     if (s.state == State::idle || s.state == State::closed || !s.host.is_open()) return;
     s.now = now;
     if (s.state == State::closing) {
-        if (!s.close_by) s.close_by = now + std::min(s.config.close_linger, Duration{2000});
+        // Each goodbye ends at its own bound (2 s) too: a longer linger ends with the last.
+        if (!s.close_by) s.close_by = now + s.config.close_linger;
         if (s.connections.empty() || now >= *s.close_by) {
             s.finish_close();
             return;
@@ -970,9 +971,8 @@ void Session::close(TimePoint now) {
     disconnect();
     if (s.rendezvous) s.rendezvous->unregister(s);
     s.host.flush();
-    s.state = State::closing;
     // The linger's clock starts at the next update, as each goodbye's does (Connection::linger).
-    s.close_by.reset();
+    s.state = State::closing;
     if (s.connections.empty()) s.finish_close();
 }
 
