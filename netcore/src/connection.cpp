@@ -587,18 +587,16 @@ void Connection::emit_path(EventType type) {
 }
 
 void Connection::emit_disconnected(Error error, std::string detail) {
-    Event e;
-    e.type = EventType::disconnected;
-    e.error = error;
-    e.detail = std::move(detail);
-    e.connection = id_;
-    e.peer = name_;
-    events_.push_back(std::move(e));
+    emit_ended(EventType::disconnected, error, std::move(detail));
 }
 
 void Connection::emit_error(Error error, std::string detail) {
+    emit_ended(EventType::error, error, std::move(detail));
+}
+
+void Connection::emit_ended(EventType type, Error error, std::string detail) {
     Event e;
-    e.type = EventType::error;
+    e.type = type;
     e.error = error;
     e.detail = std::move(detail);
     e.connection = id_;

@@ -182,7 +182,8 @@ class Connection final : public Outbox, public RelayFramer {
     void become_connected(TimePoint now);
     void emit_path(EventType type);
     void emit_error(Error error, std::string detail);
-    void emit_disconnected(Error error, std::string detail);  ///< the connection ended
+    void emit_disconnected(Error error, std::string detail);           ///< the connection ended
+    void emit_ended(EventType type, Error error, std::string detail);  // either of the two
     [[nodiscard]] bool through_relay() const {
         return through_relay_ && relay_.started() && peer_relayed_;
     }
