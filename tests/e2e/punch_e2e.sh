@@ -200,7 +200,9 @@ owned-name)
     [[ $(stat -c %a "$WORK/alice.key") == 600 ]] || fail "the name key file is not mode 600"
     grep -qE '^[0-9a-f]{64}$' "$WORK/alice.key" || fail "the name key file is not 64 hex digits"
     # The game crashes (no Unregister): its restart, on another port, is not told name_taken.
-    kill -KILL "${PID[alice]}"
+    # SIGKILL goes to punch itself: killing its `timeout` wrapper would leave punch running.
+    pkill -KILL -P "${PID[alice]}"
+    wait "${PID[alice]}" || true
     start_punch alice2 /dev/null --timeout 0 --name-key "$WORK/alice.key" "127.0.0.1:$PORT" alice
     wait_for "$WORK/alice2.err" '^punch: registered as alice ' 5
     kill -TERM "${PID[alice2]}"
