@@ -606,12 +606,7 @@ bool has_magic(std::span<const std::uint8_t> datagram) {
 
 bool valid_name(std::string_view name) {
     if (name.empty() || name.size() > kMaxNameLength) return false;
-    for (const char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-        if (!ok) return false;
-    }
-    return true;
+    return std::all_of(name.begin(), name.end(), name_char);
 }
 
 MessageType type_of(const Message& msg) {

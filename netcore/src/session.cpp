@@ -1224,7 +1224,12 @@ const char* to_string(EventType t) {
     return "?";
 }
 
+bool valid_name(std::string_view name) {
+    return protocol::valid_name(name);
+}
+
 std::string name_problem(std::string_view name) {
+    if (protocol::valid_name(name)) return {};
     if (name.empty()) return "a name cannot be empty";
     const std::string shown =
         name.size() > 40 ? std::string(name.substr(0, 40)) + "..." : std::string(name);
@@ -1232,10 +1237,8 @@ std::string name_problem(std::string_view name) {
         return "'" + shown + "' is " + std::to_string(name.size()) +
                " characters long; names are at most " + std::to_string(protocol::kMaxNameLength);
     for (const char ch : name) {
+        if (protocol::name_char(ch)) continue;
         const auto u = static_cast<unsigned char>(ch);
-        const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                        (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
-        if (ok) continue;
         const std::string what = u > 0x20 && u < 0x7F ? "'" + std::string(1, ch) + "'"
                                  : ch == ' '          ? std::string("a space")
                                                       : "byte " + std::to_string(u);

@@ -424,6 +424,11 @@ std::size_t encode_data_head(std::uint32_t channel, std::uint64_t counter,
 
 /// A valid name: 1..kMaxNameLength bytes of [A-Za-z0-9_.-]. Names are case-sensitive.
 [[nodiscard]] bool valid_name(std::string_view name);
+/// A character a name may hold: [A-Za-z0-9_.-].
+[[nodiscard]] constexpr bool name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+}
 
 /// The type a message encodes as.
 [[nodiscard]] MessageType type_of(const Message& msg);

@@ -153,9 +153,7 @@ enum class Consent : std::uint8_t {
 /// name: '!' is not one of A-Z a-z 0-9 _ . -"); empty when it can. Names are 1..32 characters of
 /// [A-Za-z0-9_.-], case-sensitive. Check a name as the player types it.
 [[nodiscard]] std::string name_problem(std::string_view name);
-[[nodiscard]] inline bool valid_name(std::string_view name) {
-    return name_problem(name).empty();
-}
+[[nodiscard]] bool valid_name(std::string_view name);
 
 /// How much a log line matters (Config::log).
 enum class LogLevel : std::uint8_t {
