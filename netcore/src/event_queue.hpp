@@ -30,10 +30,6 @@ class EventQueue {
     /// Swaps the oldest event into `out`, and keeps what `out` held in its slot. False when
     /// none.
     bool pop(Event& out);
-    /// A line for the log hook, when one is set.
-    void log(LogLevel level, std::string_view line) const {
-        if (log_) log_(level, line);
-    }
 
     // What the tests look at, oldest first.
     class Iterator {
