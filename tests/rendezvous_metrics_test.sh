@@ -45,18 +45,18 @@ grep -q '^rendezvous_names 0$' "$tmp/metrics" || fail "expected rendezvous_names
 # A datagram that is not ours: counted as a drop by reason. Sent first, so that once the
 # Register shows, the junk (ahead of it in the socket's queue) is counted too.
 printf 'junk' >"/dev/udp/127.0.0.1/$port"
-# A Hello (docs/PROTOCOL.md 2.2): "NCRV", version 4, type 0x30, a 32-byte client key, 32 zero
+# A Hello (docs/PROTOCOL.md 2.2): "NCRV", version 5, type 0x30, a 32-byte client key, 32 zero
 # bytes. Answered with a Challenge of the same size (which this script does not read back).
 zeros() { printf '\\x00%.0s' $(seq "$1"); }
 key=$(printf '\\x09%.0s' $(seq 32))
-printf "NCRV\x04\x30$key$(zeros 32)" >"/dev/udp/127.0.0.1/$port" || fail "cannot send the Hello"
+printf "NCRV\x05\x30$key$(zeros 32)" >"/dev/udp/127.0.0.1/$port" || fail "cannot send the Hello"
 # A version-1 Register: "NCRV", version 1, type 1, instance 1, no cookie (16 zero bytes), name
 # "alice", no LAN. Answered with an 8-byte VersionRefused, and nothing stored.
 printf 'NCRV\x01\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x05alice\x00' \
     >"/dev/udp/127.0.0.1/$port" || fail "cannot send the version-1 Register"
 # A ClientSealed: version 4, type 0x32, the key, no cookie (16 zero bytes), counter 1, and a box
 # of 16 bytes (a tag alone). Without a cookie nothing opens it: a Challenge, no larger.
-printf "NCRV\x04\x32$key$(zeros 16)$(zeros 7)\x01$(zeros 16)" >"/dev/udp/127.0.0.1/$port" ||
+printf "NCRV\x05\x32$key$(zeros 16)$(zeros 7)\x01$(zeros 16)" >"/dev/udp/127.0.0.1/$port" ||
     fail "cannot send the sealed datagram"
 
 # The loop publishes every 100 ms; allow 5 s.

@@ -236,3 +236,52 @@ TEST_CASE("a sniffer on the link reads no game message, and its replays are drop
     CHECK(bob.received() == std::vector<std::string>{secret});
     CHECK(connected(bob));
 }
+
+// The initiator's first probe carries its ENet CONNECT (PROTOCOL.md §6 step 4). The same
+// introduction (token and keys) is handed out again for a while, so a sniffer could replay the
+// first probe of an earlier session to the responder of a new one before the initiator's own
+// arrives. The responder takes it (it opens: same keys) and ENet makes a half-open peer of it;
+// that peer must give way to the CONNECT of the initiator's current nonce, or the replay would
+// hold the responder's one handshake and the real initiator could never connect.
+TEST_CASE("a first probe replayed from an earlier session does not hold the responder's handshake",
+          "[attack]") {
+    Lab lab;
+    Node& alice = lab.add(lab.config("alice"));
+    Node& bob = lab.add(lab.config("bob"));  // open host: alice asks, alice is the initiator
+    attacker::Sniffer sniffer(alice.session->local_address().port,
+                              bob.session->local_address().port);
+    lab.each_step.push_back([&] { sniffer.poll(); });
+    connect_pair(lab, alice, bob);
+    sniffer.poll();
+    // Alice's first probe that carried a CONNECT: longer than a bare probe (95 bytes).
+    std::vector<std::uint8_t> first;
+    for (const auto& c : sniffer.captured)
+        if (c.from == alice.session->local_address().port && c.bytes.size() > 6 &&
+            c.bytes[5] == static_cast<std::uint8_t>(protocol::EnvelopeType::peer_probe) &&
+            c.bytes.size() > 95) {
+            first = c.bytes;
+            break;
+        }
+    REQUIRE_FALSE(first.empty());
+
+    alice.session->disconnect();
+    REQUIRE(lab.run_until([&] {
+        return alice.count(EventType::disconnected) == 1 && bob.count(EventType::disconnected) == 1;
+    }));
+    // Alice asks again (the server hands out the same introduction) and is held back until the
+    // replay reached bob's new connection and ENet made its half-open peer of it.
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    lab.step();
+    alice.frozen = true;
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::introduced) == 2; }));
+    const auto taken = bob.session->stats().probes_received;
+    REQUIRE(attacker::spoof(address_of(alice), address_of(bob), first));
+    REQUIRE(lab.run_until([&] { return bob.session->stats().probes_received > taken; }));
+    alice.frozen = false;
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+    CHECK(alice.count(EventType::connected) == 2);
+    CHECK(bob.count(EventType::connected) == 2);
+    REQUIRE(alice.session->send(Channel::reliable, bytes("again")));
+    REQUIRE(lab.run_until([&] { return bob.received().size() == 1; }));
+    CHECK(bob.received()[0] == "again");
+}

@@ -33,8 +33,11 @@ constexpr std::uint64_t kToken = 0x1122334455667788ull;
 // Stands for the ENet peer ENet would make: only what the connection reads and ENet's own
 // peer calls touch.
 struct FakeEnetPeer {
+    ENetHost host{};  // enet_peer_reset reads its MTU: the connection resets its peer at the end
     ENetPeer peer{};
     explicit FakeEnetPeer(Address at) {
+        host.mtu = ENET_HOST_DEFAULT_MTU;
+        peer.host = &host;
         enet_list_clear(&peer.acknowledgements);
         enet_list_clear(&peer.sentReliableCommands);
         enet_list_clear(&peer.sentUnreliableCommands);
@@ -93,6 +96,12 @@ struct Side final : DatagramPath::Receiver {
 };
 
 struct Pair {
+    // ENet's peers, as ENet would make them: alice's own (connected on the introduction), bob's
+    // incoming one.
+    FakeEnetPeer alice_enet{kBobPublic};
+    FakeEnetPeer bob_enet{kAlicePublic};
+    /// Where alice's ENet handshake goes: the path that answered first.
+    [[nodiscard]] Address handshake() const { return from_enet(alice_enet.peer.address); }
     crypto::KeyPair alice_keys;
     crypto::KeyPair bob_keys;
     Side alice{1, kAlicePublic, kAliceRelayed};
@@ -116,6 +125,13 @@ struct Pair {
         alice.now = bob.now = now;
         REQUIRE(alice.conn.begin(alice_keys, "alice", to_alice, nullptr, true, 0, now));
         REQUIRE(bob.conn.begin(bob_keys, "bob", to_bob, nullptr, true, 0, now));
+        // The initiator connects ENet on the introduction (PROTOCOL.md §6 step 4), to the
+        // peer's public address; its handshake moves to the path that answers first. The
+        // session then updates it in the same frame: the first probes go out.
+        REQUIRE(alice.conn.take_enet_connect() == kBobPublic);
+        alice_enet.peer.state = ENET_PEER_STATE_CONNECTING;
+        alice.conn.attach(&alice_enet.peer);
+        alice.conn.update(now, 0);
         if (with_relays) {
             CHECK(alice.conn.on_peer_relay(PeerRelay{kToken, kBobRelayed, kBobPublic}) ==
                   kBobPublic.ip);
@@ -170,18 +186,13 @@ struct Pair {
     }
 
     // Both sides connected, as ENet would report it: alice's own peer, bob's incoming one.
-    FakeEnetPeer alice_enet{kBobPublic};
-    FakeEnetPeer bob_enet{kAlicePublic};
     void connect_both() {
         REQUIRE(run_until([&] {
             return alice.conn.state() == State::connecting && bob.conn.state() == State::connecting;
         }));
-        const auto to = alice.conn.take_enet_connect();
-        REQUIRE(to);
-        alice_enet.peer.address = to_enet(*to);
-        alice.conn.attach(&alice_enet.peer);
+        const Address to = handshake();
         REQUIRE(alice.conn.on_enet_connect(&alice_enet.peer, 0, now));
-        bob_enet.peer.address = to_enet(*to == kBobPublic ? kAlicePublic : kAliceRelayed);
+        bob_enet.peer.address = to_enet(to == kBobPublic ? kAlicePublic : kAliceRelayed);
         REQUIRE(bob.conn.on_enet_connect(&bob_enet.peer, connect_data(kToken), now));
     }
 
@@ -189,9 +200,7 @@ struct Pair {
     // answers, which must be `expected`, through her own peer (alice_enet).
     void connect_alice(Address expected) {
         REQUIRE(run_until([&] { return alice.conn.state() == State::connecting; }));
-        REQUIRE(alice.conn.take_enet_connect() == expected);
-        alice_enet.peer.address = to_enet(expected);
-        alice.conn.attach(&alice_enet.peer);
+        REQUIRE(handshake() == expected);
         REQUIRE(alice.conn.on_enet_connect(&alice_enet.peer, 0, now));
     }
 
@@ -223,8 +232,8 @@ TEST_CASE("a connection goes from punching to connecting on the first acknowledg
     CHECK(p.now - p.start < 200ms);  // a round trip on the simulated wire, not a timer
     CHECK_FALSE(p.alice.conn.wants_reminder());
     // Only the initiator connects ENet, to the path that answered.
-    CHECK(p.alice.conn.take_enet_connect() == kBobPublic);
-    CHECK_FALSE(p.alice.conn.take_enet_connect());  // asked once
+    CHECK(p.handshake() == kBobPublic);
+    CHECK_FALSE(p.alice.conn.take_enet_connect());  // asked once, on the introduction
     REQUIRE(p.run_until([&] { return p.bob.conn.state() == State::connecting; }));
     CHECK_FALSE(p.bob.conn.take_enet_connect());
 
@@ -262,7 +271,7 @@ TEST_CASE("a connection holds a relay that got through for relay_delay, then tak
     REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
     CHECK(p.now - p.start >= p.alice.config.relay_delay);
     CHECK(p.now - p.start < p.alice.config.relay_delay + 100ms);
-    CHECK(p.alice.conn.take_enet_connect() == kBobRelayed);
+    CHECK(p.handshake() == kBobRelayed);
     CHECK(p.alice.conn.needs_relay(p.now));
 }
 
@@ -273,7 +282,7 @@ TEST_CASE("a direct path that opens before relay_delay wins over the relay", "[c
     p.begin(true);
     REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
     CHECK(p.now - p.start < p.alice.config.relay_delay);
-    CHECK(p.alice.conn.take_enet_connect() == kBobPublic);
+    CHECK(p.handshake() == kBobPublic);
 }
 
 TEST_CASE("a relayed connection moves to a direct path that opens later", "[connection]") {
@@ -311,7 +320,7 @@ TEST_CASE("a pair starts on the relay when it answers first, without waiting for
     REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
     // Within a few simulated round trips (10 ms steps), not after a delay held for direct.
     CHECK(p.now - p.start <= 50ms);
-    CHECK(p.alice.conn.take_enet_connect() == kBobRelayed);
+    CHECK(p.handshake() == kBobRelayed);
 }
 
 TEST_CASE("a connected pair whose direct path breaks moves to the relay, and back when it returns",
@@ -508,7 +517,7 @@ TEST_CASE("a connection whose ENet handshake never completes fails at connect_ti
     p.begin(false);
     REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
     const TimePoint connecting_at = p.now;
-    REQUIRE(p.alice.conn.take_enet_connect());  // ENet is never told: no handshake
+    REQUIRE(p.alice.conn.enet_peer() != nullptr);  // ENet's CONNECT is never answered
     REQUIRE(p.run_until([&] { return p.alice.conn.ended(); }));
     CHECK(p.now - connecting_at >= p.alice.config.connect_timeout);
     CHECK(p.now - connecting_at < p.alice.config.connect_timeout + 50ms);

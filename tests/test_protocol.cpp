@@ -266,12 +266,35 @@ TEST_CASE("an unknown inner type is refused, and envelope types are not inner ty
 
 TEST_CASE("bytes after the last field of an inner message are refused", "[protocol]") {
     for (const auto& m : samples()) {
+        if (std::holds_alternative<Probe>(m)) continue;  // its last field is the rest (below)
         auto bytes = inner(m);
         bytes.push_back(0);
         Message back;
         INFO(to_string(type_of(m)));
         CHECK(decode_inner(bytes, back) == DecodeError::trailing_bytes);
     }
+}
+
+TEST_CASE("a Probe carries the initiator's CONNECT as its last field, at most 64 bytes",
+          "[protocol]") {
+    Bytes connect(56);
+    for (std::size_t i = 0; i < connect.size(); ++i) connect[i] = static_cast<std::uint8_t>(i);
+    const auto bytes = inner(Probe{0x0102030405060708ull, 9, connect});
+    REQUIRE(bytes.size() == 13 + 56);  // type, token, sequence, then the datagram as it is
+    CHECK(Bytes(bytes.begin() + 13, bytes.end()) == connect);
+    Message back;
+    REQUIRE(decode_inner(bytes, back) == DecodeError::ok);
+    const auto& probe = std::get<Probe>(back);
+    CHECK(probe.sequence == 9);
+    CHECK(Bytes(probe.connect.begin(), probe.connect.end()) == connect);
+    CHECK(back == Message{Probe{0x0102030405060708ull, 9, connect}});
+    CHECK_FALSE(back == Message{Probe{0x0102030405060708ull, 9}});
+    // A bare probe is 13 bytes; 64 bytes of datagram decode, 65 are bad_field.
+    Bytes longest = inner(Probe{1, 1});
+    longest.resize(13 + kMaxProbeConnect, 0xAB);
+    CHECK(decode_inner(longest, back) == DecodeError::ok);
+    longest.push_back(0xAB);
+    CHECK(decode_inner(longest, back) == DecodeError::bad_field);
 }
 
 TEST_CASE("a name length that lies is refused, never read past the end", "[protocol]") {
@@ -539,7 +562,7 @@ TEST_CASE("every envelope starts with magic, version 4 and its type", "[protocol
     for (const auto& [bytes, type] : all) {
         INFO(to_string(type));
         const Bytes head(bytes.begin(), bytes.begin() + kHeaderSize);
-        CHECK(head == Bytes{'N', 'C', 'R', 'V', 4, static_cast<std::uint8_t>(type)});
+        CHECK(head == Bytes{'N', 'C', 'R', 'V', 5, static_cast<std::uint8_t>(type)});
         CHECK(has_magic(bytes));
         CHECK(wire_version(bytes) == kVersion);
         CHECK(decoded(bytes).type == type);
@@ -690,9 +713,12 @@ TEST_CASE("a version-1 datagram is refused as bad_version, and wire_version says
     bytes[4] = 3;  // issue 11's version: no parties
     CHECK(decode_envelope(bytes, e) == DecodeError::bad_version);
     CHECK(wire_version(bytes) == 3);
-    bytes[4] = 5;
+    bytes[4] = 4;  // issue 14's version: no CONNECT in the probe
     CHECK(decode_envelope(bytes, e) == DecodeError::bad_version);
-    CHECK(wire_version(bytes) == 5);
+    CHECK(wire_version(bytes) == 4);
+    bytes[4] = 6;
+    CHECK(decode_envelope(bytes, e) == DecodeError::bad_version);
+    CHECK(wire_version(bytes) == 6);
     CHECK(wire_version(std::span(bytes.data(), kHeaderSize - 1)) == 0);
 }
 

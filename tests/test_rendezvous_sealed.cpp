@@ -274,12 +274,12 @@ TEST_CASE("a version-1 Register gets exactly an 8-byte VersionRefused and stores
     const auto sent = h.raw(kAlice, v1);
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].to == kAlice);
-    CHECK(sent[0].bytes == std::vector<std::uint8_t>{'N', 'C', 'R', 'V', 4, 0x3F, 4, 4});
+    CHECK(sent[0].bytes == std::vector<std::uint8_t>{'N', 'C', 'R', 'V', 5, 0x3F, 5, 5});
     Envelope e;
     REQUIRE(decode_envelope(sent[0].bytes, e) == DecodeError::ok);
     CHECK(e.type == EnvelopeType::version_refused);
-    CHECK(e.min_version == 4);
-    CHECK(e.max_version == 4);
+    CHECK(e.min_version == 5);
+    CHECK(e.max_version == 5);
     const auto c = h.server.counters();
     CHECK(c.version_refused == 1);
     CHECK(c.names == 0);

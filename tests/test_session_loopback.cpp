@@ -140,6 +140,50 @@ TEST_CASE("two sessions punch, connect ENet both ways, and exchange messages", "
     }
 }
 
+// The handshake rides the probes (PROTOCOL.md §6 step 4): each turn below is one session's
+// update, which reads everything the other sent in its last turn, so each turn is one flight
+// across the wire. The initiator is connected after one flight each way; the responder one
+// flight later, on the acknowledgement of its VERIFY_CONNECT. The handshake that followed the
+// probes took two more flights on each side.
+TEST_CASE("the initiator is connected one round trip after the introduction", "[session]") {
+    Lab lab;
+    Node& alice = lab.add(lab.config("alice"));
+    Node& bob = lab.add(lab.config("bob"));  // an open host: alice asks, and is the initiator
+    REQUIRE(lab.run_until(
+        [&] { return alice.count(EventType::registered) && bob.count(EventType::registered); }));
+    const auto turn = [](Node& n) {
+        n.session->update(netcore::Clock::now());
+        netcore::Event e;
+        while (n.session->poll(e)) n.events.push_back(std::move(e));
+    };
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    turn(alice);  // the IntroduceRequest
+    for (int i = 0; i < 100 && lab.server().counters().introduced == 0; ++i) {
+        lab.server().poll(10, netcore::Clock::now());  // both Introductions go out
+    }
+    REQUIRE(lab.server().counters().introduced == 1);
+    turn(alice);  // the Introduction: probes to every candidate, each carrying the CONNECT
+    REQUIRE(alice.count(EventType::introduced) == 1);
+    CHECK(alice.session->stats().probes_sent > 0);
+    CHECK_FALSE(connected(alice));
+    turn(bob);  // the Introduction, then alice's probe: its ProbeAck and ENet's VERIFY_CONNECT
+    REQUIRE(bob.count(EventType::introduced) == 1);
+    CHECK_FALSE(connected(bob));
+    turn(alice);  // one round trip: the acknowledgement and the VERIFY_CONNECT
+    CHECK(connected(alice));
+    turn(bob);  // the acknowledgement of its VERIFY_CONNECT
+    CHECK(connected(bob));
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }));
+    CHECK(alice.count(EventType::connected) == 1);
+    CHECK(bob.count(EventType::connected) == 1);
+    REQUIRE(alice.session->send(Channel::reliable, bytes("first")));
+    REQUIRE(bob.session->send(Channel::reliable, bytes("second")));
+    REQUIRE(
+        lab.run_until([&] { return bob.received().size() == 1 && alice.received().size() == 1; }));
+    CHECK(bob.received()[0] == "first");
+    CHECK(alice.received()[0] == "second");
+}
+
 TEST_CASE("two sessions naming each other at once make exactly one connection", "[session]") {
     Lab lab;
     Node& alice = lab.add(lab.config("alice"));

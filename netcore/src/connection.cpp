@@ -61,14 +61,23 @@ bool Connection::begin(const crypto::KeyPair& me, std::string_view my_name,
     party_member_ = (intro.flags & protocol::IntroductionFlags::party) != 0;
     puncher_.begin(intro, now, asked);
     state_ = State::punching;
+    now_ = now;
+    early_connect_ = puncher_.role() == protocol::Role::initiator && !link_.relay_only &&
+                     !config_.insecure_plaintext_enet;
+    // ENet's peer starts at the peer's public address; the handshake moves to the path that
+    // answers first (on_path_open, handshake_heard).
+    if (early_connect_) pending_connect_ = intro.peer_public;
     Event e;
     e.type = EventType::introduced;
     e.connection = id_;
     e.peer = name_;
     e.address = intro.peer_public;
     events_.push_back(std::move(e));
-    puncher_.update(now, config_.probe_interval, *this,  // first probes right away
-                    link_.relay_only ? Puncher::Targets::relay_only : Puncher::Targets::all);
+    // The first probes right away; the initiator's once ENet made its CONNECT for them to carry
+    // (the session connects ENet, then updates us in the same frame).
+    if (!early_connect_)
+        puncher_.update(now, config_.probe_interval, *this,
+                        link_.relay_only ? Puncher::Targets::relay_only : Puncher::Targets::all);
     return true;
 }
 
@@ -76,7 +85,14 @@ bool Connection::begin(const crypto::KeyPair& me, std::string_view my_name,
 
 void Connection::send(Address to, const protocol::Message& message) {
     std::array<std::uint8_t, protocol::kMaxDatagramSize> buf;
-    const std::size_t n = link_.channel.seal_probe(message, buf);
+    std::size_t n = 0;
+    if (const auto* probe = std::get_if<protocol::Probe>(&message); probe && carries_connect(to)) {
+        protocol::Probe with = *probe;
+        with.connect = link_.handshake_datagram();
+        n = link_.channel.seal_probe(with, buf);
+    } else {
+        n = link_.channel.seal_probe(message, buf);
+    }
     if (n == 0) return;
     if (!through_relay_) {
         out_.send_raw(to, std::span(buf.data(), n));
@@ -87,6 +103,15 @@ void Connection::send(Address to, const protocol::Message& message) {
     std::array<std::uint8_t, protocol::kMaxDatagramSize + kRelayFramingRoom> framed;
     const std::size_t m = frame(std::span(buf.data(), n), framed);
     if (m > 0) out_.send_raw(relay_.server(), std::span(framed.data(), m));
+}
+
+// Our CONNECT rides the probes until ENet has its answer (PROTOCOL.md §6 step 4); to the
+// peer's relay only once the relay may be used (Config::relay_delay).
+bool Connection::carries_connect(Address to) const {
+    if (!early_connect_ || peer_ == nullptr || peer_->state != ENET_PEER_STATE_CONNECTING ||
+        link_.handshake_size == 0)
+        return false;
+    return puncher_.path_of(to) != Path::relay || now_ - relay_clock() >= config_.relay_delay;
 }
 
 std::size_t Connection::frame(std::span<const std::uint8_t> sealed, std::span<std::uint8_t> out) {
@@ -114,7 +139,7 @@ Address Connection::enet_source(Address from, bool authenticated) const {
     // is connected, while the responder still waits for the acknowledgement of its
     // VERIFY_CONNECT, which then comes from the direct address.
     const ENetPeer* enet = peer_ != nullptr ? peer_ : seeded_;
-    if (enet == nullptr || (state_ != State::connected && state_ != State::connecting)) return from;
+    if (enet == nullptr || state_ == State::closed) return from;
     const Address current = from_enet(enet->address);
     if (from != current && (authenticated || (puncher_.active() && puncher_.verified(from))))
         return current;
@@ -125,6 +150,7 @@ Address Connection::enet_source(Address from, bool authenticated) const {
 
 bool Connection::on_probe(const protocol::Message& message, Address from, TimePoint now) {
     if (!first_heard_) first_heard_ = now;
+    now_ = now;
     if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
         if (!puncher_.handle_probe(*probe, from, *this)) return false;
         heard_from(from, now, false);
@@ -234,7 +260,46 @@ void Connection::start_connecting(Address through, TimePoint now) {
     connect_via_ = through;
     relay_through_.reset();
     // One initiator (PROTOCOL.md §6 step 5): two simultaneous ENet connects make two peers.
-    if (puncher_.role() == protocol::Role::initiator) pending_connect_ = through;
+    if (puncher_.role() != protocol::Role::initiator) return;
+    if (!early_connect_) {
+        pending_connect_ = through;
+        return;
+    }
+    // Connected on the introduction: the CONNECT still unanswered goes this way now.
+    if (peer_ != nullptr && peer_->state == ENET_PEER_STATE_CONNECTING) {
+        peer_->address = to_enet(enet_address_of(through));
+        seed_round_trip(peer_, handshake_rtt());
+    }
+}
+
+void Connection::handshake_heard(Address from) {
+    if (!early_connect_ || peer_ == nullptr || peer_->state != ENET_PEER_STATE_CONNECTING ||
+        !is_peer_address(from))
+        return;
+    peer_->address = to_enet(enet_address_of(from));
+    connect_via_ = from;
+}
+
+std::size_t Connection::connect_probe(std::span<std::uint8_t> out) {
+    // The puncher numbers it as a round of one probe, so the peer answers it like any other.
+    struct Catch final : Outbox {
+        std::optional<protocol::Probe> probe;
+        void send(Address /*to*/, const protocol::Message& m) override {
+            if (const auto* p = std::get_if<protocol::Probe>(&m)) probe = *p;
+        }
+    } caught;
+    if (peer_ == nullptr) return 0;
+    const Address to = peer_side_of(from_enet(peer_->address));
+    if (!carries_connect(to)) return 0;
+    puncher_.probe(to, now_, caught);
+    if (!caught.probe) return 0;
+    caught.probe->connect = link_.handshake_datagram();
+    return link_.channel.seal_probe(*caught.probe, out);
+}
+
+bool Connection::takes_connect() const {
+    return puncher_.active() && puncher_.role() == protocol::Role::responder && setting_up() &&
+           peer_ == nullptr;
 }
 
 // Sends to another of the peer's paths from now on, with the same ENet peer and keys. The peer
@@ -259,7 +324,8 @@ void Connection::move_to(const Puncher::Candidate& to, TimePoint now) {
 }
 
 bool Connection::on_enet_connect(ENetPeer* peer, enet_uint32 data, TimePoint now) {
-    if (state_ == State::connecting && peer == peer_ && peer_ != nullptr) {
+    // Ours: the VERIFY_CONNECT may come before the acknowledgement of a probe that opens a path.
+    if (setting_up() && peer == peer_ && peer_ != nullptr) {
         become_connected(now);
         return true;
     }
@@ -331,6 +397,7 @@ void Connection::on_enet_receive(const ENetPacket& packet, std::uint8_t channel)
 
 void Connection::update(TimePoint now, std::uint32_t unauthenticated) {
     using Targets = Puncher::Targets;
+    now_ = now;
     if (setting_up())
         puncher_.update(now, config_.probe_interval, *this,
                         link_.relay_only ? Targets::relay_only : Targets::all);
@@ -415,7 +482,7 @@ void Connection::keep_path(TimePoint now) {
 }
 
 std::optional<Address> Connection::take_enet_connect() {
-    if (!pending_connect_ || state_ != State::connecting) return std::nullopt;
+    if (!pending_connect_ || !setting_up()) return std::nullopt;
     const Address to = enet_address_of(*pending_connect_);
     pending_connect_.reset();
     return to;
@@ -425,6 +492,11 @@ void Connection::attach(ENetPeer* peer) {
     peer_ = peer;
     link_.connect_id = peer->connectID;  // what ENet's datagrams to the peer carry
     seed_round_trip(peer, handshake_rtt());
+    // Connected on the introduction, ENet must not give up while the punch may still take
+    // its time: our own deadlines (punch_timeout, then connect_timeout) end the handshake.
+    const auto limit =
+        static_cast<enet_uint32>((config_.punch_timeout + config_.connect_timeout).count()) + 1000;
+    if (early_connect_) enet_peer_timeout(peer, 0, limit, limit);
 }
 
 void Connection::enet_refused() {

@@ -91,6 +91,18 @@ class Connection final : public Outbox, public RelayFramer {
     /// The session calls attach() with the peer ENet made, or enet_refused().
     std::optional<Address> take_enet_connect();
     void attach(ENetPeer* peer);
+    /// An ENet datagram of the peer opened under our keys and came from `from`: while our
+    /// CONNECT is unanswered, the handshake follows the path the peer answered on (its
+    /// VERIFY_CONNECT may come on any of the candidates the probes carried the CONNECT to).
+    void handshake_heard(Address from);
+    /// ENet sends (or re-sends) our CONNECT before the peer's nonce is known, so it cannot go
+    /// as PeerData: it goes as a probe carrying it, to where ENet sends, sealed into `out`.
+    /// Returns the size, or 0 (nothing goes out).
+    std::size_t connect_probe(std::span<std::uint8_t> out);
+    /// Responder: a CONNECT riding a probe may be handed to ENet (we have no connection yet).
+    [[nodiscard]] bool takes_connect() const;
+    /// The half-open ENet peer of a CONNECT that gave way (Session: take_connect) was reset.
+    void handshake_released() { seeded_ = nullptr; }
     void enet_refused();
     /// Seeds ENet's view of the round trip and keeps the handshake's re-sends paced: the
     /// responder's peer is found among `host`'s peers right after the initiator's CONNECT.
@@ -191,6 +203,7 @@ class Connection final : public Outbox, public RelayFramer {
         return first_heard_.value_or(puncher_.started());
     }
     [[nodiscard]] enet_uint32 handshake_rtt() const;
+    [[nodiscard]] bool carries_connect(Address to) const;
     void finish();
 
     const Config& config_;
@@ -215,10 +228,15 @@ class Connection final : public Outbox, public RelayFramer {
     Path path_ = Path::none;
     TimePoint connect_deadline_{};
     std::optional<Address> pending_connect_;  // decided while receiving, done after
-    bool leaving_ = false;                    // goodbye() called, waiting for ENet
-    std::optional<TimePoint> goodbye_at_;     // when the goodbye's clock started (linger())
-    ENetPeer* seeded_ = nullptr;              // the responder's handshake peer, RTT seeded
-    Address connect_via_;                     // the path the handshake goes over
+    // The initiator connects ENet on the introduction, and its CONNECT rides every probe
+    // (PROTOCOL.md §6 step 4): the handshake takes one round trip, not two. Not relay-only
+    // (nothing may go to the peer's own addresses) nor plaintext ENet (nothing to seal it).
+    bool early_connect_ = false;
+    TimePoint now_{};       // of the last update or datagram: Connection::send has no clock
+    bool leaving_ = false;  // goodbye() called, waiting for ENet
+    std::optional<TimePoint> goodbye_at_;  // when the goodbye's clock started (linger())
+    ENetPeer* seeded_ = nullptr;           // the responder's handshake peer, RTT seeded
+    Address connect_via_;                  // the path the handshake goes over
 
     // The relay, as this connection uses it.
     std::optional<Address> peer_relayed_;  // from PeerRelay: where the peer's relay is

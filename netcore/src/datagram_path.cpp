@@ -1,5 +1,7 @@
 #include "datagram_path.hpp"
 
+#include <algorithm>
+
 namespace netcore::detail {
 
 using namespace protocol;
@@ -15,13 +17,22 @@ void PeerLink::end() {
     relayed.reset();
     framer = nullptr;
     connect_id.reset();
+    handshake_size = 0;
 }
 
 // The session hands each datagram ENet sends to the link of the connection it names (its
 // checksum slot's connectID, or a CONNECT's, §11.4); this link seals it for its peer.
 std::size_t PeerLink::seal_enet(std::span<const std::uint8_t> datagram,
                                 std::span<std::uint8_t> out) {
-    if (!active() || !channel.data_ready()) return 0;
+    if (!active()) return 0;
+    if (const auto of = enet_connection_of(datagram);
+        of && of->connect && datagram.size() <= handshake.size()) {
+        // Our CONNECT: kept for the probes, which carry it from the first round on; once the
+        // peer's nonce is known it also goes as ENet sends it, sealed as data.
+        std::copy(datagram.begin(), datagram.end(), handshake.begin());
+        handshake_size = datagram.size();
+    }
+    if (!channel.data_ready()) return 0;
     if (framer == nullptr) return channel.seal_data(datagram, out);
     const std::size_t n = channel.seal_data(datagram, framing_);
     return n == 0 ? 0 : framer->frame({framing_.data(), n}, out);
@@ -115,7 +126,18 @@ bool DatagramPath::route(Incoming& in, Links& links, Receiver& receiver) {
                 return true;
             }
             receiver.on_link_probe(*peer, message, in.from);
-            return true;
+            const auto* probe = std::get_if<Probe>(&message);
+            if (probe == nullptr || probe->connect.empty() ||
+                !receiver.take_connect(*peer, probe->connect))
+                return true;
+            // The initiator's CONNECT, authenticated by the probe's box: ENet parses it from
+            // where it lies in scratch_ (ENet rewrites its checksum slot there), like a PeerData.
+            if (!enet_checksum_slot(probe->connect) || !links.admit_enet(*peer, probe->connect)) {
+                drop(PeerChannel::Drop::malformed);
+                return true;
+            }
+            in.data = probe->connect;
+            return false;
         }
         case EnvelopeType::peer_data:
             return !on_data(envelope, in, links);

@@ -49,6 +49,18 @@ struct PeerLink final : EnetSealer {
     /// The connectID of the peer's ENet connection (§11.4): ours when we connected, the one of
     /// its CONNECT when it did. ENet's datagrams name it, so each is sealed by its own link.
     std::optional<enet_uint32> connect_id;
+    /// The initiator's ENet CONNECT as ENet last sent it, unsealed (PROTOCOL.md §6 step 4):
+    /// before the peer's nonce is known it cannot be sealed as PeerData, so it rides the probes
+    /// (Connection::send), sealed in the probe's box. Empty: none.
+    /// The responder's side: the peer's session nonce when its CONNECT (connect_id) was taken
+    /// from a probe. A CONNECT taken under another nonce than the peer's current one may be a
+    /// replay of an earlier session's first probe, and gives way (Session: take_connect).
+    protocol::PeerNonce connect_nonce{};
+    std::array<std::uint8_t, protocol::kMaxProbeConnect> handshake{};
+    std::size_t handshake_size = 0;
+    [[nodiscard]] std::span<const std::uint8_t> handshake_datagram() const {
+        return {handshake.data(), handshake_size};
+    }
 
     /// Starts a session for `intro`. False when the peer's key is unusable.
     bool begin(const crypto::KeyPair& me, std::string_view my_name,
@@ -108,6 +120,11 @@ class DatagramPath {
         }
         /// A datagram of another wire version from the server's address.
         virtual void on_server_version(std::uint8_t version) = 0;
+        /// The Probe that just opened under `link` (and was taken: on_link_probe) carries the
+        /// peer's ENet CONNECT (§4.8). True: ENet parses it, as if it came in a PeerData.
+        virtual bool take_connect(PeerLink& /*link*/, std::span<const std::uint8_t> /*connect*/) {
+            return false;
+        }
 
       protected:
         ~Receiver() = default;

@@ -74,7 +74,7 @@ std::size_t PeerChannel::seal_probe(const Message& message, std::span<std::uint8
     if (head == 0) return 0;
     // The preamble (§4.8): our channel, our nonce, and (in an acknowledgement) the nonce of
     // the probe it answers.
-    std::array<std::uint8_t, kProbePreamble + 64> plain{};
+    std::array<std::uint8_t, kProbePreamble + 32 + kMaxProbeConnect> plain{};
     put_u32(plain.data(), channel_);
     std::memcpy(plain.data() + 4, nonce_.data(), nonce_.size());
     if (std::holds_alternative<ProbeAck>(message))

@@ -60,6 +60,8 @@ class PeerChannel {
     /// The introduction's probe tag (§11.3): the first 4 bytes of every probe's nonce, both ways.
     [[nodiscard]] std::uint32_t probe_tag() const { return tag_; }
     [[nodiscard]] bool confirmed() const { return confirmed_; }
+    /// The peer's session nonce: of the latest probe that opened, or the confirmed one.
+    [[nodiscard]] const protocol::PeerNonce& peer_nonce() const { return peer_nonce_; }
     [[nodiscard]] std::uint64_t data_sent() const { return sent_; }
 
   private:

@@ -88,6 +88,13 @@ class Reader {
     [[nodiscard]] bool truncated() const { return truncated_; }
     [[nodiscard]] bool bad_field() const { return bad_field_; }
     [[nodiscard]] bool at_end() const { return pos_ == data_.size(); }
+    // Whatever is left (a Probe's CONNECT).
+    std::span<const std::uint8_t> rest() {
+        if (truncated_) return {};
+        const auto out = data_.subspan(pos_);
+        pos_ = data_.size();
+        return out;
+    }
 
   private:
     bool need(std::size_t n) {
@@ -285,6 +292,7 @@ void write_body(Writer& w, const PartyJoinAsked& m) {
 void write_body(Writer& w, const Probe& m) {
     w.u64(m.token);
     w.u32(m.sequence);
+    if (m.connect.size() <= kMaxProbeConnect) w.bytes(m.connect);
 }
 void write_body(Writer& w, const ProbeAck& m) {
     w.u64(m.token);
@@ -477,6 +485,8 @@ DecodeError read_body(Reader& r, MessageType type, Message& out) {
             Probe m;
             m.token = r.u64();
             m.sequence = r.u32();
+            m.connect = r.rest();  // the CONNECT it carries, if any: the rest of the box
+            if (m.connect.size() > kMaxProbeConnect) err = DecodeError::bad_field;
             out = m;
             break;
         }

@@ -309,7 +309,10 @@ struct Session::Impl final : detail::HostListener,
                           std::span<std::uint8_t> out) override {
         const auto of = detail::enet_connection_of(datagram);
         Connection* c = of ? by_connect_id(of->connect_id) : nullptr;
-        return c == nullptr ? 0 : c->link().seal_enet(datagram, out);
+        if (c == nullptr) return 0;
+        const std::size_t n = c->link().seal_enet(datagram, out);
+        // Our CONNECT before the peer's nonce is known: it goes as a probe carrying it.
+        return n == 0 && of->connect ? c->connect_probe(out) : n;
     }
 
     // ---- DatagramPath::Links ------------------------------------------------------------
@@ -422,7 +425,10 @@ struct Session::Impl final : detail::HostListener,
         if (source == nullptr && !sealed())
             for (const auto& k : connections)
                 if (k->is_peer_address(in.from)) source = k.get();
-        if (source != nullptr && opened_by != nullptr) opened_by->heard_from(in.from, now);
+        if (source != nullptr && opened_by != nullptr) {
+            opened_by->heard_from(in.from, now);
+            opened_by->handshake_heard(in.from);
+        }
         if (source != nullptr && !sealed()) source->heard_from(in.from, now, false);
         if (source != nullptr) in.from = source->enet_source(in.from, opened_by != nullptr);
         return false;
@@ -470,7 +476,35 @@ struct Session::Impl final : detail::HostListener,
     void on_link_probe(detail::PeerLink& link, const protocol::Message& message,
                        Address from) override {
         Connection* c = by_link(link);
-        if (c == nullptr || !c->on_probe(message, from, now)) ++counters.datagrams_dropped;
+        probe_taken = c != nullptr && c->on_probe(message, from, now);
+        if (!probe_taken) ++counters.datagrams_dropped;
+    }
+    bool probe_taken = false;  // the last probe on_link_probe saw was taken
+
+    // The initiator's CONNECT riding a probe that was taken (not a copy of one answered
+    // already): ENet takes the first of each, once per connection. A CONNECT taken under
+    // another nonce of the peer's than the current one may have been an earlier session's
+    // first probe replayed (the same introduction may be acted on twice): its half-open ENet
+    // peer gives way, so a replay cannot hold the responder's one handshake. Once the peer's
+    // nonce is confirmed, probes of any other are dropped before they get here.
+    bool take_connect(detail::PeerLink& link, std::span<const std::uint8_t> connect) override {
+        Connection* c = by_link(link);
+        if (!probe_taken || c == nullptr || !c->takes_connect()) return false;
+        const auto of = detail::enet_connection_of(connect);
+        if (!of || !of->connect) return false;
+        const auto& nonce = link.channel.peer_nonce();
+        if (link.connect_id) {
+            if (*link.connect_id == of->connect_id || crypto::equal(link.connect_nonce, nonce))
+                return false;  // taken already (one of the copies every round carries)
+            ENetHost* h = host.get();
+            for (ENetPeer* p = h->peers; p < h->peers + h->peerCount; ++p)
+                if (p->state != ENET_PEER_STATE_DISCONNECTED && p->connectID == *link.connect_id)
+                    enet_peer_reset(p);
+            link.connect_id.reset();
+            c->handshake_released();
+        }
+        link.connect_nonce = nonce;
+        return true;
     }
     void on_probe(const protocol::Message& /*message*/, Address /*from*/) override {
         ++counters.datagrams_dropped;  // every probe comes through on_link_probe
@@ -729,10 +763,14 @@ struct Session::Impl final : detail::HostListener,
             host.get()->randomSeed = static_cast<enet_uint32>(crypto::random_u64());
             ENetPeer* p = enet_host_connect(host.get(), &address, kChannelCount,
                                             detail::connect_data(c->token()));
-            if (p == nullptr)
+            if (p == nullptr) {
                 c->enet_refused();
-            else
-                c->attach(p);
+                continue;
+            }
+            c->attach(p);
+            // Connected on the introduction (PROTOCOL.md §6 step 4): ENet makes its CONNECT now,
+            // which the link keeps for the first round of probes to carry, this very frame.
+            host.flush();
         }
         settle();
     }

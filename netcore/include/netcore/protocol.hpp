@@ -34,7 +34,7 @@ namespace netcore::protocol {
 
 // PROTOCOL.md §2: the header.
 inline constexpr std::array<std::uint8_t, 4> kMagic = {'N', 'C', 'R', 'V'};
-inline constexpr std::uint8_t kVersion = 4;    // 4: parties (§4.15); 3: consent, owned names
+inline constexpr std::uint8_t kVersion = 5;    // 5: CONNECT in the probe; 4: parties
 inline constexpr std::size_t kHeaderSize = 6;  // bytes: magic + version + type
 
 // PROTOCOL.md §3: limits.
@@ -294,10 +294,19 @@ struct PartyJoinAsked {
     std::string_view player;
     friend bool operator==(const PartyJoinAsked&, const PartyJoinAsked&) = default;
 };
+/// The largest ENet datagram a Probe carries (§4.8): ENet's CONNECT is 56 bytes (its 4-byte
+/// header with the sent time, the 4-byte checksum slot, the 48-byte command).
+inline constexpr std::size_t kMaxProbeConnect = 64;
 struct Probe {
     std::uint64_t token = 0;
     std::uint32_t sequence = 0;
-    friend bool operator==(const Probe&, const Probe&) = default;
+    /// The initiator's ENet CONNECT riding the probe (§4.8, §6 step 4), or empty. A view into
+    /// the buffer the probe was decoded from (or is encoded from).
+    std::span<const std::uint8_t> connect{};
+    friend bool operator==(const Probe& a, const Probe& b) {
+        return a.token == b.token && a.sequence == b.sequence &&
+               std::equal(a.connect.begin(), a.connect.end(), b.connect.begin(), b.connect.end());
+    }
 };
 struct ProbeAck {
     std::uint64_t token = 0;
