@@ -43,7 +43,10 @@ bool admit_enet(PeerLink& link, std::span<const std::uint8_t> plain, bool respon
     const auto of = enet_connection_of(plain);
     if (!of) return true;  // 0 and no CONNECT: addressed to no peer
     if (!of->connect) return link.connect_id == of->connect_id;
-    if (link.connect_id) return *link.connect_id == of->connect_id;  // a re-sent CONNECT
+    // One CONNECT per connection: a copy (the initiator's probes carry it to every candidate,
+    // and ENet re-sends it) from another address would make ENet a second peer. ENet's own
+    // peer re-sends its VERIFY_CONNECT until acknowledged, so a copy is never needed.
+    if (link.connect_id) return false;
     if (!responder || taken(of->connect_id)) return false;
     link.connect_id = of->connect_id;
     return true;
