@@ -332,6 +332,43 @@ TEST_CASE(
     CHECK_FALSE(mallory.session->stats().resumed);
 }
 
+TEST_CASE("a session that outlived its cookie renews it, and the next session resumes on it",
+          "[session][resume]") {
+    rendezvous::Config server;
+    server.cookie_window = std::chrono::milliseconds(150);  // a cookie lives 150 to 300 ms
+    Lab lab(server);
+    Node& first = lab.add(lab.config("alice"));
+    REQUIRE(lab.run_until([&] { return first.count(EventType::registered) == 1; }));
+    const auto stale = first.session->resume_ticket();
+    REQUIRE(stale);
+    lab.run_for(400ms);  // a match: longer than the cookie's life
+    const auto challenged = lab.server().counters().challenged;
+    const auto registers = first.session->stats().registrations_sent;
+    REQUIRE(first.session->renew_resume_ticket() == Error::none);
+    REQUIRE(lab.run_until([&] { return first.session->resume_ticket()->cookie != stale->cookie; }));
+    CHECK(lab.server().counters().challenged == challenged + 1);    // one Hello, one Challenge
+    CHECK(first.session->stats().registrations_sent == registers);  // the name needed nothing
+    const ResumeTicket fresh = *first.session->resume_ticket();
+    const std::uint16_t port = first.session->local_address().port;
+    first.frozen = true;
+    first.session.reset();
+
+    Config c = no_retries(lab.config("alice"));
+    c.local_port = port;
+    c.resume = fresh;
+    Node& second = lab.add(c);
+    REQUIRE(lab.run_until([&] { return second.count(EventType::registered) == 1; }));
+    CHECK(second.session->stats().resumed);
+    CHECK(second.session->stats().challenges == 0);
+    CHECK(lab.server().counters().bad_cookies == 0);
+}
+
+TEST_CASE("renew_resume_ticket() before registration is refused", "[session][resume]") {
+    Lab lab;
+    Node& alice = lab.add(lab.config("alice"), false);
+    CHECK(alice.session->renew_resume_ticket() == Error::invalid_state);
+}
+
 TEST_CASE("a ticket's text form reads back, and anything else is refused", "[session][resume]") {
     ResumeTicket t;
     t.server = Address{0xCB00710Au, 7777};

@@ -83,6 +83,14 @@ void RendezvousClient::prove_owner(RegisterRequest& reg) {
     reg.proof = proof_;
 }
 
+bool RendezvousClient::renew_cookie(RawOutbox& out) {
+    std::array<std::uint8_t, kHelloSize> hello{};
+    if (phase_ != Phase::registered || channel_.hello(hello) == 0) return false;
+    out.send_raw(config_.server, hello);
+    cookie_asked_ = true;
+    return true;
+}
+
 void RendezvousClient::send_request(TimePoint now, RawOutbox& out) {
     last_request_ = now;
     request_sent_ = true;
@@ -188,6 +196,11 @@ RendezvousClient::Signal RendezvousClient::handle(const Envelope& envelope, Time
             }
             ++challenges_;
             on_ticket_ = false;  // on today's path from here (§6 step 1)
+            if (!registering && cookie_asked_ &&
+                outcome == SignalChannel::ChallengeOutcome::new_cookie) {
+                cookie_asked_ = false;  // the answer to renew_cookie(): our name is fine as it is
+                return {};
+            }
             send_register(now, out);
             return {};
         }

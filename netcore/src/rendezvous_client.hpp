@@ -101,6 +101,9 @@ class RendezvousClient {
     [[nodiscard]] bool resumed() const { return resumed_registration_; }
     /// The ticket for the next run (Config::resume), once registered.
     [[nodiscard]] std::optional<ResumeTicket> ticket() const;
+    /// Asks for a fresh cookie for the ticket: one Hello (70 bytes), whose Challenge (70 bytes)
+    /// renews the cookie and nothing else. False when not registered.
+    bool renew_cookie(RawOutbox& out);
     /// Challenges whose server key was not the pinned one (a sign of the wrong server key).
     [[nodiscard]] std::uint32_t foreign_challenges() const { return foreign_challenges_; }
     /// Valid after a Signal::Kind::introduced, until the next handle(); names view the datagram.
@@ -145,6 +148,7 @@ class RendezvousClient {
     // ticket's key or salt is not the server's (a Register that does not open is not answered).
     bool on_ticket_ = false;
     bool resumed_registration_ = false;  // the first RegisterAck came while on_ticket_
+    bool cookie_asked_ = false;          // renew_cookie() sent a Hello: its Challenge is awaited
     bool version_refused_ = false;
     std::uint32_t refused_attempts_ = 0;  // Register attempts that drew a port unreachable
     std::uint32_t refused_attempt_ = 0;   // the last one counted (its registrations_sent_)

@@ -1076,6 +1076,13 @@ std::optional<ResumeTicket> Session::resume_ticket() const {
     return impl_->rendezvous->ticket();
 }
 
+Error Session::renew_resume_ticket() {
+    Impl& s = *impl_;
+    if (!s.rendezvous || !s.rendezvous->renew_cookie(s))
+        return s.refuse(Error::invalid_state, "renew_resume_ticket(): not registered");
+    return Error::none;
+}
+
 Stats Session::stats() const {
     const Impl& s = *impl_;
     Stats st = s.counters;

@@ -404,6 +404,11 @@ class Session {
     /// is the last one the server gave (the Challenge that registered us, or the ticket's), and
     /// the server accepts a cookie for 30 to 60 s after it minted it.
     [[nodiscard]] std::optional<ResumeTicket> resume_ticket() const;
+    /// Asks the rendezvous for a fresh cookie for resume_ticket(): one Hello (70 bytes) and its
+    /// Challenge (70 bytes), a round trip later. For a session that lives longer than a cookie
+    /// (a match): call it when the next Session is near, take the ticket after the next
+    /// update()s. Returns invalid_state when not registered.
+    Error renew_resume_ticket();
     [[nodiscard]] Address local_address() const;  ///< the bound socket
     /// Every connection (ended ones are gone), oldest first.
     [[nodiscard]] std::vector<PeerInfo> peers() const;
