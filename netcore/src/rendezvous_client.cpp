@@ -43,6 +43,7 @@ bool RendezvousClient::send(const Message& message, RawOutbox& out) {
 void RendezvousClient::send_register(TimePoint now, RawOutbox& out) {
     last_register_ = now;
     register_answered_ = false;
+    cookie_asked_ = false;  // a Challenge from here on may be for this Register: answer it
     ++registrations_sent_;
     RegisterRequest reg{instance_, config_.name, lan_};
     if (config_.consent == Consent::open) reg.flags |= RegisterFlags::open;
