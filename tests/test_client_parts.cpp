@@ -468,6 +468,26 @@ TEST_CASE("a request asked for before registering rides with every Register unti
               .kind == Kind::introduced);
 }
 
+TEST_CASE("an Introduction that overtakes the RegisterAck is asked for again at the ack",
+          "[client]") {
+    Rig r;
+    r.client->start(t0, r.out);
+    r.client->request("bob", 30s, t0, &r.out);
+    r.give(r.server.challenge(), t0 + 1ms);
+    REQUIRE(r.sealed(MessageType::introduce_request) == 1);
+    const auto key = crypto::generate_key_pair().public_key;
+    const auto intro =
+        r.from_server(Introduction{9, Role::initiator, "bob", kBobPublic, {}, {}, key});
+    CHECK(r.give(intro, t0 + 2ms).kind == Kind::none);  // not registered yet: dropped
+    CHECK(r.client->last_drop() == Client::Drop::unexpected);
+    REQUIRE(r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 3ms).kind ==
+            Kind::registered);
+    CHECK(r.sealed(MessageType::introduce_request) == 2);  // at once, not a request_retry later
+    CHECK(r.give(r.from_server(Introduction{9, Role::initiator, "bob", kBobPublic, {}, {}, key}),
+                 t0 + 4ms)
+              .kind == Kind::introduced);
+}
+
 TEST_CASE("a not_registered for a request that overtook its Register is no lost registration",
           "[client]") {
     SECTION("before the RegisterAck: the request goes again with the ack, no new Register") {

@@ -249,8 +249,10 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
         on_ticket_ = false;
         phase_ = Phase::registered;
         // Don't wait for the next retry; unless the request rode with the Register, and its
-        // answer follows this ack.
-        if (first && !wanted_.empty() && !request_pipelined_) send_request(now, out);
+        // answer follows this ack (or came before it, and was dropped: ask for it again).
+        if (first && !wanted_.empty() && (!request_pipelined_ || introduction_early_))
+            send_request(now, out);
+        introduction_early_ = false;
         return {first ? Kind::registered : Kind::none, Error::none};
     }
     if (const auto* err = std::get_if<RegisterError>(&message)) {
@@ -297,6 +299,7 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
     }
     if (const auto* intro = std::get_if<Introduction>(&message)) {
         if (phase_ != Phase::registered) {
+            introduction_early_ = phase_ == Phase::registering;
             last_drop_ = Drop::unexpected;
             return {};
         }

@@ -162,6 +162,9 @@ class RendezvousClient {
     // a not_registered when it overtook that Register (UDP may reorder), which means "ask
     // again once registered", not "the server forgot us".
     bool request_pipelined_ = false;
+    // An Introduction came before our first RegisterAck (the answers crossed on the way): it
+    // was dropped, and the request goes again at the ack rather than at the next retry.
+    bool introduction_early_ = false;
 
     // The owner key of our name (Config::name_key), and the proof for the salt it was made for:
     // one signature per server run, not one per refresh.
