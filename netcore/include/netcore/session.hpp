@@ -308,7 +308,7 @@ struct PartyOptions {
 struct Stats {
     std::uint32_t registrations_sent = 0;
     /// Challenges taken from the rendezvous (PROTOCOL.md §4.10): 1 for a registration without
-    /// a ticket, 0 for one that Config::resume carried through.
+    /// a ticket, 0 for one that Config::resume carried through; renew_resume_ticket() adds one.
     std::uint32_t challenges = 0;
     /// Registered on Config::resume's ticket, without a Challenge round trip.
     bool resumed = false;
