@@ -5,6 +5,7 @@
 // Nothing here links the rendezvous server: its STUN seeds are built with the STUN codec it
 // shares with netcore (netcore_stun).
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "crypto.hpp"
 #include "netcore/protocol.hpp"
+#include "netcore/ticket.hpp"
 #include "peer_channel.hpp"
 #include "rfc5769.hpp"
 #include "signal_channel.hpp"
@@ -350,5 +352,18 @@ int main(int argc, char** argv) {
              Bytes{0x40, 0x00, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0}})
         stun_seeds.push_back(std::move(b));
     write(root / "stun", stun_seeds);
+
+    // ---- ticket: resumption tickets as a game stores them (fuzz_ticket) ----
+    netcore::ResumeTicket ticket;
+    ticket.server = {0xCB00710Au, 7777};
+    ticket.server_key = server.public_key;
+    ticket.salt.fill(0x5A);
+    ticket.cookie.fill(0xC0);
+    ticket.observed = pub;
+    const std::string text = ticket.to_text();
+    std::string upper = text;
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    const auto as_bytes = [](const std::string& s) { return Bytes(s.begin(), s.end()); };
+    write(root / "ticket", {as_bytes(text), as_bytes(" " + text + "\n"), as_bytes(upper)});
     return 0;
 }

@@ -34,6 +34,7 @@
 #include "line_io.hpp"
 #include "netcore/session.hpp"
 #include "options.hpp"
+#include "ticket_file.hpp"
 
 namespace {
 
@@ -119,6 +120,7 @@ class Chat {
     netcore::Config make_config() const;
     void frame();
     void handle(const netcore::Event& event);
+    void keep_ticket();
     void handle_error(const netcore::Event& event);
     void handle_party(const netcore::Event& event);
     void handle_party_error(const netcore::Event& event);
@@ -186,6 +188,7 @@ class Chat {
     // --party: in the party (the server listed us); the connections that got as far as
     // connected (to tell a failed start from a lost connection); players who asked to join
     // the party we host, reported once each (the server re-sends the question while they ask).
+    bool ticket_saved_ = false;  // --ticket: written once, at the first registration
     bool joined_ = false;
     std::unordered_set<netcore::PeerId> ever_connected_;
     std::unordered_set<std::string> join_askers_;
@@ -213,6 +216,7 @@ netcore::Config Chat::make_config() const {
     config.hide_address = options_.hide_address;
     config.server_key = options_.server_key;
     config.name_key = options_.name_key;
+    config.resume = options_.ticket;
     return config;
 }
 
@@ -368,8 +372,21 @@ void Chat::check_deadlines(TimePoint now) {
     }
 }
 
+// --ticket: the next run from the same port registers without the Challenge round trip. A file
+// we cannot write costs that round trip next time, not this run: a warning, not a failure.
+void Chat::keep_ticket() {
+    ticket_saved_ = true;
+    if (options_.ticket_file.empty()) return;
+    if (session_.stats().resumed) progress("registered on the ticket: no Challenge round trip");
+    const auto ticket = session_.resume_ticket();
+    std::string error;
+    if (ticket && !punch::save_ticket(options_.ticket_file, *ticket, error))
+        std::fprintf(stderr, "punch: warning: %s\n", error.c_str());
+}
+
 void Chat::handle(const netcore::Event& event) {
     using netcore::EventType;
+    if (event.type == EventType::registered && !ticket_saved_) keep_ticket();
     if (party_mode()) {
         handle_party(event);
         return;

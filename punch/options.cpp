@@ -11,6 +11,7 @@
 #include "name_key.hpp"
 #include "netcore/protocol.hpp"
 #include "netcore/version.hpp"
+#include "ticket_file.hpp"
 
 namespace punch {
 namespace {
@@ -85,6 +86,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     bool hide_address = false;
     std::string server_key;
     std::string name_key_file;
+    std::string ticket_file;
     std::vector<std::string> accept;
     std::string party;
     bool admit = false;
@@ -129,6 +131,12 @@ ParseResult parse_options(int argc, const char* const* argv) {
                    "File with the owner key of our name (64 hex digits; created, mode 0600, if "
                    "missing): the rendezvous keeps the name for this key while we are away, and "
                    "gives it back at once after a crash")
+        ->type_name("FILE");
+    app.add_option("--ticket", ticket_file,
+                   "File with a resumption ticket: read at start (a file that holds none is "
+                   "ignored with a warning), written once registered. A run from the same --port "
+                   "(and so the same public address) within 30 s or so of the last registers "
+                   "without the Challenge round trip")
         ->type_name("FILE");
     app.add_option("--accept", accept,
                    "Let NAME reach us (repeat for more): only the listed players (and the peer "
@@ -212,6 +220,12 @@ ParseResult parse_options(int argc, const char* const* argv) {
     options.exit_on_eof = exit_on_eof;
     options.use_relay = !no_relay;
     options.hide_address = hide_address;
+    options.ticket_file = ticket_file;
+    if (!ticket_file.empty()) {
+        std::string warning;
+        options.ticket = load_ticket(ticket_file, warning);
+        if (!warning.empty()) std::cerr << "punch: warning: " << one_line(warning) << "\n";
+    }
     // Last: every other argument is valid before a key file is created.
     if (app.count("--name-key") > 0) {
         bool created = false;

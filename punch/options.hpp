@@ -10,6 +10,7 @@
 
 #include "netcore/address.hpp"
 #include "netcore/keys.hpp"
+#include "netcore/ticket.hpp"
 
 namespace punch {
 
@@ -48,6 +49,10 @@ struct Options {
     std::optional<netcore::PublicKey> server_key;  ///< --server-key; none: trust on first use
     std::optional<netcore::SecretKey> name_key;    ///< --name-key: owns our name (§4.13)
     std::string name_key_created;                  ///< the --name-key file, if this run created it
+    /// --ticket FILE: where the resumption ticket is kept (read at start, written once
+    /// registered); empty: none.
+    std::string ticket_file;
+    std::optional<netcore::ResumeTicket> ticket;  ///< what the file held, when it held one
 };
 
 /// What the command line asked for: run with Options, or exit now with a code (help and

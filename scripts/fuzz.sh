@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number" >&2; exit 1; }
 targets=(fuzz_protocol_decode fuzz_peer_channel fuzz_signal_channel fuzz_rendezvous_handle
-         fuzz_stun_message)
+         fuzz_stun_message fuzz_ticket)
 # Which seed directory each target starts from (written by fuzz_seeds).
 declare -A seeds=([fuzz_protocol_decode]=protocol [fuzz_peer_channel]=peer [fuzz_signal_channel]=signal
-                  [fuzz_rendezvous_handle]=handle [fuzz_stun_message]=stun)
+                  [fuzz_rendezvous_handle]=handle [fuzz_stun_message]=stun [fuzz_ticket]=ticket)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target "${targets[@]}" fuzz_seeds

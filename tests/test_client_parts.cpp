@@ -415,17 +415,21 @@ TEST_CASE("a request goes out once registered, is retried, and fails after the w
     r.client->update(t0 + 1ms, r.out);
     CHECK(r.sealed(MessageType::introduce_request) == 0);  // not registered yet
     r.give(r.server.challenge(), t0 + 2ms);
-    // The first RegisterAck sends the request at once.
-    REQUIRE(r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 3ms).kind ==
-            Kind::registered);
+    // The request rides right behind the sealed Register (§6 step 3) ...
+    REQUIRE(r.out.sent.size() == 3);  // Hello, Register, IntroduceRequest
+    CHECK(r.sealed(MessageType::register_request) == 1);
     CHECK(r.sealed(MessageType::introduce_request) == 1);
     const auto req = r.last(r.server);
     REQUIRE(req);
     CHECK(std::get<IntroduceRequest>(*req) == IntroduceRequest{kInstance, "bob"});
-
-    r.client->update(t0 + 1002ms, r.out);
+    // ... so the first RegisterAck does not send it again: its answer follows the ack.
+    REQUIRE(r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 3ms).kind ==
+            Kind::registered);
     CHECK(r.sealed(MessageType::introduce_request) == 1);
-    r.client->update(t0 + 1003ms, r.out);
+
+    r.client->update(t0 + 1001ms, r.out);
+    CHECK(r.sealed(MessageType::introduce_request) == 1);
+    r.client->update(t0 + 1002ms, r.out);
     CHECK(r.sealed(MessageType::introduce_request) == 2);
 
     // PeerUnknown is reported once per request, and only for the peer asked for.
@@ -439,6 +443,163 @@ TEST_CASE("a request goes out once registered, is retried, and fails after the w
     CHECK(r.client->wanted().empty());
     r.client->update(t0 + 5000ms, r.out);
     CHECK(r.sealed(MessageType::introduce_request) == 2);
+}
+
+TEST_CASE("a request asked for before registering rides with every Register until the ack",
+          "[client]") {
+    Rig r;
+    r.config.request_retry = 1000ms;
+    r.client->start(t0, r.out);
+    r.client->request("bob", 30s, t0, &r.out);
+    CHECK(r.sealed(MessageType::introduce_request) == 0);  // no key yet: only the Hello is out
+    r.give(r.server.challenge(), t0 + 1ms);
+    CHECK(r.sealed(MessageType::introduce_request) == 1);
+    // The Register goes unanswered: its retry carries the request again.
+    r.client->update(t0 + 501ms, r.out);
+    CHECK(r.sealed(MessageType::register_request) == 2);
+    CHECK(r.sealed(MessageType::introduce_request) == 2);
+    REQUIRE(
+        r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 502ms).kind ==
+        Kind::registered);
+    CHECK(r.sealed(MessageType::introduce_request) == 2);
+    const auto key = crypto::generate_key_pair().public_key;
+    CHECK(r.give(r.from_server(Introduction{9, Role::initiator, "bob", kBobPublic, {}, {}, key}),
+                 t0 + 503ms)
+              .kind == Kind::introduced);
+}
+
+TEST_CASE("an Introduction that overtakes the RegisterAck is asked for again at the ack",
+          "[client]") {
+    Rig r;
+    r.client->start(t0, r.out);
+    r.client->request("bob", 30s, t0, &r.out);
+    r.give(r.server.challenge(), t0 + 1ms);
+    REQUIRE(r.sealed(MessageType::introduce_request) == 1);
+    const auto key = crypto::generate_key_pair().public_key;
+    const auto intro =
+        r.from_server(Introduction{9, Role::initiator, "bob", kBobPublic, {}, {}, key});
+    CHECK(r.give(intro, t0 + 2ms).kind == Kind::none);  // not registered yet: dropped
+    CHECK(r.client->last_drop() == Client::Drop::unexpected);
+    REQUIRE(r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 3ms).kind ==
+            Kind::registered);
+    CHECK(r.sealed(MessageType::introduce_request) == 2);  // at once, not a request_retry later
+    CHECK(r.give(r.from_server(Introduction{9, Role::initiator, "bob", kBobPublic, {}, {}, key}),
+                 t0 + 4ms)
+              .kind == Kind::introduced);
+}
+
+TEST_CASE("a not_registered for a request that overtook its Register is no lost registration",
+          "[client]") {
+    SECTION("before the RegisterAck: the request goes again with the ack, no new Register") {
+        Rig r;
+        r.client->start(t0, r.out);
+        r.client->request("bob", 30s, t0, &r.out);
+        r.give(r.server.challenge(), t0 + 1ms);
+        REQUIRE(r.sealed(MessageType::introduce_request) == 1);
+        const auto s = r.give(
+            r.from_server(RegisterError{kInstance, RegisterErrorCode::not_registered}), t0 + 2ms);
+        CHECK(s.kind == Kind::none);
+        CHECK(r.client->phase() == Client::Phase::registering);
+        CHECK(r.sealed(MessageType::register_request) == 1);
+        CHECK(r.sealed(MessageType::introduce_request) == 1);
+        REQUIRE(
+            r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 3ms).kind ==
+            Kind::registered);
+        CHECK(r.sealed(MessageType::introduce_request) == 2);
+        CHECK(r.sealed(MessageType::register_request) == 1);
+    }
+    SECTION("after the RegisterAck: the request goes again at once, no new Register") {
+        Rig r;
+        r.client->start(t0, r.out);
+        r.client->request("bob", 30s, t0, &r.out);
+        r.give(r.server.challenge(), t0 + 1ms);
+        REQUIRE(
+            r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 2ms).kind ==
+            Kind::registered);
+        const auto s = r.give(
+            r.from_server(RegisterError{kInstance, RegisterErrorCode::not_registered}), t0 + 3ms);
+        CHECK(s.kind == Kind::none);
+        CHECK(r.sealed(MessageType::introduce_request) == 2);
+        CHECK(r.sealed(MessageType::register_request) == 1);
+        // A second one is the server's word that it forgot us: register again, as before.
+        r.give(r.from_server(RegisterError{kInstance, RegisterErrorCode::not_registered}),
+               t0 + 4ms);
+        CHECK(r.sealed(MessageType::register_request) == 2);
+    }
+}
+
+TEST_CASE(
+    "a ticket keys the client at start: the Register goes out sealed with its cookie, "
+    "no Hello",
+    "[client]") {
+    Rig r(true);
+    r.config.resume =
+        ResumeTicket{kServer, r.server.public_key(), r.server.salt(), r.server.cookie(), kObserved};
+    r.client.emplace(r.config, kInstance, AddressList{});
+    r.client->start(t0, r.out);
+    CHECK(r.hellos() == 0);
+    REQUIRE(r.sealed(MessageType::register_request) == 1);
+    CHECK(r.server.last_cookie() == r.server.cookie());
+    r.client->request("bob", 30s, t0, &r.out);  // right behind the Register
+    CHECK(r.sealed(MessageType::introduce_request) == 1);
+    REQUIRE(r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 1ms).kind ==
+            Kind::registered);
+    CHECK(r.client->resumed());
+    CHECK(r.client->challenges() == 0);
+    const auto ticket = r.client->ticket();
+    REQUIRE(ticket);
+    CHECK(*ticket == *r.config.resume);
+}
+
+TEST_CASE("a ticket whose Register is challenged goes on as without one", "[client]") {
+    Rig r(true);
+    r.config.resume =
+        ResumeTicket{kServer, r.server.public_key(), r.server.salt(), r.server.cookie(), kObserved};
+    r.client.emplace(r.config, kInstance, AddressList{});
+    r.server.new_run();  // the server restarted: another salt, another cookie
+    r.client->start(t0, r.out);
+    CHECK(r.sealed(MessageType::register_request) == 0);  // sealed under the old salt
+    r.give(r.server.challenge(), t0 + 1ms);               // the server's answer to it
+    CHECK(r.sealed(MessageType::register_request) == 1);  // under the new one
+    CHECK(r.client->challenges() == 1);
+    REQUIRE(r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 2ms).kind ==
+            Kind::registered);
+    CHECK_FALSE(r.client->resumed());
+}
+
+TEST_CASE("a ticket's unanswered Register is retried with a Hello beside it", "[client]") {
+    Rig r(true);
+    r.config.resume =
+        ResumeTicket{kServer, r.server.public_key(), r.server.salt(), r.server.cookie(), kObserved};
+    r.config.resume->salt[0] ^= 1;  // damaged: a Register the server cannot open, never answered
+    r.client.emplace(r.config, kInstance, AddressList{});
+    r.client->start(t0, r.out);
+    CHECK(r.hellos() == 0);
+    r.client->update(t0 + 500ms, r.out);
+    CHECK(r.hellos() == 1);
+    r.give(r.server.challenge(), t0 + 501ms);  // same cookie, the server's salt
+    CHECK(r.sealed(MessageType::register_request) == 1);
+    REQUIRE(
+        r.give(r.from_server(RegisterAck{kInstance, kObserved, 15000, 45000}), t0 + 502ms).kind ==
+        Kind::registered);
+    CHECK_FALSE(r.client->resumed());
+}
+
+TEST_CASE("a ticket for another pinned key or another server is not used", "[client]") {
+    Rig r(true);
+    const SignalServer other;
+    SECTION("another key") {
+        r.config.resume =
+            ResumeTicket{kServer, other.public_key(), other.salt(), other.cookie(), kObserved};
+    }
+    SECTION("another server") {
+        r.config.resume = ResumeTicket{Address{kServer.ip, 7778}, r.server.public_key(),
+                                       r.server.salt(), r.server.cookie(), kObserved};
+    }
+    r.client.emplace(r.config, kInstance, AddressList{});
+    r.client->start(t0, r.out);
+    CHECK(r.hellos() == 1);
+    CHECK(r.out.sent.size() == 1);
 }
 
 TEST_CASE("after an introduction the asking side reminds the server until told to stop",

@@ -3,12 +3,17 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "line_io.hpp"
 #include "options.hpp"
+#include "ticket_file.hpp"
 
 namespace {
 
@@ -137,6 +142,43 @@ TEST_CASE("the command line gives defaults and reads every option", "[punch]") {
     REQUIRE(std::holds_alternative<punch::Options>(r3));
     CHECK(std::get<punch::Options>(r3).stats_interval ==
           std::optional<std::chrono::milliseconds>(500));
+}
+
+TEST_CASE("punch --ticket reads a ticket back, and ignores a file that holds none", "[punch]") {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("punch_ticket_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "ticket").string();
+    netcore::ResumeTicket t;
+    t.server = netcore::Address{0x7F000001, 7777};
+    t.server_key.fill(0x11);
+    t.salt.fill(0x22);
+    t.cookie.fill(0x33);
+    t.observed = netcore::Address{0x7F000001, 5000};
+
+    // No file yet: no ticket, no warning (the first run).
+    auto none = parse({"--ticket", path.c_str(), "127.0.0.1", "alice"});
+    REQUIRE(std::holds_alternative<punch::Options>(none));
+    CHECK(std::get<punch::Options>(none).ticket_file == path);
+    CHECK_FALSE(std::get<punch::Options>(none).ticket);
+
+    std::string error;
+    REQUIRE(punch::save_ticket(path, t, error));
+    CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::group_read) ==
+          std::filesystem::perms::none);
+    auto read = parse({"--ticket", path.c_str(), "127.0.0.1", "alice"});
+    REQUIRE(std::holds_alternative<punch::Options>(read));
+    CHECK(std::get<punch::Options>(read).ticket == std::optional<netcore::ResumeTicket>(t));
+
+    // A damaged file is a warning, not an error: the run goes on without a ticket.
+    std::ofstream(path) << "not a ticket\n";
+    std::string warning;
+    CHECK_FALSE(punch::load_ticket(path, warning));
+    CHECK(warning == "the ticket file " + path + " holds no ticket: ignored");
+    auto damaged = parse({"--ticket", path.c_str(), "127.0.0.1", "alice"});
+    REQUIRE(std::holds_alternative<punch::Options>(damaged));
+    CHECK_FALSE(std::get<punch::Options>(damaged).ticket);
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("punch --accept names the players who may reach us, one per use", "[punch]") {

@@ -342,3 +342,45 @@ TEST_CASE("a sealed datagram with a bad cookie from an unproven source gets at m
     CHECK(h.server.counters().amplification_refused == 0);
     CHECK(h.server.counters().introduced == 0);
 }
+
+TEST_CASE(
+    "a new run's Register on an earlier Challenge's cookie registers at once from that "
+    "address, and is challenged from any other",
+    "[unit][sealed]") {
+    // The resumption ticket (PROTOCOL.md §6 step 1, §9): no Hello, a fresh key, counter 1. Guards
+    // server.cpp on_sealed: `if (!cookies_.valid(envelope.cookie, from, now))` -> challenge.
+    Harness h;
+    const auto challenge = h.hello(kAlice, 1).challenge();  // the first run's Challenge
+    constexpr std::uint64_t kNextRun = 2;
+    REQUIRE(h.channel(kNextRun).resume(challenge.server_key, challenge.salt, challenge.cookie));
+    const auto reg =
+        h.sealed(kAlice, kNextRun, RegisterRequest{kNextRun, "alice", {}, RegisterFlags::open});
+    Envelope head;
+    REQUIRE(decode_envelope(reg, head) == DecodeError::ok);
+    CHECK(head.counter == 1);  // a new key's counters start at 1 (§11.2)
+
+    // Stolen on the path and sent from another address first: a Challenge, nothing stored.
+    const auto stolen = h.raw(kMallory, reg);
+    REQUIRE(stolen.size() == 1);
+    CHECK(stolen[0].is_challenge());
+    CHECK(stolen[0].bytes.size() <= reg.size());
+    CHECK(h.server.counters().bad_cookies == 1);
+    CHECK(h.server.counters().registered == 0);
+    CHECK(h.server.counters().names == 0);
+
+    // From the cookie's own address: one datagram, one RegisterAck, no Challenge.
+    const auto challenged = h.server.counters().challenged;
+    const auto sent = h.raw(kAlice, reg);
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].as<RegisterAck>().observed == kAlice);
+    CHECK(h.server.counters().challenged == challenged);
+    CHECK(h.server.counters().registered == 1);
+
+    // Replayed from another address once registered: still a Challenge, the name stays.
+    const auto replayed = h.raw(kMallory, reg);
+    REQUIRE(replayed.size() == 1);
+    CHECK(replayed[0].is_challenge());
+    CHECK(h.server.counters().registered == 1);
+    h.registered(kBob, kBobRun, "bob");
+    CHECK(bob_learns(h, "alice").peer_public == kAlice);
+}

@@ -13,7 +13,21 @@ RendezvousClient::RendezvousClient(const Config& config, std::uint64_t instance,
 void RendezvousClient::start(TimePoint now, RawOutbox& out) {
     phase_ = Phase::registering;
     first_register_ = now;
+    // A ticket for this server (PROTOCOL.md §6 step 1): key at once and send the sealed Register
+    // with its cookie, no Hello. If the cookie no longer holds (another server run, window or
+    // address), the server answers that Register with the Challenge a Hello would have drawn.
+    if (const auto& t = config_.resume; t && t->server == config_.server)
+        on_ticket_ = channel_.resume(t->server_key, t->salt, t->cookie);
     send_register(now, out);
+}
+
+std::optional<ResumeTicket> RendezvousClient::ticket() const {
+    // After close() too (public_ stays): a game takes the ticket when its match is over.
+    if (public_.empty() || !channel_.keyed() || !channel_.server_key() ||
+        channel_.cookie() == Cookie{})
+        return std::nullopt;
+    return ResumeTicket{config_.server, *channel_.server_key(), channel_.salt(), channel_.cookie(),
+                        public_};
 }
 
 bool RendezvousClient::send(const Message& message, RawOutbox& out) {
@@ -29,13 +43,23 @@ bool RendezvousClient::send(const Message& message, RawOutbox& out) {
 void RendezvousClient::send_register(TimePoint now, RawOutbox& out) {
     last_register_ = now;
     register_answered_ = false;
+    cookie_asked_ = false;  // a Challenge from here on may be for this Register: answer it
     ++registrations_sent_;
     RegisterRequest reg{instance_, config_.name, lan_};
     if (config_.consent == Consent::open) reg.flags |= RegisterFlags::open;
     if (config_.hide_address) reg.flags |= RegisterFlags::hidden;
     prove_owner(reg);
-    if (send(reg, out)) return;
     std::array<std::uint8_t, kHelloSize> hello{};
+    if (send(reg, out)) {
+        // The request rides with the Register (§6 step 3): the server handles them in order, so
+        // the name is held when the request is checked, and both answers come in one round trip.
+        if (phase_ == Phase::registering && !wanted_.empty()) send_request(now, out);
+        // A retry on a ticket: its key or salt may not be the server's (a Register that does
+        // not open is dropped unanswered), so ask for a Challenge too, as without a ticket.
+        if (on_ticket_ && registrations_sent_ > 1 && channel_.hello(hello) > 0)
+            out.send_raw(config_.server, hello);
+        return;
+    }
     if (channel_.hello(hello) > 0) out.send_raw(config_.server, hello);
 }
 
@@ -60,9 +84,18 @@ void RendezvousClient::prove_owner(RegisterRequest& reg) {
     reg.proof = proof_;
 }
 
+bool RendezvousClient::renew_cookie(RawOutbox& out) {
+    std::array<std::uint8_t, kHelloSize> hello{};
+    if (phase_ != Phase::registered || channel_.hello(hello) == 0) return false;
+    out.send_raw(config_.server, hello);
+    cookie_asked_ = true;
+    return true;
+}
+
 void RendezvousClient::send_request(TimePoint now, RawOutbox& out) {
     last_request_ = now;
     request_sent_ = true;
+    request_pipelined_ = phase_ == Phase::registering;
     send(IntroduceRequest{instance_, wanted_}, out);
 }
 
@@ -73,11 +106,17 @@ bool RendezvousClient::remind(std::string_view peer, TimePoint now, RawOutbox& o
     return true;
 }
 
-void RendezvousClient::request(std::string_view peer, Duration wait, TimePoint now) {
+void RendezvousClient::request(std::string_view peer, Duration wait, TimePoint now,
+                               RawOutbox* out) {
     wanted_ = peer;
     wait_deadline_ = now + wait;
     request_sent_ = false;
+    request_pipelined_ = false;
     offline_reported_ = false;
+    // A sealed Register is out (a ticket's, sent by start()): the request follows it now.
+    if (out != nullptr && phase_ == Phase::registering && channel_.keyed() &&
+        registrations_sent_ > 0)
+        send_request(now, *out);
 }
 
 RendezvousClient::Signal RendezvousClient::update(TimePoint now, RawOutbox& out) {
@@ -143,7 +182,7 @@ RendezvousClient::Signal RendezvousClient::handle(const Envelope& envelope, Time
             // PROTOCOL.md §6.1: register again at once with the new cookie (and salt). Only for a
             // new one: a server that keeps refusing the same cookie is answered by the retry
             // timer, never in a tight loop.
-            if (channel_.server_key() &&
+            if (channel_.server_key() && !channel_.tentative() &&
                 !crypto::equal(envelope.server_key, *channel_.server_key())) {
                 ++foreign_challenges_;  // not the server we pinned (or first met)
                 last_drop_ = Drop::unauthenticated;
@@ -154,6 +193,13 @@ RendezvousClient::Signal RendezvousClient::handle(const Envelope& envelope, Time
             if (outcome == SignalChannel::ChallengeOutcome::ignored) {
                 if (!registering)
                     held_challenge_ = envelope;  // taken if our refresh stays unanswered
+                return {};
+            }
+            ++challenges_;
+            on_ticket_ = false;  // on today's path from here (§6 step 1)
+            if (!registering && cookie_asked_ &&
+                outcome == SignalChannel::ChallengeOutcome::new_cookie) {
+                cookie_asked_ = false;  // the answer to renew_cookie(): our name is fine as it is
                 return {};
             }
             send_register(now, out);
@@ -199,8 +245,14 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
         register_answered_ = true;
         held_challenge_.reset();
         const bool first = phase_ == Phase::registering;
+        if (first) resumed_registration_ = on_ticket_;
+        on_ticket_ = false;
         phase_ = Phase::registered;
-        if (first && !wanted_.empty()) send_request(now, out);  // don't wait for the next retry
+        // Don't wait for the next retry; unless the request rode with the Register, and its
+        // answer follows this ack (or came before it, and was dropped: ask for it again).
+        if (first && !wanted_.empty() && (!request_pipelined_ || introduction_early_))
+            send_request(now, out);
+        introduction_early_ = false;
         return {first ? Kind::registered : Kind::none, Error::none};
     }
     if (const auto* err = std::get_if<RegisterError>(&message)) {
@@ -210,6 +262,17 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
         }
         switch (err->code) {
             case RegisterErrorCode::not_registered:
+                if (request_pipelined_) {
+                    // Our request overtook its Register on the way: nothing is wrong with the
+                    // registration. Ask again once registered (at the RegisterAck), or now.
+                    request_pipelined_ = false;
+                    if (phase_ == Phase::registering) {
+                        request_sent_ = false;
+                    } else if (!wanted_.empty()) {
+                        send_request(now, out);
+                    }
+                    return {};
+                }
                 // The server forgot us (restart or expiry): register again at once.
                 send_register(now, out);
                 return {};
@@ -229,16 +292,19 @@ RendezvousClient::Signal RendezvousClient::on_message(const Message& message, Ti
         return {};
     }
     if (const auto* unknown = std::get_if<PeerUnknown>(&message)) {
+        if (!wanted_.empty() && unknown->peer == wanted_) request_pipelined_ = false;
         if (wanted_.empty() || unknown->peer != wanted_ || offline_reported_) return {};
         offline_reported_ = true;
         return {Kind::peer_offline, Error::none};
     }
     if (const auto* intro = std::get_if<Introduction>(&message)) {
         if (phase_ != Phase::registered) {
+            introduction_early_ = phase_ == Phase::registering;
             last_drop_ = Drop::unexpected;
             return {};
         }
         intro_ = *intro;
+        request_pipelined_ = false;
         return {Kind::introduced, Error::none};
     }
     if (const auto* asked = std::get_if<IntroductionAsked>(&message)) {

@@ -77,8 +77,10 @@ class RendezvousClient {
     /// channel has no key yet.
     bool send(const protocol::Message& message, RawOutbox& out);
 
-    /// Starts asking for `peer` (sent as soon as we are registered).
-    void request(std::string_view peer, Duration wait, TimePoint now);
+    /// Starts asking for `peer`: sent as soon as we are registered, or, while registering,
+    /// right behind each sealed Register (PROTOCOL.md §6 step 3). With `out`, and a sealed
+    /// Register already out and unanswered, the request follows it at once.
+    void request(std::string_view peer, Duration wait, TimePoint now, RawOutbox* out = nullptr);
     void cancel_request() { wanted_.clear(); }
     /// Asks for `peer` again (at most every request_retry) after the introduction arrived, so
     /// that the server re-sends it to a peer that may have lost its copy.
@@ -93,6 +95,15 @@ class RendezvousClient {
     [[nodiscard]] Address public_address() const { return public_; }
     [[nodiscard]] std::uint32_t registrations_sent() const { return registrations_sent_; }
     [[nodiscard]] const SignalChannel& channel() const { return channel_; }
+    /// Challenges taken (keys made or cookie renewed from them).
+    [[nodiscard]] std::uint32_t challenges() const { return challenges_; }
+    /// Registered on Config::resume's ticket, without taking a Challenge.
+    [[nodiscard]] bool resumed() const { return resumed_registration_; }
+    /// The ticket for the next run (Config::resume), once registered.
+    [[nodiscard]] std::optional<ResumeTicket> ticket() const;
+    /// Asks for a fresh cookie for the ticket: one Hello (70 bytes), whose Challenge (70 bytes)
+    /// renews the cookie and nothing else. False when not registered.
+    bool renew_cookie(RawOutbox& out);
     /// Challenges whose server key was not the pinned one (a sign of the wrong server key).
     [[nodiscard]] std::uint32_t foreign_challenges() const { return foreign_challenges_; }
     /// Valid after a Signal::Kind::introduced, until the next handle(); names view the datagram.
@@ -132,6 +143,12 @@ class RendezvousClient {
     Duration refresh_{15000};  // until the server says otherwise in RegisterAck
     std::uint32_t registrations_sent_ = 0;
     std::uint32_t foreign_challenges_ = 0;
+    std::uint32_t challenges_ = 0;
+    // Keyed from Config::resume and no Challenge taken since: retries add a Hello, in case the
+    // ticket's key or salt is not the server's (a Register that does not open is not answered).
+    bool on_ticket_ = false;
+    bool resumed_registration_ = false;  // the first RegisterAck came while on_ticket_
+    bool cookie_asked_ = false;          // renew_cookie() sent a Hello: its Challenge is awaited
     bool version_refused_ = false;
     std::uint32_t refused_attempts_ = 0;  // Register attempts that drew a port unreachable
     std::uint32_t refused_attempt_ = 0;   // the last one counted (its registrations_sent_)
@@ -141,6 +158,13 @@ class RendezvousClient {
     TimePoint last_request_{};
     bool request_sent_ = false;
     bool offline_reported_ = false;
+    // The last request went out right behind a Register, while registering: its answer may be
+    // a not_registered when it overtook that Register (UDP may reorder), which means "ask
+    // again once registered", not "the server forgot us".
+    bool request_pipelined_ = false;
+    // An Introduction came before our first RegisterAck (the answers crossed on the way): it
+    // was dropped, and the request goes again at the ack rather than at the next retry.
+    bool introduction_early_ = false;
 
     // The owner key of our name (Config::name_key), and the proof for the salt it was made for:
     // one signature per server run, not one per refresh.

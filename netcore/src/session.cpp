@@ -885,7 +885,7 @@ Error Session::connect(std::string_view peer, Duration wait, TimePoint now) {
                         who);
     s.now = now;
     s.pending_peer = peer;
-    s.rendezvous->request(peer, wait, now);
+    s.rendezvous->request(peer, wait, now, &s);  // rides with a Register already out
     return Error::none;
 }
 
@@ -1109,12 +1109,28 @@ const Config& Session::config() const {
     return impl_->config;
 }
 
+std::optional<ResumeTicket> Session::resume_ticket() const {
+    if (!impl_->rendezvous) return std::nullopt;
+    return impl_->rendezvous->ticket();
+}
+
+Error Session::renew_resume_ticket() {
+    Impl& s = *impl_;
+    if (!s.rendezvous || !s.rendezvous->renew_cookie(s))
+        return s.refuse(Error::invalid_state, "renew_resume_ticket(): not registered");
+    return Error::none;
+}
+
 Stats Session::stats() const {
     const Impl& s = *impl_;
     Stats st = s.counters;
     st.datagrams_dropped += s.datagrams.dropped();
     st.unauthenticated += s.datagrams.unauthenticated();
-    if (s.rendezvous) st.registrations_sent = s.rendezvous->registrations_sent();
+    if (s.rendezvous) {
+        st.registrations_sent = s.rendezvous->registrations_sent();
+        st.challenges = s.rendezvous->challenges();
+        st.resumed = s.rendezvous->resumed();
+    }
     st.probes_sent = s.probes_sent_before;
     st.probes_received = s.probes_received_before;
     st.lan_candidates_ignored = s.lan_ignored_before;

@@ -11,6 +11,22 @@ SignalChannel::SignalChannel(std::optional<PublicKey> server_key)
     if (server_key_ && !crypto::agree(keys_.secret_key, *server_key_, shared_)) unusable_ = true;
 }
 
+bool SignalChannel::resume(const PublicKey& server_key, const Salt& salt, const Cookie& cookie) {
+    if (unusable_ || keyed_) return false;
+    if (server_key_) {
+        if (!crypto::equal(server_key, *server_key_)) return false;  // not the pinned server
+    } else {
+        if (!crypto::agree(keys_.secret_key, server_key, shared_)) return false;
+        server_key_ = server_key;
+        tentative_ = true;
+    }
+    salt_ = salt;
+    key_ = crypto::signal_key(shared_, keys_.public_key, *server_key_, salt_);
+    cookie_ = cookie;
+    keyed_ = true;
+    return true;
+}
+
 std::size_t SignalChannel::hello(std::span<std::uint8_t> out) const {
     return encode_hello(keys_.public_key, out);
 }
@@ -18,14 +34,21 @@ std::size_t SignalChannel::hello(std::span<std::uint8_t> out) const {
 SignalChannel::ChallengeOutcome SignalChannel::on_challenge(const Envelope& challenge,
                                                             bool accept_salt) {
     if (unusable_) return ChallengeOutcome::ignored;
-    if (server_key_) {
+    if (server_key_ && !tentative_) {
         // A pinned (or already learned) key: a Challenge naming another is not our server's.
         if (!crypto::equal(challenge.server_key, *server_key_)) return ChallengeOutcome::ignored;
     } else {
-        // Trust on first use (§11.2): the first Challenge names the key for this run.
-        if (!crypto::agree(keys_.secret_key, challenge.server_key, shared_))
+        // Trust on first use (§11.2): the first Challenge names the key for this run. A key from
+        // an unpinned ticket is no more than a guess: another key in a Challenge replaces it,
+        // exactly as a run without a ticket would have taken that Challenge's key.
+        crypto::SymmetricKey shared{};
+        if (!crypto::agree(keys_.secret_key, challenge.server_key, shared))
             return ChallengeOutcome::ignored;
+        if (server_key_ && !crypto::equal(challenge.server_key, *server_key_))
+            keyed_ = false;  // the ticket's salt belongs to another key: key anew below
+        shared_ = shared;
         server_key_ = challenge.server_key;
+        tentative_ = false;
     }
     const bool same_salt = keyed_ && crypto::equal(challenge.salt, salt_);
     if (!same_salt) {
@@ -65,6 +88,7 @@ SignalChannel::OpenError SignalChannel::open(const Envelope& sealed,
         crypto::open(key_, crypto::kFromServer, sealed.counter, sealed.ad, sealed.box, scratch);
     if (n < 0) return OpenError::unauthenticated;
     window_.accept(sealed.counter);
+    tentative_ = false;  // the server holds the secret of the key we used: it is confirmed
     if (decode_inner(scratch.first(static_cast<std::size_t>(n)), out) != DecodeError::ok)
         return OpenError::malformed;
     return OpenError::none;

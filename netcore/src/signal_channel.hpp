@@ -23,6 +23,17 @@ class SignalChannel {
     /// True once a Challenge gave us a salt: seal() works.
     [[nodiscard]] bool keyed() const { return keyed_; }
 
+    /// Keys the channel from a resumption ticket (a previous run's server key, salt and cookie)
+    /// instead of a Challenge: seal() works at once, under this run's key pair. False (nothing
+    /// changed) when a key is pinned and the ticket's is another, or the ticket's key is of low
+    /// order. Without a pinned key the ticket's key is only tentative: a Challenge naming
+    /// another key is still taken, as a fresh run's first one would be, until a datagram from
+    /// the server opened under the ticket's key (PROTOCOL.md §6 step 1).
+    bool resume(const PublicKey& server_key, const protocol::Salt& salt,
+                const protocol::Cookie& cookie);
+    /// True while the server key came from a ticket and nothing has opened under it yet.
+    [[nodiscard]] bool tentative() const { return tentative_; }
+
     /// Writes a Hello (clear: our key; it asks for a Challenge). Returns its size.
     std::size_t hello(std::span<std::uint8_t> out) const;
 
@@ -49,6 +60,8 @@ class SignalChannel {
     [[nodiscard]] const std::optional<PublicKey>& server_key() const { return server_key_; }
     /// The salt of the server run we are keyed for (valid once keyed()).
     [[nodiscard]] const protocol::Salt& salt() const { return salt_; }
+    /// The cookie of the last Challenge (or ticket) taken: all zeros before the first.
+    [[nodiscard]] const protocol::Cookie& cookie() const { return cookie_; }
 
   private:
     crypto::KeyPair keys_;
@@ -58,7 +71,9 @@ class SignalChannel {
     protocol::Salt salt_{};
     protocol::Cookie cookie_{};
     bool keyed_ = false;
-    bool unusable_ = false;  // the pinned key is of low order: nothing can be keyed
+    bool unusable_ = false;
+    bool tentative_ = false;  // server_key_ came from a ticket, unpinned and unconfirmed  // the
+                              // pinned key is of low order: nothing can be keyed
     // The last counter we sealed. Never reset: a Challenge is clear, so an earlier salt (and
     // with it an earlier key) can come back, and a counter must never repeat under a key.
     std::uint64_t sent_ = 0;

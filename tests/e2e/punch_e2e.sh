@@ -12,6 +12,8 @@
 #   sigterm      SIGTERM while waiting for the peer: exit 143
 #   owned-name   --name-key: a crashed punch's restart takes its name back at once; the binding
 #                survives a restart of the rendezvous (--names-file) and refuses an unkeyed alice
+#   ticket       --ticket: a file that holds no ticket is a warning; the run writes one, and the
+#                next run from the same --port registers on it without a Challenge round trip
 #   party        alice, bob and carol in one party (--party): every pair connects, each line
 #                reaches both others as "name: line"; bob leaves, then the host alice: carol
 #                hosts; each leaves at the end of its input with status 0
@@ -224,6 +226,27 @@ owned-name)
     start_punch alice4 /dev/null --name-key "$WORK/alice.key" "127.0.0.1:$PORT" alice
     expect_exit alice4 1
     expect_one_stderr_line alice4 "^punch: --name-key: $WORK/alice.key: permissions 0640 are too open"
+    ;;
+ticket)
+    start_server
+    echo 'not a ticket' >"$WORK/ticket"
+    start_punch alice /dev/null --timeout 0 --ticket "$WORK/ticket" "127.0.0.1:$PORT" alice
+    wait_for "$WORK/alice.err" '^punch: registered as alice ' 10
+    expect_progress alice "^punch: warning: the ticket file $WORK/ticket holds no ticket: ignored$"
+    grep -qE '^[0-9a-f]{162}$' "$WORK/ticket" || fail "the ticket file does not hold a ticket"
+    [[ $(stat -c %a "$WORK/ticket") == 600 ]] || fail "the ticket file is not mode 600"
+    local_port=$(sed -nE 's/^punch: registered as alice \(public 127\.0\.0\.1:([0-9]+)\)$/\1/p' \
+        "$WORK/alice.err")
+    [[ -n $local_port ]] || fail "no public port in alice's registered line"
+    kill -TERM "${PID[alice]}"
+    expect_exit alice 143
+    # The next run, from the same port (the same public address), within the cookie's life.
+    start_punch alice2 /dev/null --timeout 0 --port "$local_port" --ticket "$WORK/ticket" \
+        "127.0.0.1:$PORT" alice
+    wait_for "$WORK/alice2.err" '^punch: registered as alice ' 5
+    expect_progress alice2 '^punch: registered on the ticket: no Challenge round trip$'
+    kill -TERM "${PID[alice2]}"
+    expect_exit alice2 143
     ;;
 party)
     start_server

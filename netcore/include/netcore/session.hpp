@@ -26,6 +26,7 @@
 
 #include "netcore/address.hpp"
 #include "netcore/keys.hpp"
+#include "netcore/ticket.hpp"
 
 namespace netcore {
 
@@ -190,6 +191,14 @@ struct Config {
     /// the rendezvous keeps the name for this key while we are offline, and gives it back at
     /// once when we prove the key again (a crashed game restarts under its name).
     std::optional<SecretKey> name_key;
+    /// A previous Session's resume_ticket(), to register without the Challenge round trip: the
+    /// sealed Register goes out at start() with the ticket's cookie. Ignored when it is for
+    /// another Config::server or another pinned server_key. Useful only from the local port
+    /// (and so the public address) the ticket was made at, within 30 s or so of it: otherwise
+    /// the server challenges the Register and registration goes on as without a ticket, one
+    /// datagram later. Without a pinned key, the ticket's key is taken as a first Challenge's
+    /// would be (trust on first use), until a Challenge names another. PROTOCOL.md §6 step 1.
+    std::optional<ResumeTicket> resume;
     Duration register_retry{500};     ///< resend Register while unanswered
     Duration register_timeout{5000};  ///< then fail with server_unreachable
     Duration request_retry{1000};     ///< ask again for a peer that is offline
@@ -298,6 +307,11 @@ struct PartyOptions {
 /// Counters for overlays and diagnostics.
 struct Stats {
     std::uint32_t registrations_sent = 0;
+    /// Challenges taken from the rendezvous (PROTOCOL.md §4.10): 1 for a registration without
+    /// a ticket, 0 for one that Config::resume carried through; renew_resume_ticket() adds one.
+    std::uint32_t challenges = 0;
+    /// Registered on Config::resume's ticket, without a Challenge round trip.
+    bool resumed = false;
     std::uint32_t probes_sent = 0;
     std::uint32_t probes_received = 0;
     /// The peer's LAN candidates outside the LAN ranges (netcore::lan_candidate): never probed.
@@ -385,7 +399,17 @@ class Session {
     [[nodiscard]] State state() const;
     [[nodiscard]] Stats stats() const;             ///< the session's, summed over its connections
     [[nodiscard]] Address public_address() const;  ///< empty until registered
-    [[nodiscard]] Address local_address() const;   ///< the bound socket
+    /// What the next Session from the same local port needs to register without the Challenge
+    /// round trip (Config::resume); nothing until registered (after close() too). Its cookie
+    /// is the last one the server gave (the Challenge that registered us, or the ticket's), and
+    /// the server accepts a cookie for 30 to 60 s after it minted it.
+    [[nodiscard]] std::optional<ResumeTicket> resume_ticket() const;
+    /// Asks the rendezvous for a fresh cookie for resume_ticket(): one Hello (70 bytes) and its
+    /// Challenge (70 bytes), a round trip later. For a session that lives longer than a cookie
+    /// (a match): call it when the next Session is near, take the ticket after the next
+    /// update()s. Returns invalid_state when not registered.
+    Error renew_resume_ticket();
+    [[nodiscard]] Address local_address() const;  ///< the bound socket
     /// Every connection (ended ones are gone), oldest first.
     [[nodiscard]] std::vector<PeerInfo> peers() const;
     [[nodiscard]] std::optional<PeerInfo> peer(PeerId id) const;

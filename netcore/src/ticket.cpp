@@ -1,0 +1,111 @@
+// The resumption ticket's text form: hex of a fixed binary layout, checked field by field.
+#include "netcore/ticket.hpp"
+
+#include <algorithm>
+#include <span>
+
+namespace netcore {
+
+namespace {
+
+constexpr std::array<std::uint8_t, 4> kMagic{'N', 'C', 'R', 'T'};
+constexpr std::uint8_t kVersion = 1;
+
+int hex_value(char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+bool is_space(char ch) {
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
+}
+
+// Writes into a fixed buffer; the layout is fixed, so every put fits.
+struct Writer {
+    std::array<std::uint8_t, ResumeTicket::kSize> bytes{};
+    std::size_t at = 0;
+    void put(std::span<const std::uint8_t> b) {
+        std::copy(b.begin(), b.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at));
+        at += b.size();
+    }
+    void put(Address a) {
+        const std::array<std::uint8_t, 6> b{
+            static_cast<std::uint8_t>(a.ip >> 24),  static_cast<std::uint8_t>(a.ip >> 16),
+            static_cast<std::uint8_t>(a.ip >> 8),   static_cast<std::uint8_t>(a.ip),
+            static_cast<std::uint8_t>(a.port >> 8), static_cast<std::uint8_t>(a.port)};
+        put(b);
+    }
+};
+
+// Reads a buffer whose size was checked to be kSize before the first read.
+struct Reader {
+    std::span<const std::uint8_t, ResumeTicket::kSize> bytes;
+    std::size_t at = 0;
+    template <std::size_t N>
+    void get(std::array<std::uint8_t, N>& out) {
+        std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(at), N, out.begin());
+        at += N;
+    }
+    Address address() {
+        std::array<std::uint8_t, 6> b{};
+        get(b);
+        return Address{(std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) |
+                           (std::uint32_t{b[2]} << 8) | std::uint32_t{b[3]},
+                       static_cast<std::uint16_t>((b[4] << 8) | b[5])};
+    }
+};
+
+}  // namespace
+
+std::string ResumeTicket::to_text() const {
+    Writer w;
+    w.put(kMagic);
+    w.put(std::array<std::uint8_t, 1>{kVersion});
+    w.put(server);
+    w.put(server_key);
+    w.put(salt);
+    w.put(cookie);
+    w.put(observed);
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * kSize);
+    for (const std::uint8_t byte : w.bytes) {
+        out += kDigits[byte >> 4];
+        out += kDigits[byte & 0x0f];
+    }
+    return out;
+}
+
+std::optional<ResumeTicket> ResumeTicket::parse(std::string_view text) {
+    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+    if (text.size() != 2 * kSize) return std::nullopt;
+    std::array<std::uint8_t, kSize> bytes{};
+    for (std::size_t i = 0; i < kSize; ++i) {
+        const int high = hex_value(text[2 * i]);
+        const int low = hex_value(text[2 * i + 1]);
+        if (high < 0 || low < 0) return std::nullopt;
+        bytes[i] = static_cast<std::uint8_t>(high * 16 + low);
+    }
+    Reader r{bytes};
+    std::array<std::uint8_t, 4> magic{};
+    std::array<std::uint8_t, 1> version{};
+    r.get(magic);
+    r.get(version);
+    if (magic != kMagic || version[0] != kVersion) return std::nullopt;
+    ResumeTicket t;
+    t.server = r.address();
+    r.get(t.server_key);
+    r.get(t.salt);
+    r.get(t.cookie);
+    t.observed = r.address();
+    // A zero cookie means "none" on the wire (§2); zero addresses or ports are no addresses.
+    if (t.server.ip == 0 || t.server.port == 0 || t.observed.ip == 0 || t.observed.port == 0 ||
+        t.cookie == decltype(t.cookie){})
+        return std::nullopt;
+    return t;
+}
+
+}  // namespace netcore
