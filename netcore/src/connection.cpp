@@ -154,6 +154,14 @@ bool Connection::on_probe(const protocol::Message& message, Address from, TimePo
     if (const auto* probe = std::get_if<protocol::Probe>(&message)) {
         if (!puncher_.handle_probe(*probe, from, *this)) return false;
         heard_from(from, now, false);
+        // A triggered probe (ICE's triggered check): the peer's probe came through from there,
+        // so ours can get there now (it opened our NAT, or taught us the port its NAT picked);
+        // the next round may be a probe interval away, a large part of a round trip. The
+        // initiator's carries the CONNECT. One per probe taken, and only to where an
+        // authenticated probe came from, until that address acknowledged one of ours.
+        if (setting_up())
+            if (const auto* c = puncher_.candidate(from); c != nullptr && !c->acked)
+                puncher_.probe(from, now, *this);
         return true;
     }
     const auto& ack = std::get<protocol::ProbeAck>(message);

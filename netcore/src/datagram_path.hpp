@@ -84,8 +84,9 @@ struct PeerLink final : EnetSealer {
 /// must name the link's ENet connection (its connectID in the checksum slot), or carry 0 and no
 /// CONNECT (ENet reads that as addressed to no peer). A CONNECT is taken only by a responder's
 /// link (`responder`) that has no connectID yet, and only when `taken` says no other connection
-/// holds its connectID: then the link claims it. Copies of it are refused (one ENet peer each). Otherwise an authenticated peer could reach
-/// another peer's ENet slot, or make us seal our traffic to it under another peer's keys.
+/// holds its connectID: then the link claims it. Copies of it are refused (one ENet peer each).
+/// Otherwise an authenticated peer could reach another peer's ENet slot, or make us seal our
+/// traffic to it under another peer's keys.
 [[nodiscard]] bool admit_enet(PeerLink& link, std::span<const std::uint8_t> plain, bool responder,
                               const std::function<bool(enet_uint32)>& taken);
 
