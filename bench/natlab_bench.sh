@@ -15,7 +15,7 @@
 #
 # Usage: bench/natlab_bench.sh [--runs N] [--fail-runs N] [--overhead-runs N] [--transfer-kib K]
 #                              [--relay auto|on|off] [--build DIR] [--no-doc] [--only WHAT]
-#                              [--delay MS]
+#                              [--delay MS] [--ticket]
 #   --runs N           attempts per pair expected to connect (default 20)
 #   --fail-runs N      attempts per pair expected to fail; each takes the punch timeout (default 3)
 #   --overhead-runs N  sessions per path for the overhead (default 5; 0: none)
@@ -25,6 +25,10 @@
 #                      --turn-secret-file; pairs that cannot punch expect relay. off: today's
 #                      expectations, no relay in the overhead. auto (default): on when the
 #                      rendezvous' --help mentions --turn-server.
+#   --ticket           each side's punch keeps a resumption ticket (punch --ticket, from local
+#                      port 40200) from one attempt to the next: registration without the
+#                      Challenge round trip (PROTOCOL.md §6 step 1). A's first attempt of each pair
+#                      has none: its start -> connected is left out of the medians.
 #   --build DIR        the build directory holding rendezvous/rendezvous and punch/punch
 #                      (default build/default); or set NATLAB_RENDEZVOUS and NATLAB_PUNCH
 #   --no-doc           print only; leave docs/NAT.md alone
@@ -48,13 +52,14 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=20 fail_runs=3 overhead_runs=5 transfer_kib=4096 relay_mode=auto
-build="$root/build/default" write_doc=1 only="" delay=0 overhead_given=0
+build="$root/build/default" write_doc=1 only="" delay=0 overhead_given=0 tickets=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
         --fail-runs) fail_runs=$2; shift 2 ;;
         --overhead-runs) overhead_runs=$2; overhead_given=1; shift 2 ;;
         --delay) delay=$2; shift 2 ;;
+        --ticket) tickets=1; shift ;;
         --transfer-kib) transfer_kib=$2; shift 2 ;;
         --relay) relay_mode=$2; shift 2 ;;
         --build) build=$2; shift 2 ;;
@@ -146,6 +151,10 @@ bench_pair() {
         LAB_PREFIX="${NATLAB_PREFIX_BASE:-nl-}$$-bench$k-"
         lab_up "a:$ta$opt" "b:$tb$opt" || exit 3
         NL_LOGDIR="$out/$k"
+        if ((tickets)); then
+            NL_TICKETS="$NL_LOGDIR/tickets"
+            mkdir -p "$NL_TICKETS"
+        fi
         mkdir -p "$NL_LOGDIR"
         # shellcheck source=../tests/natlab/punchlib.sh
         source "$root/tests/natlab/punchlib.sh"
@@ -169,6 +178,7 @@ bench_pair() {
         [[ $expect == fail ]] && opts+=(--punch-timeout "$punch_timeout")
         : >"$NL_LOGDIR/times"
         : >"$NL_LOGDIR/start_times"
+        : >"$NL_LOGDIR/times_b"
         local -A outcomes=()
         for ((i = 0; i < n; i++)); do
             an="a$i" bn="b$i"
@@ -183,8 +193,15 @@ bench_pair() {
                 ms=$(awk -v a="$ti" -v b="$tc" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
                 echo "$ms" >>"$NL_LOGDIR/times"
             fi
+            # B's own view: from its introduction to its connection (the responder's ENet is
+            # connected half a round trip after the initiator's: PROTOCOL.md §6 step 5).
+            local tbi tbc
+            tbi=$(nl_time "$bn" "punch: introduced to")
+            tbc=$(nl_time "$bn" "punch: connected to")
+            [[ -n $tbi && -n $tbc ]] &&
+                awk -v a="$tbi" -v b="$tbc" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$NL_LOGDIR/times_b"
             ts=${NL_STARTED[$an]:-}
-            if [[ -n $ts && -n $tc ]]; then
+            if [[ -n $ts && -n $tc ]] && ! ((tickets && i == 0)); then
                 start_ms=$(awk -v a="$ts" -v b="$tc" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
                 echo "$start_ms" >>"$NL_LOGDIR/start_times"
             fi
@@ -196,13 +213,15 @@ bench_pair() {
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ta" "$tb" "$expect" "${summary%, }" \
             "$(percentile 0.5 <"$NL_LOGDIR/times")" "$(percentile 0.95 <"$NL_LOGDIR/times")" "$label" >>"$results"
         if ((delay > 0)); then
-            local im ip sm sp
+            local im ip sm sp bm bp
+            bm=$(percentile 0.5 <"$NL_LOGDIR/times_b")
+            bp=$(percentile 0.95 <"$NL_LOGDIR/times_b")
             im=$(percentile 0.5 <"$NL_LOGDIR/times")
             ip=$(percentile 0.95 <"$NL_LOGDIR/times")
             sm=$(percentile 0.5 <"$NL_LOGDIR/start_times")
             sp=$(percentile 0.95 <"$NL_LOGDIR/start_times")
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ta" "$tb${label:+ ($label)}" "${summary%, }" \
-                "$rtt_peer" "$rtt_a" "$im" "$ip" "$sm" "$sp" "$expect" >>"$rtts"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ta" "$tb${label:+ ($label)}" "${summary%, }" \
+                "$rtt_peer" "$rtt_a" "$im" "$ip" "$bm" "$bp" "$sm" "$sp" "$expect" >>"$rtts"
         fi
     )
 }
@@ -372,12 +391,13 @@ rtt_cell() {
 
 rtt_table() {
     [[ -s $rtts ]] || return 0
-    echo "| A (asks) | B (waits) | outcome (A's view) | peer RTT | server RTT (A) | intro → connected, median | p95 | start → connected, median | p95 |"
-    echo "|---|---|---|---|---|---|---|---|---|"
-    local ta tb summary peer srv im ip sm sp expect
-    while IFS=$'\t' read -r ta tb summary peer srv im ip sm sp expect; do
+    echo "| A (asks) | B (waits) | outcome (A's view) | peer RTT | server RTT (A) | A: intro → connected, median | p95 | B: intro → connected, median | p95 | A: start → connected, median | p95 |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    local ta tb summary peer srv im ip bm bp sm sp expect
+    while IFS=$'\t' read -r ta tb summary peer srv im ip bm bp sm sp expect; do
         echo "| $ta | $tb | $summary | $peer$([[ $peer != - ]] && echo " ms") | $srv$([[ $srv != - ]] && echo " ms") |" \
             "$(rtt_cell "$im" "$peer" "$srv") | $(rtt_cell "$ip" "$peer" "$srv") |" \
+            "$(rtt_cell "$bm" "$peer" "$srv") | $(rtt_cell "$bp" "$peer" "$srv") |" \
             "$(rtt_cell "$sm" "$peer" "$srv") | $(rtt_cell "$sp" "$peer" "$srv") |"
     done <"$rtts"
 }
@@ -444,6 +464,10 @@ if ((write_doc)) && [[ -z $only ]]; then
     if ((delay > 0)); then
         begin='<!-- natlab-bench-delay:begin -->'
         end='<!-- natlab-bench-delay:end -->'
+        if ((tickets)); then
+            begin='<!-- natlab-bench-delay-ticket:begin -->'
+            end='<!-- natlab-bench-delay-ticket:end -->'
+        fi
     fi
     if ! grep -qF "$begin" "$doc" 2>/dev/null; then
         echo "natlab_bench: $doc has no '$begin' block; not written" >&2
@@ -453,12 +477,14 @@ if ((write_doc)) && [[ -z $only ]]; then
     if ((delay > 0)); then
         {
             echo "$begin"
-            echo "Measured $(date -u +%Y-%m-%d) by \`bench/natlab_bench.sh --delay $delay --runs $runs --fail-runs $fail_runs\`,"
+            echo "Measured $(date -u +%Y-%m-%d) by \`bench/natlab_bench.sh --delay $delay --runs $runs --fail-runs $fail_runs$( ((tickets)) && echo " --ticket")\`,"
+            ((tickets)) && echo "each side resuming with its ticket from the attempt before (A's first attempt left out of start → connected),"
             echo "a wire delay of **$delay ms each way on every router** (NL_DELAY_MS), relay $( ((relay)) && echo on || echo off)"
             echo "(netcore $(git -C "$root" describe --always --dirty 2>/dev/null), $(nproc) cores, kernel $(uname -r));"
             echo "expected failures use \`--punch-timeout $punch_timeout\`. Peer RTT: A's and B's measured UDP round"
             echo "trips to the server host added (A to B crosses the same routers); server RTT: A's. Each time is"
-            echo "given in ms, in peer RTTs (p) and in server RTTs (s); start is when A's punch was started."
+            echo "given in ms, in peer RTTs (p) and in server RTTs (s); start is when A's punch was started;"
+            echo "A is the initiator (it asked), B the responder."
             echo
             rtt_table
             echo "$end"

@@ -24,6 +24,13 @@
 
 namespace {
 
+// An ENet CONNECT as a probe carries it (§4.8): header, checksum slot, the 48-byte command.
+const std::vector<std::uint8_t> kConnect = [] {
+    std::vector<std::uint8_t> d(56, 0);
+    d[8] = 0x82;  // CONNECT, acknowledge
+    return d;
+}();
+
 namespace protocol = netcore::protocol;
 namespace crypto = netcore::crypto;
 using Bytes = std::vector<std::uint8_t>;
@@ -154,6 +161,7 @@ int main(int argc, char** argv) {
         inner(protocol::RelayRenew{1, 7, "bob"}),
         inner(protocol::RelayCredentials{7, grant}),
         inner(protocol::Probe{7, 1}),
+        inner(protocol::Probe{7, 2, kConnect}),  // the initiator's, carrying its CONNECT (§4.8)
         inner(protocol::ProbeAck{7, 1, pub}),
         // Parties (§4.15).
         inner(protocol::PartyJoin{1, "friday", protocol::PartyFlags::admit, 3}),

@@ -18,6 +18,8 @@ declare -gA NL_RC=()               # tag -> exit status once reaped
 declare -ga NL_TURN_ARGS=()        # the rendezvous' TURN options, once nl_start_turn ran
 declare -gA NL_STREAM=()           # tag -> pid of its line stream's writer (nl_stream_start)
 NL_ARRIVALS=${NL_ARRIVALS:-0}      # 1: nl_punch also time-stamps stdout into TAG.arrivals
+NL_TICKETS=${NL_TICKETS:-}         # a directory: each node's punch resumes (--ticket NODE.ticket,
+                                   # always from local port 40200; PROTOCOL.md §6 step 1)
 NL_STREAM_CHECK="$LAB_DIR/stream_check.awk"
 
 # ---- punch's progress lines that the lab reads (punch/README.md), in one place --------------
@@ -140,7 +142,9 @@ nl_punch() {
     rm -f "$fifo"
     mkfifo "$fifo"
     : >"$NL_LOGDIR/$tag.err"
-    local -a cmd=(ip netns exec "$(lab_ns "$node")" "$NL_PUNCH" ${NL_SERVER_KEY:+--server-key "$NL_SERVER_KEY"} "$@")
+    local -a cmd=(ip netns exec "$(lab_ns "$node")" "$NL_PUNCH" ${NL_SERVER_KEY:+--server-key "$NL_SERVER_KEY"})
+    [[ -n $NL_TICKETS ]] && cmd+=(--port 40200 --ticket "$NL_TICKETS/$node.ticket")
+    cmd+=("$@")
     NL_STARTED[$tag]=$EPOCHREALTIME
     if ((NL_ARRIVALS)); then
         : >"$NL_LOGDIR/$tag.arrivals"
