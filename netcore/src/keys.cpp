@@ -1,7 +1,23 @@
-// Keys as hex text: how a game build pins the rendezvous server's public key.
+// Keys as hex text: how a game build pins the rendezvous server's public key (and hex.hpp).
 #include "netcore/keys.hpp"
 
+#include "hex.hpp"
+
 namespace netcore {
+
+std::optional<PublicKey> parse_key(std::string_view hex) {
+    PublicKey key{};
+    if (!detail::from_hex_text(hex, key)) return std::nullopt;
+    return key;
+}
+
+std::string to_hex(std::span<const std::uint8_t, kKeySize> key) {
+    return detail::to_hex_text(key);
+}
+
+// ---- hex.hpp ------------------------------------------------------------------------------
+
+namespace detail {
 
 namespace {
 
@@ -19,29 +35,30 @@ bool is_space(char ch) {
 
 }  // namespace
 
-std::optional<PublicKey> parse_key(std::string_view hex) {
-    while (!hex.empty() && is_space(hex.front())) hex.remove_prefix(1);
-    while (!hex.empty() && is_space(hex.back())) hex.remove_suffix(1);
-    if (hex.size() != 2 * kKeySize) return std::nullopt;
-    PublicKey key{};
-    for (std::size_t i = 0; i < kKeySize; ++i) {
-        const int high = hex_value(hex[2 * i]);
-        const int low = hex_value(hex[2 * i + 1]);
-        if (high < 0 || low < 0) return std::nullopt;
-        key[i] = static_cast<std::uint8_t>(high * 16 + low);
-    }
-    return key;
-}
-
-std::string to_hex(std::span<const std::uint8_t, kKeySize> key) {
+std::string to_hex_text(std::span<const std::uint8_t> bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string out;
-    out.reserve(2 * kKeySize);
-    for (const std::uint8_t byte : key) {
+    out.reserve(2 * bytes.size());
+    for (const std::uint8_t byte : bytes) {
         out += kDigits[byte >> 4];
         out += kDigits[byte & 0x0f];
     }
     return out;
 }
+
+bool from_hex_text(std::string_view text, std::span<std::uint8_t> out) {
+    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+    if (text.size() != 2 * out.size()) return false;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const int high = hex_value(text[2 * i]);
+        const int low = hex_value(text[2 * i + 1]);
+        if (high < 0 || low < 0) return false;
+        out[i] = static_cast<std::uint8_t>(high * 16 + low);
+    }
+    return true;
+}
+
+}  // namespace detail
 
 }  // namespace netcore

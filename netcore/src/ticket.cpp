@@ -4,23 +4,14 @@
 #include <algorithm>
 #include <span>
 
+#include "hex.hpp"
+
 namespace netcore {
 
 namespace {
 
 constexpr std::array<std::uint8_t, 4> kMagic{'N', 'C', 'R', 'T'};
 constexpr std::uint8_t kVersion = 1;
-
-int hex_value(char ch) {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-}
-
-bool is_space(char ch) {
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
-}
 
 // Writes into a fixed buffer; the layout is fixed, so every put fits.
 struct Writer {
@@ -68,27 +59,12 @@ std::string ResumeTicket::to_text() const {
     w.put(salt);
     w.put(cookie);
     w.put(observed);
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 * kSize);
-    for (const std::uint8_t byte : w.bytes) {
-        out += kDigits[byte >> 4];
-        out += kDigits[byte & 0x0f];
-    }
-    return out;
+    return detail::to_hex_text(w.bytes);
 }
 
 std::optional<ResumeTicket> ResumeTicket::parse(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-    if (text.size() != 2 * kSize) return std::nullopt;
     std::array<std::uint8_t, kSize> bytes{};
-    for (std::size_t i = 0; i < kSize; ++i) {
-        const int high = hex_value(text[2 * i]);
-        const int low = hex_value(text[2 * i + 1]);
-        if (high < 0 || low < 0) return std::nullopt;
-        bytes[i] = static_cast<std::uint8_t>(high * 16 + low);
-    }
+    if (!detail::from_hex_text(text, bytes)) return std::nullopt;
     Reader r{bytes};
     std::array<std::uint8_t, 4> magic{};
     std::array<std::uint8_t, 1> version{};
