@@ -132,7 +132,7 @@ class Writer {
         u32(static_cast<std::uint32_t>(v));
     }
     void bytes(std::span<const std::uint8_t> in) {
-        if (!room(in.size())) return;
+        if (in.empty() || !room(in.size())) return;  // an empty span may hold no pointer
         std::memcpy(out_.data() + pos_, in.data(), in.size());
         pos_ += in.size();
     }
