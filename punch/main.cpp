@@ -213,6 +213,7 @@ netcore::Config Chat::make_config() const {
     }
     if (options_.punch_timeout) config.punch_timeout = *options_.punch_timeout;
     config.use_relay = options_.use_relay;
+    config.standing_relay = options_.standing_relay;
     config.hide_address = options_.hide_address;
     config.server_key = options_.server_key;
     config.name_key = options_.name_key;

@@ -83,6 +83,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     bool quiet = false;
     bool exit_on_eof = false;
     bool no_relay = false;
+    bool standing_relay = false;
     bool hide_address = false;
     std::string server_key;
     std::string name_key_file;
@@ -147,6 +148,9 @@ ParseResult parse_options(int argc, const char* const* argv) {
     app.add_flag("--no-relay", no_relay,
                  "Do not use a TURN relay even when the rendezvous grants one (direct or lan "
                  "paths only)");
+    app.add_flag("--standing-relay", standing_relay,
+                 "Hold a TURN relay while registered, so a peer that must relay to us gets its "
+                 "address with the introduction (one TURN allocation per registered player)");
     app.add_flag("--hide-address", hide_address,
                  "Keep our addresses from the peer: the rendezvous makes our introductions "
                  "relay-only (needs a rendezvous that grants TURN relays)");
@@ -219,6 +223,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
     options.quiet = quiet;
     options.exit_on_eof = exit_on_eof;
     options.use_relay = !no_relay;
+    options.standing_relay = standing_relay;
     options.hide_address = hide_address;
     options.ticket_file = ticket_file;
     if (!ticket_file.empty()) {

@@ -43,9 +43,10 @@ struct Options {
     std::optional<std::chrono::milliseconds> stats_interval;  ///< none: no stats lines
     std::uint16_t local_port = 0;
     bool quiet = false;
-    bool exit_on_eof = false;   ///< leave at EOF without waiting for the peer's end
-    bool use_relay = true;      ///< Config::use_relay (--no-relay)
-    bool hide_address = false;  ///< Config::hide_address (--hide-address)
+    bool exit_on_eof = false;     ///< leave at EOF without waiting for the peer's end
+    bool use_relay = true;        ///< Config::use_relay (--no-relay)
+    bool standing_relay = false;  ///< Config::standing_relay (--standing-relay)
+    bool hide_address = false;    ///< Config::hide_address (--hide-address)
     std::optional<netcore::PublicKey> server_key;  ///< --server-key; none: trust on first use
     std::optional<netcore::SecretKey> name_key;    ///< --name-key: owns our name (§4.13)
     std::string name_key_created;                  ///< the --name-key file, if this run created it

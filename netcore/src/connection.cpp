@@ -67,6 +67,7 @@ bool Connection::begin(const crypto::KeyPair& me, std::string_view my_name,
     // ENet's peer starts at the peer's public address; the handshake moves to the path that
     // answers first (on_path_open, handshake_heard).
     if (early_connect_) pending_connect_ = intro.peer_public;
+    peer_public_ip_ = intro.peer_public.ip;
     Event e;
     e.type = EventType::introduced;
     e.connection = id_;
@@ -94,6 +95,13 @@ void Connection::send(Address to, const protocol::Message& message) {
         n = link_.channel.seal_probe(message, buf);
     }
     if (n == 0) return;
+    if (reflexive_ && to == reflexive_via_) {
+        // Back through our own allocation, to where our TURN server sees the peer.
+        std::array<std::uint8_t, protocol::kMaxDatagramSize + kRelayFramingRoom> framed;
+        const std::size_t m = relay_.wrap(*reflexive_, std::span(buf.data(), n), framed);
+        if (m > 0) out_.send_raw(reflexive_via_, std::span(framed.data(), m));
+        return;
+    }
     if (!through_relay_) {
         out_.send_raw(to, std::span(buf.data(), n));
         return;
@@ -115,8 +123,41 @@ bool Connection::carries_connect(Address to) const {
 }
 
 std::size_t Connection::frame(std::span<const std::uint8_t> sealed, std::span<std::uint8_t> out) {
-    if (!through_relay_ || !relay_.started() || !peer_relayed_) return 0;
-    return relay_.wrap(*peer_relayed_, sealed, out);
+    if (through_relay_) {
+        if (!relay_.started() || !peer_relayed_) return 0;
+        return relay_.wrap(*peer_relayed_, sealed, out);
+    }
+    // A reflexive relay: framed only while ENet sends through it; else as sealed.
+    const ENetPeer* enet = peer_ != nullptr ? peer_ : seeded_;
+    if (reflexive_ && enet != nullptr && from_enet(enet->address) == reflexive_via_)
+        return relay_.wrap(*reflexive_, sealed, out);
+    if (sealed.size() > out.size()) return 0;
+    std::copy(sealed.begin(), sealed.end(), out.begin());
+    return sealed.size();
+}
+
+bool Connection::may_adopt_relay(Address seen) const {
+    return setting_up() && !through_relay_ && !peer_relayed_ && !reflexive_ && relay_.allocated() &&
+           peer_public_ip_ != 0 && seen.ip == peer_public_ip_;
+}
+
+Address Connection::adopt_relay(Address seen) {
+    reflexive_ = seen;
+    reflexive_via_ = relay_.server();
+    link_.reflexive = reflexive_via_;
+    link_.framer = this;
+    puncher_.add_relay(reflexive_via_);
+    relay_source_ip_ = seen.ip;
+    heard_via_relay_ = true;  // the peer has our relay: no need to offer it
+    return reflexive_via_;
+}
+
+Address Connection::relay_arrival() const {
+    const ENetPeer* enet = peer_ != nullptr ? peer_ : seeded_;
+    if (reflexive_ &&
+        (!peer_relayed_ || (enet != nullptr && from_enet(enet->address) == reflexive_via_)))
+        return reflexive_via_;
+    return peer_relayed_.value_or(reflexive_via_);
 }
 
 Address Connection::enet_address_of(Address peer_side) const {
@@ -574,6 +615,9 @@ bool Connection::needs_relay(TimePoint /*now*/) const {
 
 void Connection::relay_stopped() {
     peer_relayed_.reset();
+    reflexive_.reset();
+    link_.reflexive.reset();
+    if (!through_relay_) link_.framer = nullptr;
     relay_source_ip_ = 0;
     heard_via_relay_ = false;
     next_offer_ = {};
@@ -661,7 +705,8 @@ void Connection::emit_path(EventType type) {
     e.type = type;
     e.connection = id_;
     e.peer = name_;
-    e.address = peer_address_;
+    // Through a reflexive relay: where our TURN server sees the peer, not the server itself.
+    e.address = reflexive_ && peer_address_ == reflexive_via_ ? *reflexive_ : peer_address_;
     e.path = path_;
     events_.push_back(std::move(e));
 }

@@ -161,6 +161,20 @@ class Connection final : public Outbox, public RelayFramer {
     }
     /// The peer's relayed address, from its PeerRelay.
     [[nodiscard]] const std::optional<Address>& peer_relayed() const { return peer_relayed_; }
+    /// The peer reaches us through our own allocation, and we answer it that way (a reflexive
+    /// relay, docs/RELAY.md "Standing relays"): where our TURN server sees the peer.
+    [[nodiscard]] const std::optional<Address>& relay_reflexive() const { return reflexive_; }
+    /// A datagram came through our allocation from `seen` while we know no relay of the peer:
+    /// the peer had ours with its introduction (a standing relay). True when this connection
+    /// would answer it that way: setting up, not relay-only by introduction, and `seen` is at
+    /// the peer's public IP. Only once one of its probes opened (adopt_relay) is it taken.
+    [[nodiscard]] bool may_adopt_relay(Address seen) const;
+    /// A probe that came through our allocation from `seen` opened: our answers go back through
+    /// our allocation to `seen`, a relay path known by our TURN server's address (returned).
+    Address adopt_relay(Address seen);
+    /// Where a datagram that came through our allocation comes from, to the rest of the
+    /// connection: the peer's relay, or our TURN server while we answer through it.
+    [[nodiscard]] Address relay_arrival() const;
     /// The IP our allocation sees the peer's datagrams come from (0 before its PeerRelay).
     [[nodiscard]] std::uint32_t relay_source_ip() const { return relay_source_ip_; }
     /// A datagram came from the peer through our relay.
@@ -241,7 +255,13 @@ class Connection final : public Outbox, public RelayFramer {
     // The relay, as this connection uses it.
     std::optional<Address> peer_relayed_;  // from PeerRelay: where the peer's relay is
     bool heard_via_relay_ = false;         // the peer reached us through our relay
-    std::uint32_t relay_source_ip_ = 0;    // where the peer's relayed datagrams come from
+    // The peer sent to our (standing) relay before we knew its own: we answer through our
+    // allocation, framed for where our TURN server sees the peer (reflexive_); the path is
+    // known by our TURN server's address (reflexive_via_), like a relay-only introduction's.
+    std::optional<Address> reflexive_;
+    Address reflexive_via_;
+    std::uint32_t peer_public_ip_ = 0;   // from the introduction: whom a reflexive relay may be
+    std::uint32_t relay_source_ip_ = 0;  // where the peer's relayed datagrams come from
     // A relay-only introduction (one side hides its addresses, PROTOCOL.md §4.14): everything
     // for the peer goes through our own allocation, to the peer's relayed address, and ENet
     // knows the peer by our TURN server's address (where its datagrams go, framed).

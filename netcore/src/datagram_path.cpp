@@ -16,6 +16,7 @@ void PeerLink::end() {
     channel.end();
     relayed.reset();
     framer = nullptr;
+    reflexive.reset();
     connect_id.reset();
     handshake_size = 0;
 }

@@ -46,6 +46,9 @@ struct PeerLink final : EnetSealer {
     /// Relay-only introductions: what ENet sends is sealed, then framed for our own allocation
     /// (the session points ENet's peer at our TURN server). Null: sent as sealed.
     RelayFramer* framer = nullptr;
+    /// A reflexive relay (the peer reaches us through our own allocation, and we answer that
+    /// way): our TURN server's address, which the peer's datagrams are presented as coming from.
+    std::optional<Address> reflexive;
     /// The connectID of the peer's ENet connection (§11.4): ours when we connected, the one of
     /// its CONNECT when it did. ENet's datagrams name it, so each is sealed by its own link.
     std::optional<enet_uint32> connect_id;
@@ -73,7 +76,7 @@ struct PeerLink final : EnetSealer {
     [[nodiscard]] bool active() const { return channel.active(); }
     /// True when `from` may carry this peer's probes and data (relay only: the peer's relay).
     [[nodiscard]] bool admits(Address from) const {
-        return !relay_only || (relayed && from == *relayed);
+        return !relay_only || (relayed && from == *relayed) || (reflexive && from == *reflexive);
     }
 
   private:

@@ -50,8 +50,24 @@ void Relay::start(const protocol::RelayGrant& grant, std::uint64_t token, std::s
     credentials_ = {std::string(grant.username), std::string(grant.password)};
     token_ = token;
     peer_ = peer;
+    standing_ = false;
     schedule_renewal(relay_username_expiry(grant.username), now);
     start_turn(now, out);
+}
+
+void Relay::stand(const protocol::RelayGrant& grant, std::string_view name, TimePoint now,
+                  RawOutbox& out) {
+    if (grant.count == 0 || grant.username.empty()) return;
+    if (!turn_) {
+        start(grant, 0, name, now, out);
+        standing_ = true;
+        return;
+    }
+    credentials_ = {std::string(grant.username), std::string(grant.password)};
+    token_ = 0;
+    peer_ = name;
+    standing_ = true;
+    schedule_renewal(relay_username_expiry(grant.username), now);
 }
 
 // Allocates on the next TURN server of the grant.
@@ -218,6 +234,7 @@ void Relay::stop(TimePoint now, RawOutbox& out) {
     turn_.reset();
     permits_wanted_ = permits_sent_ = 0;
     up_ = recovering_ = false;
+    standing_ = false;
 }
 
 std::size_t Relay::wrap(Address peer, std::span<const std::uint8_t> sealed,

@@ -46,6 +46,14 @@ class Relay {
     /// the credentials are scoped to that pair, and renewed for it (RelayRenew).
     void start(const protocol::RelayGrant& grant, std::uint64_t token, std::string_view peer,
                TimePoint now, RawOutbox& out);
+    /// A standing relay (Config::standing_relay): credentials scoped to our registration
+    /// (RelayCredentials with token 0, renewed with RelayRenew{0, our name}). Allocates on
+    /// `grant` when nothing is allocated yet; else the allocation made for an introduction
+    /// becomes the standing one (it keeps its username: the credentials serve the next Allocate).
+    void stand(const protocol::RelayGrant& grant, std::string_view name, TimePoint now,
+               RawOutbox& out);
+    /// The allocation is held for our registration, not for an introduction.
+    [[nodiscard]] bool standing() const { return standing_ && turn_.has_value(); }
     /// True from start() until stop().
     [[nodiscard]] bool started() const { return turn_.has_value(); }
     /// Lets `ip` send to our relayed address (sent once the allocation is up).
@@ -78,11 +86,15 @@ class Relay {
 
     /// Releases the allocation (re-sending the release for a while); forgets the grant.
     void stop(TimePoint now, RawOutbox& out);
-    /// Forgets what renews the credentials (the introduction ended), not the allocation.
-    void stop_renewing() { expiry_ = 0; }
+    /// Forgets what renews the credentials (the introduction ended), not the allocation. A
+    /// standing relay's credentials are our registration's: they are kept.
+    void stop_renewing() {
+        if (!standing_) expiry_ = 0;
+    }
     /// The introduction the credentials are scoped to ended while others still use the
     /// allocation: renew them for `token` with `peer` (the server scopes credentials to a pair).
     void rescope(std::uint64_t token, std::string_view peer) {
+        if (standing_) return;
         token_ = token;
         peer_ = peer;
     }
@@ -126,7 +138,8 @@ class Relay {
     // allocate or is relayed we ask for fresh ones at half their lifetime. A live allocation
     // keeps the username it was made under (TURN wants one username per allocation).
     std::int64_t expiry_ = 0;  // unix seconds of credentials_; 0: none to renew
-    std::uint64_t token_ = 0;  // the introduction the grant is scoped to
+    std::uint64_t token_ = 0;  // the introduction the grant is scoped to; 0: our registration
+    bool standing_ = false;    // stand(): the credentials are our registration's
     std::string peer_;         // its peer
     TimePoint next_renew_{};
     std::array<std::uint32_t, kMaxPermits> permits_{};  // peer IPs our relay must let in

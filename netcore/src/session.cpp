@@ -36,6 +36,13 @@ constexpr std::size_t kMaxAskers = 64;
 // second, so its request is live and the introduction follows at once; this only bounds the
 // wait if it stopped meanwhile (then peer_not_online, as for connect()).
 constexpr Duration kAcceptWait{10000};
+// A standing relay (Config::standing_relay): the grant is asked for this many times, this far
+// apart, once registered (a rendezvous that grants no relay answers nothing); the standing
+// allocation's offer is sent three times that far apart, then every kStandingOfferInterval
+// (nothing acknowledges it: the server keeps the last one while we are registered).
+constexpr std::uint32_t kStandingAsks = 3;
+constexpr Duration kStandingAskInterval{1000};
+constexpr Duration kStandingOfferInterval{30000};
 
 // How far a state is along the way to connected: the session reports its most advanced one.
 int progress(State s) {
@@ -190,8 +197,9 @@ struct Session::Impl final : detail::HostListener,
     // a release that the TURN server has not processed yet (lost, under loss) gets 437
     // (allocation mismatch) for the life of the old allocation.
     [[nodiscard]] bool relay_needed() const {
-        return party.active() || std::any_of(connections.begin(), connections.end(),
-                                             [&](const auto& c) { return c->needs_relay(now); });
+        return party.active() || relay.standing() ||
+               std::any_of(connections.begin(), connections.end(),
+                           [&](const auto& c) { return c->needs_relay(now); });
     }
     [[nodiscard]] bool any_connection_setting_up() const {
         return std::any_of(connections.begin(), connections.end(),
@@ -374,8 +382,11 @@ struct Session::Impl final : detail::HostListener,
     Connection* relayed_from(Address peer, std::span<const std::uint8_t> payload) const {
         Connection* found = nullptr;
         int matches = 0;
+        const auto relays_from = [&](const Connection& c) {
+            return (c.peer_relayed() || c.relay_reflexive()) && c.relay_source_ip() == peer.ip;
+        };
         for (const auto& c : connections) {
-            if (!c->peer_relayed() || c->relay_source_ip() != peer.ip) continue;
+            if (!relays_from(*c)) continue;
             found = c.get();
             ++matches;
         }
@@ -383,12 +394,62 @@ struct Session::Impl final : detail::HostListener,
         const auto key = detail::DatagramPath::key_of(payload);
         if (!key) return nullptr;
         for (const auto& c : connections) {
-            if (!c->peer_relayed() || c->relay_source_ip() != peer.ip) continue;
+            if (!relays_from(*c)) continue;
             const auto& ch = c->link().channel;
             if (key->value == (key->probe ? ch.probe_tag() : ch.channel())) return c.get();
         }
         return nullptr;
     }
+
+    // A datagram came through our allocation from `seen`, and no connection knows the peer's
+    // relay: the peer may have had ours with its introduction (a standing relay, docs/RELAY.md)
+    // before it had its own. It is routed as if from our TURN server (the path's name); the
+    // connection adopts the path only when a probe of its peer opened (on_link_probe).
+    bool adopt_relay(detail::Incoming& in, Address seen, std::span<const std::uint8_t> payload) {
+        Connection* c = nullptr;
+        for (const auto& k : connections)
+            if (k->may_adopt_relay(seen)) {
+                if (c != nullptr) {  // two peers at one IP: the probe's tag says whose
+                    c = nullptr;
+                    const auto key = detail::DatagramPath::key_of(payload);
+                    for (const auto& j : connections)
+                        if (key && key->probe && j->may_adopt_relay(seen) &&
+                            j->link().channel.probe_tag() == key->value)
+                            c = j.get();
+                    break;
+                }
+                c = k.get();
+            }
+        if (c == nullptr) {
+            ++counters.datagrams_dropped;
+            return true;
+        }
+        const bool had = c->link().reflexive.has_value();
+        if (!had) c->link().reflexive = relay.server();  // for a Config::relay_only link
+        adopting = {c, seen};
+        in.data = payload;
+        in.from = relay.server();
+        opened_by = nullptr;
+        const bool done =
+            datagrams.route(in, static_cast<detail::DatagramPath::Links&>(*this), *this);
+        const bool adopted = c->relay_reflexive().has_value();
+        adopting.reset();
+        if (!adopted) {
+            if (!had) c->link().reflexive.reset();
+            if (!done) ++counters.datagrams_dropped;  // only an opened probe may adopt
+            return true;
+        }
+        if (done || opened_by == nullptr) return true;
+        // The probe carried the initiator's CONNECT: ENet takes it from our TURN server.
+        opened_by->heard_from(in.from, now);
+        in.from = opened_by->enet_source(in.from, true);
+        return false;
+    }
+    struct Adopting {
+        Connection* connection;
+        Address seen;
+    };
+    std::optional<Adopting> adopting;  // adopt_relay's datagram, being routed
 
     bool on_datagram(detail::Incoming& in) override {
         using Kind = detail::Relay::Received::Kind;
@@ -402,16 +463,14 @@ struct Session::Impl final : detail::HostListener,
                 return true;
             case Kind::peer_data:
                 c = relayed_from(r.peer, r.payload);
-                if (c == nullptr) {
-                    ++counters.datagrams_dropped;
-                    return true;
-                }
+                if (c == nullptr) return adopt_relay(in, r.peer, r.payload);
                 // The peer sent it to our relayed address; to us it comes from the peer's
                 // relay, where our answers go (and where ENet knows the peer by, if it
-                // connected so).
+                // connected so), or, answering through our own allocation, from our TURN
+                // server.
                 c->heard_via_relay();
                 in.data = r.payload;
-                in.from = *c->peer_relayed();
+                in.from = c->relay_arrival();
                 break;
             case Kind::not_ours:
                 break;
@@ -476,6 +535,8 @@ struct Session::Impl final : detail::HostListener,
     void on_link_probe(detail::PeerLink& link, const protocol::Message& message,
                        Address from) override {
         Connection* c = by_link(link);
+        if (c != nullptr && adopting && adopting->connection == c && !c->relay_reflexive())
+            c->adopt_relay(adopting->seen);
         probe_taken = c != nullptr && c->on_probe(message, from, now);
         if (!probe_taken) ++counters.datagrams_dropped;
     }
@@ -556,6 +617,8 @@ struct Session::Impl final : detail::HostListener,
                 return;
             case SignalKind::registered: {
                 if (state == State::registering) state = State::registered;
+                standing_asks = 0;
+                next_standing_ask = now;
                 Event e;
                 e.type = EventType::registered;
                 e.address = rendezvous->public_address();
@@ -576,10 +639,18 @@ struct Session::Impl final : detail::HostListener,
             case SignalKind::asked:
                 on_introduction_asked(rendezvous->asker());
                 return;
-            case SignalKind::relay_credentials:
-                if (!relay.on_credentials(rendezvous->relay_credentials(), now))
+            case SignalKind::relay_credentials: {
+                const auto& fresh = rendezvous->relay_credentials();
+                if (fresh.token == 0 && wants_standing_relay() && !relay.standing()) {
+                    // Our registration's relay (docs/RELAY.md, "Standing relays"): allocated
+                    // now, or the allocation an introduction made is kept as the standing one.
+                    relay.stand(fresh.relay, config.name, now, *this);
+                    return;
+                }
+                if (!relay.on_credentials(fresh, now))
                     ++counters.datagrams_dropped;  // no connection renewing, or not its pair
                 return;
+            }
             case SignalKind::peer_relay: {
                 const auto& offer = rendezvous->peer_relay();
                 Connection* c = nullptr;
@@ -775,12 +846,51 @@ struct Session::Impl final : detail::HostListener,
         settle();
     }
 
+    // ---- a standing relay (Config::standing_relay, docs/RELAY.md) --------------------------
+    [[nodiscard]] bool wants_standing_relay() const {
+        return config.use_relay && config.standing_relay;
+    }
+    std::uint32_t standing_asks = 0;  // RelayRenew{0} sent since registered, unanswered
+    TimePoint next_standing_ask{};
+    std::uint32_t standing_offered = 0;  // the Relay::allocation() offered as standing
+    std::uint32_t standing_offers = 0;   // offers of it sent
+    TimePoint next_standing_offer{};
+
+    // Asks for the standing grant once registered (a few times: the server answers nothing when
+    // it grants no relay), and offers the standing allocation's relayed address for the server
+    // to hand to whoever it introduces us to: three times a second apart when it is new (there
+    // is no acknowledgement), then every kStandingOfferInterval.
+    void update_standing_relay() {
+        if (!wants_standing_relay() || !registered()) return;
+        if (!relay.standing() && standing_asks < kStandingAsks && now >= next_standing_ask) {
+            rendezvous->send(protocol::RelayRenew{rendezvous->instance(), 0, config.name}, *this);
+            ++standing_asks;
+            next_standing_ask = now + kStandingAskInterval;
+        }
+        if (!relay.standing() || !relay.allocated()) return;
+        if (relay.allocation() != standing_offered) {
+            standing_offered = relay.allocation();
+            standing_offers = 0;
+            next_standing_offer = now;
+        }
+        if (now < next_standing_offer) return;
+        rendezvous->send(
+            protocol::RelayOffer{rendezvous->instance(), 0, config.name, relay.relayed(),
+                                 config.hide_address ? Address{} : relay.mapped()},
+            *this);
+        ++standing_offers;
+        next_standing_offer =
+            now + (standing_offers < 3 ? kStandingAskInterval : kStandingOfferInterval);
+    }
+
     void update_relay() {
         if (relay.started() && !relay_needed()) stop_relay();
+        update_standing_relay();
         detail::Relay::Use use;
         use.setting_up = any_connection_setting_up();
-        use.renew = std::any_of(connections.begin(), connections.end(),
-                                [](const auto& c) { return c->renews_relay(); });
+        use.renew =
+            relay.standing() || std::any_of(connections.begin(), connections.end(),
+                                            [](const auto& c) { return c->renews_relay(); });
         use.relayed = std::any_of(connections.begin(), connections.end(), [](const auto& c) {
             return c->state() == State::connected && c->path() == Path::relay;
         });
@@ -1153,6 +1263,7 @@ Stats Session::stats() const {
         st.bytes_received = h->totalReceivedData;
     }
     st.relay_allocated = s.relay.allocated();
+    st.relay_standing = s.relay.standing();
     st.relay_renewals = s.relay.renewals();
     st.relay_reallocations = s.relay.reallocations();
     return st;

@@ -214,6 +214,13 @@ struct Config {
     Duration close_linger{2000};
     /// Allocate a TURN relay, in parallel with punching, when the rendezvous grants one.
     bool use_relay = true;
+    /// Hold a TURN relay while registered (a standing relay, docs/RELAY.md): asked for once
+    /// registered, allocated before anyone asks for us, and handed by the rendezvous to each
+    /// peer it introduces together with the Introduction, so a pair that must relay skips the
+    /// allocation and the offer through the rendezvous (issue 15: one round trip to the TURN
+    /// server plus one through it). Costs one allocation on the TURN server per registered
+    /// player; off by default. Needs use_relay and a rendezvous that grants relays.
+    bool standing_relay = false;
     /// The TURN client's first retransmission timeout; it doubles up to 8 times this, for 7
     /// sends, so a TURN server that does not answer is given up 39 times this after the first
     /// (9.75 s by default; docs/TURN.md) and the grant's next server is tried.
@@ -324,7 +331,9 @@ struct Stats {
     Duration last_heard{0};               ///< of the oldest connection (PeerInfo::last_heard)
     std::uint64_t bytes_sent = 0;         ///< on the socket, all traffic
     std::uint64_t bytes_received = 0;
-    bool relay_allocated = false;      ///< our TURN allocation is up (the peer may relay to us)
+    bool relay_allocated = false;  ///< our TURN allocation is up (the peer may relay to us)
+    /// Our allocation is a standing relay (Config::standing_relay), held while registered.
+    bool relay_standing = false;
     std::uint32_t relay_renewals = 0;  ///< fresh relay credentials received (RelayCredentials)
     /// Allocations made to replace a lost one (the TURN server restarted or stopped answering).
     std::uint32_t relay_reallocations = 0;

@@ -1,0 +1,120 @@
+// Standing relays on loopback (docs/RELAY.md "Standing relays", issue 15): a player that holds
+// a TURN allocation while registered has its relayed address handed to whoever the rendezvous
+// introduces it to, with the Introduction; a peer whose own allocation is not up yet reaches it
+// through it at once, and the holder answers back through its own allocation (a reflexive
+// relay). A real rendezvous, a real coturn; on loopback every direct path works, so both sides
+// use Config::relay_only, and the peer's own allocation is kept from coming up by dropping what
+// it sends to coturn (tests/lossy_send.cpp). Exits 77 (skipped) when coturn is not installed.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include "coturn.hpp"
+#include "loopback.hpp"
+#include "lossy_send.hpp"
+
+using namespace netcore;
+using coturn_test::Coturn;
+using loopback::bytes;
+using loopback::connected;
+using loopback::Lab;
+using loopback::Node;
+using namespace std::chrono_literals;
+
+namespace {
+
+rendezvous::Config granting(const Coturn& coturn) {
+    rendezvous::Config c;
+    c.turn.servers = {coturn.address()};
+    c.turn.secret = "netcore-test-secret";  // Coturn's default
+    return c;
+}
+
+Config relaying(const Lab& lab, const std::string& name, bool standing) {
+    Config c = lab.config(name);
+    c.relay_only = true;
+    c.standing_relay = standing;
+    c.punch_timeout = Duration(8000);
+    c.connect_timeout = Duration(5000);
+    return c;
+}
+
+bool in_relay_range(const Coturn& coturn, Address a) {
+    return a.ip == 0x7F000001u && a.port >= coturn.relay_min() && a.port <= coturn.relay_max();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a player with a standing relay is reached through it by a peer whose own relay is "
+    "not up, and answers through it",
+    "[relay][standing]") {
+    Coturn coturn({});
+    Lab lab(granting(coturn));
+    Node& bob = lab.add(relaying(lab, "bob", true));
+    INFO(coturn.tail());
+    // Bob holds his relay before anyone asks for him, and the server knows its address.
+    REQUIRE(lab.run_until(
+        [&] {
+            return bob.session->stats().relay_standing && bob.session->stats().relay_allocated &&
+                   lab.server().counters().standing_offers_stored > 0;
+        },
+        10000ms));
+
+    // Alice has no allocation of her own: whatever she sends to coturn's port is lost.
+    Node& alice = lab.add(relaying(lab, "alice", false));
+    const std::uint16_t alice_port = alice.session->local_address().port;
+    lossy::Loss no_allocation(lossy::blackout_from(alice_port, coturn.address().port, 60s));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 10000ms));
+
+    CHECK(no_allocation.dropped() > 0);
+    CHECK_FALSE(alice.session->stats().relay_allocated);
+    CHECK(lab.server().counters().standing_relays_forwarded >= 1);
+    // Alice sends to bob's relayed address; bob answers through his own allocation.
+    const auto* a = alice.last(EventType::connected);
+    const auto* b = bob.last(EventType::connected);
+    REQUIRE(a != nullptr);
+    REQUIRE(b != nullptr);
+    CHECK(a->path == Path::relay);
+    CHECK(b->path == Path::relay);
+    CHECK(in_relay_range(coturn, a->address));
+    CHECK(bob.session->stats().relay_standing);
+
+    // Both channels, both ways, and a burst of reliable lines in order.
+    REQUIRE(alice.session->send(Channel::reliable, bytes("through bob's relay")));
+    REQUIRE(bob.session->send(Channel::unreliable, bytes("and back through it")));
+    REQUIRE(lab.run_until([&] { return !alice.received().empty() && !bob.received().empty(); }));
+    CHECK(bob.received() == std::vector<std::string>{"through bob's relay"});
+    CHECK(alice.received() == std::vector<std::string>{"and back through it"});
+    std::vector<std::string> sent;
+    for (int i = 0; i < 50; ++i) {
+        sent.push_back("line " + std::to_string(i) + std::string(300, 'x'));
+        REQUIRE(bob.session->send(Channel::reliable, bytes(sent.back())));
+    }
+    REQUIRE(lab.run_until([&] { return alice.received().size() == 1 + sent.size(); }, 10000ms));
+    CHECK(std::equal(sent.begin(), sent.end(), alice.received().begin() + 1));
+}
+
+TEST_CASE(
+    "a standing relay outlives its connections, and a session without one releases its "
+    "relay when the connection ends",
+    "[relay][standing]") {
+    Coturn coturn({});
+    Lab lab(granting(coturn));
+    Node& bob = lab.add(relaying(lab, "bob", true));
+    Node& alice = lab.add(relaying(lab, "alice", false));
+    INFO(coturn.tail());
+    REQUIRE(lab.run_until([&] { return bob.session->stats().relay_allocated; }, 10000ms));
+    REQUIRE(lab.run_until([&] { return alice.count(EventType::registered) == 1; }));
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 10000ms));
+    REQUIRE(alice.session->stats().relay_allocated);
+
+    alice.session->close();
+    REQUIRE(lab.run_until([&] { return bob.count(EventType::disconnected) == 1; }, 10000ms));
+    lab.run_until([&] { return !alice.session->stats().relay_allocated; }, 3000ms);
+    // Bob still holds his: registered, and ready for the next peer.
+    CHECK(bob.session->stats().relay_allocated);
+    CHECK(bob.session->stats().relay_standing);
+    CHECK(bob.session->state() == State::registered);
+}
