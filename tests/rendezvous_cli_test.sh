@@ -133,7 +133,7 @@ turn)
     code=$?
     pids=()
     [ "$code" -eq 0 ] || fail "exit code $code after SIGTERM, expected 0"
-    tail -n 1 "$tmp/server.err" | grep -Eq ' relay_grants=0 relay_grants_refused=0 relay_renewals=0 .* relay_offers_forwarded=0 ' ||
+    tail -n 1 "$tmp/server.err" | grep -Eq ' relay_grants=0 relay_grants_refused=0 relay_renewals=0 .* relay_offers_forwarded=0 .* standing_relays_forwarded=0 ' ||
         fail "the stats line lacks the relay counters"
     ;;
 port_in_use)

@@ -82,16 +82,17 @@ grep -q '^rendezvous_dropped_total{reason="not_ours"} 1$' "$tmp/metrics" ||
 grep -q '^# TYPE rendezvous_registered_total counter$' "$tmp/metrics" || fail "not a counter"
 # Relays: no grants (no --turn-server), nothing forwarded or dropped.
 grep -q '^rendezvous_relay_grants_total 0$' "$tmp/metrics" || fail "expected relay_grants_total 0"
-for name in relay_grants_refused relay_renewals; do
+for name in relay_grants_refused relay_renewals standing_grants standing_offers_stored \
+    standing_relays_forwarded; do
     grep -q "^rendezvous_${name}_total 0\$" "$tmp/metrics" || fail "expected ${name}_total 0"
 done
-for reason in not_registered unknown_introduction token_mismatch; do
+for reason in not_registered unknown_introduction token_mismatch no_turn; do
     grep -q "^rendezvous_relay_renewals_dropped_total{reason=\"$reason\"} 0\$" "$tmp/metrics" ||
         fail "expected relay_renewals_dropped_total{reason=\"$reason\"} 0"
 done
 grep -q '^rendezvous_relay_offers_forwarded_total 0$' "$tmp/metrics" ||
     fail "expected relay_offers_forwarded_total 0"
-for reason in not_registered unknown_introduction token_mismatch; do
+for reason in not_registered unknown_introduction token_mismatch no_standing_grant; do
     grep -q "^rendezvous_relay_offers_dropped_total{reason=\"$reason\"} 0\$" "$tmp/metrics" ||
         fail "expected relay_offers_dropped_total{reason=\"$reason\"} 0"
 done

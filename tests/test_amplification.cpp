@@ -99,6 +99,24 @@ TEST_CASE("per request type, the server's answers stay within the documented fac
     CHECK(introduced.to_sender > 0);
     CHECK(introduced.to_others > 0);
 
+    // Standing relays (PROTOCOL.md §4.11, token 0): the grant goes to its asker alone, the offer
+    // is stored unanswered, and then each Introduction carries the peer's relay right behind it.
+    const netcore::Address turn{0x7F000001u, 49152};
+    figures.push_back(measure("RelayRenew (standing grant, with TURN)", kAlice,
+                              h.sealed(kAlice, RelayRenew{kAliceRun, 0, "alice"}), h));
+    CHECK(figures.back().to_sender > 0);
+    CHECK(figures.back().to_others == 0);
+    figures.push_back(measure("RelayOffer (standing offer, stored)", kAlice,
+                              h.sealed(kAlice, RelayOffer{kAliceRun, 0, "alice", turn, kAlice}),
+                              h));
+    CHECK(figures.back().to_sender + figures.back().to_others == 0);
+    REQUIRE(h.send(kBob, RelayRenew{kBobRun, 0, "bob"}).size() == 1);
+    REQUIRE(h.send(kBob, RelayOffer{kBobRun, 0, "bob", turn, kBob}).empty());
+    figures.push_back(measure("IntroduceRequest (consented, both standing)", kBob,
+                              h.sealed(kBob, IntroduceRequest{kBobRun, "alice"}), h));
+    CHECK(figures.back().to_sender > introduced.to_sender);  // the Introduction and a PeerRelay
+    CHECK(figures.back().to_others > introduced.to_others);
+
     // Parties (PROTOCOL.md §4.15): 5-byte names, players at IPs of their own.
     const std::size_t pairs_end = figures.size();
     std::vector<std::pair<netcore::Address, std::uint64_t>> cast;

@@ -394,7 +394,7 @@ TEST_CASE("a RelayOffer with another token than the pair's is dropped and counte
     Harness h(with_turn());
     const auto token = introduced(h)[0].as<Introduction>().token;
     CHECK(h.send(kAlice, offer(kAliceRun, token + 1, "bob")).empty());
-    CHECK(h.send(kBob, offer(kBobRun, 0, "alice")).empty());
+    CHECK(h.send(kBob, offer(kBobRun, token + 2, "alice")).empty());
     CHECK(h.server.counters().relay_offers_token_mismatch == 2);
     CHECK(h.server.counters().relay_offers_forwarded == 0);
     CHECK(h.logged("dropped RelayOffer alice -> bob: another token"));
@@ -622,7 +622,7 @@ TEST_CASE(
     CHECK(h.server.counters().relay_renewals_unknown_introduction == 5);
     // The right pair, the wrong token.
     CHECK(h.send(kAlice, RelayRenew{kAliceRun, token + 1, "bob"}).empty());
-    CHECK(h.send(kBob, RelayRenew{kBobRun, 0, "alice"}).empty());
+    CHECK(h.send(kBob, RelayRenew{kBobRun, token + 2, "alice"}).empty());
     CHECK(h.server.counters().relay_renewals_token_mismatch == 2);
     CHECK(h.logged("dropped RelayRenew alice -> bob: another token"));
     CHECK(h.server.counters().relay_renewals == 0);

@@ -98,6 +98,11 @@ std::string to_string(const Counters& c) {
     field(out, "relay_offer_drop_not_registered", c.relay_offers_not_registered);
     field(out, "relay_offer_drop_unknown_introduction", c.relay_offers_unknown_introduction);
     field(out, "relay_offer_drop_token_mismatch", c.relay_offers_token_mismatch);
+    field(out, "standing_grants", c.standing_grants);
+    field(out, "relay_renew_drop_no_turn", c.relay_renewals_no_turn);
+    field(out, "standing_offers_stored", c.standing_offers_stored);
+    field(out, "relay_offer_drop_no_standing_grant", c.relay_offers_no_standing_grant);
+    field(out, "standing_relays_forwarded", c.standing_relays_forwarded);
     field(out, "parties_created", c.parties_created);
     field(out, "party_joins", c.party_joins);
     field(out, "party_left", c.party_left);

@@ -84,6 +84,12 @@ struct Counters {
     std::uint64_t relay_offers_not_registered = 0;  ///< dropped: the sender holds no name there
     std::uint64_t relay_offers_unknown_introduction = 0;  ///< dropped: no such introduction (now)
     std::uint64_t relay_offers_token_mismatch = 0;  ///< dropped: another token than the pair's
+    // Standing relays (PROTOCOL.md §4.11, token 0): scoped to a registration, not to a pair.
+    std::uint64_t standing_grants = 0;  ///< RelayRenew{0, own name} answered: credentials issued
+    std::uint64_t relay_renewals_no_turn = 0;  ///< RelayRenew{0} dropped: no TURN configured
+    std::uint64_t standing_offers_stored = 0;  ///< RelayOffer{0, own name} stored
+    std::uint64_t relay_offers_no_standing_grant = 0;  ///< RelayOffer{0} dropped: no live grant
+    std::uint64_t standing_relays_forwarded = 0;       ///< PeerRelays sent with Introductions
     // Parties (PROTOCOL.md §4.15).
     std::uint64_t parties_created = 0;  ///< PartyJoins that created a party
     std::uint64_t party_joins = 0;      ///< players who joined a party that existed

@@ -134,6 +134,12 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
             "RelayOffers forwarded to the other side of their introduction as PeerRelay");
     s.total(&Counters::relay_offers_granted, "relay_offers_granted",
             "Of those, re-offers past the introduction's window, on the pair's grant record");
+    s.total(&Counters::standing_grants, "standing_grants",
+            "Standing relay credentials issued (RelayRenew with token 0), renewals included");
+    s.total(&Counters::standing_offers_stored, "standing_offers_stored",
+            "Standing relay offers stored (RelayOffer with token 0)");
+    s.total(&Counters::standing_relays_forwarded, "standing_relays_forwarded",
+            "PeerRelays of a standing relay sent right after an Introduction");
     s.parties = &s.gauge("rendezvous_parties", "Parties with at least one member");
     s.party_members = &s.gauge("rendezvous_party_members", "Players in a party");
     s.total(&Counters::parties_created, "parties_created", "PartyJoins that created a party");
@@ -184,7 +190,8 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     for (const auto& [field, reason] :
          {std::pair{&Counters::relay_offers_not_registered, "not_registered"},
           std::pair{&Counters::relay_offers_unknown_introduction, "unknown_introduction"},
-          std::pair{&Counters::relay_offers_token_mismatch, "token_mismatch"}}) {
+          std::pair{&Counters::relay_offers_token_mismatch, "token_mismatch"},
+          std::pair{&Counters::relay_offers_no_standing_grant, "no_standing_grant"}}) {
         s.labelled.emplace_back(field, Total{&offers.Add({{"reason", reason}})});
     }
     auto& renewals =
@@ -195,7 +202,8 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     for (const auto& [field, reason] :
          {std::pair{&Counters::relay_renewals_not_registered, "not_registered"},
           std::pair{&Counters::relay_renewals_unknown_introduction, "unknown_introduction"},
-          std::pair{&Counters::relay_renewals_token_mismatch, "token_mismatch"}}) {
+          std::pair{&Counters::relay_renewals_token_mismatch, "token_mismatch"},
+          std::pair{&Counters::relay_renewals_no_turn, "no_turn"}}) {
         s.labelled.emplace_back(field, Total{&renewals.Add({{"reason", reason}})});
     }
 }

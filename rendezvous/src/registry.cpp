@@ -68,7 +68,7 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
         // `from` is free here: whatever it held was released above.
         const auto at = by_address_
                             .try_emplace(from, Entry{Name(name), flags, lan, from, instance, now,
-                                                     counter, keys})
+                                                     counter, keys, nullptr})
                             .first;
         by_name_.insert(&at->second);
         out.admission = Admission::registered;
@@ -104,6 +104,20 @@ void Registry::refresh(const Entry& e, const netcore::protocol::AddressList& lan
 
 void Registry::note_received(const Entry& e, std::uint64_t counter) {
     const_cast<Entry&>(e).received = counter;  // as refresh(): not a key of either index
+}
+
+void Registry::grant_standing(const Entry& e, std::int64_t expiry) {
+    auto& mutable_entry = const_cast<Entry&>(e);  // as refresh(): not a key of either index
+    if (!mutable_entry.standing) mutable_entry.standing = std::make_unique<StandingRelay>();
+    mutable_entry.standing->expiry = expiry;
+}
+
+void Registry::offer_standing(const Entry& e, netcore::Address relayed, netcore::Address mapped) {
+    auto& mutable_entry = const_cast<Entry&>(e);  // as refresh()
+    if (!mutable_entry.standing) return;          // never granted: the caller checked
+    mutable_entry.standing->offered = true;
+    mutable_entry.standing->relayed = relayed;
+    mutable_entry.standing->mapped = mapped;
 }
 
 const Entry* Registry::find(std::string_view name, TimePoint now) const {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -56,6 +57,15 @@ struct ClientKeys {
     std::array<std::uint8_t, 32> signal_key{};  ///< the key both derived (§11.2)
 };
 
+/// A standing relay (PROTOCOL.md §4.11, token 0): TURN credentials scoped to a registration,
+/// and the allocation its holder made under them, handed to each peer it is introduced to.
+struct StandingRelay {
+    std::int64_t expiry = 0;   ///< unix seconds at which its current credential expires
+    bool offered = false;      ///< a standing RelayOffer was stored: the two addresses below
+    netcore::Address relayed;  ///< the XOR-RELAYED-ADDRESS of its allocation
+    netcore::Address mapped;   ///< its address as its TURN server saw it
+};
+
 /// One registered name.
 struct Entry {
     // Ordered so that nothing is padding but 3 bytes after the name (docs/PERFORMANCE.md).
@@ -67,6 +77,9 @@ struct Entry {
     TimePoint last_seen{};               ///< its last Register
     std::uint64_t received = 0;          ///< the highest signal counter it sealed: older replays
     ClientKeys keys;                     ///< its key and the signal key
+    /// Null unless this run asked for a standing relay: 8 bytes for the names that never do. A
+    /// new run (another instance) makes a new Entry, so a standing relay never outlives its run.
+    std::unique_ptr<StandingRelay> standing;
 };
 static_assert(sizeof(Entry) <= 176, "an Entry grew: see the 1M-names figure in PERFORMANCE.md");
 
@@ -116,6 +129,11 @@ class Registry {
                  std::uint8_t flags = 0);
     /// Records that `e`'s client sealed a signal under `counter` (higher than Entry::received).
     void note_received(const Entry& e, std::uint64_t counter);
+    /// Grants `e` a standing relay whose credential expires at `expiry` (unix seconds), or
+    /// renews it: an offer it made is kept.
+    void grant_standing(const Entry& e, std::int64_t expiry);
+    /// Stores the standing offer of `e`, which holds a standing grant, replacing an earlier one.
+    void offer_standing(const Entry& e, netcore::Address relayed, netcore::Address mapped);
 
     /// The live entry holding `name`, or nullptr. Valid until the next non-const call.
     [[nodiscard]] const Entry* find(std::string_view name, TimePoint now) const;

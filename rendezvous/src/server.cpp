@@ -665,13 +665,20 @@ void Server::send_introduction(const Pending& p, const Entry& a, const Entry& b,
             // Each side's own name and the pair: the TURN server's logs and quotas then tell the
             // players and their introductions apart.
             credential = this->credential(to.name.view(), *g, expires);
-            const auto& servers = config_.turn.servers;
-            std::copy(servers.begin(), servers.end(), m.relay.servers.begin());
-            m.relay.count = static_cast<std::uint8_t>(servers.size());
-            m.relay.username = credential.username;
-            m.relay.password = credential.password;
+            fill(m.relay, credential);
         }
         reply(out, to.address, to.keys.signal_key, m);
+        // The peer's standing relay, right behind: a side granted a relay can send through it at
+        // once, without the RelayOffer round trip (§4.11). Only to a side of an introduction the
+        // server makes, as every PeerRelay; a pair that hides learns no mapped address (as in
+        // on_relay_offer).
+        if (m.relay.count == 0) return;
+        if (const StandingRelay* r = standing_offer(about)) {
+            ++counters_.standing_relays_forwarded;
+            log_.debug("forwarded the standing relay of ", about.name, " to ", to.name);
+            reply(out, to.address, to.keys.signal_key,
+                  protocol::PeerRelay{p.token, r->relayed, relay_only ? Address{} : r->mapped});
+        }
     };
     tell(a, b);  // the requester first
     tell(b, a);
@@ -730,6 +737,10 @@ void Server::on_relay_renew(const protocol::RelayRenew& m, const Sender& s, Time
         log_.debug("dropped RelayRenew from ", from, ": not registered");
         return;
     }
+    if (m.token == 0) {
+        on_standing_renew(m, *self, s, now, out);
+        return;
+    }
     GrantRecord* r = turn_ && m.peer != self->name
                          ? relay_grants_.find(self->name.view(), m.peer, now)
                          : nullptr;
@@ -757,12 +768,80 @@ void Server::on_relay_renew(const protocol::RelayRenew& m, const Sender& s, Time
     log_.debug("renewed the relay grant of ", self->name, " -> ", m.peer);
     const TurnCredential credential = this->credential(self->name.view(), *r, *expiry);
     protocol::RelayCredentials answer{m.token, {}};
-    const auto& servers = config_.turn.servers;
-    std::copy(servers.begin(), servers.end(), answer.relay.servers.begin());
-    answer.relay.count = static_cast<std::uint8_t>(servers.size());
-    answer.relay.username = credential.username;
-    answer.relay.password = credential.password;
+    fill(answer.relay, credential);
     reply(out, from, s.keys.signal_key, answer);
+}
+
+void Server::fill(protocol::RelayGrant& grant, const TurnCredential& credential) const {
+    const auto& servers = config_.turn.servers;
+    std::copy(servers.begin(), servers.end(), grant.servers.begin());
+    grant.count = static_cast<std::uint8_t>(servers.size());
+    grant.username = credential.username;
+    grant.password = credential.password;
+}
+
+// ---- standing relays (token 0, PROTOCOL.md §4.11) ----------------------------------------------
+
+void Server::on_standing_renew(const protocol::RelayRenew& m, const Entry& self, const Sender& s,
+                               TimePoint now, Outbox& out) {
+    // Only for the sender's own registration: a standing credential names the player alone, and
+    // no other name may be asked for (nor any pair: those have tokens).
+    if (m.peer != self.name) {
+        ++counters_.relay_renewals_unknown_introduction;
+        log_.debug("dropped RelayRenew ", self.name, " -> ", m.peer, ": token 0 names another");
+        return;
+    }
+    if (!turn_) {
+        ++counters_.relay_renewals_no_turn;
+        log_.debug("dropped a standing RelayRenew from ", self.name, ": no TURN configured");
+        return;
+    }
+    // The same buckets as every grant: a standing relay is one more grant, renewed at half life.
+    if (!relay_grants_.admit(s.from.ip, self.name.view(), now)) {
+        ++counters_.relay_grants_refused;
+        log_.info("relay grant limit: no standing relay for ", self.name, " at ", s.from);
+        return;
+    }
+    const std::int64_t expires = config_.turn.unix_clock() + config_.turn.ttl.count();
+    const bool renewal = self.standing != nullptr;
+    registry_.grant_standing(self, expires);
+    ++counters_.standing_grants;
+    log_.debug(renewal ? "renewed the standing relay grant of " : "granted a standing relay to ",
+               self.name);
+    // "<expiry>:<name>", no pair id: coturn's user-quota counts it under the name alone.
+    const TurnCredential credential = turn_->make(self.name.view(), expires);
+    protocol::RelayCredentials answer{0, {}};
+    fill(answer.relay, credential);
+    reply(out, s.from, s.keys.signal_key, answer);
+}
+
+void Server::on_standing_offer(const protocol::RelayOffer& m, const Entry& self) {
+    if (m.peer != self.name) {
+        ++counters_.relay_offers_unknown_introduction;
+        log_.debug("dropped RelayOffer ", self.name, " -> ", m.peer, ": token 0 names another");
+        return;
+    }
+    // Only an allocation made under a standing credential of this run, still valid: a relayed
+    // address nobody granted is never handed out.
+    if (self.standing == nullptr || self.standing->expiry <= config_.turn.unix_clock()) {
+        ++counters_.relay_offers_no_standing_grant;
+        log_.debug("dropped a standing RelayOffer from ", self.name, ": no standing grant");
+        return;
+    }
+    const bool changed = !self.standing->offered || self.standing->relayed != m.relayed ||
+                         self.standing->mapped != m.mapped;
+    registry_.offer_standing(self, m.relayed, m.mapped);
+    ++counters_.standing_offers_stored;
+    if (changed) log_.debug("stored the standing relay of ", self.name, ": ", m.relayed);
+}
+
+const StandingRelay* Server::standing_offer(const Entry& e) const {
+    // Withdrawn by not renewing: a credential that expired is an allocation its holder may no
+    // longer make again, and one it stopped caring for.
+    const StandingRelay* r = e.standing.get();
+    if (r == nullptr || !r->offered || !turn_ || r->expiry <= config_.turn.unix_clock())
+        return nullptr;
+    return r;
 }
 
 void Server::on_relay_offer(const protocol::RelayOffer& m, const Sender& s, TimePoint now,
@@ -774,6 +853,10 @@ void Server::on_relay_offer(const protocol::RelayOffer& m, const Sender& s, Time
     if (!holds(self, m.instance, s.keys)) {
         ++counters_.relay_offers_not_registered;
         log_.debug("dropped RelayOffer from ", from, ": not registered");
+        return;
+    }
+    if (m.token == 0) {
+        on_standing_offer(m, *self);
         return;
     }
     // Only to the other side of an introduction the server made, still remembered, and with its

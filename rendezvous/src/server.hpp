@@ -238,6 +238,15 @@ class Server {
     void forget_pairs(std::string_view name);
     void on_relay_renew(const netcore::protocol::RelayRenew& m, const Sender& s, TimePoint now,
                         Outbox& out);
+    /// Token 0 (PROTOCOL.md §4.11, standing relays): a grant scoped to `self`'s registration,
+    /// and the offer of the allocation made under it. `self` holds the name at the sender.
+    void on_standing_renew(const netcore::protocol::RelayRenew& m, const Entry& self,
+                           const Sender& s, TimePoint now, Outbox& out);
+    void on_standing_offer(const netcore::protocol::RelayOffer& m, const Entry& self);
+    /// The standing relay `e` offered, while the credential it was made under is valid.
+    [[nodiscard]] const StandingRelay* standing_offer(const Entry& e) const;
+    /// The relay grant of its introduction, `grant`, with `credential`.
+    void fill(netcore::protocol::RelayGrant& grant, const TurnCredential& credential) const;
     /// Who pays for the relay grants of a new introduction (relay_grants.hpp's buckets).
     enum class Charge : std::uint8_t {
         each_side,  ///< each side one grant, from its own IP's and name's buckets
