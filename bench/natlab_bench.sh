@@ -15,7 +15,7 @@
 #
 # Usage: bench/natlab_bench.sh [--runs N] [--fail-runs N] [--overhead-runs N] [--transfer-kib K]
 #                              [--relay auto|on|off] [--build DIR] [--no-doc] [--only WHAT]
-#                              [--delay MS] [--ticket]
+#                              [--delay MS] [--ticket] [--standing]
 #   --runs N           attempts per pair expected to connect (default 20)
 #   --fail-runs N      attempts per pair expected to fail; each takes the punch timeout (default 3)
 #   --overhead-runs N  sessions per path for the overhead (default 5; 0: none)
@@ -29,6 +29,9 @@
 #                      port 40200) from one attempt to the next: registration without the
 #                      Challenge round trip (PROTOCOL.md §6 step 1). A's first attempt of each pair
 #                      has none: its start -> connected is left out of the medians.
+#   --standing         every punch holds a standing relay (--standing-relay, docs/RELAY.md), and
+#                      each attempt's B has it up before A starts (a player already online):
+#                      the relayed pairs' figures for issue 15's goal. Its own docs/NAT.md block.
 #   --build DIR        the build directory holding rendezvous/rendezvous and punch/punch
 #                      (default build/default); or set NATLAB_RENDEZVOUS and NATLAB_PUNCH
 #   --no-doc           print only; leave docs/NAT.md alone
@@ -52,7 +55,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=20 fail_runs=3 overhead_runs=5 transfer_kib=4096 relay_mode=auto
-build="$root/build/default" write_doc=1 only="" delay=0 overhead_given=0 tickets=0
+build="$root/build/default" write_doc=1 only="" delay=0 overhead_given=0 tickets=0 standing=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
@@ -60,6 +63,7 @@ while [[ $# -gt 0 ]]; do
         --overhead-runs) overhead_runs=$2; overhead_given=1; shift 2 ;;
         --delay) delay=$2; shift 2 ;;
         --ticket) tickets=1; shift ;;
+        --standing) standing=1; export NL_STANDING=1; shift ;;
         --transfer-kib) transfer_kib=$2; shift 2 ;;
         --relay) relay_mode=$2; shift 2 ;;
         --build) build=$2; shift 2 ;;
@@ -472,6 +476,9 @@ if ((write_doc)) && [[ -z $only ]]; then
         if ((tickets)); then
             begin='<!-- natlab-bench-delay-ticket:begin -->'
             end='<!-- natlab-bench-delay-ticket:end -->'
+        elif ((standing)); then
+            begin='<!-- natlab-bench-delay-standing:begin -->'
+            end='<!-- natlab-bench-delay-standing:end -->'
         fi
     fi
     if ! grep -qF "$begin" "$doc" 2>/dev/null; then
@@ -482,8 +489,9 @@ if ((write_doc)) && [[ -z $only ]]; then
     if ((delay > 0)); then
         {
             echo "$begin"
-            echo "Measured $(date -u +%Y-%m-%d) by \`bench/natlab_bench.sh --delay $delay --runs $runs --fail-runs $fail_runs$( ((tickets)) && echo " --ticket")\`,"
+            echo "Measured $(date -u +%Y-%m-%d) by \`bench/natlab_bench.sh --delay $delay --runs $runs --fail-runs $fail_runs$( ((tickets)) && echo " --ticket")$( ((standing)) && echo " --standing")\`,"
             ((tickets)) && echo "each side resuming with its ticket from the attempt before (A's first attempt left out of start → connected),"
+            ((standing)) && echo "every punch holding a standing relay (\`--standing-relay\`), B's up before A starts,"
             echo "a wire delay of **$delay ms each way on every router** (NL_DELAY_MS), relay $( ((relay)) && echo on || echo off)"
             echo "(netcore $(git -C "$root" describe --always --dirty 2>/dev/null), $(nproc) cores, kernel $(uname -r));"
             echo "expected failures use \`--punch-timeout $punch_timeout\`. Peer RTT: A's and B's measured UDP round"

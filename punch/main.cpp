@@ -188,7 +188,8 @@ class Chat {
     // --party: in the party (the server listed us); the connections that got as far as
     // connected (to tell a failed start from a lost connection); players who asked to join
     // the party we host, reported once each (the server re-sends the question while they ask).
-    bool ticket_saved_ = false;  // --ticket: written once, at the first registration
+    bool ticket_saved_ = false;   // --ticket: written once, at the first registration
+    bool standing_told_ = false;  // --standing-relay: "standing relay ready" said
     bool joined_ = false;
     std::unordered_set<netcore::PeerId> ever_connected_;
     std::unordered_set<std::string> join_askers_;
@@ -275,6 +276,13 @@ void Chat::frame() {
         return;
     }
     report_stats(now);
+    if (options_.standing_relay && !standing_told_) {
+        const netcore::Stats s = session_.stats();
+        if (s.relay_standing && s.relay_allocated) {
+            standing_told_ = true;
+            progress("standing relay ready");
+        }
+    }
     pump_stdin(static_cast<int>(kFrame.count()));
 }
 

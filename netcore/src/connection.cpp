@@ -127,9 +127,11 @@ std::size_t Connection::frame(std::span<const std::uint8_t> sealed, std::span<st
         if (!relay_.started() || !peer_relayed_) return 0;
         return relay_.wrap(*peer_relayed_, sealed, out);
     }
-    // A reflexive relay: framed only while ENet sends through it; else as sealed.
+    // A reflexive relay: framed while ENet sends through it; else as sealed. Before we know
+    // ENet's peer (the responder's VERIFY_CONNECT goes out while ENet takes the CONNECT) it
+    // is framed too: it reaches the peer that way whichever path brought the CONNECT.
     const ENetPeer* enet = peer_ != nullptr ? peer_ : seeded_;
-    if (reflexive_ && enet != nullptr && from_enet(enet->address) == reflexive_via_)
+    if (reflexive_ && (enet == nullptr || from_enet(enet->address) == reflexive_via_))
         return relay_.wrap(*reflexive_, sealed, out);
     if (sealed.size() > out.size()) return 0;
     std::copy(sealed.begin(), sealed.end(), out.begin());

@@ -20,6 +20,8 @@ declare -gA NL_STREAM=()           # tag -> pid of its line stream's writer (nl_
 NL_ARRIVALS=${NL_ARRIVALS:-0}      # 1: nl_punch also time-stamps stdout into TAG.arrivals
 NL_TICKETS=${NL_TICKETS:-}         # a directory: each node's punch resumes (--ticket NODE.ticket,
                                    # always from local port 40200; PROTOCOL.md §6 step 1)
+NL_STANDING=${NL_STANDING:-0}      # 1: every punch holds a standing relay (--standing-relay), and
+                                   # nl_pair's B has it up before A asks (a player already online)
 NL_STREAM_CHECK="$LAB_DIR/stream_check.awk"
 
 # ---- punch's progress lines that the lab reads (punch/README.md), in one place --------------
@@ -144,6 +146,7 @@ nl_punch() {
     : >"$NL_LOGDIR/$tag.err"
     local -a cmd=(ip netns exec "$(lab_ns "$node")" "$NL_PUNCH" ${NL_SERVER_KEY:+--server-key "$NL_SERVER_KEY"})
     [[ -n $NL_TICKETS ]] && cmd+=(--port 40200 --ticket "$NL_TICKETS/$node.ticket")
+    ((NL_STANDING)) && cmd+=(--standing-relay)
     cmd+=("$@")
     NL_STARTED[$tag]=$EPOCHREALTIME
     if ((NL_ARRIVALS)); then
@@ -360,6 +363,12 @@ nl_pair() {
     nl_punch "$bn" "$b" "${opts[@]}" "$NL_SERVER" "$bn"
     if ! lab_wait_for "$NL_LOGDIR/$bn.err" "punch: registered as $bn" 8; then
         NL_WHY="$bn did not register"
+        nl_stop "$bn"
+        return 1
+    fi
+    if ((NL_STANDING)) && [[ -n ${NL_TURN_ARGS[*]:-} ]] &&
+        ! lab_wait_for "$NL_LOGDIR/$bn.err" "punch: standing relay ready" 8; then
+        NL_WHY="$bn's standing relay did not come up"
         nl_stop "$bn"
         return 1
     fi
