@@ -64,8 +64,7 @@ std::vector<Sent> alice_asks_for_bob(Harness& h) {
 
 }  // namespace
 
-// ---- the standing grant
-// --------------------------------------------------------------------------
+// ---- the standing grant -------------------------------------------------------------------------
 
 TEST_CASE(
     "a registered player asking RelayRenew with token 0 and its own name gets TURN credentials "
@@ -169,8 +168,7 @@ TEST_CASE("standing grants share the grant limits of every grant", "[unit][relay
     CHECK(h.logged("relay grant limit: no standing relay for alice at 203.0.113.7:5000"));
 }
 
-// ---- the standing offer, and the PeerRelay behind each Introduction
-// -------------------------------
+// ---- the standing offer, and the PeerRelay behind each Introduction -----------------------------
 
 TEST_CASE(
     "a standing offer goes as PeerRelay right after the Introduction to each side whose peer "
@@ -331,7 +329,7 @@ TEST_CASE("a standing RelayOffer from a spoofed source is not stored", "[unit][r
     CHECK(h.server.counters().standing_relays_forwarded == 0);
 }
 
-// ---- lifetime ----------------------------------------------------------------------------------
+// ---- lifetime -----------------------------------------------------------------------------------
 
 TEST_CASE(
     "a standing relay lives while its credential is renewed, and ends with its registration "
