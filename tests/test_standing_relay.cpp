@@ -8,6 +8,7 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include "attacker.hpp"
 #include "coturn.hpp"
 #include "loopback.hpp"
 #include "lossy_send.hpp"
@@ -117,4 +118,57 @@ TEST_CASE(
     CHECK(bob.session->stats().relay_allocated);
     CHECK(bob.session->stats().relay_standing);
     CHECK(bob.session->state() == State::registered);
+}
+
+TEST_CASE(
+    "what anyone at the peer's IP sends to a standing relay before the peer does takes no "
+    "path: only a probe that opens does",
+    "[relay][standing][attack]") {
+    // A TURN permission lets in a whole IP: an intruder there reaches bob's relay before alice
+    // does (her first probes are held back 300 ms). Were the reflexive relay taken on the first
+    // datagram, bob would answer the intruder's port, and alice would never hear him.
+    Coturn coturn({});
+    Lab lab(granting(coturn));
+    Node& bob = lab.add(relaying(lab, "bob", true));
+    INFO(coturn.tail());
+    REQUIRE(lab.run_until(
+        [&] {
+            return bob.session->stats().relay_allocated &&
+                   lab.server().counters().standing_offers_stored > 0;
+        },
+        10000ms));
+    Node& alice = lab.add(relaying(lab, "alice", false));
+    const std::uint16_t alice_port = alice.session->local_address().port;
+    const std::uint16_t turn_port = coturn.address().port;
+    const std::uint16_t relay_min = coturn.relay_min();
+    const std::uint16_t relay_max = coturn.relay_max();
+    const auto held_until = Clock::now() + 300ms + 5000ms;  // refined below, at bob's intro
+    auto hold = std::make_shared<TimePoint>(held_until);
+    lossy::Loss loss([=](std::uint16_t from, std::uint16_t to) {
+        if (from != alice_port) return false;
+        if (to == turn_port) return true;  // alice has no allocation of her own
+        return to >= relay_min && to <= relay_max && Clock::now() < *hold;
+    });
+    attacker::Udp intruder;  // 127.0.0.1: inside bob's permission for alice's IP
+    std::size_t junk_sent = 0;
+    lab.each_step.push_back([&] {
+        if (bob.count(EventType::introduced) == 0) return;
+        if (*hold > Clock::now() + 300ms) *hold = Clock::now() + 300ms;
+        if (Clock::now() >= *hold) return;
+        std::vector<std::uint8_t> junk(95, 0x5A);
+        for (std::uint32_t p = relay_min; p <= relay_max; ++p) {
+            intruder.send(Address{0x7F000001u, static_cast<std::uint16_t>(p)}, junk);
+            ++junk_sent;
+        }
+    });
+    const auto dropped_before = bob.session->stats().datagrams_dropped;
+    REQUIRE(alice.session->connect("bob", Duration(5000)) == Error::none);
+    REQUIRE(lab.run_until([&] { return connected(alice) && connected(bob); }, 10000ms));
+    CHECK(junk_sent > 0);
+    CHECK(bob.session->stats().datagrams_dropped > dropped_before);
+    // Bob answers alice's port, which her probe proved, and not the intruder's.
+    const auto* b = bob.last(EventType::connected);
+    REQUIRE(b != nullptr);
+    CHECK(b->path == Path::relay);
+    CHECK(b->address == Address{0x7F000001u, alice_port});
 }
