@@ -128,11 +128,11 @@ std::size_t Connection::frame(std::span<const std::uint8_t> sealed, std::span<st
         return relay_.wrap(*peer_relayed_, sealed, out);
     }
     // A reflexive relay: framed while ENet sends through it; else as sealed. Before we know
-    // ENet's peer (the responder's VERIFY_CONNECT goes out while ENet takes the CONNECT) it
-    // is framed too: it reaches the peer that way whichever path brought the CONNECT.
+    // ENet's peer (the responder's VERIFY_CONNECT goes out while ENet takes the CONNECT), ENet
+    // sends to where the CONNECT came from.
     const ENetPeer* enet = peer_ != nullptr ? peer_ : seeded_;
-    if (reflexive_ && (enet == nullptr || from_enet(enet->address) == reflexive_via_))
-        return relay_.wrap(*reflexive_, sealed, out);
+    const Address to = enet != nullptr ? from_enet(enet->address) : handshake_from_;
+    if (reflexive_ && to == reflexive_via_) return relay_.wrap(*reflexive_, sealed, out);
     if (sealed.size() > out.size()) return 0;
     std::copy(sealed.begin(), sealed.end(), out.begin());
     return sealed.size();

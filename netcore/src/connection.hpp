@@ -175,6 +175,9 @@ class Connection final : public Outbox, public RelayFramer {
     /// Where a datagram that came through our allocation comes from, to the rest of the
     /// connection: the peer's relay, or our TURN server while we answer through it.
     [[nodiscard]] Address relay_arrival() const;
+    /// Responder: ENet took the peer's CONNECT from `enet_side`, where it sends VERIFY_CONNECT
+    /// before we know its peer (frame() must know whether that goes through our allocation).
+    void handshake_from(Address enet_side) { handshake_from_ = enet_side; }
     /// The IP our allocation sees the peer's datagrams come from (0 before its PeerRelay).
     [[nodiscard]] std::uint32_t relay_source_ip() const { return relay_source_ip_; }
     /// A datagram came from the peer through our relay.
@@ -260,6 +263,7 @@ class Connection final : public Outbox, public RelayFramer {
     // known by our TURN server's address (reflexive_via_), like a relay-only introduction's.
     std::optional<Address> reflexive_;
     Address reflexive_via_;
+    Address handshake_from_;  // where ENet took the peer's CONNECT from (handshake_from())
     std::uint32_t peer_public_ip_ = 0;   // from the introduction: whom a reflexive relay may be
     std::uint32_t relay_source_ip_ = 0;  // where the peer's relayed datagrams come from
     // A relay-only introduction (one side hides its addresses, PROTOCOL.md §4.14): everything

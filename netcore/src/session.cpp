@@ -430,6 +430,7 @@ struct Session::Impl final : detail::HostListener,
         in.data = payload;
         in.from = relay.server();
         opened_by = nullptr;
+        connect_taken = nullptr;
         const bool done =
             datagrams.route(in, static_cast<detail::DatagramPath::Links&>(*this), *this);
         const bool adopted = c->relay_reflexive().has_value();
@@ -443,6 +444,7 @@ struct Session::Impl final : detail::HostListener,
         // The probe carried the initiator's CONNECT: ENet takes it from our TURN server.
         opened_by->heard_from(in.from, now);
         in.from = opened_by->enet_source(in.from, true);
+        if (connect_taken != nullptr) connect_taken->handshake_from(in.from);
         return false;
     }
     struct Adopting {
@@ -476,6 +478,7 @@ struct Session::Impl final : detail::HostListener,
                 break;
         }
         opened_by = nullptr;
+        connect_taken = nullptr;
         if (datagrams.route(in, static_cast<detail::DatagramPath::Links&>(*this), *this))
             return true;
         // Sealed, the link it opened under says whose it is; plaintext ENet (benchmarks), the
@@ -490,6 +493,7 @@ struct Session::Impl final : detail::HostListener,
         }
         if (source != nullptr && !sealed()) source->heard_from(in.from, now, false);
         if (source != nullptr) in.from = source->enet_source(in.from, opened_by != nullptr);
+        if (connect_taken != nullptr) connect_taken->handshake_from(in.from);
         return false;
     }
     Connection* opened_by = nullptr;  // the connection the last ENet datagram opened under
@@ -565,8 +569,12 @@ struct Session::Impl final : detail::HostListener,
             c->handshake_released();
         }
         link.connect_nonce = nonce;
+        connect_taken = c;
         return true;
     }
+    // The connection whose CONNECT the datagram being routed carries to ENet: it learns where
+    // ENet will send its VERIFY_CONNECT (Connection::handshake_from).
+    Connection* connect_taken = nullptr;
     void on_probe(const protocol::Message& /*message*/, Address /*from*/) override {
         ++counters.datagrams_dropped;  // every probe comes through on_link_probe
     }
