@@ -542,13 +542,24 @@ std::string Chat::failure_sentence(Error e, const std::string& peer) const {
     return "unexpected failure";
 }
 
+// Waits up to a frame for stdin (while connected) or the session's socket: a datagram is
+// handled at once, not at the end of the frame (a frame per hop of a handshake adds up).
 void Chat::pump_stdin(int timeout_ms) {
     const bool want = phase_ == Phase::connected && stdin_open_;
-    pollfd fd{};
-    fd.fd = 0;
-    fd.events = POLLIN;
-    const int ready = poll(want ? &fd : nullptr, want ? 1 : 0, timeout_ms);
-    if (ready > 0 && (fd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0) read_stdin();
+    std::array<pollfd, 2> fds{};
+    nfds_t n = 0;
+    if (const int socket = session_.socket_handle(); socket >= 0) {
+        fds[n].fd = socket;
+        fds[n++].events = POLLIN;
+    }
+    const nfds_t in = n;
+    if (want) {
+        fds[n].fd = 0;
+        fds[n++].events = POLLIN;
+    }
+    const int ready = poll(n > 0 ? fds.data() : nullptr, n, timeout_ms);
+    if (ready > 0 && want && (fds[in].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0)
+        read_stdin();
     // ready < 0 is EINTR (a signal, seen next frame); 0 is the frame's timeout.
 }
 

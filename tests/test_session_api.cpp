@@ -1,12 +1,15 @@
 // The session's edges as a game meets them (issue 14): closing, teardown timings, what a peer
 // that went quiet looks like, backpressure, receiving without allocating, the log hook.
+#include <poll.h>
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "allocation_counter.hpp"
+#include "attacker.hpp"
 #include "loopback.hpp"
 
 using namespace netcore;
@@ -162,4 +165,36 @@ TEST_CASE("the log hook gets every event but received, at its level", "[session]
     CHECK(logged(LogLevel::info, "connected to bob at 127.0.0.1:"));
     CHECK(logged(LogLevel::error, "'bob!' is not a valid name"));
     for (const auto& [l, line] : lines) CHECK(line.find("received") == std::string::npos);
+}
+
+TEST_CASE("socket_handle is the bound socket, readable when a datagram waits for update()",
+          "[session]") {
+    Lab lab;
+    Session idle(lab.config("idle"));
+    CHECK(idle.socket_handle() == -1);  // not started
+
+    Node& alice = lab.add(lab.config("alice"));
+    const int fd = alice.session->socket_handle();
+    REQUIRE(fd >= 0);
+    sockaddr_in bound{};
+    socklen_t size = sizeof bound;
+    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &size) == 0);
+    CHECK(ntohs(bound.sin_port) == alice.session->local_address().port);
+
+    // Nothing waits: not readable. A datagram to it: readable until update() reads it.
+    pollfd p{fd, POLLIN, 0};
+    lab.run_until([&] { return alice.count(EventType::registered) == 1; });
+    CHECK(poll(&p, 1, 0) == 0);
+    attacker::Udp sender;
+    const std::array<std::uint8_t, 4> junk{1, 2, 3, 4};
+    sender.send(alice.session->local_address(), junk);
+    p.revents = 0;
+    REQUIRE(poll(&p, 1, 2000) == 1);
+    CHECK((p.revents & POLLIN) != 0);
+    alice.session->update();
+    p.revents = 0;
+    CHECK(poll(&p, 1, 0) == 0);
+
+    alice.session->close_now();
+    CHECK(alice.session->socket_handle() == -1);
 }

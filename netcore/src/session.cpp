@@ -1214,6 +1214,11 @@ Address Session::public_address() const {
 Address Session::local_address() const {
     return impl_->host.local_address();
 }
+int Session::socket_handle() const {
+    const Impl& s = *impl_;
+    if (!s.host.is_open() || s.state == State::closed || s.state == State::idle) return -1;
+    return static_cast<int>(s.host.get()->socket);
+}
 Address Session::peer_address() const {
     const Connection* c = impl_->current();
     return c == nullptr ? Address{} : c->peer_address();

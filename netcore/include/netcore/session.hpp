@@ -419,6 +419,10 @@ class Session {
     /// update()s. Returns invalid_state when not registered.
     Error renew_resume_ticket();
     [[nodiscard]] Address local_address() const;  ///< the bound socket
+    /// The UDP socket's descriptor, for a host that sleeps between frames until the network has
+    /// something: poll() or select() it for reading, then call update() (punch does). -1 before
+    /// start() and once closed. Only to wait on: netcore does every read and write itself.
+    [[nodiscard]] int socket_handle() const;
     /// Every connection (ended ones are gone), oldest first.
     [[nodiscard]] std::vector<PeerInfo> peers() const;
     [[nodiscard]] std::optional<PeerInfo> peer(PeerId id) const;
