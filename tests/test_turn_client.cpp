@@ -399,6 +399,38 @@ TEST_CASE("permissions asked for early go out once allocated, once each, refresh
     CHECK(s.turn.counters().permission_failures == 1);
 }
 
+TEST_CASE(
+    "a permission given up frees its slot: a long-lived allocation serves a ninth peer IP, "
+    "and what the first sends is dropped",
+    "[unit]") {
+    Scripted s;
+    s.allocate();
+    for (std::uint32_t i = 0; i < TurnClient::kMaxPermissions; ++i) {
+        s.turn.permit(Address{0xC6336400u + i, 0}, s.t0, s.out);
+        s.feed(s.success(), s.t0);
+    }
+    const Address first{0xC6336400u, 0};
+    const Address ninth{0xC6336400u + TurnClient::kMaxPermissions, 0};
+    REQUIRE(s.turn.permitted(first.ip));
+    const auto sent = s.out.count(stun::Method::create_permission);
+    s.turn.permit(ninth, s.t0, s.out);  // the table is full
+    CHECK(s.turn.counters().permission_failures == 1);
+    CHECK(s.out.count(stun::Method::create_permission) == sent);
+
+    s.turn.unpermit(first.ip);
+    CHECK_FALSE(s.turn.permitted(first.ip));
+    CHECK(s.feed(Scripted::data_indication(Address{first.ip, 4000}, "late"), s.t0).kind ==
+          Kind::dropped);
+    s.turn.permit(ninth, s.t0, s.out);
+    REQUIRE(s.out.count(stun::Method::create_permission) == sent + 1);
+    CHECK(s.out.last().xor_address(stun::Attr::xor_peer_address) == ninth);
+    s.feed(s.success(), s.t0);
+    CHECK(s.turn.permitted(ninth.ip));
+    // The given-up IP is not refreshed with the others.
+    s.turn.update(s.t0 + 121s, s.out);
+    CHECK(s.out.count(stun::Method::create_permission) == sent + 1 + TurnClient::kMaxPermissions);
+}
+
 TEST_CASE("peer data: Data indications, then ChannelData on the channel they caused", "[unit]") {
     Scripted s;
     s.allocate();

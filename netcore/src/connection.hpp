@@ -180,6 +180,8 @@ class Connection final : public Outbox, public RelayFramer {
     void handshake_from(Address enet_side) { handshake_from_ = enet_side; }
     /// The IP our allocation sees the peer's datagrams come from (0 before its PeerRelay).
     [[nodiscard]] std::uint32_t relay_source_ip() const { return relay_source_ip_; }
+    /// The peer's public IP, from the introduction (0 for a relay-only one).
+    [[nodiscard]] std::uint32_t peer_public_ip() const { return peer_public_ip_; }
     /// A datagram came from the peer through our relay.
     void heard_via_relay() { heard_via_relay_ = true; }
     /// Relay-only: ENet knows the peer by our TURN server's address (its datagrams go there,

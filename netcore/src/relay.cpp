@@ -99,6 +99,19 @@ void Relay::want_permit(std::uint32_t ip) {
     permits_[permits_wanted_++] = ip;
 }
 
+void Relay::drop_permit(std::uint32_t ip) {
+    for (std::size_t i = 0; i < permits_wanted_; ++i) {
+        if (permits_[i] != ip) continue;
+        std::copy(permits_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                  permits_.begin() + static_cast<std::ptrdiff_t>(permits_wanted_),
+                  permits_.begin() + static_cast<std::ptrdiff_t>(i));
+        --permits_wanted_;
+        if (i < permits_sent_) --permits_sent_;
+        if (turn_) turn_->unpermit(ip);
+        return;
+    }
+}
+
 // The next renewal at half the credential's remaining lifetime; none once it is nearly gone.
 void Relay::schedule_renewal(std::int64_t expiry, TimePoint now) {
     expiry_ = expiry;

@@ -58,6 +58,9 @@ class Relay {
     [[nodiscard]] bool started() const { return turn_.has_value(); }
     /// Lets `ip` send to our relayed address (sent once the allocation is up).
     void want_permit(std::uint32_t ip);
+    /// No connection has a peer at `ip` any more: its permission lapses and its slot is free.
+    /// A standing relay outlives its connections, and the TURN client holds 8 IPs at most.
+    void drop_permit(std::uint32_t ip);
 
     /// Fresh credentials for our pair. False when we renew none or they are not our pair's.
     bool on_credentials(const protocol::RelayCredentials& fresh, TimePoint now);

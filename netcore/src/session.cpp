@@ -229,6 +229,7 @@ struct Session::Impl final : detail::HostListener,
             }
             host.flush();
             reset_enet_peers_of(c);
+            drop_permits_of(c);
             c.link().end();
             probes_sent_before += c.puncher().probes_sent();
             probes_received_before += c.puncher().probes_received();
@@ -303,6 +304,21 @@ struct Session::Impl final : detail::HostListener,
         e.peer = c.name();
         e.detail = "cancelled";
         emit(std::move(e));
+    }
+
+    // A connection ended: the IPs only it had a peer at need no permission on our allocation
+    // any more (a standing relay, or a party's, outlives connections; the TURN client holds 8).
+    void drop_permits_of(const Connection& gone) {
+        if (!relay.started()) return;
+        for (const std::uint32_t ip : {gone.peer_public_ip(), gone.relay_source_ip()}) {
+            if (ip == 0) continue;
+            const bool kept =
+                std::any_of(connections.begin(), connections.end(), [&](const auto& k) {
+                    return k.get() != &gone && !k->ended() &&
+                           (k->peer_public_ip() == ip || k->relay_source_ip() == ip);
+                });
+            if (!kept) relay.drop_permit(ip);
+        }
     }
 
     void stop_relay() {

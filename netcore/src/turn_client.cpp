@@ -371,6 +371,10 @@ void TurnClient::permit(Address peer, TimePoint now, RawOutbox& out) {
         begin(p->tx, Op::permission, static_cast<std::uint8_t>(p - permissions_.data()), now, out);
 }
 
+void TurnClient::unpermit(std::uint32_t ip) {
+    if (Permission* p = find_permission(ip); p != nullptr) *p = Permission{};
+}
+
 void TurnClient::bind_channel(Address peer, TimePoint now, RawOutbox& out) {
     const auto free =
         std::find_if(channels_.begin(), channels_.end(), [](const Channel& c) { return !c.used; });

@@ -105,6 +105,9 @@ class TurnClient {
     /// CreatePermission for the peer's IP (the port is ignored): idempotent, kept refreshed,
     /// up to kMaxPermissions IPs. Before the allocation exists it is sent once it does.
     void permit(Address peer_ip_as_address, TimePoint now, RawOutbox& out);
+    /// No peer at `ip` any more: its permission is no longer refreshed (the server lets it
+    /// expire), what comes from there is dropped, and its slot is free for another IP.
+    void unpermit(std::uint32_t ip);
     /// Checks at once that the server still holds the allocation: a Refresh now, unless one is
     /// under way. A server that lost it (restarted) answers an error, and the client fails with
     /// its code; one that is gone lets the Refresh go unanswered. Allocated only.
