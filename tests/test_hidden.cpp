@@ -19,6 +19,7 @@
 #include "attacker.hpp"
 #include "coturn.hpp"
 #include "loopback.hpp"
+#include "relay_lab.hpp"
 #include "stun_message.hpp"
 
 using namespace netcore;
@@ -27,6 +28,8 @@ using loopback::bytes;
 using loopback::connected;
 using loopback::Lab;
 using loopback::Node;
+using relay_lab::granting;
+using relay_lab::in_relay_range;
 using namespace std::chrono_literals;
 namespace stun = netcore::detail::stun;
 
@@ -50,22 +53,11 @@ std::unique_ptr<LoCapture> capture_ports(std::vector<std::uint16_t> ports) {
     }
 }
 
-rendezvous::Config granting(const Coturn& coturn) {
-    rendezvous::Config c;
-    c.turn.servers = {coturn.address()};
-    c.turn.secret = "netcore-test-secret";  // Coturn's default
-    return c;
-}
-
 Config relaying(const Lab& lab, const std::string& name) {
     Config c = lab.config(name);
     c.punch_timeout = Duration(8000);
     c.connect_timeout = Duration(5000);
     return c;
-}
-
-bool in_relay_range(const Coturn& coturn, Address a) {
-    return a.ip == 0x7F000001u && a.port >= coturn.relay_min() && a.port <= coturn.relay_max();
 }
 
 // What the capture shows about one side (`me`, the other side `other`).

@@ -9,6 +9,7 @@
 #include "attacker.hpp"
 #include "coturn.hpp"
 #include "loopback.hpp"
+#include "relay_lab.hpp"
 
 using namespace netcore;
 using coturn_test::Coturn;
@@ -17,17 +18,11 @@ using loopback::connect_pair;
 using loopback::connected;
 using loopback::Lab;
 using loopback::Node;
+using relay_lab::granting;
+using relay_lab::in_relay_range;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A rendezvous that grants relays on `coturn`.
-rendezvous::Config granting(const Coturn& coturn) {
-    rendezvous::Config c;
-    c.turn.servers = {coturn.address()};
-    c.turn.secret = "netcore-test-secret";  // Coturn's default
-    return c;
-}
 
 // A session that only relays (both sides must), with the time a relay needs under load.
 Config relay_only(const Lab& lab, const std::string& name, bool plaintext = false) {
@@ -41,10 +36,6 @@ Config relay_only(const Lab& lab, const std::string& name, bool plaintext = fals
 
 // Connecting through the relays takes longer than directly: two allocations first.
 constexpr auto kRelayedConnect = 10000ms;
-
-bool in_relay_range(const Coturn& coturn, Address a) {
-    return a.ip == 0x7F000001u && a.port >= coturn.relay_min() && a.port <= coturn.relay_max();
-}
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include "coturn.hpp"
 #include "loopback.hpp"
 #include "lossy_send.hpp"
+#include "relay_lab.hpp"
 
 using namespace netcore;
 using coturn_test::Coturn;
@@ -19,16 +20,11 @@ using loopback::bytes;
 using loopback::connected;
 using loopback::Lab;
 using loopback::Node;
+using relay_lab::granting;
+using relay_lab::in_relay_range;
 using namespace std::chrono_literals;
 
 namespace {
-
-rendezvous::Config granting(const Coturn& coturn) {
-    rendezvous::Config c;
-    c.turn.servers = {coturn.address()};
-    c.turn.secret = "netcore-test-secret";  // Coturn's default
-    return c;
-}
 
 Config relaying(const Lab& lab, const std::string& name, bool standing) {
     Config c = lab.config(name);
@@ -39,8 +35,15 @@ Config relaying(const Lab& lab, const std::string& name, bool standing) {
     return c;
 }
 
-bool in_relay_range(const Coturn& coturn, Address a) {
-    return a.ip == 0x7F000001u && a.port >= coturn.relay_min() && a.port <= coturn.relay_max();
+// Steps until `holder` holds its standing relay and the server has its offer.
+bool standing_up(Lab& lab, Node& holder) {
+    return lab.run_until(
+        [&] {
+            const Stats st = holder.session->stats();
+            return st.relay_standing && st.relay_allocated &&
+                   lab.server().counters().standing_offers_stored > 0;
+        },
+        10000ms);
 }
 
 }  // namespace
@@ -54,12 +57,7 @@ TEST_CASE(
     Node& bob = lab.add(relaying(lab, "bob", true));
     INFO(coturn.tail());
     // Bob holds his relay before anyone asks for him, and the server knows its address.
-    REQUIRE(lab.run_until(
-        [&] {
-            return bob.session->stats().relay_standing && bob.session->stats().relay_allocated &&
-                   lab.server().counters().standing_offers_stored > 0;
-        },
-        10000ms));
+    REQUIRE(standing_up(lab, bob));
 
     // Alice has no allocation of her own: whatever she sends to coturn's port is lost.
     Node& alice = lab.add(relaying(lab, "alice", false));
@@ -131,12 +129,7 @@ TEST_CASE(
     Lab lab(granting(coturn));
     Node& bob = lab.add(relaying(lab, "bob", true));
     INFO(coturn.tail());
-    REQUIRE(lab.run_until(
-        [&] {
-            return bob.session->stats().relay_allocated &&
-                   lab.server().counters().standing_offers_stored > 0;
-        },
-        10000ms));
+    REQUIRE(standing_up(lab, bob));
     Node& alice = lab.add(relaying(lab, "alice", false));
     const std::uint16_t alice_port = alice.session->local_address().port;
     const std::uint16_t turn_port = coturn.address().port;
