@@ -146,7 +146,7 @@ help)
     run --help
     [ "$rc" -eq 0 ] || fail "exit code $rc, expected 0"
     for opt in --bind --port --refresh-ms --expiry-ms --max-names --log-level --stats-interval \
-        --turn-server --turn-secret-file --turn-ttl --grant-rate --grant-burst --name-grant-rate \
+        --turn-server --turn-secret-file --turn-ttl --no-standing-relays --grant-rate --grant-burst --name-grant-rate \
         --name-grant-burst --key-file --print-public-key --version \
         --max-requests --max-requests-per-ip --max-requests-per-name --request-ttl-ms; do
         grep -q -- "$opt" "$tmp/out" || fail "help does not mention $opt"

@@ -109,6 +109,23 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("with standing relays turned off (--no-standing-relays) a standing RelayRenew is "
+          "dropped, and Introductions still grant relays",
+          "[unit][relay][standing]") {
+    Config c = with_turn();
+    c.turn.standing = false;
+    Harness h(c);
+    h.registered(kAlice, kAliceRun, "alice");
+    h.registered(kBob, kBobRun, "bob", RegisterFlags::open);
+    CHECK(h.send(kAlice, RelayRenew{kAliceRun, 0, "alice"}).empty());
+    CHECK(h.server.counters().relay_renewals_no_turn == 1);
+    CHECK(h.server.counters().standing_grants == 0);
+    CHECK(h.logged("dropped a standing RelayRenew from alice: standing relays are off"));
+    const auto sent = alice_asks_for_bob(h);
+    REQUIRE_FALSE(sent.empty());
+    CHECK(sent[0].as<Introduction>().relay.count == 2);
+}
+
 TEST_CASE("without TURN configured a standing RelayRenew is dropped unanswered and counted",
           "[unit][relay][standing]") {
     Harness h;

@@ -198,6 +198,10 @@ int main(int argc, char** argv) {
                        "How long the TURN credentials handed out are valid (s, 1 to 3600); "
                        "clients renew them while their session lives")
             ->capture_default_str();
+    bool no_standing = false;
+    app.add_flag("--no-standing-relays", no_standing,
+                 "Refuse standing relays (clients' Config::standing_relay): relays are then "
+                 "allocated per introduction only, never held by idle registered players");
     app.add_option("--grant-rate", config.grants.ip_rate,
                    "TURN credentials (grants and renewals) a second per source IP")
         ->capture_default_str();
@@ -270,6 +274,7 @@ int main(int argc, char** argv) {
         fail_line(why);
         return kExitFailure;
     }
+    config.turn.standing = !no_standing;
     if (const auto why = rendezvous::validate(config); !why.empty()) {
         fail_line(why);
         return kExitFailure;

@@ -791,9 +791,10 @@ void Server::on_standing_renew(const protocol::RelayRenew& m, const Entry& self,
         log_.debug("dropped RelayRenew ", self.name, " -> ", m.peer, ": token 0 names another");
         return;
     }
-    if (!turn_) {
+    if (!turn_ || !config_.turn.standing) {
         ++counters_.relay_renewals_no_turn;
-        log_.debug("dropped a standing RelayRenew from ", self.name, ": no TURN configured");
+        log_.debug("dropped a standing RelayRenew from ", self.name,
+                   turn_ ? ": standing relays are off" : ": no TURN configured");
         return;
     }
     // The same buckets as every grant: a standing relay is one more grant, renewed at half life.

@@ -50,6 +50,10 @@ struct TurnConfig {
     /// authenticated request of an allocation, so an allocation outlives its credential while it
     /// is refreshed (docs/PROTOCOL.md §4.11 has the source lines).
     std::chrono::seconds ttl{600};
+    /// Grant standing relays (PROTOCOL.md §4.11, token 0): each registered player who asks then
+    /// holds an allocation (a relay port) on the TURN servers while registered. Off
+    /// (--no-standing-relays): such requests are dropped, and relays are per introduction only.
+    bool standing = true;
     /// Read once per grant. Tests fix it.
     std::function<std::int64_t()> unix_clock = system_unix_time;
 };
