@@ -109,14 +109,15 @@ TEST_CASE(
     }
 }
 
-TEST_CASE("with standing relays turned off (--no-standing-relays) a standing RelayRenew is "
-          "dropped, and Introductions still grant relays",
-          "[unit][relay][standing]") {
+TEST_CASE(
+    "with standing relays turned off (--no-standing-relays) a standing RelayRenew is "
+    "dropped, and Introductions still grant relays",
+    "[unit][relay][standing]") {
     Config c = with_turn();
     c.turn.standing = false;
     Harness h(c);
     h.registered(kAlice, kAliceRun, "alice");
-    h.registered(kBob, kBobRun, "bob", RegisterFlags::open);
+    h.registered(kBob, kBobRun, "bob");  // an open host
     CHECK(h.send(kAlice, RelayRenew{kAliceRun, 0, "alice"}).empty());
     CHECK(h.server.counters().relay_renewals_no_turn == 1);
     CHECK(h.server.counters().standing_grants == 0);
