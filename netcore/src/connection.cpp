@@ -139,8 +139,11 @@ std::size_t Connection::frame(std::span<const std::uint8_t> sealed, std::span<st
 }
 
 bool Connection::may_adopt_relay(Address seen) const {
-    return setting_up() && !through_relay_ && !peer_relayed_ && !reflexive_ && relay_.allocated() &&
-           peer_public_ip_ != 0 && seen.ip == peer_public_ip_;
+    // Only a standing relay: its address reached the peer with the Introduction, before ours
+    // could have. An allocation made for this introduction is offered to the peer while the
+    // peer offers its own, and the pair relays the usual way.
+    return setting_up() && !through_relay_ && !peer_relayed_ && !reflexive_ && relay_.standing() &&
+           relay_.allocated() && peer_public_ip_ != 0 && seen.ip == peer_public_ip_;
 }
 
 Address Connection::adopt_relay(Address seen) {
@@ -252,6 +255,10 @@ void Connection::on_path_open(const Puncher::Candidate& open, TimePoint now) {
                 relay_through_ = open.address;
                 return;
             }
+            // ENet may still connect over the relay (the handshake follows the first
+            // authenticated VERIFY_CONNECT, which may come through it): this path, acknowledged
+            // once and so never opening again, is then moved to once connected.
+            if (!relayed) upgrade_ = open.address;
             start_connecting(open.address, now);
             return;
         case State::connecting:

@@ -166,8 +166,9 @@ class Connection final : public Outbox, public RelayFramer {
     [[nodiscard]] const std::optional<Address>& relay_reflexive() const { return reflexive_; }
     /// A datagram came through our allocation from `seen` while we know no relay of the peer:
     /// the peer had ours with its introduction (a standing relay). True when this connection
-    /// would answer it that way: setting up, not relay-only by introduction, and `seen` is at
-    /// the peer's public IP. Only once one of its probes opened (adopt_relay) is it taken.
+    /// would answer it that way: our relay is a standing one, we are setting up, not relay-only
+    /// by introduction, and `seen` is at the peer's public IP. Only once one of its probes
+    /// opened (adopt_relay) is it taken.
     [[nodiscard]] bool may_adopt_relay(Address seen) const;
     /// A probe that came through our allocation from `seen` opened: our answers go back through
     /// our allocation to `seen`, a relay path known by our TURN server's address (returned).
