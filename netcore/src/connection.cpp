@@ -130,7 +130,7 @@ std::size_t Connection::frame(std::span<const std::uint8_t> sealed, std::span<st
     // A reflexive relay: framed while ENet sends through it; else as sealed. Before we know
     // ENet's peer (the responder's VERIFY_CONNECT goes out while ENet takes the CONNECT), ENet
     // sends to where the CONNECT came from.
-    const ENetPeer* enet = peer_ != nullptr ? peer_ : seeded_;
+    const ENetPeer* enet = handshake_peer();
     const Address to = enet != nullptr ? from_enet(enet->address) : handshake_from_;
     if (reflexive_ && to == reflexive_via_) return relay_.wrap(*reflexive_, sealed, out);
     if (sealed.size() > out.size()) return 0;
@@ -158,7 +158,7 @@ Address Connection::adopt_relay(Address seen) {
 }
 
 Address Connection::relay_arrival() const {
-    const ENetPeer* enet = peer_ != nullptr ? peer_ : seeded_;
+    const ENetPeer* enet = handshake_peer();
     if (reflexive_ &&
         (!peer_relayed_ || (enet != nullptr && from_enet(enet->address) == reflexive_via_)))
         return reflexive_via_;
@@ -184,7 +184,7 @@ Address Connection::enet_source(Address from, bool authenticated) const {
     // Connecting, the handshake's peer: the initiator may move to a direct path the moment it
     // is connected, while the responder still waits for the acknowledgement of its
     // VERIFY_CONNECT, which then comes from the direct address.
-    const ENetPeer* enet = peer_ != nullptr ? peer_ : seeded_;
+    const ENetPeer* enet = handshake_peer();
     if (enet == nullptr || state_ == State::closed) return from;
     const Address current = from_enet(enet->address);
     if (from != current && (authenticated || (puncher_.active() && puncher_.verified(from))))
@@ -589,7 +589,7 @@ void Connection::pace_handshake(ENetHost* host) {
             }
         }
     }
-    ENetPeer* handshaking = peer_ != nullptr ? peer_ : seeded_;
+    ENetPeer* handshaking = handshake_peer();
     if (handshaking != nullptr && handshaking->state != ENET_PEER_STATE_CONNECTED)
         cap_resend_timeout(handshaking, 3 * handshake_rtt());
 }

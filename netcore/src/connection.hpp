@@ -223,6 +223,8 @@ class Connection final : public Outbox, public RelayFramer {
         return first_heard_.value_or(puncher_.started());
     }
     [[nodiscard]] enet_uint32 handshake_rtt() const;
+    /// Our ENet peer, or, responding, the one ENet made for the peer's CONNECT (null: none yet).
+    [[nodiscard]] ENetPeer* handshake_peer() const { return peer_ != nullptr ? peer_ : seeded_; }
     [[nodiscard]] bool carries_connect(Address to) const;
     void finish();
 
