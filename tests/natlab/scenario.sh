@@ -102,6 +102,11 @@ lab_require
 source "$here/punchlib.sh"
 
 case_name=$(echo "$*" | tr ' ' '-')
+# The same case runs in several variants side by side (the matrix, under a delay, with standing
+# relays): each keeps its own log directory, or one run's files overwrite another's.
+[[ -n ${NL_DELAY_MS:-} ]] && case_name+="-delay${NL_DELAY_MS}"
+((${NL_STANDING:-0})) && case_name+="-standing"
+[[ -n ${NL_TICKETS:-} ]] && case_name+="-ticket"
 if [[ -n ${NATLAB_LOGDIR:-} ]]; then
     NL_LOGDIR="$NATLAB_LOGDIR/$case_name"
     rm -rf "$NL_LOGDIR"
