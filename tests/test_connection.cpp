@@ -323,6 +323,37 @@ TEST_CASE("a pair starts on the relay when it answers first, without waiting for
     CHECK(p.handshake() == kBobRelayed);
 }
 
+TEST_CASE(
+    "a direct path acknowledged while punching is moved to once connected, also when ENet's "
+    "handshake completed over the relay",
+    "[connection][paths]") {
+    // The initiator's ENet peer follows the first authenticated VERIFY_CONNECT: under loss it
+    // may come through the relay although the direct path was acknowledged first. That
+    // candidate, acknowledged once, never opens again: unless remembered, the pair would stay on
+    // the relay for good (the loss soak found it, 2 pairs in 100).
+    Pair p;
+    p.relay_open = true;
+    p.begin(true);
+    REQUIRE(p.run_until([&] { return p.alice.conn.state() == State::connecting; }));
+    REQUIRE(p.handshake() == kBobPublic);  // direct answered first
+    REQUIRE(p.alice.conn.puncher().candidate(kBobPublic) != nullptr);
+    REQUIRE(p.alice.conn.puncher().candidate(kBobPublic)->acked);
+    // Bob's VERIFY_CONNECT came through his relay first: ENet's peer now sends there.
+    p.alice_enet.peer.address = to_enet(kBobRelayed);
+    REQUIRE(p.alice.conn.on_enet_connect(&p.alice_enet.peer, 0, p.now));
+    const Event* connected = p.alice.last(EventType::connected);
+    REQUIRE(connected != nullptr);
+    CHECK(connected->path == Path::relay);
+    // At once, in the same call: the direct path, known to work, carries ENet from now on.
+    CHECK(p.alice.conn.path() == Path::direct);
+    CHECK(p.alice.count(EventType::path_changed) == 1);
+    CHECK(from_enet(p.alice_enet.peer.address) == kBobPublic);
+    // And it stays there: nothing moves it back while both paths work.
+    REQUIRE_FALSE(p.run_until([&] { return p.alice.count(EventType::path_changed) > 1; }, 10s));
+    CHECK(p.alice.conn.path() == Path::direct);
+    CHECK(from_enet(p.alice_enet.peer.address) == kBobPublic);
+}
+
 TEST_CASE("a connected pair whose direct path breaks moves to the relay, and back when it returns",
           "[connection][paths]") {
     Pair p;
