@@ -267,4 +267,32 @@ inline constexpr std::uint64_t kAliceRun = 0xA11CE;
 inline constexpr std::uint64_t kBobRun = 0xB0B;
 inline constexpr std::uint64_t kCarolRun = 0xCA201;
 
+// The TURN servers the relay tests' rendezvous grants, and their TURN-REST secret. Credentials
+// expire at kExpiry (1800000000, 2027-01-15): the test clock reads the default TTL before.
+inline const netcore::Address kTurn1{0xCB00710Au, 3478};  // 203.0.113.10:3478
+inline const netcore::Address kTurn2{0xCB00710Bu, 3479};  // 203.0.113.11:3479
+inline constexpr const char* kSecret = "netcore-turn-test-secret";
+inline constexpr std::int64_t kExpiry = 1800000000;
+inline constexpr std::int64_t kClock = kExpiry - 600;
+// printf '%s' "1800000000:alice" | openssl dgst -sha1 -hmac "netcore-turn-test-secret" -binary |
+// base64
+inline constexpr const char* kAlicePassword = "3Y4OI3FaoV6v+DIEPHs64aST96A=";
+// printf '%s' "1800000000:bob" | openssl dgst -sha1 -hmac "netcore-turn-test-secret" -binary |
+// base64
+inline constexpr const char* kBobPassword = "OSxSJVySdHB9spiTZq/bY6qbQB8=";
+
+/// A rendezvous configuration that grants relays on kTurn1 and kTurn2, its clock at kClock, or
+/// read from `clock` if given.
+inline Config with_turn(const std::int64_t* clock = nullptr) {
+    Config c;
+    c.turn.servers = {kTurn1, kTurn2};
+    c.turn.secret = kSecret;
+    if (clock != nullptr) {
+        c.turn.unix_clock = [clock] { return *clock; };
+    } else {
+        c.turn.unix_clock = [] { return kClock; };
+    }
+    return c;
+}
+
 }  // namespace rendezvous::testing

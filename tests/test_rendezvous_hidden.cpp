@@ -16,15 +16,13 @@ using netcore::Address;
 
 namespace {
 
-const Address kTurn{0xCB00710Au, 3478};      // 203.0.113.10:3478
 const Address kAliceLan{0xC0A80107u, 5000};  // 192.168.1.7:5000
 const Address kBobLan{0x0A000009u, 6000};    // 10.0.0.9:6000
 
-Config with_turn() {
-    Config c;
-    c.turn.servers = {kTurn};
-    c.turn.secret = "netcore-turn-test-secret";
-    c.turn.unix_clock = [] { return std::int64_t{1800000000}; };
+// One TURN server granted (kTurn1).
+Config with_one_turn() {
+    Config c = with_turn();
+    c.turn.servers = {kTurn1};
     return c;
 }
 
@@ -59,7 +57,7 @@ TEST_CASE(
     const int hider = GENERATE(0, 1, 2);
     INFO((hider == 0 ? "alice hides" : hider == 1 ? "bob hides" : "control: nobody hides"));
     const bool hidden = hider != 2;
-    Harness h(with_turn());
+    Harness h(with_one_turn());
     register_as(h, kAlice, kAliceRun, "alice", kAliceLan, hider == 0 ? RegisterFlags::hidden : 0);
     register_as(h, kBob, kBobRun, "bob", kBobLan, hider == 1 ? RegisterFlags::hidden : 0);
 
@@ -92,8 +90,9 @@ TEST_CASE(
 
     // Offers that (wrongly, or from an old client) name the sender's mapped address: the server
     // drops it for a hidden pair, each way; the relayed address goes through.
-    const RelayOffer from_alice{kAliceRun, to_alice.token, "bob", Address{kTurn.ip, 49152}, kAlice};
-    const RelayOffer from_bob{kBobRun, to_alice.token, "alice", Address{kTurn.ip, 49153}, kBob};
+    const RelayOffer from_alice{kAliceRun, to_alice.token, "bob", Address{kTurn1.ip, 49152},
+                                kAlice};
+    const RelayOffer from_bob{kBobRun, to_alice.token, "alice", Address{kTurn1.ip, 49153}, kBob};
     const auto to_b = h.send(kAlice, from_alice);
     const auto to_a = h.send(kBob, from_bob);
     REQUIRE(to_b.size() == 1);
@@ -113,7 +112,7 @@ TEST_CASE(
 TEST_CASE("a hidden player's later Register without the flag makes its next introduction plain",
           "[unit][relay][hidden]") {
     // The flag is the last Register's: a player may stop hiding (the session is then plain).
-    Harness h(with_turn());
+    Harness h(with_one_turn());
     register_as(h, kAlice, kAliceRun, "alice", kAliceLan, RegisterFlags::hidden);
     register_as(h, kBob, kBobRun, "bob", kBobLan, 0);
     auto sent = h.send(kAlice, IntroduceRequest{kAliceRun, "bob"});

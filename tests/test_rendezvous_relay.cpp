@@ -17,27 +17,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-const Address kTurn1{0xCB00710Au, 3478};  // 203.0.113.10:3478
-const Address kTurn2{0xCB00710Bu, 3479};  // 203.0.113.11:3479
-constexpr const char* kSecret = "netcore-turn-test-secret";
-// The credentials below expire at 1800000000 (2027-01-15): the clock reads the default TTL before.
-constexpr std::int64_t kExpiry = 1800000000;
-constexpr std::int64_t kClock = kExpiry - 600;
-// printf '%s' "1800000000:alice" | openssl dgst -sha1 -hmac "netcore-turn-test-secret" -binary |
-// base64
-constexpr const char* kAlicePassword = "3Y4OI3FaoV6v+DIEPHs64aST96A=";
-// printf '%s' "1800000000:bob" | openssl dgst -sha1 -hmac "netcore-turn-test-secret" -binary |
-// base64
-constexpr const char* kBobPassword = "OSxSJVySdHB9spiTZq/bY6qbQB8=";
-
-Config with_turn() {
-    Config c;
-    c.turn.servers = {kTurn1, kTurn2};
-    c.turn.secret = kSecret;
-    c.turn.unix_clock = [] { return kClock; };
-    return c;
-}
-
 // Alice and Bob registered, Alice asked for Bob: returns the two Introductions' datagrams.
 std::vector<Sent> introduced(Harness& h) {
     h.registered(kAlice, kAliceRun, "alice");

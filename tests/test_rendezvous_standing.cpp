@@ -19,33 +19,11 @@ using std::chrono::milliseconds;
 
 namespace {
 
-const Address kTurn1{0xCB00710Au, 3478};  // 203.0.113.10:3478
-const Address kTurn2{0xCB00710Bu, 3479};  // 203.0.113.11:3479
-constexpr const char* kSecret = "netcore-turn-test-secret";
-constexpr std::int64_t kExpiry = 1800000000;  // the default TTL after kClock
-constexpr std::int64_t kClock = kExpiry - 600;
-// printf '%s' "1800000000:alice" | openssl dgst -sha1 -hmac "netcore-turn-test-secret" -binary |
-// base64
-constexpr const char* kAlicePassword = "3Y4OI3FaoV6v+DIEPHs64aST96A=";
-
 // Where the players' standing allocations are, and where their TURN server saw them.
 const Address kAliceRelayed{kTurn1.ip, 49152};
 const Address kAliceMapped{0xCB007107u, 61000};  // 203.0.113.7:61000
 const Address kBobRelayed{kTurn1.ip, 49153};
 const Address kBobMapped{0xC6336409u, 62000};  // 198.51.100.9:62000
-
-// TURN configured, its clock read from `clock`.
-Config with_turn(const std::int64_t* clock = nullptr) {
-    Config c;
-    c.turn.servers = {kTurn1, kTurn2};
-    c.turn.secret = kSecret;
-    if (clock != nullptr) {
-        c.turn.unix_clock = [clock] { return *clock; };
-    } else {
-        c.turn.unix_clock = [] { return kClock; };
-    }
-    return c;
-}
 
 // `run` at `at`, holding `name`, asks for its standing grant and then offers its allocation.
 void stand(Harness& h, Address at, std::uint64_t run, std::string_view name, Address relayed,

@@ -95,22 +95,19 @@ void Connection::send(Address to, const protocol::Message& message) {
         n = link_.channel.seal_probe(message, buf);
     }
     if (n == 0) return;
-    if (reflexive_ && to == reflexive_via_) {
-        // Back through our own allocation, to where our TURN server sees the peer.
-        std::array<std::uint8_t, protocol::kMaxDatagramSize + kRelayFramingRoom> framed;
-        const std::size_t m = relay_.wrap(*reflexive_, std::span(buf.data(), n), framed);
-        if (m > 0) out_.send_raw(reflexive_via_, std::span(framed.data(), m));
-        return;
-    }
-    if (!through_relay_) {
+    const bool reflexive = reflexive_ && to == reflexive_via_;
+    if (!reflexive && !through_relay_) {
         out_.send_raw(to, std::span(buf.data(), n));
         return;
     }
-    // Relay-only: only to the peer's relay, and only through ours.
-    if (!peer_relayed_ || to != *peer_relayed_ || !relay_.started()) return;
+    // Through our own allocation: back to where our TURN server sees the peer (a reflexive
+    // relay), or, relay-only, to the peer's relay and nowhere else.
+    if (!reflexive && (!peer_relayed_ || to != *peer_relayed_ || !relay_.started())) return;
     std::array<std::uint8_t, protocol::kMaxDatagramSize + kRelayFramingRoom> framed;
-    const std::size_t m = frame(std::span(buf.data(), n), framed);
-    if (m > 0) out_.send_raw(relay_.server(), std::span(framed.data(), m));
+    const std::size_t m =
+        relay_.wrap(reflexive ? *reflexive_ : *peer_relayed_, std::span(buf.data(), n), framed);
+    if (m > 0)
+        out_.send_raw(reflexive ? reflexive_via_ : relay_.server(), std::span(framed.data(), m));
 }
 
 // Our CONNECT rides the probes until ENet has its answer (PROTOCOL.md §6 step 4); to the

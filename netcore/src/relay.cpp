@@ -47,11 +47,10 @@ void Relay::start(const protocol::RelayGrant& grant, std::uint64_t token, std::s
     server_count_ = grant.count;
     std::copy_n(grant.servers.begin(), server_count_, servers_.begin());
     server_next_ = 0;
-    credentials_ = {std::string(grant.username), std::string(grant.password)};
+    take_credentials(grant, now);
     token_ = token;
     peer_ = peer;
     standing_ = false;
-    schedule_renewal(relay_username_expiry(grant.username), now);
     start_turn(now, out);
 }
 
@@ -63,11 +62,10 @@ void Relay::stand(const protocol::RelayGrant& grant, std::string_view name, Time
         standing_ = true;
         return;
     }
-    credentials_ = {std::string(grant.username), std::string(grant.password)};
+    take_credentials(grant, now);
     token_ = 0;
     peer_ = name;
     standing_ = true;
-    schedule_renewal(relay_username_expiry(grant.username), now);
 }
 
 // Allocates on the next TURN server of the grant.
@@ -112,8 +110,11 @@ void Relay::drop_permit(std::uint32_t ip) {
     }
 }
 
-// The next renewal at half the credential's remaining lifetime; none once it is nearly gone.
-void Relay::schedule_renewal(std::int64_t expiry, TimePoint now) {
+// The grant's credentials are ours from now on (for the next Allocate too); the next renewal
+// at half their remaining lifetime, none once it is nearly gone.
+void Relay::take_credentials(const protocol::RelayGrant& grant, TimePoint now) {
+    credentials_ = {std::string(grant.username), std::string(grant.password)};
+    const std::int64_t expiry = relay_username_expiry(grant.username);
     expiry_ = expiry;
     const std::int64_t left = expiry - unix_now();
     if (left < 2) {
@@ -127,9 +128,8 @@ bool Relay::on_credentials(const protocol::RelayCredentials& fresh, TimePoint no
     if (expiry_ == 0 || fresh.token != token_ || fresh.relay.count == 0 ||
         fresh.relay.username.empty())
         return false;  // no connection renewing, or not its pair
-    credentials_ = {std::string(fresh.relay.username), std::string(fresh.relay.password)};
+    take_credentials(fresh.relay, now);
     ++renewals_;
-    schedule_renewal(relay_username_expiry(fresh.relay.username), now);
     return true;
 }
 

@@ -126,7 +126,7 @@ class Relay {
     void start_turn(TimePoint now, RawOutbox& out);
     void reallocate(std::size_t server, TimePoint now, RawOutbox& out);
     void watch(const Use& use, TimePoint now, RawOutbox& out);
-    void schedule_renewal(std::int64_t expiry, TimePoint now);
+    void take_credentials(const protocol::RelayGrant& grant, TimePoint now);
 
     TurnTiming timing_;
     std::optional<TurnClient> turn_;
