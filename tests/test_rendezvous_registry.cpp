@@ -2,6 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
 
 #include "introductions.hpp"
 #include "registry.hpp"
@@ -190,4 +194,96 @@ TEST_CASE("forgetting a name drops every introduction involving it and no other"
     CHECK(intros.size() == 1);
     CHECK(intros.find("bob", "carol", t0) != nullptr);
     CHECK(intros.forget("alice") == 0);
+}
+
+TEST_CASE(
+    "the table agrees with a plain map through 60 000 random registrations, moves, renames, "
+    "takeovers, removals and sweeps",
+    "[unit][registry]") {
+    // Both indexes grow from nothing, and every removal shifts the runs behind it back: any slot
+    // lost or left behind shows as a name or an address the table no longer finds, or finds
+    // wrongly. Clients share a small pool of names and addresses, so every path of add() is taken.
+    struct Held {
+        Address address;
+        TimePoint last_seen;
+    };
+    constexpr std::uint32_t kNames = 3000;
+    constexpr std::uint32_t kAddresses = 2500;
+    constexpr std::size_t kCap = 1000;
+    Registry r(kExpiry, kCap);
+    std::map<std::string, Held> model;
+    std::mt19937 engine(20261203);  // a failure repeats with the same seed
+    auto rng = [&engine] { return static_cast<std::uint32_t>(engine()); };
+    TimePoint now = t0;
+    auto forget = [&](const std::optional<std::string>& name) {
+        if (name) model.erase(*name);
+    };
+    std::size_t moved = 0, taken = 0, full = 0, renamed = 0, swept = 0;
+    for (int op = 0; op < 60000; ++op) {
+        now += milliseconds(rng() % 20);
+        const std::uint32_t roll = rng() % 100;
+        if (roll < 2) {
+            const std::string name = "n" + std::to_string(rng() % kNames);
+            CHECK(r.remove(name) == (model.erase(name) == 1));
+            continue;
+        }
+        if (roll < 3) {
+            for (const std::string& gone : r.sweep(now)) {
+                const auto it = model.find(gone);
+                REQUIRE(it != model.end());
+                CHECK(now - it->second.last_seen >= kExpiry);
+                model.erase(it);
+                ++swept;
+            }
+            continue;
+        }
+        // A client: its run is fixed, and its name and address mostly are.
+        const std::uint32_t client = rng() % (kNames + kNames / 4);
+        // Now and then under another name (a rename), or from another address (a move).
+        const std::string name = "n" + std::to_string((client + (rng() % 10 == 0)) % kNames);
+        const Address from{0x0A000000u + (rng() % 4 == 0 ? rng() : client) % kAddresses, 4000};
+        const AddOutcome out = r.add(name, client, from, lan_of(from), now);
+        forget(out.released);
+        renamed += out.released && out.release_reason == Release::renamed;
+        switch (out.admission) {
+            case Admission::registered:
+            case Admission::refreshed:
+            case Admission::moved:
+                moved += out.admission == Admission::moved;
+                model[name] = Held{from, now};
+                break;
+            case Admission::name_taken:
+                ++taken;
+                break;
+            case Admission::server_full:
+                ++full;
+                break;
+        }
+        if (out.replaced_expired) CHECK(out.admission != Admission::name_taken);
+
+        if (op % 1000 != 999) continue;
+        // Every so often, the whole table against the model.
+        CHECK(r.size() == model.size());
+        for (const auto& [held_name, held] : model) {
+            const bool alive = now - held.last_seen < kExpiry;
+            const Entry* by_name = r.find(held_name, now);
+            const Entry* by_address = r.find_at(held.address, now);
+            CHECK((by_name != nullptr) == alive);
+            CHECK(by_name == by_address);
+            if (by_name != nullptr) {
+                CHECK(by_name->name == held_name);
+                CHECK(by_name->address == held.address);
+            }
+        }
+        for (std::uint32_t i = 0; i < kNames; i += 7) {
+            const std::string other = "n" + std::to_string(i);
+            if (model.count(other) == 0) CHECK(r.find(other, now) == nullptr);
+        }
+    }
+    // Each path was taken, many times.
+    CHECK(moved > 100);
+    CHECK(taken > 100);
+    CHECK(full > 100);
+    CHECK(renamed > 100);
+    CHECK(swept > 100);
 }

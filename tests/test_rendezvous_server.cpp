@@ -609,6 +609,10 @@ TEST_CASE("a Config is valid only when expiry exceeds refresh and every limit is
     c = Config{};
     c.max_names = 0;
     CHECK_FALSE(validate(c).empty());
+    c.max_names = Registry::kMaxNames;  // entry numbers fit 24 bits (registry.hpp)
+    CHECK(validate(c).empty());
+    c.max_names = Registry::kMaxNames + 1;
+    CHECK(validate(c) == "--max-names must be at most 16777215");
     c = Config{};
     c.expiry = milliseconds(std::int64_t{1} << 33);  // does not fit the wire's 32 bits
     CHECK_FALSE(validate(c).empty());

@@ -1,19 +1,67 @@
 // The name table.
 #include "registry.hpp"
 
+#include <sodium.h>
+
+#include <cstring>
+#include <stdexcept>
+
 namespace rendezvous {
 
-Registry::Registry(std::chrono::milliseconds expiry, std::size_t max_names)
-    : expiry_(expiry), max_names_(max_names) {}
+static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
 
-Entry* Registry::lookup(std::string_view name) const {
-    const auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : *it;
+Registry::Registry(std::chrono::milliseconds expiry, std::size_t max_names)
+    : expiry_(expiry), max_names_(std::min(max_names, kMaxNames)) {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+    randombytes_buf(hash_key_.data(), hash_key_.size());
 }
 
-void Registry::erase(Entry* e) {
-    by_name_.erase(e);
-    by_address_.erase(e->address);  // frees `e`: last
+std::uint64_t Registry::hash(std::string_view name) const {
+    std::array<unsigned char, crypto_shorthash_BYTES> out{};
+    crypto_shorthash(out.data(), reinterpret_cast<const unsigned char*>(name.data()), name.size(),
+                     hash_key_.data());
+    std::uint64_t h = 0;
+    std::memcpy(&h, out.data(), sizeof h);
+    return h;
+}
+
+std::uint64_t Registry::hash(netcore::Address address) const {
+    std::array<unsigned char, 6> in{};
+    std::memcpy(in.data(), &address.ip, 4);
+    std::memcpy(in.data() + 4, &address.port, 2);
+    std::array<unsigned char, crypto_shorthash_BYTES> out{};
+    crypto_shorthash(out.data(), in.data(), in.size(), hash_key_.data());
+    std::uint64_t h = 0;
+    std::memcpy(&h, out.data(), sizeof h);
+    return h;
+}
+
+Registry::Number Registry::lookup(std::string_view name) const {
+    return by_name_.find(hash(name), [&](Number n) { return entry(n).name == name; });
+}
+
+Registry::Number Registry::lookup_at(netcore::Address address) const {
+    return by_address_.find(hash(address), [&](Number n) { return entry(n).address == address; });
+}
+
+void Registry::index_address(Number n) {
+    by_address_.insert(n, hash(entry(n).address), [&](Number k) { return hash(entry(k).address); });
+}
+
+void Registry::unindex_address(Number n) {
+    by_address_.erase(
+        hash(entry(n).address), [n](Number k) { return k == n; },
+        [&](Number k) { return hash(entry(k).address); });
+}
+
+void Registry::erase(Number n) {
+    by_name_.erase(
+        hash(entry(n).name), [n](Number k) { return k == n; },
+        [&](Number k) { return hash(entry(k).name); });
+    unindex_address(n);
+    entry(n) = Entry{};  // an empty name: free (and a standing relay, if any, is freed)
+    free_.push_back(n);
+    --count_;
 }
 
 AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore::Address from,
@@ -24,78 +72,85 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     // What this address held before. Another instance on the same socket is a new run of the
     // client: the old run is gone, whatever the new one asks for. The same instance under
     // another name is a rename, applied only if the new name is admitted.
-    Entry* renamed_from = nullptr;
-    if (const auto at = by_address_.find(from); at != by_address_.end()) {
-        Entry* held = &at->second;
-        if (held->instance != instance) {
-            out.released = held->name.str();
+    Number renamed_from = kNone;
+    if (const Number at = lookup_at(from); at != kNone) {
+        const Entry& held = entry(at);
+        if (held.instance != instance) {
+            out.released = held.name.str();
             out.release_reason = Release::new_instance;
-            erase(held);
-        } else if (held->name != name) {
-            renamed_from = held;
+            erase(at);
+        } else if (held.name != name) {
+            renamed_from = at;
         }
     }
 
-    Entry* e = lookup(name);
-    if (e != nullptr && !live(*e, now)) {
+    Number n = lookup(name);
+    if (n != kNone && !live(entry(n), now)) {
         out.replaced_expired = true;
-        erase(e);
-        e = nullptr;
+        erase(n);
+        n = kNone;
     }
     // The holder is its instance *and* its run's key: the instance alone (a secret that travels
     // only sealed) must not let another key take the name over.
-    if (e != nullptr && (e->instance != instance || e->keys.client_key != keys.client_key)) {
+    if (n != kNone &&
+        (entry(n).instance != instance || entry(n).keys.client_key != keys.client_key)) {
         out.admission = Admission::name_taken;
-        out.other = e->address;
+        out.other = entry(n).address;
         return out;
     }
-    if (e == nullptr) {
+    if (n == kNone) {
         // A rename frees the old name's slot, so it is admitted even at the cap.
-        const std::size_t others = by_name_.size() - (renamed_from != nullptr ? 1 : 0);
+        const std::size_t others = count_ - (renamed_from != kNone ? 1 : 0);
         if (others >= max_names_) {
             out.admission = Admission::server_full;
             return out;
         }
     }
 
-    if (renamed_from != nullptr) {
-        out.released = renamed_from->name.str();
+    if (renamed_from != kNone) {
+        out.released = entry(renamed_from).name.str();
         out.release_reason = Release::renamed;
-        erase(renamed_from);  // never `e`: its name differs
+        erase(renamed_from);  // never `n`: its name differs
     }
 
-    if (e == nullptr) {
+    if (n == kNone) {
         // `from` is free here: whatever it held was released above.
-        const auto at = by_address_
-                            .try_emplace(from, Entry{Name(name), flags, lan, from, instance, now,
-                                                     counter, keys, nullptr})
-                            .first;
-        by_name_.insert(&at->second);
+        if (!free_.empty()) {
+            n = free_.back();
+            free_.pop_back();
+        } else {
+            if (used_ % kChunk == 0) chunks_.push_back(std::make_unique<Entry[]>(kChunk));
+            n = used_++;
+        }
+        entry(n) = Entry{Name(name), flags, lan, from, instance, now, counter, keys, nullptr};
+        by_name_.insert(n, hash(name), [&](Number k) { return hash(entry(k).name); });
+        index_address(n);
+        ++count_;
         out.admission = Admission::registered;
         return out;
     }
-    if (e->address != from) {
-        // Re-key the node: the entry itself stays where it is, so by_name_ still points at it.
-        auto node = by_address_.extract(e->address);
-        out.other = e->address;
-        node.key() = from;
-        e->address = from;
-        by_address_.insert(std::move(node));
+    Entry& e = entry(n);
+    if (e.address != from) {
+        // Re-indexed by address; the entry itself stays where it is.
+        unindex_address(n);
+        out.other = e.address;
+        e.address = from;
+        index_address(n);
         out.admission = Admission::moved;
     } else {
         out.admission = Admission::refreshed;
     }
-    e->flags = flags;
-    e->lan = lan;
-    e->last_seen = now;
-    e->received = counter;
-    e->keys = keys;
+    e.flags = flags;
+    e.lan = lan;
+    e.last_seen = now;
+    e.received = counter;
+    e.keys = keys;
     return out;
 }
 
 void Registry::refresh(const Entry& e, const netcore::protocol::AddressList& lan, TimePoint now,
                        std::uint8_t flags) {
-    // Every entry is a non-const object owned by by_address_; no field changed here is a key.
+    // Every entry is a non-const object in chunks_; no field changed here is a key.
     auto& mutable_entry = const_cast<Entry&>(e);
     mutable_entry.flags = flags;
     mutable_entry.lan = lan;
@@ -121,35 +176,32 @@ void Registry::offer_standing(const Entry& e, netcore::Address relayed, netcore:
 }
 
 const Entry* Registry::find(std::string_view name, TimePoint now) const {
-    const Entry* e = lookup(name);
-    if (e == nullptr || !live(*e, now)) return nullptr;
-    return e;
+    const Number n = lookup(name);
+    if (n == kNone || !live(entry(n), now)) return nullptr;
+    return &entry(n);
 }
 
 const Entry* Registry::find_at(netcore::Address address, TimePoint now) const {
-    const auto at = by_address_.find(address);
-    if (at == by_address_.end() || !live(at->second, now)) return nullptr;
-    return &at->second;
+    const Number n = lookup_at(address);
+    if (n == kNone || !live(entry(n), now)) return nullptr;
+    return &entry(n);
 }
 
 bool Registry::remove(std::string_view name) {
-    Entry* e = lookup(name);
-    if (e == nullptr) return false;
-    erase(e);
+    const Number n = lookup(name);
+    if (n == kNone) return false;
+    erase(n);
     return true;
 }
 
 std::vector<std::string> Registry::sweep(TimePoint now) {
     // A full scan: at the default cap of 100 000 names, well under a millisecond once a second.
     std::vector<std::string> gone;
-    for (auto it = by_address_.begin(); it != by_address_.end();) {
-        if (live(it->second, now)) {
-            ++it;
-            continue;
-        }
-        gone.push_back(it->second.name.str());
-        by_name_.erase(&it->second);
-        it = by_address_.erase(it);
+    for (Number n = 0; n < used_; ++n) {
+        const Entry& e = entry(n);
+        if (e.name.view().empty() || live(e, now)) continue;
+        gone.push_back(e.name.str());
+        erase(n);
     }
     return gone;
 }

@@ -2,6 +2,11 @@
 //
 // Indexed by name and by address. An address holds at most one name; a name is held by one
 // client run (its `instance`) and expires `expiry` after its last registration.
+//
+// Memory (docs/PERFORMANCE.md, goal: a million names in 200 MB): the entries live in chunks of
+// 1024, never moved, and two open-addressing indexes hold 4 bytes a slot each. Both indexes hash
+// with a key drawn at start (SipHash, libsodium's crypto_shorthash): nobody can choose names or
+// ports that pile up on one probe sequence.
 #pragma once
 
 #include <algorithm>
@@ -15,8 +20,6 @@
 #include <ostream>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "netcore/address.hpp"
@@ -83,6 +86,102 @@ struct Entry {
 };
 static_assert(sizeof(Entry) <= 176, "an Entry grew: see the 1M-names figure in PERFORMANCE.md");
 
+namespace detail {
+
+/// Entry numbers by one key: open addressing with linear probing, and deletion by shifting the
+/// rest of a run back (no tombstones). A slot holds the number + 1 (0: empty) in its low 24 bits
+/// and 8 bits of the key's hash above them, so a probe seldom reads an entry it does not want.
+/// The index knows no keys: callers pass a key's hash, a test of an entry number, and (where
+/// slots move) each entry's hash.
+class SlotIndex {
+  public:
+    static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+    static constexpr std::uint32_t kMaxEntries = (1u << 24) - 1;
+
+    /// The entry under `hash` for which `is(number)` holds, or kNone.
+    template <class Is>
+    [[nodiscard]] std::uint32_t find(std::uint64_t hash, Is is) const {
+        if (slots_.empty()) return kNone;
+        const std::uint32_t tag = tag_of(hash);
+        for (std::size_t i = home(hash);; i = next(i)) {
+            const std::uint32_t s = slots_[i];
+            if (s == 0) return kNone;
+            if ((s & kTagBits) == tag && is(number_of(s))) return number_of(s);
+        }
+    }
+
+    /// Adds entry `number` (below kMaxEntries) under `hash`; `hash_of(n)` is entry n's hash,
+    /// for when the table grows.
+    template <class HashOf>
+    void insert(std::uint32_t number, std::uint64_t hash, HashOf hash_of) {
+        if ((size_ + 1) * 5 > slots_.size() * 4) grow(hash_of);  // at most 80% full
+        place(number, hash);
+        ++size_;
+    }
+
+    /// Removes the entry under `hash` for which `is(number)` holds, and returns its number (kNone
+    /// if there is none).
+    template <class Is, class HashOf>
+    std::uint32_t erase(std::uint64_t hash, Is is, HashOf hash_of) {
+        const std::uint32_t gone = find(hash, is);
+        if (gone == kNone) return kNone;
+        std::size_t hole = home(hash);
+        while (number_of(slots_[hole]) != gone) hole = next(hole);
+        // Each later slot of the run moves into the hole unless its home lies after the hole.
+        for (std::size_t j = next(hole); slots_[j] != 0; j = next(j)) {
+            const std::size_t at = home(hash_of(number_of(slots_[j])));
+            if (distance(at, j) >= distance(hole, j)) {
+                slots_[hole] = slots_[j];
+                hole = j;
+            }
+        }
+        slots_[hole] = 0;
+        --size_;
+        return gone;
+    }
+
+    [[nodiscard]] std::size_t size() const { return size_; }
+    [[nodiscard]] std::size_t slots() const { return slots_.size(); }
+
+  private:
+    static constexpr std::uint32_t kNumberBits = kMaxEntries;
+    static constexpr std::uint32_t kTagBits = ~kNumberBits;
+
+    static std::uint32_t tag_of(std::uint64_t hash) {
+        return static_cast<std::uint32_t>(hash >> 32) & kTagBits;
+    }
+    static std::uint32_t number_of(std::uint32_t slot) { return (slot & kNumberBits) - 1; }
+    // The low 32 bits of the hash scaled to the table: any size works, not only powers of two.
+    [[nodiscard]] std::size_t home(std::uint64_t hash) const {
+        return static_cast<std::size_t>(((hash & 0xFFFFFFFFu) * slots_.size()) >> 32);
+    }
+    [[nodiscard]] std::size_t next(std::size_t i) const {
+        return i + 1 == slots_.size() ? 0 : i + 1;
+    }
+    [[nodiscard]] std::size_t distance(std::size_t from, std::size_t to) const {
+        return to >= from ? to - from : to + slots_.size() - from;
+    }
+    void place(std::uint32_t number, std::uint64_t hash) {
+        std::size_t i = home(hash);
+        while (slots_[i] != 0) i = next(i);
+        slots_[i] = tag_of(hash) | (number + 1);
+    }
+    // Half as large again: between 53% and 80% full, 5 to 7.5 bytes an entry.
+    template <class HashOf>
+    void grow(HashOf hash_of) {
+        std::vector<std::uint32_t> old(
+            std::max<std::size_t>(16, slots_.size() + slots_.size() / 2));
+        old.swap(slots_);
+        for (const std::uint32_t s : old)
+            if (s != 0) place(number_of(s), hash_of(number_of(s)));
+    }
+
+    std::vector<std::uint32_t> slots_;
+    std::size_t size_ = 0;
+};
+
+}  // namespace detail
+
 /// What Registry::add did.
 enum class Admission : std::uint8_t {
     registered,   ///< the name was free (or expired): it is now held
@@ -113,7 +212,11 @@ struct AddOutcome {
 /// The name table. Time is passed in; nothing here reads a clock.
 class Registry {
   public:
-    /// `expiry`: how long a name lives after its last Register. `max_names`: the cap.
+    /// The most names a table can hold (16 777 215: entry numbers fit 24 bits).
+    static constexpr std::size_t kMaxNames = detail::SlotIndex::kMaxEntries;
+
+    /// `expiry`: how long a name lives after its last Register. `max_names`: the cap (at most
+    /// kMaxNames).
     Registry(std::chrono::milliseconds expiry, std::size_t max_names);
 
     /// Registers (or refreshes) `name` for `instance` at `from`; see PROTOCOL.md for the rules.
@@ -147,48 +250,34 @@ class Registry {
     std::vector<std::string> sweep(TimePoint now);
 
     /// Entries held, counting expired ones not yet swept.
-    [[nodiscard]] std::size_t size() const { return by_name_.size(); }
+    [[nodiscard]] std::size_t size() const { return count_; }
 
   private:
-    // Memory: one allocation per entry for the entry itself (a node of by_address_, which owns
-    // it; nodes never move, so pointers to entries stay valid) and one small node in by_name_,
-    // which only points at it. Names live inline in the entry (no allocation).
-    // About 250 bytes a name in all, whatever its length: docs/PERFORMANCE.md.
-    struct AddressHash {
-        // noexcept and cheap: the table then stores no hash per node.
-        std::size_t operator()(netcore::Address a) const noexcept {
-            return std::hash<std::uint64_t>{}((std::uint64_t{a.ip} << 16) | a.port);
-        }
-    };
-    struct NameHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-        std::size_t operator()(const Entry* e) const noexcept { return (*this)(e->name); }
-    };
-    struct NameEqual {
-        using is_transparent = void;
-        static std::string_view key(std::string_view s) { return s; }
-        static std::string_view key(const Entry* e) { return e->name; }
-        template <class A, class B>
-        bool operator()(const A& a, const B& b) const noexcept {
-            return key(a) == key(b);
-        }
-    };
-    using ByAddress = std::unordered_map<netcore::Address, Entry, AddressHash>;
-    using ByName = std::unordered_set<Entry*, NameHash, NameEqual>;
+    using Number = std::uint32_t;  // an entry's place in the chunks
+    static constexpr std::size_t kChunk = 1024;
+    static constexpr Number kNone = detail::SlotIndex::kNone;
 
     [[nodiscard]] bool live(const Entry& e, TimePoint now) const {
         return now - e.last_seen < expiry_;
     }
-    [[nodiscard]] Entry* lookup(std::string_view name) const;
-    void erase(Entry* e);
+    [[nodiscard]] Entry& entry(Number n) const { return chunks_[n / kChunk][n % kChunk]; }
+    [[nodiscard]] std::uint64_t hash(std::string_view name) const;
+    [[nodiscard]] std::uint64_t hash(netcore::Address address) const;
+    [[nodiscard]] Number lookup(std::string_view name) const;
+    [[nodiscard]] Number lookup_at(netcore::Address address) const;
+    void index_address(Number n);
+    void unindex_address(Number n);
+    void erase(Number n);
 
     std::chrono::milliseconds expiry_;
     std::size_t max_names_;
-    ByAddress by_address_;  // owns the entries: an address holds at most one name
-    ByName by_name_;        // every entry has exactly one row here
+    std::array<unsigned char, 16> hash_key_{};      // crypto_shorthash_KEYBYTES
+    std::vector<std::unique_ptr<Entry[]>> chunks_;  // NOLINT: fixed-size blocks that never move
+    Number used_ = 0;           // entries ever handed out: the first never used is `used_`
+    std::vector<Number> free_;  // entries handed back, used again first
+    std::size_t count_ = 0;     // entries held (an empty name marks a free one)
+    detail::SlotIndex by_name_;
+    detail::SlotIndex by_address_;  // an address holds at most one name
 };
 
 }  // namespace rendezvous

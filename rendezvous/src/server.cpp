@@ -58,6 +58,7 @@ std::string validate(const Config& c) {
                std::to_string(c.refresh.count()) + ")";
     if (c.expiry.count() > kMaxWireMs) return "--expiry-ms must be at most 4294967295";
     if (c.max_names < 1) return "--max-names must be at least 1";
+    if (c.max_names > Registry::kMaxNames) return "--max-names must be at most 16777215";
     if (c.intro_ttl.count() < 1) return "the introduction time-to-live must be positive";
     if (c.sweep_interval.count() < 1) return "the sweep interval must be positive";
     if (c.max_introductions < 1) return "--max-introductions must be at least 1";
