@@ -160,7 +160,6 @@ lab_remove_prefix() {
         # coturn's state directory is named after its namespace (PREFIXturn): config, secret, pid.
         [[ -d ${NATLAB_STATE_DIR:-/run/natlab}/$ns ]] && rm -rf "${NATLAB_STATE_DIR:-/run/natlab}/$ns"
     done
-    rm -f "${NATLAB_STATE_DIR:-/run/natlab}/${prefix}env"
 }
 
 lab_down() {
@@ -386,22 +385,6 @@ _lab_apply_options() {
     done
 }
 
-_lab_save_state() {
-    local dir=${NATLAB_STATE_DIR:-/run/natlab}
-    mkdir -p "$dir" 2>/dev/null || return 0
-    {
-        declare -p LAB_PREFIX LAB_NODES LAB_IP LAB_TYPE LAB_PUBLIC_IP LAB_ROUTERS LAB_UPSTREAM \
-            LAB_LAN_HOST LAB_ROUTER_LOSS LAB_ROUTER_TIMEOUT LAB_ROUTER_DELAY LAB_TURN_DIR LAB_TURN_SECRET_FILE LAB_TURN_LOG
-    } >"$dir/${LAB_PREFIX}env"
-}
-
-lab_load_state() {
-    local prefix=$1 file="${NATLAB_STATE_DIR:-/run/natlab}/${1}env"
-    [[ -r $file ]] || { LAB_PREFIX=$prefix; return 1; }
-    # shellcheck disable=SC1090
-    source <(sed 's/^declare -/declare -g /' "$file")
-}
-
 # lab_up SPEC...: build the topology (internet, server host, clients with their routers), check
 # every NAT type with natprobe, then apply loss and timeouts. Tears down on exit (trap), also
 # after a failure half way.
@@ -424,7 +407,6 @@ lab_up() {
     [[ $check == 1 ]] && lab_check
     _lab_apply_options
     [[ $check == 1 ]] && lab_check_options
-    _lab_save_state
     lab_log "up: prefix $LAB_PREFIX, nodes ${LAB_NODES[*]}"
 }
 
@@ -555,7 +537,6 @@ lab_turn_up() {
     chmod 600 "$LAB_TURN_DIR/turnserver.conf"
 
     _lab_turn_start
-    _lab_save_state
     lab_log "coturn up at $LAB_TURN_IP:$LAB_TURN_PORT (secret in $LAB_TURN_SECRET_FILE, log $LAB_TURN_LOG)"
 }
 
