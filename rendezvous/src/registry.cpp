@@ -16,24 +16,23 @@ Registry::Registry(std::chrono::milliseconds expiry, std::size_t max_names)
     randombytes_buf(hash_key_.data(), hash_key_.size());
 }
 
-std::uint64_t Registry::hash(std::string_view name) const {
+std::uint64_t Registry::hash(std::span<const unsigned char> bytes) const {
     std::array<unsigned char, crypto_shorthash_BYTES> out{};
-    crypto_shorthash(out.data(), reinterpret_cast<const unsigned char*>(name.data()), name.size(),
-                     hash_key_.data());
+    crypto_shorthash(out.data(), bytes.data(), bytes.size(), hash_key_.data());
     std::uint64_t h = 0;
     std::memcpy(&h, out.data(), sizeof h);
     return h;
 }
 
+std::uint64_t Registry::hash(std::string_view name) const {
+    return hash(std::span(reinterpret_cast<const unsigned char*>(name.data()), name.size()));
+}
+
 std::uint64_t Registry::hash(netcore::Address address) const {
-    std::array<unsigned char, 6> in{};
-    std::memcpy(in.data(), &address.ip, 4);
-    std::memcpy(in.data() + 4, &address.port, 2);
-    std::array<unsigned char, crypto_shorthash_BYTES> out{};
-    crypto_shorthash(out.data(), in.data(), in.size(), hash_key_.data());
-    std::uint64_t h = 0;
-    std::memcpy(&h, out.data(), sizeof h);
-    return h;
+    std::array<unsigned char, 6> bytes{};
+    std::memcpy(bytes.data(), &address.ip, 4);
+    std::memcpy(bytes.data() + 4, &address.port, 2);
+    return hash(bytes);
 }
 
 Registry::Number Registry::lookup(std::string_view name) const {
@@ -42,6 +41,16 @@ Registry::Number Registry::lookup(std::string_view name) const {
 
 Registry::Number Registry::lookup_at(netcore::Address address) const {
     return by_address_.find(hash(address), [&](Number n) { return entry(n).address == address; });
+}
+
+void Registry::index_name(Number n) {
+    by_name_.insert(n, hash(entry(n).name), [&](Number k) { return hash(entry(k).name); });
+}
+
+void Registry::unindex_name(Number n) {
+    by_name_.erase(
+        hash(entry(n).name), [n](Number k) { return k == n; },
+        [&](Number k) { return hash(entry(k).name); });
 }
 
 void Registry::index_address(Number n) {
@@ -55,9 +64,7 @@ void Registry::unindex_address(Number n) {
 }
 
 void Registry::erase(Number n) {
-    by_name_.erase(
-        hash(entry(n).name), [n](Number k) { return k == n; },
-        [&](Number k) { return hash(entry(k).name); });
+    unindex_name(n);
     unindex_address(n);
     entry(n) = Entry{};  // an empty name: free (and a standing relay, if any, is freed)
     free_.push_back(n);
@@ -123,7 +130,7 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
             n = used_++;
         }
         entry(n) = Entry{Name(name), flags, lan, from, instance, now, counter, keys, nullptr};
-        by_name_.insert(n, hash(name), [&](Number k) { return hash(entry(k).name); });
+        index_name(n);
         index_address(n);
         ++count_;
         out.admission = Admission::registered;

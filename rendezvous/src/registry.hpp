@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,13 +102,8 @@ class SlotIndex {
     /// The entry under `hash` for which `is(number)` holds, or kNone.
     template <class Is>
     [[nodiscard]] std::uint32_t find(std::uint64_t hash, Is is) const {
-        if (slots_.empty()) return kNone;
-        const std::uint32_t tag = tag_of(hash);
-        for (std::size_t i = home(hash);; i = next(i)) {
-            const std::uint32_t s = slots_[i];
-            if (s == 0) return kNone;
-            if ((s & kTagBits) == tag && is(number_of(s))) return number_of(s);
-        }
+        const std::size_t at = locate(hash, is);
+        return at == kNowhere ? kNone : number_of(slots_[at]);
     }
 
     /// Adds entry `number` (below kMaxEntries) under `hash`; `hash_of(n)` is entry n's hash,
@@ -123,10 +119,9 @@ class SlotIndex {
     /// if there is none).
     template <class Is, class HashOf>
     std::uint32_t erase(std::uint64_t hash, Is is, HashOf hash_of) {
-        const std::uint32_t gone = find(hash, is);
-        if (gone == kNone) return kNone;
-        std::size_t hole = home(hash);
-        while (number_of(slots_[hole]) != gone) hole = next(hole);
+        std::size_t hole = locate(hash, is);
+        if (hole == kNowhere) return kNone;
+        const std::uint32_t gone = number_of(slots_[hole]);
         // Each later slot of the run moves into the hole unless its home lies after the hole.
         for (std::size_t j = next(hole); slots_[j] != 0; j = next(j)) {
             const std::size_t at = home(hash_of(number_of(slots_[j])));
@@ -147,6 +142,19 @@ class SlotIndex {
     static constexpr std::uint32_t kNumberBits = kMaxEntries;
     static constexpr std::uint32_t kTagBits = ~kNumberBits;
 
+    static constexpr std::size_t kNowhere = ~std::size_t{0};
+
+    // The slot of the entry under `hash` for which `is(number)` holds, or kNowhere.
+    template <class Is>
+    [[nodiscard]] std::size_t locate(std::uint64_t hash, Is is) const {
+        if (slots_.empty()) return kNowhere;
+        const std::uint32_t tag = tag_of(hash);
+        for (std::size_t i = home(hash);; i = next(i)) {
+            const std::uint32_t s = slots_[i];
+            if (s == 0) return kNowhere;
+            if ((s & kTagBits) == tag && is(number_of(s))) return i;
+        }
+    }
     static std::uint32_t tag_of(std::uint64_t hash) {
         return static_cast<std::uint32_t>(hash >> 32) & kTagBits;
     }
@@ -261,10 +269,13 @@ class Registry {
         return now - e.last_seen < expiry_;
     }
     [[nodiscard]] Entry& entry(Number n) const { return chunks_[n / kChunk][n % kChunk]; }
+    [[nodiscard]] std::uint64_t hash(std::span<const unsigned char> bytes) const;
     [[nodiscard]] std::uint64_t hash(std::string_view name) const;
     [[nodiscard]] std::uint64_t hash(netcore::Address address) const;
     [[nodiscard]] Number lookup(std::string_view name) const;
     [[nodiscard]] Number lookup_at(netcore::Address address) const;
+    void index_name(Number n);
+    void unindex_name(Number n);
     void index_address(Number n);
     void unindex_address(Number n);
     void erase(Number n);
