@@ -43,29 +43,23 @@ Registry::Number Registry::lookup_at(netcore::Address address) const {
     return by_address_.find(hash(address), [&](Number n) { return entry(n).address == address; });
 }
 
-void Registry::index_name(Number n) {
-    by_name_.insert(n, hash(entry(n).name), [&](Number k) { return hash(entry(k).name); });
+// Entry `n` into or out of `table`, which is keyed by the entry's field `Field`.
+template <auto Field>
+void Registry::index(detail::SlotIndex& table, Number n) {
+    const auto hash_of = [&](Number k) { return hash(entry(k).*Field); };
+    table.insert(n, hash_of(n), hash_of);
 }
 
-void Registry::unindex_name(Number n) {
-    by_name_.erase(
-        hash(entry(n).name), [n](Number k) { return k == n; },
-        [&](Number k) { return hash(entry(k).name); });
-}
-
-void Registry::index_address(Number n) {
-    by_address_.insert(n, hash(entry(n).address), [&](Number k) { return hash(entry(k).address); });
-}
-
-void Registry::unindex_address(Number n) {
-    by_address_.erase(
-        hash(entry(n).address), [n](Number k) { return k == n; },
-        [&](Number k) { return hash(entry(k).address); });
+template <auto Field>
+void Registry::unindex(detail::SlotIndex& table, Number n) {
+    const auto hash_of = [&](Number k) { return hash(entry(k).*Field); };
+    table.erase(
+        hash_of(n), [n](Number k) { return k == n; }, hash_of);
 }
 
 void Registry::erase(Number n) {
-    unindex_name(n);
-    unindex_address(n);
+    unindex<&Entry::name>(by_name_, n);
+    unindex<&Entry::address>(by_address_, n);
     entry(n) = Entry{};  // an empty name: free (and a standing relay, if any, is freed)
     free_.push_back(n);
     --count_;
@@ -130,8 +124,8 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
             n = used_++;
         }
         entry(n) = Entry{Name(name), flags, lan, from, instance, now, counter, keys, nullptr};
-        index_name(n);
-        index_address(n);
+        index<&Entry::name>(by_name_, n);
+        index<&Entry::address>(by_address_, n);
         ++count_;
         out.admission = Admission::registered;
         return out;
@@ -139,10 +133,10 @@ AddOutcome Registry::add(std::string_view name, std::uint64_t instance, netcore:
     Entry& e = entry(n);
     if (e.address != from) {
         // Re-indexed by address; the entry itself stays where it is.
-        unindex_address(n);
+        unindex<&Entry::address>(by_address_, n);
         out.other = e.address;
         e.address = from;
-        index_address(n);
+        index<&Entry::address>(by_address_, n);
         out.admission = Admission::moved;
     } else {
         out.admission = Admission::refreshed;

@@ -274,10 +274,10 @@ class Registry {
     [[nodiscard]] std::uint64_t hash(netcore::Address address) const;
     [[nodiscard]] Number lookup(std::string_view name) const;
     [[nodiscard]] Number lookup_at(netcore::Address address) const;
-    void index_name(Number n);
-    void unindex_name(Number n);
-    void index_address(Number n);
-    void unindex_address(Number n);
+    template <auto Field>
+    void index(detail::SlotIndex& table, Number n);
+    template <auto Field>
+    void unindex(detail::SlotIndex& table, Number n);
     void erase(Number n);
 
     std::chrono::milliseconds expiry_;
