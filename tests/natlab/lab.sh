@@ -152,14 +152,21 @@ lab_remove_prefix() {
         # shellcheck disable=SC2086 # a list of pids
         [[ -n $pids ]] && kill -KILL $pids 2>/dev/null
     done
+    local err
     for ns in $spaces; do
-        for _ in 1 2 3 4 5; do
-            ip netns del "$ns" 2>/dev/null && break
+        # `ip netns del` can fail while the kernel still finishes what was killed, or a
+        # namespace's file was mounted twice (each try unmounts one): tried for up to 3 s, and
+        # a namespace still there is said, with why, so a leftover explains itself.
+        for _ in $(seq 30); do
+            err=$(ip netns del "$ns" 2>&1) && { err=""; break; }
+            [[ -e /run/netns/$ns ]] || { err=""; break; }
             sleep 0.1
         done
+        [[ -n $err ]] && lab_say "could not remove namespace $ns: $err"
         # coturn's state directory is named after its namespace (PREFIXturn): config, secret, pid.
         [[ -d ${NATLAB_STATE_DIR:-/run/natlab}/$ns ]] && rm -rf "${NATLAB_STATE_DIR:-/run/natlab}/$ns"
     done
+    return 0
 }
 
 lab_down() {
@@ -167,6 +174,9 @@ lab_down() {
     for cmd in "${LAB_ON_EXIT[@]}"; do eval "$cmd" || true; done
     LAB_ON_EXIT=()
     lab_remove_prefix "$LAB_PREFIX"
+    local left
+    left=$(lab_namespaces "$LAB_PREFIX")
+    [[ -z $left ]] || lab_say "teardown left namespaces: $(tr '\n' ' ' <<<"$left")"
 }
 
 # Run a command (a string, eval'd) before the namespaces go, e.g. to save logs.
