@@ -92,12 +92,13 @@ int main(int argc, char** argv) {
         const double grown_mb = static_cast<double>(resident - baseline) / (1024.0 * 1024.0);
         std::printf(
             "names_memory: names=%llu name_length=%zu baseline_mb=%.1f resident_mb=%.1f "
-            "grown_mb=%.1f bytes_per_name=%.0f register_per_s=%.0f goal_mb=200 %s\n",
+            "grown_mb=%.1f bytes_per_name=%.0f register_per_s=%.0f longest_probe=%llu "
+            "goal_mb=200 %s\n",
             static_cast<unsigned long long>(c.names), length,
             static_cast<double>(baseline) / (1024.0 * 1024.0),
             static_cast<double>(resident) / (1024.0 * 1024.0), grown_mb,
             static_cast<double>(resident - baseline) / static_cast<double>(count),
-            static_cast<double>(count) / seconds,
+            static_cast<double>(count) / seconds, static_cast<unsigned long long>(c.longest_probe),
             grown_mb <= 200.0 * count / 1000000.0 ? "ok" : "OVER");
         if (c.names != count) {
             std::fprintf(stderr, "bench_names_memory: only %llu of %u names registered\n",

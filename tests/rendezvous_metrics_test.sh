@@ -41,6 +41,8 @@ scrape() {
 scrape || fail "cannot connect to the metrics port"
 grep -q '^HTTP/1.[01] 200' "$tmp/metrics" || fail "not HTTP 200"
 grep -q '^rendezvous_names 0$' "$tmp/metrics" || fail "expected rendezvous_names 0 before Register"
+grep -q '^rendezvous_name_table_longest_probe 0$' "$tmp/metrics" ||
+    fail "expected rendezvous_name_table_longest_probe 0 (an empty table)"
 
 # A datagram that is not ours: counted as a drop by reason. Sent first, so that once the
 # Register shows, the junk (ahead of it in the socket's queue) is counted too.

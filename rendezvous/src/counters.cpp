@@ -40,6 +40,7 @@ std::string to_string(const Counters& c) {
     field(out, "pending_requests", c.pending_requests);
     field(out, "parties", c.parties);
     field(out, "party_members", c.party_members);
+    field(out, "longest_probe", c.longest_probe);
     field(out, "packets_in", c.packets_in);
     field(out, "bytes_in", c.bytes_in);
     field(out, "packets_out", c.packets_out);

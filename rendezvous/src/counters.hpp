@@ -19,6 +19,7 @@ struct Counters {
     std::uint64_t pending_requests = 0;       ///< requests waiting for consent (§4.12)
     std::uint64_t parties = 0;                ///< parties with at least one member (§4.15)
     std::uint64_t party_members = 0;          ///< players in a party
+    std::uint64_t longest_probe = 0;          ///< slots the name table's longest lookup reads
 
     // Traffic. `in` counts every datagram handled; `out` counts datagrams actually sent.
     std::uint64_t packets_in = 0;

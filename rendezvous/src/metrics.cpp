@@ -41,6 +41,7 @@ struct Metrics::State {
     prometheus::Gauge* requests = nullptr;
     prometheus::Gauge* parties = nullptr;
     prometheus::Gauge* party_members = nullptr;
+    prometheus::Gauge* longest_probe = nullptr;
     std::vector<Total> party_refused;  // by PartyRefusedCode; index 0 unused
     std::vector<std::pair<std::uint64_t Counters::*, Total>> totals;
     std::vector<Total> dropped;  // by DecodeError; index 0 unused
@@ -62,6 +63,9 @@ Metrics::Metrics() : state_(std::make_unique<State>()) {
     auto& s = *state_;
     s.names = &s.gauge("rendezvous_names", "Names in the table (expired ones until swept)");
     s.owned_names = &s.gauge("rendezvous_owned_names", "Names bound to an owner key");
+    s.longest_probe = &s.gauge("rendezvous_name_table_longest_probe",
+                               "Slots the name table's longest lookup reads (a few; a flood of "
+                               "names crafted to collide would raise it)");
     s.pending = &s.gauge("rendezvous_pending_introductions",
                          "Introductions remembered: token reused for 10 s, relay offers for 30 s");
     s.requests =
@@ -235,6 +239,7 @@ void Metrics::publish(const Counters& c) {
     s.requests->Set(static_cast<double>(c.pending_requests));
     s.parties->Set(static_cast<double>(c.parties));
     s.party_members->Set(static_cast<double>(c.party_members));
+    s.longest_probe->Set(static_cast<double>(c.longest_probe));
     for (std::size_t i = 1; i < s.party_refused.size(); ++i)
         s.party_refused[i].set(c.party_refused[i]);
     for (auto& [field, total] : s.totals) total.set(c.*field);

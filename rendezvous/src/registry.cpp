@@ -11,9 +11,14 @@ namespace rendezvous {
 static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
 
 Registry::Registry(std::chrono::milliseconds expiry, std::size_t max_names)
-    : expiry_(expiry), max_names_(std::min(max_names, kMaxNames)) {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+    : Registry(expiry, max_names, HashKey{}) {
     randombytes_buf(hash_key_.data(), hash_key_.size());
+}
+
+Registry::Registry(std::chrono::milliseconds expiry, std::size_t max_names, const HashKey& hash_key)
+    : expiry_(expiry), max_names_(std::min(max_names, kMaxNames)), hash_key_(hash_key) {
+    static_assert(sizeof(HashKey) == crypto_shorthash_KEYBYTES);
+    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
 std::uint64_t Registry::hash(std::span<const unsigned char> bytes) const {

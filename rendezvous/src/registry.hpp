@@ -137,6 +137,9 @@ class SlotIndex {
 
     [[nodiscard]] std::size_t size() const { return size_; }
     [[nodiscard]] std::size_t slots() const { return slots_.size(); }
+    /// The most slots a lookup has to read: the longest way from a home slot to its entry of
+    /// any insertion since the table last grew (removals only shorten ways, so this bounds them).
+    [[nodiscard]] std::size_t longest_probe() const { return longest_probe_; }
 
   private:
     static constexpr std::uint32_t kNumberBits = kMaxEntries;
@@ -170,9 +173,11 @@ class SlotIndex {
         return to >= from ? to - from : to + slots_.size() - from;
     }
     void place(std::uint32_t number, std::uint64_t hash) {
-        std::size_t i = home(hash);
+        const std::size_t from = home(hash);
+        std::size_t i = from;
         while (slots_[i] != 0) i = next(i);
         slots_[i] = tag_of(hash) | (number + 1);
+        longest_probe_ = std::max(longest_probe_, distance(from, i) + 1);
     }
     // Half as large again: between 53% and 80% full, 5 to 7.5 bytes an entry.
     template <class HashOf>
@@ -180,12 +185,14 @@ class SlotIndex {
         std::vector<std::uint32_t> old(
             std::max<std::size_t>(16, slots_.size() + slots_.size() / 2));
         old.swap(slots_);
+        longest_probe_ = 0;
         for (const std::uint32_t s : old)
             if (s != 0) place(number_of(s), hash_of(number_of(s)));
     }
 
     std::vector<std::uint32_t> slots_;
     std::size_t size_ = 0;
+    std::size_t longest_probe_ = 0;
 };
 
 }  // namespace detail
@@ -223,9 +230,14 @@ class Registry {
     /// The most names a table can hold (16 777 215: entry numbers fit 24 bits).
     static constexpr std::size_t kMaxNames = detail::SlotIndex::kMaxEntries;
 
+    /// The key both indexes hash with (SipHash, libsodium's crypto_shorthash).
+    using HashKey = std::array<unsigned char, 16>;
+
     /// `expiry`: how long a name lives after its last Register. `max_names`: the cap (at most
-    /// kMaxNames).
+    /// kMaxNames). The hash key is drawn at random.
     Registry(std::chrono::milliseconds expiry, std::size_t max_names);
+    /// As above, hashing with `hash_key`: for tests that play an attacker who knows the key.
+    Registry(std::chrono::milliseconds expiry, std::size_t max_names, const HashKey& hash_key);
 
     /// Registers (or refreshes) `name` for `instance` at `from`; see PROTOCOL.md for the rules.
     /// `keys` and `counter` (the Register's signal counter) are kept in the entry it stores or
@@ -259,6 +271,11 @@ class Registry {
 
     /// Entries held, counting expired ones not yet swept.
     [[nodiscard]] std::size_t size() const { return count_; }
+    /// The most slots a lookup by name or by address reads (SlotIndex::longest_probe): a few
+    /// under a random key, however the names and ports are chosen.
+    [[nodiscard]] std::size_t longest_probe() const {
+        return std::max(by_name_.longest_probe(), by_address_.longest_probe());
+    }
 
   private:
     using Number = std::uint32_t;  // an entry's place in the chunks
@@ -282,7 +299,7 @@ class Registry {
 
     std::chrono::milliseconds expiry_;
     std::size_t max_names_;
-    std::array<unsigned char, 16> hash_key_{};      // crypto_shorthash_KEYBYTES
+    HashKey hash_key_{};                            // crypto_shorthash_KEYBYTES
     std::vector<std::unique_ptr<Entry[]>> chunks_;  // NOLINT: fixed-size blocks that never move
     Number used_ = 0;           // entries ever handed out: the first never used is `used_`
     std::vector<Number> free_;  // entries handed back, used again first

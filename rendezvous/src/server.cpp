@@ -1286,6 +1286,7 @@ void Server::send_outbox() {
 Counters Server::counters() const {
     Counters c = counters_;
     c.names = registry_.size();
+    c.longest_probe = registry_.longest_probe();
     c.pending_introductions = introductions_.size();
     c.pending_requests = requests_.size();
     c.parties = parties_.size();
