@@ -114,6 +114,53 @@ TEST_CASE("queued_bytes counts what the peer has not acknowledged yet", "[sessio
     REQUIRE(lab.run_until([&] { return alice.session->peer(to_bob)->queued_bytes == 0; }));
 }
 
+TEST_CASE(
+    "a channel the session did not open is refused with an error event; a peer that "
+    "opened fewer channels gets none of the others",
+    "[session][channels]") {
+    Lab lab;
+    auto ca = lab.config("alice");
+    ca.channels = {Delivery::reliable, Delivery::sequenced, Delivery::reliable,
+                   Delivery::unsequenced};
+    Node& alice = lab.add(ca);
+    Node& bob = lab.add(lab.config("bob"));  // the default two
+    connect_pair(lab, alice, bob);
+
+    // Bob opened two: channel 3 is a mistake in his game, said once per call.
+    CHECK_FALSE(bob.session->send(Channel{3}, bytes("x")));
+    REQUIRE(bob.count(EventType::error) == 0);  // events arrive at the next poll
+    lab.step();
+    REQUIRE(bob.count(EventType::error) == 1);
+    CHECK(bob.last(EventType::error)->error == Error::invalid_argument);
+    CHECK(bob.last(EventType::error)->detail ==
+          "send(): channel 3 is not open (Config::channels opens 2)");
+    CHECK(bob.session->state() == State::connected);  // nothing else changes
+
+    // Alice opened four, bob two: the connection has two, and a send beyond them fails.
+    CHECK_FALSE(alice.session->send(Channel{3}, bytes("beyond bob's")));
+    CHECK_FALSE(alice.session->send(Channel{2}, bytes("beyond bob's")));
+    REQUIRE(alice.session->send(Channel::unreliable, bytes("within")));
+    REQUIRE(lab.run_until([&] { return bob.received().size() == 1; }));
+    CHECK(bob.received() == std::vector<std::string>{"within"});
+    CHECK(bob.last(EventType::received)->channel == Channel::unreliable);
+    CHECK(alice.count(EventType::error) == 0);
+}
+
+TEST_CASE("start() refuses no channels, and more than ENet's 255", "[session][channels]") {
+    for (const std::size_t count : {std::size_t{0}, std::size_t{256}}) {
+        Lab lab;
+        auto c = lab.config("alice");
+        c.channels.assign(count, Delivery::reliable);
+        Node& alice = lab.add(c);
+        CHECK(alice.session->state() == State::failed);
+        lab.step();
+        REQUIRE(alice.count(EventType::error) == 1);
+        CHECK(alice.last(EventType::error)->error == Error::invalid_argument);
+        CHECK(alice.last(EventType::error)->detail ==
+              "Config::channels: " + std::to_string(count) + " channels; open 1 to 255");
+    }
+}
+
 TEST_CASE("a game that polls into one Event receives messages without allocating", "[session]") {
     Lab lab;
     Node& alice = lab.add(lab.config("alice"));

@@ -24,7 +24,6 @@ namespace netcore {
 
 namespace {
 
-constexpr std::size_t kChannelCount = 2;  // Channel::reliable, Channel::unreliable
 // A player who asked for us is reported once while it keeps asking: the rendezvous re-sends its
 // IntroductionAsked every 5 s while the player asks (PROTOCOL.md §4.12), so one not heard of
 // for 10 s stopped, and is reported again if it asks again.
@@ -132,6 +131,16 @@ struct Session::Impl final : detail::HostListener,
     Error refuse(Error error, std::string detail, std::string peer = {}) {
         emit_error(error, std::move(detail), std::move(peer));
         return error;
+    }
+    // How `channel` delivers (Config::channels), or nothing and an error event when the
+    // session opened no such channel.
+    std::optional<Delivery> delivery(Channel channel, const char* call) {
+        const auto i = static_cast<std::size_t>(channel);
+        if (i < config.channels.size()) return config.channels[i];
+        refuse(Error::invalid_argument, std::string(call) + ": channel " + std::to_string(i) +
+                                            " is not open (Config::channels opens " +
+                                            std::to_string(config.channels.size()) + ")");
+        return std::nullopt;
     }
     // What a call needs: a session started and not closing or closed. The sentence when not.
     [[nodiscard]] std::string not_running(const char* call) const {
@@ -856,7 +865,7 @@ struct Session::Impl final : detail::HostListener,
             // (a connectID another connection holds, DatagramPath::admit_enet). Drawn from
             // libsodium for every connection instead.
             host.get()->randomSeed = static_cast<enet_uint32>(crypto::random_u64());
-            ENetPeer* p = enet_host_connect(host.get(), &address, kChannelCount,
+            ENetPeer* p = enet_host_connect(host.get(), &address, config.channels.size(),
                                             detail::connect_data(c->token()));
             if (p == nullptr) {
                 c->enet_refused();
@@ -955,6 +964,14 @@ Error Session::start(TimePoint now) {
                         "Config::server is not set (" + s.config.server.to_string() +
                             "): give the rendezvous' address (resolve_address())");
     }
+    if (s.config.channels.empty() ||
+        s.config.channels.size() > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT) {
+        s.state = State::failed;
+        return s.refuse(Error::invalid_argument,
+                        "Config::channels: " + std::to_string(s.config.channels.size()) +
+                            " channels; open 1 to " +
+                            std::to_string(ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT));
+    }
     if (!crypto::init()) {
         s.state = State::failed;
         return s.refuse(Error::socket_error, "libsodium could not be initialised");
@@ -963,7 +980,8 @@ Error Session::start(TimePoint now) {
     // One ENet peer per connection, and one more: a stranger may try to connect to our socket,
     // and the spare slot lets us refuse it without blocking a real peer.
     const std::size_t slots = std::clamp<std::size_t>(s.config.max_peers, 1, 4094) + 1;
-    if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, slots, kChannelCount, limits,
+    if (!s.host.open(Address{s.config.local_ip, s.config.local_port}, slots,
+                     s.config.channels.size(), limits,
                      s.sealed() ? static_cast<detail::EnetSealer*>(&s) : nullptr)) {
         s.state = State::failed;
         return s.refuse(Error::socket_error,
@@ -1067,11 +1085,24 @@ bool Session::poll(Event& event) {
 
 namespace {
 
-// Queues `data` for every ENet peer in `to` (one packet, shared). False when none took it.
-bool send_packet(std::span<ENetPeer* const> to, Channel channel,
+enet_uint32 enet_flags(Delivery delivery) {
+    switch (delivery) {
+        case Delivery::reliable:
+            return ENET_PACKET_FLAG_RELIABLE;
+        case Delivery::sequenced:
+            return 0;
+        case Delivery::unsequenced:
+            return ENET_PACKET_FLAG_UNSEQUENCED;
+    }
+    return 0;
+}
+
+// Queues `data` for every ENet peer in `to` (one packet, shared), delivered as `delivery` says.
+// False when none took it.
+bool send_packet(std::span<ENetPeer* const> to, Channel channel, Delivery delivery,
                  std::span<const std::uint8_t> data) {
     if (to.empty()) return false;
-    const enet_uint32 flags = channel == Channel::reliable ? ENET_PACKET_FLAG_RELIABLE : 0;
+    const enet_uint32 flags = enet_flags(delivery);
     ENetPacket* packet = enet_packet_create(data.data(), data.size(), flags);
     if (packet == nullptr) return false;
     bool sent = false;
@@ -1088,17 +1119,21 @@ bool sendable(const Connection& c) {
 }  // namespace
 
 bool Session::send(Channel channel, std::span<const std::uint8_t> data) {
+    const auto delivery = impl_->delivery(channel, "send()");
+    if (!delivery) return false;
     std::vector<ENetPeer*> to;
     for (const auto& c : impl_->connections)
         if (sendable(*c)) to.push_back(c->enet_peer());
-    return send_packet(to, channel, data);
+    return send_packet(to, channel, *delivery, data);
 }
 
 bool Session::send_to(PeerId peer, Channel channel, std::span<const std::uint8_t> data) {
+    const auto delivery = impl_->delivery(channel, "send_to()");
+    if (!delivery) return false;
     const Connection* c = impl_->by_id(peer);
     if (c == nullptr || !sendable(*c)) return false;
     ENetPeer* to = c->enet_peer();
-    return send_packet(std::span(&to, 1), channel, data);
+    return send_packet(std::span(&to, 1), channel, *delivery, data);
 }
 
 void Session::disconnect() {
@@ -1368,6 +1403,18 @@ const char* to_string(State s) {
     return "?";
 }
 
+const char* to_string(Delivery d) {
+    switch (d) {
+        case Delivery::reliable:
+            return "reliable";
+        case Delivery::sequenced:
+            return "sequenced";
+        case Delivery::unsequenced:
+            return "unsequenced";
+    }
+    return "?";
+}
+
 const char* to_string(Path p) {
     switch (p) {
         case Path::none:
@@ -1457,8 +1504,8 @@ std::string to_string(const Event& e) {
             return "path to " + who + " changed: " + to_string(e.path) + " " +
                    e.address.to_string();
         case EventType::received:
-            return "received " + std::to_string(e.data.size()) + " bytes from " + who + " on the " +
-                   (e.channel == Channel::reliable ? "reliable" : "unreliable") + " channel";
+            return "received " + std::to_string(e.data.size()) + " bytes from " + who +
+                   " on channel " + std::to_string(static_cast<unsigned>(e.channel));
         case EventType::disconnected:
             return "disconnected from " + who + ": " + (e.detail.empty() ? "ended" : e.detail) +
                    " (" + to_string(e.error) + ")";

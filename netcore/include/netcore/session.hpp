@@ -92,8 +92,19 @@ enum class Path : std::uint8_t {
 };
 [[nodiscard]] const char* to_string(Path p);
 
-/// ENet channels netcore opens. Reliable is ordered; unreliable is sequenced (late ones dropped).
+/// An ENet channel, by number. The default Config::channels opens two: reliable (ordered) and
+/// unreliable (sequenced: late ones dropped). A game that opens more names them itself, as
+/// Channel{2}, Channel{3}, ... (each channel orders only its own messages: a lost reliable
+/// message holds back its channel, not the others).
 enum class Channel : std::uint8_t { reliable = 0, unreliable = 1 };
+
+/// How a channel delivers its messages (Config::channels).
+enum class Delivery : std::uint8_t {
+    reliable,     ///< every message, in order: re-sent until acknowledged
+    sequenced,    ///< unreliable, in order: one older than the last delivered is dropped
+    unsequenced,  ///< unreliable, as it comes: none is dropped for arriving late
+};
+[[nodiscard]] const char* to_string(Delivery d);
 
 enum class EventType : std::uint8_t {
     registered,        ///< address = our public address as the rendezvous saw it
@@ -243,6 +254,11 @@ struct Config {
     /// where policy allows nothing but a relay (to hide addresses, use hide_address instead).
     /// Both sides must set it, or the other side's probes will not be answered.
     bool relay_only = false;
+    /// The channels, one Delivery each, numbered from 0: send(Channel{i}, ...) delivers as
+    /// channels[i] says, and received events carry the number. 1 to 255. Both players must open
+    /// the same channels: a connection has the fewer of the two sides' counts, and a send on a
+    /// channel the peer did not open returns false.
+    std::vector<Delivery> channels{Delivery::reliable, Delivery::sequenced};
     /// The largest message ENet accepts from the peer, and the most it buffers for us undelivered
     /// (bytes): a peer can make us allocate this much. Game messages are small.
     std::size_t max_packet_size = std::size_t{1} << 20;
@@ -384,7 +400,9 @@ class Session {
     /// the same Event every frame receives messages without allocating.
     bool poll(Event& event);
 
-    /// Sends to every connected peer. Returns false when none is connected or ENet refuses.
+    /// Sends to every connected peer, delivered as Config::channels says for `channel`. Returns
+    /// false when none is connected or ENet refuses; a channel beyond Config::channels is
+    /// refused with an invalid_argument error event.
     bool send(Channel channel, std::span<const std::uint8_t> data);
     /// Sends to one connected peer. Returns false when it is not connected or ENet refuses.
     bool send_to(PeerId peer, Channel channel, std::span<const std::uint8_t> data);
