@@ -1,8 +1,15 @@
 // Keys as hex text: what a game build pins (netcore/keys.hpp).
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cstdlib>
+#include <latch>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "netcore/keys.hpp"
 
@@ -70,4 +77,59 @@ TEST_CASE("a key of the wrong length, with a non-hex digit or inner space is ref
     bad = hex;
     bad[20] = '\0';
     CHECK_FALSE(parse_key(bad));
+}
+
+namespace {
+
+// A file's whole text (at most 4 KiB).
+std::string file_text(const std::string& path) {
+    std::string text(4096, '\0');
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return {};
+    text.resize(std::fread(text.data(), 1, text.size(), f));
+    std::fclose(f);
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "processes that make one key file at once all take the first one's key, and none "
+    "fails",
+    "[unit][keys]") {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string dir = std::string(tmp != nullptr ? tmp : "/tmp") + "/key_file-XXXXXX";
+    REQUIRE(::mkdtemp(dir.data()) != nullptr);
+    // Each round, six makers start together on a path with no file: one makes it, the others
+    // read it, whether they found it at once or lost the race to make it.
+    for (int round = 0; round < 40; ++round) {
+        const std::string path = dir + "/key" + std::to_string(round);
+        constexpr std::size_t kMakers = 6;
+        std::vector<netcore::KeyFile> got(kMakers);
+        std::latch go(kMakers);
+        std::vector<std::thread> makers;
+        for (std::size_t i = 0; i < kMakers; ++i)
+            makers.emplace_back([&, i] {
+                go.arrive_and_wait();
+                got[i] = netcore::load_or_create_key_file(path);
+            });
+        for (auto& t : makers) t.join();
+        int created = 0;
+        for (const auto& k : got) {
+            INFO(k.error);
+            REQUIRE(k.key.has_value());
+            CHECK(*k.key == *got[0].key);
+            created += k.created ? 1 : 0;
+        }
+        CHECK(created == 1);
+        struct stat st {};
+        REQUIRE(::stat(path.c_str(), &st) == 0);
+        CHECK((st.st_mode & 07777) == 0600);
+        CHECK(file_text(path) == to_hex(*got[0].key) + "\n");
+    }
+    // Nothing but the key files: every temporary file went.
+    const std::string strays = "ls -A '" + dir + "' | grep -v '^key[0-9]*$'";
+    CHECK(std::system(strays.c_str()) != 0);
+    const std::string remove = "rm -rf '" + dir + "'";
+    CHECK(std::system(remove.c_str()) == 0);
 }

@@ -21,11 +21,12 @@ struct ServerKey {
     ~ServerKey();
 };
 
-/// Reads the key file at `path`, or creates it when there is none.
-/// The file holds the secret key alone, as 64 hex digits and an optional newline; the public key
-/// is derived from it. A file readable or writable by group or others is refused (chmod 600), as
-/// ssh refuses a private key. A new file is written privately (mode 0600) and atomically (a
-/// temporary file beside it, fsync, rename), so a crash never leaves half a key.
+/// Reads the key file at `path`, or creates it when there is none (netcore::
+/// load_or_create_key_file). The file holds the secret key alone, as 64 hex digits and an
+/// optional newline; the public key is derived from it. A file readable or writable by group or
+/// others is refused (chmod 600), as ssh refuses a private key. A new file is written privately
+/// (mode 0600) and atomically (a temporary file beside it, fsync, link), so a crash never leaves
+/// half a key, and two servers started at once on one file both take the key of the first.
 /// @retval key   `*created` (if given) says whether the file was made just now.
 /// @retval empty `*error` (if given) holds one sentence naming the file.
 [[nodiscard]] std::optional<ServerKey> load_or_create_key(const std::string& path, bool* created,

@@ -84,6 +84,7 @@ declare -gA LAB_ROUTER_LOSS=()    # router -> loss probability
 declare -gA LAB_ROUTER_TIMEOUT=() # router -> UDP conntrack timeout (s)
 declare -gA LAB_ROUTER_DELAY=()   # router -> wire delay each way (ms; natlab_delay)
 declare -ga LAB_ON_EXIT=()        # commands run before teardown
+declare -g LAB_NETNS_DIR=/run/netns  # where `ip netns add` names its namespaces (iproute2's NETNS_RUN_DIR)
 declare -g LAB_PUBPORTS=0 LAB_ROUTERS_MADE=0 LAB_PUBLIC_CLIENTS=0
 declare -g LAB_TURN_DIR="" LAB_TURN_SECRET_FILE="" LAB_TURN_LOG="" # set by lab_turn_up
 declare -g LAB_TURN_PID=""         # coturn's pid (lab_turn_up, lab_turn_restart)
@@ -125,8 +126,16 @@ lab_require() {
 # ---------------------------------------------------------------------------------------------
 # Teardown
 
-# Every lab namespace whose name starts with $1.
-lab_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -F -- "$1" | grep -- "^$1" || true; }
+# Every lab namespace whose name starts with $1: read from the directory `ip netns` keeps them
+# in, not from `ip netns list`, which also opens a netlink socket (for the namespaces' ids) and
+# prints nothing when that fails, which would read as "no namespace" and leave a lab behind.
+lab_namespaces() {
+    local f
+    for f in "$LAB_NETNS_DIR/$1"*; do
+        [[ -e $f ]] && echo "${f##*/}"
+    done
+    return 0
+}
 
 # Kill what runs inside the namespaces (only those: by the ids `ip netns pids` reports), then
 # delete them; their veths and bridges go with them.
@@ -159,7 +168,7 @@ lab_remove_prefix() {
         # a namespace still there is said, with why, so a leftover explains itself.
         for _ in $(seq 30); do
             err=$(ip netns del "$ns" 2>&1) && { err=""; break; }
-            [[ -e /run/netns/$ns ]] || { err=""; break; }
+            [[ -e $LAB_NETNS_DIR/$ns ]] || { err=""; break; }
             sleep 0.1
         done
         [[ -n $err ]] && lab_say "could not remove namespace $ns: $err"
