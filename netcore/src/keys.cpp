@@ -1,4 +1,5 @@
-// Keys as hex text: how a game build pins the rendezvous server's public key (and hex.hpp).
+// Keys as hex text: how a game build pins the rendezvous server's public key (and hex.hpp);
+// secret keys kept in files (a rendezvous' --key-file, a player's name key).
 #include "netcore/keys.hpp"
 
 #include <fcntl.h>
@@ -73,13 +74,14 @@ std::string read_key_file(int fd, const std::string& path, KeyFile& out) {
     return {};
 }
 
-// Writes `key` to a file made at `path`: empty, or why not. EEXIST when one was made meanwhile.
-std::string write_key_file(const std::string& path, const SecretKey& key, int& error_number) {
-    error_number = 0;
+// Writes `key` to a file made at `path`: 0, or the errno of what failed (EEXIST when another
+// process made the file meanwhile).
+int write_key_file(const std::string& path, const SecretKey& key) {
     // mkostemp: mode 0600 and O_EXCL, so no one else can have it open.
     std::string tmp = path + ".tmp-XXXXXX";
     Fd file{::mkostemp(tmp.data(), O_CLOEXEC)};
-    if (file.fd < 0) return "cannot create " + path + ": " + std::strerror(errno);
+    if (file.fd < 0) return errno;
+    int error_number = 0;
     std::string text = to_hex(key) + "\n";
     std::size_t written = 0;
     while (error_number == 0 && written < text.size()) {
@@ -95,13 +97,13 @@ std::string write_key_file(const std::string& path, const SecretKey& key, int& e
     // link, not rename: a file another process made meanwhile is kept, never replaced.
     if (error_number == 0 && ::link(tmp.c_str(), path.c_str()) != 0) error_number = errno;
     ::unlink(tmp.c_str());
-    if (error_number != 0) return "cannot create " + path + ": " + std::strerror(error_number);
+    if (error_number != 0) return error_number;
     // The new name is durable once the directory is synced; a failure here loses nothing now.
     const auto slash = path.rfind('/');
     const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
     Fd directory{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     if (directory.fd >= 0) ::fsync(directory.fd);
-    return {};
+    return 0;
 }
 
 // Reads the file at `path` into `out` when it exists. False when there is none.
@@ -127,14 +129,14 @@ KeyFile load_or_create_key_file(const std::string& path) {
     if (read_existing(path, out)) return out;
     SecretKey key{};
     randombytes_buf(key.data(), key.size());
-    int error_number = 0;
-    out.error = write_key_file(path, key, error_number);
-    if (error_number == EEXIST) {
-        out.error.clear();
-        read_existing(path, out);  // another process made it first: theirs holds
-    } else if (out.error.empty()) {
+    const int error_number = write_key_file(path, key);
+    if (error_number == 0) {
         out.key = key;
         out.created = true;
+    } else if (error_number == EEXIST) {
+        read_existing(path, out);  // another process made it first: theirs holds
+    } else {
+        out.error = "cannot create " + path + ": " + std::strerror(error_number);
     }
     sodium_memzero(key.data(), key.size());
     return out;

@@ -17,7 +17,6 @@ Registry::Registry(std::chrono::milliseconds expiry, std::size_t max_names)
 
 Registry::Registry(std::chrono::milliseconds expiry, std::size_t max_names, const HashKey& hash_key)
     : expiry_(expiry), max_names_(std::min(max_names, kMaxNames)), hash_key_(hash_key) {
-    static_assert(sizeof(HashKey) == crypto_shorthash_KEYBYTES);
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
