@@ -8,7 +8,7 @@
 #include <iostream>
 #include <string_view>
 
-#include "name_key.hpp"
+#include "netcore/keys.hpp"
 #include "netcore/protocol.hpp"
 #include "netcore/version.hpp"
 #include "ticket_file.hpp"
@@ -233,11 +233,10 @@ ParseResult parse_options(int argc, const char* const* argv) {
     }
     // Last: every other argument is valid before a key file is created.
     if (app.count("--name-key") > 0) {
-        bool created = false;
-        std::string why;
-        options.name_key = load_or_create_name_key(name_key_file, created, why);
-        if (!options.name_key) return usage_error("--name-key: " + why);
-        if (created) options.name_key_created = name_key_file;
+        netcore::KeyFile file = netcore::load_or_create_key_file(name_key_file);
+        if (!file.key) return usage_error("--name-key: " + file.error);
+        options.name_key = file.key;
+        if (file.created) options.name_key_created = name_key_file;
     }
     return options;
 }
